@@ -166,21 +166,18 @@ public sealed class InferenceSession : IDisposable
     /// </summary>
     public Tensor AllocateTensor(TensorElementType elementType, ReadOnlySpan<long> shape, DeviceMemory memory = DeviceMemory.Cpu)
     {
-        if (memory == DeviceMemory.Cpu)
-            return new Tensor(OrtNative.CreateTensor(OrtNative.DefaultAllocator(), shape, elementType));
-        var allocator = Allocator(memory, memory == DeviceMemory.CudaPinned ? 0 : Options.DeviceId);
+        var allocator = AllocatorEntry(memory).Allocator;
         var value = OrtNative.CreateTensor(allocator.DangerousGetHandle(), shape, elementType);
         value.KeepAlive(allocator);
         return new Tensor(value);
     }
 
-    internal OrtMemoryInfoHandle MemoryInfo(DeviceMemory memory) =>
-        memory == DeviceMemory.Cpu ? OrtRuntime.CpuMemoryInfo : AllocatorEntry(memory, memory == DeviceMemory.CudaPinned ? 0 : Options.DeviceId).Info;
+    internal OrtMemoryInfoHandle MemoryInfo(DeviceMemory memory) => AllocatorEntry(memory).Info;
 
-    private OrtAllocatorHandle Allocator(DeviceMemory memory, int deviceId) => AllocatorEntry(memory, deviceId).Allocator;
-
-    private (OrtMemoryInfoHandle Info, OrtAllocatorHandle Allocator) AllocatorEntry(DeviceMemory memory, int deviceId)
+    // The session's own allocator for that memory (looked up by device), so tensors land where its provider works.
+    private (OrtMemoryInfoHandle Info, OrtAllocatorHandle Allocator) AllocatorEntry(DeviceMemory memory)
     {
+        var deviceId = memory is DeviceMemory.Cuda or DeviceMemory.WebGpu ? Options.DeviceId : 0;
         lock (_allocatorGate)
         {
             if (_allocators.TryGetValue((memory, deviceId), out var entry))

@@ -27,7 +27,6 @@ internal static class OrtApiOrdinals
     public const int CreateSession = 7;
     public const int Run = 9;
     public const int CreateSessionOptions = 10;
-    public const int SetSessionLogSeverityLevel = 22;
     public const int SetSessionGraphOptimizationLevel = 23;
     public const int SetIntraOpNumThreads = 24;
     public const int SessionGetInputCount = 30;

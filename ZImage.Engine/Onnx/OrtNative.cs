@@ -160,9 +160,6 @@ internal static unsafe class OrtNative
     public static void SetIntraOpNumThreads(OrtSessionOptionsHandle options, int threads) =>
         Check(((delegate* unmanaged<nint, int, nint>)Slot(OrtApiOrdinals.SetIntraOpNumThreads))(options.DangerousGetHandle(), threads));
 
-    public static void SetSessionLogSeverityLevel(OrtSessionOptionsHandle options, int severity) =>
-        Check(((delegate* unmanaged<nint, int, nint>)Slot(OrtApiOrdinals.SetSessionLogSeverityLevel))(options.DangerousGetHandle(), severity));
-
     public static void AddFreeDimensionOverrideByName(OrtSessionOptionsHandle options, string name, long value)
     {
         using var text = new Utf8(name);
@@ -184,8 +181,10 @@ internal static unsafe class OrtNative
         nint raw;
         Check(((delegate* unmanaged<nint*, nint>)Slot(OrtApiOrdinals.CreateCUDAProviderOptions))(&raw));
         Marshal.InitHandle(cuda, raw);
-        using (var pairs = new Utf8Pairs(settings))
-            Check(((delegate* unmanaged<nint, byte**, byte**, nuint, nint>)Slot(OrtApiOrdinals.UpdateCUDAProviderOptions))(
+        // ORT parses the options inside the provider library, so Update already needs it loaded; with none, skip it.
+        if (settings.Count > 0)
+            using (var pairs = new Utf8Pairs(settings))
+                Check(((delegate* unmanaged<nint, byte**, byte**, nuint, nint>)Slot(OrtApiOrdinals.UpdateCUDAProviderOptions))(
                 raw, pairs.Keys, pairs.Values, (nuint)pairs.Count), "CUDA provider options");
         Check(((delegate* unmanaged<nint, nint, nint>)Slot(OrtApiOrdinals.SessionOptionsAppendExecutionProvider_CUDA_V2))(
             options.DangerousGetHandle(), raw));
@@ -197,8 +196,10 @@ internal static unsafe class OrtNative
         nint raw;
         Check(((delegate* unmanaged<nint*, nint>)Slot(OrtApiOrdinals.CreateTensorRTProviderOptions))(&raw));
         Marshal.InitHandle(trt, raw);
-        using (var pairs = new Utf8Pairs(settings))
-            Check(((delegate* unmanaged<nint, byte**, byte**, nuint, nint>)Slot(OrtApiOrdinals.UpdateTensorRTProviderOptions))(
+        // ORT parses the options inside the provider library, so Update already needs it loaded; with none, skip it.
+        if (settings.Count > 0)
+            using (var pairs = new Utf8Pairs(settings))
+                Check(((delegate* unmanaged<nint, byte**, byte**, nuint, nint>)Slot(OrtApiOrdinals.UpdateTensorRTProviderOptions))(
                 raw, pairs.Keys, pairs.Values, (nuint)pairs.Count), "TensorRT provider options");
         Check(((delegate* unmanaged<nint, nint, nint>)Slot(OrtApiOrdinals.SessionOptionsAppendExecutionProvider_TensorRT_V2))(
             options.DangerousGetHandle(), raw));
