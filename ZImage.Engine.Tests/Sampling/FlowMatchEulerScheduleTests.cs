@@ -111,6 +111,23 @@ public class FlowMatchEulerScheduleTests
         Assert.Equal(0.25f, latent[1], 5);
     }
 
+    [Fact]
+    public void TheDenoisedEstimateOfAStraightPathIsItsEnd()
+    {
+        var schedule = FlowMatchEulerSchedule.Create(8);
+        float[] data = [0.5f, -0.25f], noise = [1.5f, 2f];
+        const int step = 3;
+        var sigma = schedule.Sigma(step);
+        var latent = data.Select((d, i) => (1 - sigma) * d + sigma * noise[i]).ToArray();
+        var modelOutput = data.Select((d, i) => d - noise[i]).ToArray(); // Z-Image predicts -(noise - data)
+        var estimate = new float[2];
+
+        schedule.PredictDenoisedFromModelOutput(step, latent, modelOutput, estimate);
+
+        Assert.Equal(data[0], estimate[0], 5);
+        Assert.Equal(data[1], estimate[1], 5);
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(1001)]

@@ -83,6 +83,19 @@ public sealed class FlowMatchEulerSchedule
             latent[i] -= dt * modelOutput[i];
     }
 
+    /// <summary>
+    /// The denoised estimate at a step, <c>x0 = x - sigma * velocity = x + sigma * modelOutput</c>: on the straight
+    /// flow-match path it is where the latent would land if the velocity stayed constant. Used for previews.
+    /// </summary>
+    public void PredictDenoisedFromModelOutput(int step, ReadOnlySpan<float> latent, ReadOnlySpan<float> modelOutput, Span<float> destination)
+    {
+        if (modelOutput.Length != latent.Length || destination.Length != latent.Length)
+            throw new ArgumentException($"latent ({latent.Length}), model output ({modelOutput.Length}) and destination ({destination.Length}) must have the same length.");
+        var sigma = Sigma(step);
+        for (var i = 0; i < latent.Length; i++)
+            destination[i] = latent[i] + sigma * modelOutput[i];
+    }
+
     /// <summary>sigma[step + 1] - sigma[step], a float32 difference as in the reference (negative).</summary>
     public float StepSize(int step) => _sigmas[CheckStep(step) + 1] - _sigmas[step];
 
