@@ -1,0 +1,58 @@
+using System.Diagnostics;
+using ZImage.Engine.Onnx;
+
+namespace ZImage.Engine.Tests.Onnx;
+
+[Collection(OnnxIsolatedCollection.Name)]
+public sealed class CancellationTests(OrtFixture fixture)
+{
+    // 4,000 MatMuls of 256x256 take a few seconds on one core; ORT checks the terminate flag before each node,
+    // so a cancelled run should end within about one node (well under a millisecond), far inside the 100 ms allowed.
+    private const int Nodes = 4000;
+    private const int Size = 256;
+
+    [Fact]
+    public void CancelFromAnotherThreadStopsTheRunWithin100Milliseconds()
+    {
+        using var session = fixture.Runtime.OpenSession(TestModels.LongChain(fixture, Nodes, Size), new() { IntraOpThreads = 1 });
+        using var x = Tensor.Create(new float[Size * Size], Size, Size);
+        using var cts = new CancellationTokenSource();
+        long cancelledAt = 0;
+        using var stamp = cts.Token.Register(() => Interlocked.Exchange(ref cancelledAt, Stopwatch.GetTimestamp()));
+
+        var run = Task.Run(() => session.Run(new Dictionary<string, Tensor> { ["x"] = x }, cancellationToken: cts.Token));
+        cts.CancelAfter(TimeSpan.FromMilliseconds(300));
+        var error = Assert.ThrowsAny<OperationCanceledException>(() => run.GetAwaiter().GetResult());
+        var endedAt = Stopwatch.GetTimestamp();
+
+        Assert.Equal(cts.Token, error.CancellationToken);
+        Assert.IsType<OnnxRuntimeException>(error.InnerException);
+        var stopDelay = Stopwatch.GetElapsedTime(Interlocked.Read(ref cancelledAt), endedAt);
+        Assert.True(stopDelay < TimeSpan.FromMilliseconds(100), $"The run went on for {stopDelay.TotalMilliseconds:F1} ms after cancellation.");
+    }
+
+    [Fact]
+    public void AlreadyCancelledTokenDoesNotStartTheRun()
+    {
+        using var session = fixture.Runtime.OpenSession(TestModels.Add(fixture), new() { IntraOpThreads = 1 });
+        using var a = Tensor.Create(new float[6], 2, 3);
+
+        Assert.ThrowsAny<OperationCanceledException>(() =>
+            session.Run(new Dictionary<string, Tensor> { ["a"] = a, ["b"] = a }, cancellationToken: new CancellationToken(canceled: true)));
+    }
+
+    [Fact]
+    public void CancelStopsABoundRunToo()
+    {
+        using var session = fixture.Runtime.OpenSession(TestModels.LongChain(fixture, Nodes, Size), new() { IntraOpThreads = 1 });
+        using var binding = session.CreateBinding();
+        using var x = Tensor.Create(new float[Size * Size], Size, Size);
+        binding.BindInput("x", x);
+        binding.BindOutput("y", DeviceMemory.Cpu);
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+
+        var error = Assert.ThrowsAny<OperationCanceledException>(() => binding.Run(cts.Token));
+
+        Assert.Equal(cts.Token, error.CancellationToken);
+    }
+}
