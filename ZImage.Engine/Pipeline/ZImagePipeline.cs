@@ -1,0 +1,295 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using ZImage.Engine.Imaging;
+using ZImage.Engine.Models;
+using ZImage.Engine.Onnx;
+using ZImage.Engine.Sampling;
+using ZImage.Engine.Text;
+
+namespace ZImage.Engine.Pipeline;
+
+/// <summary>How long the sessions stay loaded: all three for the whole run, or one at a time (less GPU memory, slower).</summary>
+public enum SessionResidency
+{
+    Resident,
+    Sequential,
+}
+
+/// <summary>
+/// Z-Image-Turbo from a model folder: tokenize, encode the prompt (and the negative prompt when guidance is on),
+/// denoise each image with the flow-match Euler sampler, decode with the VAE. One run at a time per instance: the
+/// sessions are shared, and the GPU is better used by one job at full width than by two interleaved.
+/// </summary>
+public sealed class ZImagePipeline : IImagePipeline, IDisposable
+{
+    private readonly ModelFolder _model;
+    private readonly OrtRuntime _runtime;
+    private readonly InferenceSessionOptions _sessionOptions;
+    private readonly Func<GenerationRequest, SessionResidency> _residency;
+    private readonly ILogger _logger;
+    private readonly Lazy<Qwen3Tokenizer> _tokenizer;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly SessionSlot _textEncoder;
+    private readonly SessionSlot _transformer;
+    private readonly SessionSlot _vaeDecoder;
+
+    public ZImagePipeline(ModelFolder model, OrtRuntime runtime, InferenceSessionOptions sessionOptions,
+        Func<GenerationRequest, SessionResidency>? residency = null, ILogger? logger = null)
+    {
+        _model = model;
+        _runtime = runtime;
+        _sessionOptions = sessionOptions;
+        _residency = residency ?? (_ => SessionResidency.Resident);
+        _logger = logger ?? NullLogger.Instance;
+        _tokenizer = new Lazy<Qwen3Tokenizer>(() => Qwen3Tokenizer.Load(model.TokenizerPath));
+        _textEncoder = new SessionSlot(this, model.TextEncoderPath);
+        _transformer = new SessionSlot(this, model.TransformerPath);
+        _vaeDecoder = new SessionSlot(this, model.VaeDecoderPath);
+    }
+
+    public ModelFolder Model => _model;
+    public ExecutionProvider Provider => _sessionOptions.Provider;
+
+    public Qwen3Tokenizer Tokenizer => _tokenizer.Value;
+
+    public async Task<GenerationResult> RunAsync(GenerationRequest request, IProgress<GenerationProgress>? progress, CancellationToken ct)
+    {
+        var problems = request.Validate();
+        if (problems.Count > 0)
+            throw new ArgumentException(string.Join(" ", problems.Select(p => p.Message)), problems[0].Field);
+        CheckModelLimits(request);
+
+        await _gate.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            // The native calls block; keep them off the caller's thread (a Blazor circuit or a request thread).
+            return await Task.Run(() => Run(request, progress, noise: null, ct), ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Runs synchronously. <paramref name="noise"/> supplies image i's initial latent (golden tests feed the
+    /// reference's stored noise, since our Gaussian stream is not torch's); null draws it from seed + i.
+    /// </summary>
+    internal GenerationResult Run(GenerationRequest request, IProgress<GenerationProgress>? progress,
+        Func<int, float[]>? noise, CancellationToken ct)
+    {
+        var total = Stopwatch.StartNew();
+        var residency = _residency(request);
+        var m = _model.Manifest;
+        var latentHeight = request.Height / m.VaeScaleFactor;
+        var latentWidth = request.Width / m.VaeScaleFactor;
+
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            var positiveTokens = Tokenizer.EncodePrompt(request.Prompt);
+            // The first step has the smallest timestep (0), so if guidance is off there it is off everywhere.
+            var guided = Guidance.ScaleAt(request.Cfg, request.CfgTruncation, 0f) > 0f;
+            var negativeTokens = guided ? Tokenizer.EncodePrompt(request.NegativePrompt) : null;
+            var tokenizeTime = clock.Elapsed;
+
+            clock.Restart();
+            var positive = EncodeText(positiveTokens.Ids, ct);
+            var negative = negativeTokens is null ? null : EncodeText(negativeTokens.Ids, ct);
+            if (residency == SessionResidency.Sequential)
+                _textEncoder.Release();
+            var textTime = clock.Elapsed;
+
+            var schedule = FlowMatchEulerSchedule.Create(request.Steps, m.SamplerShift);
+            var stepTimes = new List<TimeSpan>(request.Steps * request.Count);
+            var latents = new List<float[]>(request.Count);
+            for (var image = 0; image < request.Count; image++)
+            {
+                ct.ThrowIfCancellationRequested();
+                var latent = noise?.Invoke(image)
+                    ?? GaussianNoise.Create(request.Seed + image, m.LatentChannels, latentHeight, latentWidth);
+                Denoise(latent, latentHeight, latentWidth, positive, negative, request, schedule, image, stepTimes, total, progress, ct);
+                latents.Add(latent);
+            }
+            if (residency == SessionResidency.Sequential)
+                _transformer.Release();
+
+            clock.Restart();
+            var images = new List<GeneratedImage>(request.Count);
+            for (var image = 0; image < request.Count; image++)
+            {
+                ct.ThrowIfCancellationRequested();
+                images.Add(new GeneratedImage(Decode(latents[image], latentHeight, latentWidth, ct), request.Seed + image));
+            }
+            if (residency == SessionResidency.Sequential)
+                _vaeDecoder.Release();
+            var vaeTime = clock.Elapsed;
+
+            return new GenerationResult(images, positiveTokens.Truncated,
+                new GenerationTimings(tokenizeTime, textTime, stepTimes, vaeTime, total.Elapsed));
+        }
+        catch (OnnxRuntimeException e) when (OrtFailures.IsOutOfMemory(e))
+        {
+            // Memory the failed run held must go back before the next job, whatever the residency.
+            ReleaseAll();
+            throw new OutOfGpuMemoryException(
+                $"The GPU ran out of memory at {request.Width}x{request.Height} x{request.Count}: {e.Message}", e);
+        }
+        catch (OperationCanceledException)
+        {
+            if (residency == SessionResidency.Sequential)
+                ReleaseAll();
+            throw;
+        }
+    }
+
+    /// <summary>Caption features <c>[L, hidden]</c> (row-major) for the given ids: the decoder's second-to-last hidden state.</summary>
+    internal float[] EncodeText(int[] ids, CancellationToken ct)
+    {
+        var inputIds = new long[ids.Length];
+        for (var i = 0; i < ids.Length; i++)
+            inputIds[i] = ids[i];
+        using var input = Tensor.Create(inputIds, 1, ids.Length);
+        using var outputs = _textEncoder.Session.Run(new Dictionary<string, Tensor> { ["input_ids"] = input }, ["hidden_states"], ct);
+        return outputs[0].ToArray<float>();
+    }
+
+    /// <summary>The sampler loop for one image, in place on <paramref name="latent"/> (<c>[C, h, w]</c>).</summary>
+    internal void Denoise(float[] latent, int latentHeight, int latentWidth, float[] positive, float[]? negative,
+        GenerationRequest request, FlowMatchEulerSchedule schedule, int imageIndex, List<TimeSpan> stepTimes,
+        Stopwatch total, IProgress<GenerationProgress>? progress, CancellationToken ct)
+    {
+        var m = _model.Manifest;
+        var shape = new long[] { 1, m.LatentChannels, latentHeight, latentWidth };
+        var captionDim = m.CaptionDim;
+        using var positiveCaption = Tensor.Create(positive, positive.Length / captionDim, captionDim);
+        using var negativeCaption = negative is null ? null : Tensor.Create(negative, negative.Length / captionDim, captionDim);
+        var guided = new float[latent.Length];
+        var clock = new Stopwatch();
+
+        for (var step = 0; step < schedule.Steps; step++)
+        {
+            ct.ThrowIfCancellationRequested();
+            clock.Restart();
+            var timestep = schedule.Timestep(step);
+            var scale = Guidance.ScaleAt(request.Cfg, request.CfgTruncation, timestep);
+
+            var positiveOut = Forward(latent, shape, timestep, positiveCaption, ct);
+            if (scale > 0f && negativeCaption is not null)
+            {
+                var negativeOut = Forward(latent, shape, timestep, negativeCaption, ct);
+                Guidance.Combine(positiveOut, negativeOut, scale, request.CfgNormalization, guided);
+                schedule.StepWithModelOutput(step, latent, guided);
+            }
+            else
+            {
+                schedule.StepWithModelOutput(step, latent, positiveOut);
+            }
+            stepTimes.Add(clock.Elapsed);
+
+            progress?.Report(new GenerationProgress(imageIndex, request.Count, step + 1, schedule.Steps, total.Elapsed,
+                LatentPreview.Render(latent, latentHeight, latentWidth)));
+        }
+    }
+
+    private float[] Forward(float[] latent, long[] shape, float timestep, Tensor caption, CancellationToken ct)
+    {
+        using var latentTensor = Tensor.Create(latent, shape);
+        using var time = Tensor.Create(new[] { timestep }, 1);
+        using var outputs = _transformer.Session.Run(new Dictionary<string, Tensor>
+        {
+            ["latent"] = latentTensor,
+            ["timestep"] = time,
+            ["caption"] = caption,
+        }, ["model_out"], ct);
+        return outputs[0].ToArray<float>();
+    }
+
+    /// <summary>VAE decode of a final latent to 8-bit RGB: <c>clamp(x / 2 + 0.5, 0, 1) * 255</c>, rounded.</summary>
+    internal RgbImage Decode(float[] latent, int latentHeight, int latentWidth, CancellationToken ct)
+    {
+        var m = _model.Manifest;
+        var input = latent;
+        if (!m.VaeScalingInGraph)
+        {
+            input = new float[latent.Length];
+            var scaling = (float)m.VaeScalingFactor;
+            var shift = (float)m.VaeShiftFactor;
+            for (var i = 0; i < latent.Length; i++)
+                input[i] = latent[i] / scaling + shift;
+        }
+        using var tensor = Tensor.Create(input, 1, m.LatentChannels, latentHeight, latentWidth);
+        using var outputs = _vaeDecoder.Session.Run(new Dictionary<string, Tensor> { ["latent"] = tensor }, ["image"], ct);
+        var image = outputs[0];
+        var height = checked((int)image.Shape[2]);
+        var width = checked((int)image.Shape[3]);
+        return ToRgb(image.GetData<float>(), height, width);
+    }
+
+    /// <summary>Planar <c>[3, H, W]</c> in [-1, 1] to interleaved RGB bytes, as the reference's image processor does.</summary>
+    internal static RgbImage ToRgb(ReadOnlySpan<float> planar, int height, int width)
+    {
+        var plane = height * width;
+        var pixels = new byte[plane * 3];
+        for (var c = 0; c < 3; c++)
+        {
+            var source = planar.Slice(c * plane, plane);
+            for (var i = 0; i < plane; i++)
+            {
+                var v = Math.Clamp(source[i] / 2f + 0.5f, 0f, 1f) * 255f;
+                pixels[i * 3 + c] = (byte)MathF.Round(v, MidpointRounding.ToEven);
+            }
+        }
+        return new RgbImage(width, height, pixels);
+    }
+
+    private void CheckModelLimits(GenerationRequest request)
+    {
+        var m = _model.Manifest;
+        if (request.Width % m.SizeMultiple != 0 || request.Height % m.SizeMultiple != 0)
+            throw new ArgumentException($"width and height must be multiples of {m.SizeMultiple} for this model (got {request.Width}x{request.Height}).", "width");
+        var maxSide = m.MaxLatentSide * m.VaeScaleFactor;
+        if (request.Width > maxSide || request.Height > maxSide)
+            throw new ArgumentException($"width and height must be at most {maxSide} for this model (got {request.Width}x{request.Height}).", request.Width > maxSide ? "width" : "height");
+    }
+
+    private void ReleaseAll()
+    {
+        _textEncoder.Release();
+        _transformer.Release();
+        _vaeDecoder.Release();
+    }
+
+    public void Dispose()
+    {
+        ReleaseAll();
+        _gate.Dispose();
+    }
+
+    /// <summary>A session opened on first use and released on demand (sequential residency, after OOM, on dispose).</summary>
+    private sealed class SessionSlot(ZImagePipeline owner, string path)
+    {
+        private InferenceSession? _session;
+
+        public InferenceSession Session
+        {
+            get
+            {
+                if (_session is null)
+                {
+                    var clock = Stopwatch.StartNew();
+                    _session = owner._runtime.OpenSession(path, owner._sessionOptions);
+                    owner._logger.LogInformation("Loaded {Model} on {Provider} in {Seconds:F1} s", path, owner._sessionOptions.Provider, clock.Elapsed.TotalSeconds);
+                }
+                return _session;
+            }
+        }
+
+        public void Release()
+        {
+            _session?.Dispose();
+            _session = null;
+        }
+    }
+}
