@@ -1,5 +1,10 @@
 using ZImage.Engine;
 using ZImage.Web;
+using ZImage.Web.Cli;
+
+// Command words run the engine without the web server (tests, benchmarks, the GPU machine).
+if (args.Length > 0 && CliCommands.TryGet(args[0]) is { } command)
+    return await command(args[1..], Console.Out, Console.Error);
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddZImageEngine();
@@ -8,6 +13,7 @@ builder.AddZImageWeb();
 var app = builder.Build();
 app.UseZImageWeb();
 app.Run();
+return 0;
 
 /// <summary>Visible to WebApplicationFactory in the tests.</summary>
 public partial class Program;

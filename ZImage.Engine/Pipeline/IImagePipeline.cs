@@ -32,7 +32,11 @@ public sealed record GeneratedImage(RgbImage Image, long Seed);
 public sealed record GenerationResult(
     IReadOnlyList<GeneratedImage> Images,
     bool PromptTruncated,
-    GenerationTimings Timings);
+    GenerationTimings Timings)
+{
+    /// <summary>NaN or infinite values seen in the final latents and the VAE outputs; anything above 0 means a broken model or an fp16 overflow.</summary>
+    public long NonFiniteValues { get; init; }
+}
 
 /// <summary>Wall time per stage, summed over the images of the request.</summary>
 public sealed record GenerationTimings(

@@ -104,12 +104,14 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
             var schedule = FlowMatchEulerSchedule.Create(request.Steps, m.SamplerShift);
             var stepTimes = new List<TimeSpan>(request.Steps * request.Count);
             var latents = new List<float[]>(request.Count);
+            long nonFinite = 0;
             for (var image = 0; image < request.Count; image++)
             {
                 ct.ThrowIfCancellationRequested();
                 var latent = noise?.Invoke(image)
                     ?? GaussianNoise.Create(request.Seed + image, m.LatentChannels, latentHeight, latentWidth);
                 Denoise(latent, latentHeight, latentWidth, positive, negative, request, schedule, image, stepTimes, total, progress, ct);
+                nonFinite += CountNonFinite(latent);
                 latents.Add(latent);
             }
             if (residency == SessionResidency.Sequential)
@@ -120,14 +122,19 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
             for (var image = 0; image < request.Count; image++)
             {
                 ct.ThrowIfCancellationRequested();
-                images.Add(new GeneratedImage(Decode(latents[image], latentHeight, latentWidth, ct), request.Seed + image));
+                images.Add(new GeneratedImage(Decode(latents[image], latentHeight, latentWidth, ref nonFinite, ct), request.Seed + image));
             }
             if (residency == SessionResidency.Sequential)
                 _vaeDecoder.Release();
             var vaeTime = clock.Elapsed;
 
+            if (nonFinite > 0)
+                _logger.LogWarning("{Count} NaN or infinite values in the final latents and decoded images", nonFinite);
             return new GenerationResult(images, positiveTokens.Truncated,
-                new GenerationTimings(tokenizeTime, textTime, stepTimes, vaeTime, total.Elapsed));
+                new GenerationTimings(tokenizeTime, textTime, stepTimes, vaeTime, total.Elapsed))
+            {
+                NonFiniteValues = nonFinite,
+            };
         }
         catch (OnnxRuntimeException e) when (OrtFailures.IsOutOfMemory(e))
         {
@@ -207,7 +214,7 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
     }
 
     /// <summary>VAE decode of a final latent to 8-bit RGB: <c>clamp(x / 2 + 0.5, 0, 1) * 255</c>, rounded.</summary>
-    internal RgbImage Decode(float[] latent, int latentHeight, int latentWidth, CancellationToken ct)
+    internal RgbImage Decode(float[] latent, int latentHeight, int latentWidth, ref long nonFinite, CancellationToken ct)
     {
         var m = _model.Manifest;
         var input = latent;
@@ -224,7 +231,17 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
         var image = outputs[0];
         var height = checked((int)image.Shape[2]);
         var width = checked((int)image.Shape[3]);
+        nonFinite += CountNonFinite(image.GetData<float>());
         return ToRgb(image.GetData<float>(), height, width);
+    }
+
+    private static long CountNonFinite(ReadOnlySpan<float> values)
+    {
+        long count = 0;
+        foreach (var v in values)
+            if (!float.IsFinite(v))
+                count++;
+        return count;
     }
 
     /// <summary>Planar <c>[3, H, W]</c> in [-1, 1] to interleaved RGB bytes, as the reference's image processor does.</summary>

@@ -1,0 +1,55 @@
+using Microsoft.Extensions.Logging;
+using ZImage.Engine.Models;
+using ZImage.Engine.Onnx;
+using ZImage.Engine.Pipeline;
+
+namespace ZImage.Web.Cli;
+
+/// <summary>What generate and bench share: opening the runtime and a model on a provider from the command line.</summary>
+internal static class EngineCli
+{
+    public static readonly HashSet<string> CommonFlags = ["verbose"];
+
+    public static ExecutionProvider ParseProvider(string? value) => value?.ToLowerInvariant() switch
+    {
+        null or "cpu" => ExecutionProvider.Cpu,
+        "cuda" => ExecutionProvider.Cuda,
+        "tensorrt" or "trt" => ExecutionProvider.TensorRT,
+        "webgpu" => ExecutionProvider.WebGpu,
+        _ => throw new CliException($"--provider must be cpu, cuda, tensorrt or webgpu (got '{value}')"),
+    };
+
+    public static (ZImagePipeline Pipeline, OrtRuntime Runtime) OpenPipeline(CliArguments args, ILoggerFactory loggers)
+    {
+        var modelDirectory = args.Required("model");
+        var provider = ParseProvider(args.String("provider"));
+        var options = new Dictionary<string, string>();
+        foreach (var pair in args.All("provider-option"))
+        {
+            var eq = pair.IndexOf('=');
+            if (eq <= 0)
+                throw new CliException($"--provider-option must look like key=value (got '{pair}')");
+            options[pair[..eq]] = pair[(eq + 1)..];
+        }
+        var sequential = args.Flag("sequential");
+        var ortDirectory = args.String("ort-dir");
+        var threads = args.Int("threads", 0);
+
+        var runtime = OrtRuntime.Load(ortDirectory, loggers.CreateLogger("ZImage.Engine.Onnx"));
+        var folder = ModelFolder.Open(modelDirectory);
+        var sessionOptions = new InferenceSessionOptions
+        {
+            Provider = provider,
+            ProviderOptions = options,
+            IntraOpThreads = threads,
+        };
+        var pipeline = new ZImagePipeline(folder, runtime, sessionOptions,
+            _ => sequential ? SessionResidency.Sequential : SessionResidency.Resident,
+            loggers.CreateLogger<ZImagePipeline>());
+        return (pipeline, runtime);
+    }
+
+    public static ILoggerFactory Loggers(bool verbose) => LoggerFactory.Create(b => b
+        .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })
+        .SetMinimumLevel(verbose ? LogLevel.Information : LogLevel.Warning));
+}
