@@ -20,6 +20,3 @@ internal static class OrtFailures
     public static bool IsOutOfMemory(OnnxRuntimeException e) =>
         Phrases.Any(p => e.Message.Contains(p, StringComparison.OrdinalIgnoreCase));
 }
-
-/// <summary>The GPU (or host) ran out of memory during a run; the pipeline has released its sessions.</summary>
-public sealed class OutOfGpuMemoryException(string message, Exception inner) : Exception(message, inner);

@@ -2,19 +2,13 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using ZImage.Engine.Imaging;
+using ZImage.Engine.Memory;
 using ZImage.Engine.Models;
 using ZImage.Engine.Onnx;
 using ZImage.Engine.Sampling;
 using ZImage.Engine.Text;
 
 namespace ZImage.Engine.Pipeline;
-
-/// <summary>How long the sessions stay loaded: all three for the whole run, or one at a time (less GPU memory, slower).</summary>
-public enum SessionResidency
-{
-    Resident,
-    Sequential,
-}
 
 /// <summary>
 /// Z-Image-Turbo from a model folder: tokenize, encode the prompt (and the negative prompt when guidance is on),
@@ -26,7 +20,7 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
     private readonly ModelFolder _model;
     private readonly OrtRuntime _runtime;
     private readonly InferenceSessionOptions _sessionOptions;
-    private readonly Func<GenerationRequest, SessionResidency> _residency;
+    private readonly Func<GenerationRequest, ResidencyPolicy> _residency;
     private readonly ILogger _logger;
     private readonly Lazy<Qwen3Tokenizer> _tokenizer;
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -35,12 +29,14 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
     private readonly SessionSlot _vaeDecoder;
 
     public ZImagePipeline(ModelFolder model, OrtRuntime runtime, InferenceSessionOptions sessionOptions,
-        Func<GenerationRequest, SessionResidency>? residency = null, ILogger? logger = null)
+        Func<GenerationRequest, ResidencyPolicy>? residency = null, ILogger? logger = null)
+        // Residency: Resident keeps all three sessions; Sequential releases each after its stage (Auto is decided
+        // by the VRAM guard before the run and arrives here as one of the two).
     {
         _model = model;
         _runtime = runtime;
         _sessionOptions = sessionOptions;
-        _residency = residency ?? (_ => SessionResidency.Resident);
+        _residency = residency ?? (_ => ResidencyPolicy.Resident);
         _logger = logger ?? NullLogger.Instance;
         _tokenizer = new Lazy<Qwen3Tokenizer>(() => Qwen3Tokenizer.Load(model.TokenizerPath));
         _textEncoder = new SessionSlot(this, model.TextEncoderPath);
@@ -97,7 +93,7 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
             clock.Restart();
             var positive = EncodeText(positiveTokens.Ids, ct);
             var negative = negativeTokens is null ? null : EncodeText(negativeTokens.Ids, ct);
-            if (residency == SessionResidency.Sequential)
+            if (residency == ResidencyPolicy.Sequential)
                 _textEncoder.Release();
             var textTime = clock.Elapsed;
 
@@ -114,7 +110,7 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
                 nonFinite += CountNonFinite(latent);
                 latents.Add(latent);
             }
-            if (residency == SessionResidency.Sequential)
+            if (residency == ResidencyPolicy.Sequential)
                 _transformer.Release();
 
             clock.Restart();
@@ -124,7 +120,7 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
                 ct.ThrowIfCancellationRequested();
                 images.Add(new GeneratedImage(Decode(latents[image], latentHeight, latentWidth, ref nonFinite, ct), request.Seed + image));
             }
-            if (residency == SessionResidency.Sequential)
+            if (residency == ResidencyPolicy.Sequential)
                 _vaeDecoder.Release();
             var vaeTime = clock.Elapsed;
 
@@ -140,12 +136,12 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
         {
             // Memory the failed run held must go back before the next job, whatever the residency.
             ReleaseAll();
-            throw new OutOfGpuMemoryException(
+            throw new GpuOutOfMemoryException(
                 $"The GPU ran out of memory at {request.Width}x{request.Height} x{request.Count}: {e.Message}", e);
         }
         catch (OperationCanceledException)
         {
-            if (residency == SessionResidency.Sequential)
+            if (residency == ResidencyPolicy.Sequential)
                 ReleaseAll();
             throw;
         }

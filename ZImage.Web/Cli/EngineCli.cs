@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using ZImage.Engine.Memory;
 using ZImage.Engine.Models;
 using ZImage.Engine.Onnx;
 using ZImage.Engine.Pipeline;
@@ -44,7 +45,7 @@ internal static class EngineCli
             IntraOpThreads = threads,
         };
         var pipeline = new ZImagePipeline(folder, runtime, sessionOptions,
-            _ => sequential ? SessionResidency.Sequential : SessionResidency.Resident,
+            _ => sequential ? ResidencyPolicy.Sequential : ResidencyPolicy.Resident,
             loggers.CreateLogger<ZImagePipeline>());
         return (pipeline, runtime);
     }
