@@ -1,5 +1,9 @@
 using ZImage.Engine;
 using ZImage.Web;
+using ZImage.Web.Cli;
+
+if (args.Length > 0 && args[0] == "ort-check")
+    return await OrtCheckCommand.RunAsync(args);
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddZImageEngine();
@@ -7,7 +11,8 @@ builder.AddZImageWeb();
 
 var app = builder.Build();
 app.UseZImageWeb();
-app.Run();
+await app.RunAsync();
+return 0;
 
 /// <summary>Visible to WebApplicationFactory in the tests.</summary>
 public partial class Program;
