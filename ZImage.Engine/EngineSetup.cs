@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using ZImage.Engine.Jobs;
+using ZImage.Engine.Onnx;
 
 namespace ZImage.Engine;
 
@@ -8,6 +9,7 @@ public static class EngineSetup
     /// <summary>Registers the engine: options (validated at start-up), native runtime, pipeline, jobs, history.</summary>
     public static WebApplicationBuilder AddZImageEngine(this WebApplicationBuilder builder)
     {
+        builder.Services.AddZImageOnnx(builder.Configuration);
         builder.Services.AddZImageJobs(builder.Configuration);
         return builder;
     }

@@ -12,7 +12,7 @@ builder.AddZImageWeb();
 
 var app = builder.Build();
 app.UseZImageWeb();
-app.Run();
+await app.RunAsync();
 return 0;
 
 /// <summary>Visible to WebApplicationFactory in the tests.</summary>
