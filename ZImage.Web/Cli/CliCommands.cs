@@ -8,6 +8,7 @@ internal static class CliCommands
     public static Command? TryGet(string word) => word switch
     {
         "generate" => GenerateCommand.RunAsync,
+        "bench" => BenchCommand.RunAsync,
         // ort-check reads its own arguments from index 1 (the word itself at 0).
         "ort-check" => (args, _, _) => OrtCheckCommand.RunAsync(["ort-check", .. args]),
         _ => null,

@@ -1,0 +1,156 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using ZImage.Engine.Imaging;
+using ZImage.Engine.Memory;
+using ZImage.Engine.Models;
+using ZImage.Engine.Pipeline;
+
+namespace ZImage.Web.Cli;
+
+/// <summary>
+/// <c>bench --model DIR [--provider cuda] [--sizes 512,1024,1536] [--counts 1,4] [--steps 8] [--runs 3] [--warmup 1]
+/// [--provider-option k=v]... [--sequential] [--json FILE]</c>: the engine alone, no web server. Prints one JSON
+/// document: per-stage times for every size and count, images per hour, peak GPU memory (NVML, sampled every 2 ms
+/// while the runs are in flight), the warm-up separately, and the cold start (process start to the first image).
+/// </summary>
+internal static class BenchCommand
+{
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
+    {
+        try
+        {
+            var a = new CliArguments(args, new HashSet<string>(EngineCli.CommonFlags) { "sequential" });
+            var sizes = a.IntList("sizes", [512, 1024, 1536]);
+            var counts = a.IntList("counts", [1, 4]);
+            var steps = a.Int("steps", 8);
+            var runs = a.Int("runs", 3);
+            var warmup = a.Int("warmup", 1);
+            var jsonPath = a.String("json");
+            var prompt = a.String("prompt") ?? "a red fox in the snow at golden hour, photograph, shallow depth of field";
+            if (runs < 1) throw new CliException("--runs must be at least 1");
+            if (warmup < 0) throw new CliException("--warmup must be 0 or more");
+
+            using var loggers = EngineCli.Loggers(a.Flag("verbose"));
+            var (pipeline, runtime) = EngineCli.OpenPipeline(a, loggers);
+            a.RejectUnknown();
+            using var probe = new NvmlMemoryProbe(Options.Create(new VramOptions()), loggers.CreateLogger<NvmlMemoryProbe>());
+            var baseline = probe.Read();
+
+            var report = new JsonObject
+            {
+                ["ort_version"] = runtime.Version,
+                ["provider"] = pipeline.Provider.ToString(),
+                ["command_line"] = JsonSerializer.SerializeToNode(args),
+                ["model"] = pipeline.Model.Manifest.ModelName,
+                ["random_weights"] = pipeline.Model.Manifest.RandomWeights,
+                ["transformer_dtype"] = pipeline.Model.Manifest.TransformerDtype,
+                ["attention_op"] = pipeline.Model.Manifest.AttentionOp,
+                ["gpu"] = baseline?.Name,
+                ["gpu_used_before_mib"] = baseline is null ? null : baseline.UsedBytes / (1 << 20),
+                ["steps"] = steps,
+            };
+            var results = new JsonArray();
+            var first = true;
+            using (pipeline)
+            {
+                foreach (var size in sizes)
+                foreach (var count in counts)
+                {
+                    var request = new GenerationRequest { Prompt = prompt, Width = size, Height = size, Steps = steps, Count = count, Seed = 1234 };
+                    var warm = new JsonArray();
+                    for (var i = 0; i < warmup; i++)
+                    {
+                        var (result, _, _) = await Measure(pipeline, request, probe);
+                        if (first)
+                        {
+                            report["cold_start_s"] = Math.Round((DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds, 3);
+                            first = false;
+                        }
+                        warm.Add(Math.Round(result.Timings.Total.TotalMilliseconds, 1));
+                    }
+                    var measured = new List<(GenerationResult Result, double PngMs, long? PeakBytes)>();
+                    for (var i = 0; i < runs; i++)
+                        measured.Add(await Measure(pipeline, request, probe));
+                    if (first)
+                    {
+                        report["cold_start_s"] = Math.Round((DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds, 3);
+                        first = false;
+                    }
+                    results.Add(Summarise(size, count, warm, measured));
+                    output.WriteLine($"{size}x{size} x{count}: total {Median(measured.Select(m => m.Result.Timings.Total.TotalMilliseconds)):F1} ms (median of {runs})");
+                }
+            }
+            report["results"] = results;
+            var json = report.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+            output.WriteLine(json);
+            if (jsonPath is not null)
+                await File.WriteAllTextAsync(jsonPath, json);
+            return 0;
+        }
+        catch (Exception e) when (e is CliException or ModelFolderException or ArgumentException)
+        {
+            error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+    }
+
+    private static async Task<(GenerationResult Result, double PngMs, long? PeakBytes)> Measure(ZImagePipeline pipeline, GenerationRequest request, IGpuMemoryProbe probe)
+    {
+        long? peak = null;
+        using var stop = new CancellationTokenSource();
+        var sampler = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                if (probe.Read() is { } m)
+                    peak = Math.Max(peak ?? 0, m.UsedBytes);
+                try { await Task.Delay(2, stop.Token); } catch (OperationCanceledException) { }
+            }
+        });
+        var result = await pipeline.RunAsync(request, progress: null, CancellationToken.None);
+        stop.Cancel();
+        await sampler;
+        var png = Stopwatch.StartNew();
+        foreach (var image in result.Images)
+            _ = GenerationPng.Encode(image.Image, ImageSettings.FromRequest(request, 0, "bench", 3.0));
+        return (result, png.Elapsed.TotalMilliseconds, peak);
+    }
+
+    private static JsonObject Summarise(int size, int count, JsonArray warm, List<(GenerationResult Result, double PngMs, long? PeakBytes)> runs)
+    {
+        double Med(Func<(GenerationResult Result, double PngMs, long? PeakBytes), double> f) => Math.Round(Median(runs.Select(f)), 2);
+        var stepsMs = runs.SelectMany(r => r.Result.Timings.Steps.Select(s => s.TotalMilliseconds)).ToList();
+        var totalMs = Med(r => r.Result.Timings.Total.TotalMilliseconds + r.PngMs);
+        return new JsonObject
+        {
+            ["width"] = size,
+            ["height"] = size,
+            ["count"] = count,
+            ["runs"] = runs.Count,
+            ["warmup_total_ms"] = warm,
+            ["tokenize_ms"] = Med(r => r.Result.Timings.Tokenize.TotalMilliseconds),
+            ["text_encoder_ms"] = Med(r => r.Result.Timings.TextEncoder.TotalMilliseconds),
+            ["step_ms_median"] = Math.Round(Median(stepsMs), 2),
+            ["step_ms_min"] = Math.Round(stepsMs.Min(), 2),
+            ["step_ms_max"] = Math.Round(stepsMs.Max(), 2),
+            ["steps_ms_first_run"] = new JsonArray(runs[0].Result.Timings.Steps.Select(s => (JsonNode)Math.Round(s.TotalMilliseconds, 2)).ToArray()),
+            ["vae_ms"] = Med(r => r.Result.Timings.VaeDecode.TotalMilliseconds),
+            ["png_encode_ms"] = Med(r => r.PngMs),
+            ["pipeline_total_ms"] = Med(r => r.Result.Timings.Total.TotalMilliseconds),
+            ["total_with_png_ms"] = totalMs,
+            ["images_per_hour"] = Math.Round(3_600_000.0 * count / totalMs, 1),
+            ["peak_gpu_used_mib"] = runs.Max(r => r.PeakBytes) is { } p ? p / (1 << 20) : null,
+            ["non_finite_values"] = runs.Sum(r => r.Result.NonFiniteValues),
+        };
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.OrderBy(v => v).ToArray();
+        if (sorted.Length == 0) return double.NaN;
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+}
