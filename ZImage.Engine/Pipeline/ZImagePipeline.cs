@@ -49,6 +49,9 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
 
     public Qwen3Tokenizer Tokenizer => _tokenizer.Value;
 
+    /// <summary>Sees every image's latent after every step (image index, step index, latent); parity tests use it.</summary>
+    internal Action<int, int, float[]>? StepObserver { get; set; }
+
     public async Task<GenerationResult> RunAsync(GenerationRequest request, IProgress<GenerationProgress>? progress, CancellationToken ct)
     {
         var problems = request.Validate();
@@ -190,6 +193,7 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
                 schedule.StepWithModelOutput(step, latent, positiveOut);
             }
             stepTimes.Add(clock.Elapsed);
+            StepObserver?.Invoke(imageIndex, step, latent);
 
             progress?.Report(new GenerationProgress(imageIndex, request.Count, step + 1, schedule.Steps, total.Elapsed,
                 LatentPreview.Render(latent, latentHeight, latentWidth)));

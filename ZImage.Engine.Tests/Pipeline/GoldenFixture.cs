@@ -1,0 +1,53 @@
+using System.Text.Json;
+using ZImage.Engine.Models;
+using ZImage.Engine.Onnx;
+using ZImage.Engine.Pipeline;
+
+namespace ZImage.Engine.Tests.Pipeline;
+
+/// <summary>
+/// The tiny model (models/self-test-tiny, placed beside the tests by the build with the real Qwen3 tokenizer) and
+/// the reference outputs made from it by the official PyTorch code on the GPU machine
+/// (Fixtures/golden-tiny, written by tools/export/golden.py; format in its index.json).
+/// </summary>
+public sealed class GoldenFixture : IDisposable
+{
+    public GoldenFixture()
+    {
+        Directory = Path.Combine(AppContext.BaseDirectory, "Fixtures", "golden-tiny");
+        Index = JsonDocument.Parse(File.ReadAllText(Path.Combine(Directory, "index.json")));
+        ModelDirectory = Path.Combine(AppContext.BaseDirectory, "models", "self-test-tiny");
+        Model = ModelFolder.Open(ModelDirectory);
+        Runtime = OrtRuntime.Load();
+        Pipeline = new ZImagePipeline(Model, Runtime, new InferenceSessionOptions { Provider = ExecutionProvider.Cpu });
+    }
+
+    public string Directory { get; }
+    public JsonDocument Index { get; }
+    public string ModelDirectory { get; }
+    public ModelFolder Model { get; }
+    public OrtRuntime Runtime { get; }
+    public ZImagePipeline Pipeline { get; }
+
+    public JsonElement Root => Index.RootElement;
+
+    public JsonElement Run(string name) => Root.GetProperty("runs").EnumerateArray().Single(r => r.GetProperty("name").GetString() == name);
+
+    /// <summary>Reads a stored array ({"file", "shape", "dtype"}) as float32.</summary>
+    public float[] Floats(JsonElement entry)
+    {
+        var bytes = File.ReadAllBytes(Path.Combine(Directory, entry.GetProperty("file").GetString()!));
+        Assert.Equal("float32", entry.GetProperty("dtype").GetString());
+        var values = new float[bytes.Length / 4];
+        Buffer.BlockCopy(bytes, 0, values, 0, bytes.Length);
+        return values;
+    }
+
+    public byte[] Bytes(JsonElement entry) => File.ReadAllBytes(Path.Combine(Directory, entry.GetProperty("file").GetString()!));
+
+    public void Dispose()
+    {
+        Pipeline.Dispose();
+        Index.Dispose();
+    }
+}
