@@ -10,7 +10,10 @@ public class NvmlMemoryProbeTests
     public void TheProbeReadsConsistentNumbersOrReportsCpuMode()
     {
         using var probe = new NvmlMemoryProbe(Options.Create(new VramOptions()), NullLogger<NvmlMemoryProbe>.Instance);
-        bool driverPresent = File.Exists("/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.1") || File.Exists("/usr/lib64/libnvidia-ml.so.1");
+        // The driver's library may live anywhere the loader looks (e.g. /usr/local/nvidia/lib64 in containers).
+        bool driverPresent = System.Runtime.InteropServices.NativeLibrary.TryLoad("libnvidia-ml.so.1", out var handle);
+        if (driverPresent)
+            System.Runtime.InteropServices.NativeLibrary.Free(handle);
 
         var info = probe.Read();
 

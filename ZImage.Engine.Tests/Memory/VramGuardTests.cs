@@ -38,6 +38,7 @@ public class VramGuardTests
         Assert.True(size.Success, message);
         Assert.Null(guard.CheckNeverFits(Request(int.Parse(size.Groups[1].Value), int.Parse(size.Groups[2].Value), count: 4)));
         Assert.Null(guard.CheckNeverFits(Request(2048, 2048, count: 1)));
+        Assert.Equal("2048x2048 x4 needs ~28 GB; this GPU has 24 GB: try 2 images or 1648x1648.", message);
     }
 
     [Fact]
