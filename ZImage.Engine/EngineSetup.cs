@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using ZImage.Engine.Jobs;
 using ZImage.Engine.Onnx;
+using ZImage.Engine.Pipeline;
 
 namespace ZImage.Engine;
 
@@ -10,6 +11,7 @@ public static class EngineSetup
     public static WebApplicationBuilder AddZImageEngine(this WebApplicationBuilder builder)
     {
         builder.Services.AddZImageOnnx(builder.Configuration);
+        builder.Services.AddZImagePipeline(builder.Configuration);
         builder.Services.AddZImageJobs(builder.Configuration);
         return builder;
     }

@@ -106,10 +106,13 @@ public sealed class FakePipeline : IImagePipeline
 /// <summary>Writes small marker files atomically; tests check files and rows, not PNG bytes.</summary>
 public sealed class FakeImageWriter : IImageWriter
 {
-    public async Task WriteAsync(RgbImage image, ImageMetadata metadata, string pngPath, string thumbnailPath, CancellationToken ct)
+    public Task WriteAsync(RgbImage image, ImageMetadata metadata, string pngPath, string thumbnailPath, CancellationToken ct)
     {
-        await InterimPngImageWriter.WriteAtomicallyAsync(pngPath, [.. "PNG"u8, .. image.Pixels.Take(16)], ct);
-        await InterimPngImageWriter.WriteAtomicallyAsync(thumbnailPath, "THUMB"u8.ToArray(), ct);
+        Directory.CreateDirectory(Path.GetDirectoryName(pngPath)!);
+        Directory.CreateDirectory(Path.GetDirectoryName(thumbnailPath)!);
+        AtomicFile.WriteAllBytes(pngPath, [.. "PNG"u8, .. image.Pixels.Take(16)]);
+        AtomicFile.WriteAllBytes(thumbnailPath, "THUMB"u8.ToArray());
+        return Task.CompletedTask;
     }
 }
 

@@ -11,7 +11,7 @@ public class VramGuardTests
     private static VramGuard Guard(IGpuMemoryProbe probe, VramOptions? options = null)
     {
         var o = options ?? new VramOptions();
-        return new VramGuard(probe, new OptionsModelFootprintSource(new StaticMonitor(o)), new StaticMonitor(o));
+        return new VramGuard(probe, new OptionsModelFootprintSource(new StaticMonitor<VramOptions>(o), new StaticMonitor<EngineOptions>(new EngineOptions())), new StaticMonitor<VramOptions>(o));
     }
 
     private static GenerationRequest Request(int w, int h, int count = 1, float cfg = 0) =>
@@ -87,7 +87,7 @@ public class VramGuardTests
         File.WriteAllBytes(Path.Combine(dir, "text_encoder", "model.onnx.data"), new byte[3000]);
         File.WriteAllBytes(Path.Combine(dir, "vae_decoder.onnx"), new byte[500]);
 
-        var footprint = ModelFootprint.FromOptions(new VramOptions { ModelDirectory = dir, TransformerBytes = 7 });
+        var footprint = ModelFootprint.FromOptions(new VramOptions { TransformerBytes = 7 }, dir);
 
         Assert.Equal(new ModelFootprint(4000, 7, 500), footprint);
     }
@@ -191,10 +191,10 @@ public class VramGuardTests
         Assert.StartsWith("The GPU ran out of memory", host.Events.Of<JobFailed>().Single().Reason);
     }
 
-    private sealed class StaticMonitor(VramOptions value) : IOptionsMonitor<VramOptions>
+    private sealed class StaticMonitor<T>(T value) : IOptionsMonitor<T>
     {
-        public VramOptions CurrentValue => value;
-        public VramOptions Get(string? name) => value;
-        public IDisposable? OnChange(Action<VramOptions, string?> listener) => null;
+        public T CurrentValue => value;
+        public T Get(string? name) => value;
+        public IDisposable? OnChange(Action<T, string?> listener) => null;
     }
 }

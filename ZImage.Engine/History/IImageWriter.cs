@@ -1,4 +1,3 @@
-using System.Globalization;
 using ZImage.Engine.Imaging;
 using ZImage.Engine.Pipeline;
 
@@ -18,22 +17,4 @@ public interface IImageWriter
 public sealed record ImageMetadata(string JobId, string UserName, int Index, GenerationRequest Parameters, DateTimeOffset CreatedAt)
 {
     public const string ModelName = "Z-Image-Turbo";
-    public const int ThumbnailMaxSide = 256;
-
-    /// <summary>The AUTOMATIC1111 <c>parameters</c> text, so A1111 tools and our own drop target read the settings back.</summary>
-    public string ToA1111Parameters()
-    {
-        var p = Parameters;
-        var inv = CultureInfo.InvariantCulture;
-        string negative = string.IsNullOrEmpty(p.NegativePrompt) ? "" : $"\nNegative prompt: {p.NegativePrompt}";
-        return string.Create(inv,
-            $"{p.Prompt}{negative}\nSteps: {p.Steps}, Sampler: Euler, CFG scale: {p.Cfg.ToString(inv)}, Seed: {p.Seed}, Size: {p.Width}x{p.Height}, Model: {ModelName}");
-    }
-
-    /// <summary>Thumbnail size keeping the aspect ratio, never larger than the image.</summary>
-    public static (int Width, int Height) ThumbnailSize(int width, int height)
-    {
-        double scale = Math.Min(1.0, ThumbnailMaxSide / (double)Math.Max(width, height));
-        return (Math.Max(1, (int)Math.Round(width * scale)), Math.Max(1, (int)Math.Round(height * scale)));
-    }
 }

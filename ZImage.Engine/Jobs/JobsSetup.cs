@@ -28,7 +28,7 @@ public static class JobsSetup
         services.TryAddSingleton<VramGuard>();
         services.TryAddSingleton<IVramGuard>(sp => sp.GetRequiredService<VramGuard>());
         services.TryAddSingleton<IImagePipeline, NoModelPipeline>();
-        services.TryAddSingleton<IImageWriter, InterimPngImageWriter>();
+        services.TryAddSingleton<IImageWriter>(_ => new PngImageWriter());
         services.TryAddSingleton<IModelStatus, UnknownModelStatus>();
 
         services.TryAddSingleton(sp => new ImageFiles(ResolvePath(sp, sp.GetRequiredService<IOptions<JobsOptions>>().Value.OutputDirectory)));

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using ZImage.Engine.Pipeline;
 
 namespace ZImage.Engine.Memory;
 
@@ -8,18 +9,18 @@ public sealed record ModelFootprint(long TextEncoderBytes, long TransformerBytes
     public long TotalBytes => TextEncoderBytes + TransformerBytes + VaeBytes;
 
     /// <summary>
-    /// Sums the files under <see cref="VramOptions.ModelDirectory"/> whose path names the part
+    /// Sums the files under the model folder (ZImage:Engine:ModelDirectory) whose path names the part
     /// (text_encoder / transformer or dit / vae: weights may be split into .onnx + .onnx.data);
     /// a part with no files falls back to its byte setting.
     /// </summary>
-    public static ModelFootprint FromOptions(VramOptions options)
+    public static ModelFootprint FromOptions(VramOptions options, string? modelDirectory)
     {
         long te = 0, dit = 0, vae = 0;
-        if (!string.IsNullOrWhiteSpace(options.ModelDirectory) && Directory.Exists(options.ModelDirectory))
+        if (!string.IsNullOrWhiteSpace(modelDirectory) && Directory.Exists(modelDirectory))
         {
-            foreach (var file in Directory.EnumerateFiles(options.ModelDirectory, "*", SearchOption.AllDirectories))
+            foreach (var file in Directory.EnumerateFiles(modelDirectory, "*", SearchOption.AllDirectories))
             {
-                var rel = Path.GetRelativePath(options.ModelDirectory, file).ToLowerInvariant();
+                var rel = Path.GetRelativePath(modelDirectory, file).ToLowerInvariant();
                 long size = new FileInfo(file).Length;
                 if (rel.Contains("text_encoder") || rel.Contains("text-encoder"))
                     te += size;
@@ -43,7 +44,7 @@ public interface IModelFootprintSource
 }
 
 /// <summary>Re-reads the model folder when the options change (the Settings page can switch folders).</summary>
-public sealed class OptionsModelFootprintSource(IOptionsMonitor<VramOptions> options) : IModelFootprintSource
+public sealed class OptionsModelFootprintSource(IOptionsMonitor<VramOptions> options, IOptionsMonitor<EngineOptions> engine) : IModelFootprintSource
 {
-    public ModelFootprint Current => ModelFootprint.FromOptions(options.CurrentValue);
+    public ModelFootprint Current => ModelFootprint.FromOptions(options.CurrentValue, engine.CurrentValue.ModelDirectory);
 }

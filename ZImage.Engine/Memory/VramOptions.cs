@@ -20,9 +20,6 @@ public sealed class VramOptions
     [Range(0, 64 * 1024)]
     public int SafetyMarginMiB { get; set; } = 1024;
 
-    /// <summary>Folder with the exported model; its .onnx/.data file sizes give the resident sizes. Empty: use the byte settings below.</summary>
-    public string? ModelDirectory { get; set; }
-
     /// <summary>Used when the model folder is absent or has no file for a part (bf16 sizes from the model card).</summary>
     [Range(0, long.MaxValue)]
     public long TextEncoderBytes { get; set; } = 8_000_000_000;
