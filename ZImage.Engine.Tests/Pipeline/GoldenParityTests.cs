@@ -112,7 +112,7 @@ public sealed class GoldenParityTests(GoldenFixture fixture) : IClassFixture<Gol
     [Fact]
     public async Task TheSameSeedGivesIdenticalPixels()
     {
-        var request = new GenerationRequest { Prompt = "a lighthouse at dusk", Width = 64, Height = 48, Steps = 3, Seed = 7, Count = 2 };
+        var request = new GenerationRequest { Prompt = "a lighthouse at dusk", Width = 256, Height = 320, Steps = 3, Seed = 7, Count = 2 };
         var first = await fixture.Pipeline.RunAsync(request, null, CancellationToken.None);
         var second = await fixture.Pipeline.RunAsync(request, null, CancellationToken.None);
         Assert.Equal(2, first.Images.Count);
