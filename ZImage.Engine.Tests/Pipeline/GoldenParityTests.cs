@@ -17,7 +17,7 @@ namespace ZImage.Engine.Tests.Pipeline;
 /// - final 8-bit image: rounding to bytes turns a last-bit difference into at most one level, and only where a
 ///   value sits on a rounding edge; so every pixel within 1 level and at most 1% of them off at all.
 /// </summary>
-public sealed class GoldenParityTests(GoldenFixture fixture) : IClassFixture<GoldenFixture>
+public sealed class GoldenParityTests(GoldenFixture fixture, Xunit.Abstractions.ITestOutputHelper output) : IClassFixture<GoldenFixture>
 {
     private const double RelativeTolerance = 1e-4;
 
@@ -105,6 +105,7 @@ public sealed class GoldenParityTests(GoldenFixture fixture) : IClassFixture<Gol
             Assert.True(d <= 1, $"{runName}: pixel byte {i} is {actualPixels[i]}, reference {expectedPixels[i]}");
             if (d > 0) off++;
         }
+        output.WriteLine($"{runName}: {off} of {expectedPixels.Length} bytes differ by one level, none by more");
         Assert.True(off <= expectedPixels.Length / 100, $"{runName}: {off} of {expectedPixels.Length} bytes differ by one level (at most 1% allowed)");
         Assert.Equal(0, result.NonFiniteValues);
     }
@@ -122,7 +123,7 @@ public sealed class GoldenParityTests(GoldenFixture fixture) : IClassFixture<Gol
         Assert.NotEqual(first.Images[0].Image.Pixels, first.Images[1].Image.Pixels);
     }
 
-    private static void AssertClose(float[] expected, float[] actual, string what)
+    private void AssertClose(float[] expected, float[] actual, string what)
     {
         Assert.True(expected.Length == actual.Length, $"{what}: {actual.Length} values, reference has {expected.Length}");
         double scale = 0, worst = 0;
@@ -134,6 +135,7 @@ public sealed class GoldenParityTests(GoldenFixture fixture) : IClassFixture<Gol
             if (!(d <= worst)) { worst = d; worstIndex = i; }
         }
         var relative = worst / Math.Max(scale, 1e-12);
+        output.WriteLine($"{what}: max |diff| {worst:E2}, relative to scale {scale:E2}: {relative:E2}");
         Assert.True(relative <= RelativeTolerance,
             $"{what}: max |difference| {worst:E3} at {worstIndex} ({actual[Math.Max(worstIndex, 0)]} vs {expected[Math.Max(worstIndex, 0)]}) is {relative:E3} of the reference scale {scale:E3}; allowed {RelativeTolerance:E0}");
     }
