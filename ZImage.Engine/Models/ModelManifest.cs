@@ -52,7 +52,7 @@ public sealed record ModelManifest
         }
         catch (JsonException e)
         {
-            throw new ModelFolderException($"{sourcePath} is not valid JSON: {e.Message}", [$"{sourcePath}: {e.Message}"]);
+            throw new ModelFolderException($"{sourcePath} is not valid JSON: {e.Message}", [$"is not valid JSON: {e.Message}"]);
         }
 
         using (document)
