@@ -35,7 +35,14 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
     {
         _model = model;
         _runtime = runtime;
-        _sessionOptions = sessionOptions;
+        // ORT's CUDA provider deliberately leaves shape arithmetic (Shape, Gather, Concat on int64) on the CPU; a
+        // strict no-fallback session refuses such graphs, so real model sessions allow it unless told otherwise.
+        _sessionOptions = sessionOptions.ConfigEntries.ContainsKey(InferenceSessionOptions.DisableCpuFallbackKey)
+            ? sessionOptions
+            : sessionOptions with
+            {
+                ConfigEntries = new Dictionary<string, string>(sessionOptions.ConfigEntries) { [InferenceSessionOptions.DisableCpuFallbackKey] = "0" },
+            };
         _residency = residency ?? (_ => ResidencyPolicy.Resident);
         _logger = logger ?? NullLogger.Instance;
         _tokenizer = new Lazy<Qwen3Tokenizer>(() => Qwen3Tokenizer.Load(model.TokenizerPath));
