@@ -16,10 +16,6 @@ public sealed class ApiOptions
 
     public ApiAuthMode AuthMode { get; set; } = ApiAuthMode.Open;
 
-    /// <summary>SQLite file holding hashed API tokens; relative paths resolve against the content root.</summary>
-    [Required]
-    public string TokenDatabase { get; set; } = "data/api-tokens.db";
-
     /// <summary>
     /// Largest accepted request body. A txt2img body is well under 64 KiB; png-info carries a base64 PNG,
     /// and a 2048x2048 RGB PNG is at most ~12 MiB raw, ~16 MiB as base64.

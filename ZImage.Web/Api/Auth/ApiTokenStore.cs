@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
+using ZImage.Engine.Jobs;
 
 namespace ZImage.Web.Api.Auth;
 
@@ -12,22 +13,24 @@ public sealed record ApiTokenInfo(long Id, string User, string Name, string Pref
 public sealed record CreatedApiToken(ApiTokenInfo Info, string Secret);
 
 /// <summary>
-/// API tokens for accounts mode, in a small SQLite table of their own (the engine's store does not expose a
-/// place for them). Tokens are 256 random bits, so a single SHA-256 is enough at rest: a slow password hash
-/// only helps against guessable secrets, and lookups happen on every request.
+/// API tokens for accounts mode, in a small SQLite file of their own next to the engine's database
+/// (<c>ZImage:Jobs:DataDirectory</c>/api-tokens.db): the engine's store does not expose a place for them.
+/// Tokens are 256 random bits, so a single SHA-256 is enough at rest: a slow password hash only helps
+/// against guessable secrets, and lookups happen on every request.
 /// </summary>
 public sealed class ApiTokenStore
 {
     public const string SecretPrefix = "zit_";
+    public const string FileName = "api-tokens.db";
     private const int SchemaVersion = 1;
     private readonly string _connectionString;
     private readonly TimeProvider _clock;
     private readonly SemaphoreSlim _initGate = new(1, 1);
     private bool _initialised;
 
-    public ApiTokenStore(IOptions<ApiOptions> options, IHostEnvironment env, TimeProvider clock)
+    public ApiTokenStore(IOptions<JobsOptions> jobs, IHostEnvironment env, TimeProvider clock)
     {
-        var path = Path.GetFullPath(options.Value.TokenDatabase, env.ContentRootPath);
+        var path = Path.Combine(Path.GetFullPath(jobs.Value.DataDirectory, env.ContentRootPath), FileName);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString();
         _clock = clock;
@@ -121,7 +124,7 @@ public sealed class ApiTokenStore
             await ScalarAsync(db, "PRAGMA journal_mode = WAL;", ct);
             var version = Convert.ToInt32(await ScalarAsync(db, "PRAGMA user_version;", ct));
             if (version > SchemaVersion)
-                throw new InvalidOperationException($"The token database has schema version {version}; this build knows up to {SchemaVersion}. Use a newer build or another ZImage:Api:TokenDatabase.");
+                throw new InvalidOperationException($"The token database has schema version {version}; this build knows up to {SchemaVersion}. Use a newer build.");
             if (version < 1)
             {
                 await using var tx = db.BeginTransaction();

@@ -1,0 +1,26 @@
+using ZImage.Engine.Jobs;
+using ZImage.Web.Api.Auth;
+
+namespace ZImage.Web.Api.Operations;
+
+public static class SystemEndpoint
+{
+    public static IResult Get(HttpContext http, ISystemStatus status, IJobService jobs)
+    {
+        var s = status.GetStatus();
+        var queue = jobs.ListQueue(http.Caller());
+        return TypedResults.Ok(new
+        {
+            gpu = new { present = s.HasGpu, name = s.GpuName, vramTotalBytes = s.VramTotalBytes, vramUsedBytes = s.VramUsedBytes, vramFreeBytes = s.VramFreeBytes },
+            model = new { state = s.ModelState.ToString().ToLowerInvariant(), detail = s.ModelDetail },
+            queue = new
+            {
+                queued = s.QueuedJobs,
+                running = s.RunningJobs,
+                workers = s.Workers,
+                mine = queue.Count(e => e.IsMine),
+            },
+            jobs = new { succeeded = s.JobsSucceeded, failed = s.JobsFailed, cancelled = s.JobsCancelled, outOfMemory = s.OutOfMemoryCount },
+        });
+    }
+}
