@@ -12,10 +12,14 @@ namespace ZImage.Web.Api;
 
 public static class ApiSetup
 {
+    /// <summary>The clock that paces SSE previews; keyed so tests can step it without touching the engine's clock.</summary>
+    public const string PreviewClock = "ZImage.Api.PreviewClock";
+
     public static WebApplicationBuilder AddZImageApi(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.TryAddKeyedSingleton(PreviewClock, TimeProvider.System);
         builder.Services.AddSingleton<ApiTokenStore>();
         builder.Services.AddSingleton<CallerResolver>();
         builder.Services.AddSingleton<PreviewEncoder>();

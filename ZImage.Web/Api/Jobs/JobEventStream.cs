@@ -21,7 +21,7 @@ public static class JobEventStream
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     public static async Task StreamAsync(string id, HttpContext http, IJobService service, IJobNotifier notifier,
-        IOptions<ApiOptions> options, TimeProvider clock, PreviewEncoder previews)
+        IOptions<ApiOptions> options, [FromKeyedServices(ApiSetup.PreviewClock)] TimeProvider clock, PreviewEncoder previews)
     {
         var ct = http.RequestAborted;
         var events = Channel.CreateUnbounded<JobEvent>(new() { SingleReader = true });
