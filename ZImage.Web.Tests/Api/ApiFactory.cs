@@ -133,6 +133,17 @@ public static class ApiTestExtensions
     public static Task<JsonElement> WaitForStatusAsync(this HttpClient client, string id, string status) =>
         client.WaitForJobAsync(id, j => j.GetProperty("status").GetString() == status);
 
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
+    {
+        var until = DateTime.UtcNow + Deadline;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > until)
+                throw new TimeoutException($"never happened: {what}");
+            await Task.Delay(10);
+        }
+    }
+
     public static async Task WaitUntilAsync(Func<bool> condition, string what)
     {
         var until = DateTime.UtcNow + Deadline;

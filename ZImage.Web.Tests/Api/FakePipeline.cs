@@ -5,7 +5,7 @@ namespace ZImage.Web.Tests.Api;
 
 /// <summary>
 /// Stands in for the model: flat-coloured images (colour from the seed), a 16x16 preview each step.
-/// While <see cref="Held"/>, every step waits for <see cref="ReleaseSteps"/>, so a test decides when a job
+/// While held (<see cref="HoldAsync"/>), every step waits for <see cref="ReleaseSteps"/>, so a test decides when a job
 /// moves on instead of racing the clock.
 /// </summary>
 public sealed class FakePipeline : IImagePipeline
@@ -13,16 +13,27 @@ public sealed class FakePipeline : IImagePipeline
     private readonly SemaphoreSlim _steps = new(0);
     private int _running;
 
-    public volatile bool Held;
+    private volatile bool _held;
 
     public int Running => Volatile.Read(ref _running);
+
+    /// <summary>From now on every step waits for <see cref="ReleaseSteps"/>; first lets earlier tests' jobs drain.</summary>
+    public async Task HoldAsync()
+    {
+        Unhold();
+        await ApiTestExtensions.WaitUntilAsync(() => Running == 0, "no job left running from an earlier test");
+        while (_steps.Wait(0))
+        {
+        }
+        _held = true;
+    }
 
     public void ReleaseSteps(int count) => _steps.Release(count);
 
     /// <summary>Lets every waiting and future step through and stops holding.</summary>
     public void Unhold()
     {
-        Held = false;
+        _held = false;
         _steps.Release(1000);
     }
 
@@ -38,7 +49,7 @@ public sealed class FakePipeline : IImagePipeline
                 var seed = request.Seed + i;
                 for (var s = 1; s <= request.Steps; s++)
                 {
-                    if (Held)
+                    if (_held)
                         await _steps.WaitAsync(ct);
                     ct.ThrowIfCancellationRequested();
                     steps.Add(TimeSpan.FromMilliseconds(1));

@@ -39,7 +39,7 @@ public sealed class JobApiTests(ApiFactory factory) : IClassFixture<ApiFactory>
     [Fact]
     public async Task QueuedJobReportsItsPositionBehindTheRunningOne()
     {
-        factory.Pipeline.Held = true;
+        await factory.Pipeline.HoldAsync();
         var client = factory.ClientFor("queue-bob");
         var first = await client.PostJobAsync(new { prompt = "first", width = 256, height = 256, steps = 2 });
         await ApiTestExtensions.WaitUntilAsync(() => factory.Pipeline.Running == 1, "first job running");
@@ -116,7 +116,7 @@ public sealed class JobApiTests(ApiFactory factory) : IClassFixture<ApiFactory>
     [Fact]
     public async Task CancellingAQueuedJobAnswers200AndAFinishedOne409()
     {
-        factory.Pipeline.Held = true;
+        await factory.Pipeline.HoldAsync();
         var client = factory.ClientFor("frank");
         var running = await client.PostJobAsync(new { prompt = "blocker", width = 256, height = 256, steps = 3 });
         await ApiTestExtensions.WaitUntilAsync(() => factory.Pipeline.Running == 1, "blocker running");
@@ -141,7 +141,7 @@ public sealed class JobApiTests(ApiFactory factory) : IClassFixture<ApiFactory>
     [Fact]
     public async Task EventsArriveInOrderWithSseFramingUntilCompleted()
     {
-        factory.Pipeline.Held = true;
+        await factory.Pipeline.HoldAsync();
         var client = factory.ClientFor("gina");
         var job = await client.PostJobAsync(new { prompt = "streamed", width = 256, height = 256, steps = 3, count = 1 });
         var id = job.GetProperty("id").GetString()!;
@@ -152,20 +152,20 @@ public sealed class JobApiTests(ApiFactory factory) : IClassFixture<ApiFactory>
         var reader = new SseReader(await response.Content.ReadAsStreamAsync());
 
         var first = await reader.NextAsync();
-        Assert.True(first.Event is "queued" or "started", first.ToString());
+        Assert.True(first.Name is "queued" or "started", first.ToString());
         factory.Pipeline.ReleaseSteps(3);
 
         var events = new List<SseReader.Event> { first };
-        while (events[^1].Event is not ("completed" or "failed" or "cancelled"))
+        while (events[^1].Name is not ("completed" or "failed" or "cancelled"))
             events.Add(await reader.NextAsync());
 
-        var names = events.Select(e => e.Event).ToList();
+        var names = events.Select(e => e.Name).ToList();
         Assert.Equal("completed", names[^1]);
         Assert.True(names.IndexOf("started") < names.IndexOf("progress"), string.Join(",", names));
-        var steps = events.Where(e => e.Event == "progress").Select(e => e.Data.GetProperty("step").GetInt32()).ToList();
+        var steps = events.Where(e => e.Name == "progress").Select(e => e.Data.GetProperty("step").GetInt32()).ToList();
         Assert.Equal([1, 2, 3], steps);
-        Assert.Equal(3, events.First(e => e.Event == "progress").Data.GetProperty("total").GetInt32());
-        var preview = events.First(e => e.Event == "preview").Data.GetProperty("image").GetString()!;
+        Assert.Equal(3, events.First(e => e.Name == "progress").Data.GetProperty("total").GetInt32());
+        var preview = events.First(e => e.Name == "preview").Data.GetProperty("image").GetString()!;
         Assert.StartsWith("data:image/png;base64,", preview);
         var ids = events.Select(e => e.Id).ToList();
         Assert.Equal(ids.Order(), ids);
@@ -178,7 +178,7 @@ public sealed class JobApiTests(ApiFactory factory) : IClassFixture<ApiFactory>
     [Fact]
     public async Task PreviewsAreThrottledToOneEveryHalfSecond()
     {
-        factory.Pipeline.Held = true;
+        await factory.Pipeline.HoldAsync();
         var client = factory.ClientFor("hal");
         var job = await client.PostJobAsync(new { prompt = "many steps", width = 256, height = 256, steps = 6 });
         using var response = await client.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"/api/v1/jobs/{job.GetProperty("id").GetString()}/events"), HttpCompletionOption.ResponseHeadersRead);
@@ -189,7 +189,7 @@ public sealed class JobApiTests(ApiFactory factory) : IClassFixture<ApiFactory>
         {
             do
                 events.Add(await reader.NextAsync());
-            while (!(events[^1].Event == "progress" && events[^1].Data.GetProperty("step").GetInt32() == step));
+            while (!(events[^1].Name == "progress" && events[^1].Data.GetProperty("step").GetInt32() == step));
         }
 
         // The clock stands still: steps 1-3 fit in one half second, so only step 1 gets a preview.
@@ -202,11 +202,11 @@ public sealed class JobApiTests(ApiFactory factory) : IClassFixture<ApiFactory>
         factory.Pipeline.ReleaseSteps(2);
         do
             events.Add(await reader.NextAsync());
-        while (events[^1].Event != "completed");
+        while (events[^1].Name != "completed");
 
-        var previewSteps = events.Where(e => e.Event == "preview").Select(e => e.Data.GetProperty("step").GetInt32()).ToList();
+        var previewSteps = events.Where(e => e.Name == "preview").Select(e => e.Data.GetProperty("step").GetInt32()).ToList();
         Assert.Equal([1, 5], previewSteps);
-        Assert.Equal(6, events.Count(e => e.Event == "progress"));
+        Assert.Equal(6, events.Count(e => e.Name == "progress"));
         factory.Pipeline.Unhold();
     }
 

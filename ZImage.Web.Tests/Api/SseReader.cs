@@ -8,9 +8,9 @@ public sealed class SseReader(Stream stream)
 {
     private readonly StreamReader _reader = new(stream, Encoding.UTF8);
 
-    public sealed record Event(long Id, string Event, JsonElement Data)
+    public sealed record Event(long Id, string Name, JsonElement Data)
     {
-        public override string ToString() => $"{Id} {Event} {Data}";
+        public override string ToString() => $"{Id} {Name} {Data}";
     }
 
     public async Task<Event> NextAsync()

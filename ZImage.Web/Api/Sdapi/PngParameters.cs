@@ -1,5 +1,3 @@
-using ZImage.Engine.Pipeline;
-
 namespace ZImage.Web.Api.Sdapi;
 
 /// <summary>The API's view of the PNG codec's metadata functions (branch pure, ZImage.Engine/Imaging).</summary>
@@ -9,10 +7,6 @@ internal static class PngParameters
 
     /// <summary>Every tEXt/iTXt chunk as key → text; null when the bytes are not a PNG.</summary>
     public static Dictionary<string, string>? ReadTextChunks(byte[] png) => throw new NotImplementedException();
-
-    public static string? ReadParameters(byte[] png) => ReadTextChunks(png)?.GetValueOrDefault(ParametersKey);
-
-    public static string Format(GenerationRequest request) => throw new NotImplementedException();
 
     /// <summary>A1111's parse_generation_parameters shape: Prompt, Negative prompt, Steps, Sampler, CFG scale, Seed, Size-1, Size-2, ...</summary>
     public static IReadOnlyDictionary<string, object?> Parse(string infotext) => throw new NotImplementedException();

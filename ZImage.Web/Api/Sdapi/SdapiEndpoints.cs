@@ -109,10 +109,9 @@ public static class SdapiEndpoints
             var record = await history.GetImageAsync(imageId, http.RequestAborted);
             if (record is null)
                 continue;
-            var png = await File.ReadAllBytesAsync(record.FilePath, http.RequestAborted);
             if (req.SendImages ?? true)
-                images.Add(Convert.ToBase64String(png));
-            infotexts.Add(PngParameters.ReadParameters(png) ?? PngParameters.Format(record.Parameters));
+                images.Add(Convert.ToBase64String(await File.ReadAllBytesAsync(record.FilePath, http.RequestAborted)));
+            infotexts.Add(new ImageMetadata(record.JobId, record.UserName, record.Index, record.Parameters, record.CreatedAt).ToA1111Parameters());
         }
 
         var ignored = (req.Other?.Keys ?? Enumerable.Empty<string>())
