@@ -72,6 +72,7 @@ public static class JobEventStream
     {
         private long _sequence;
         private long _lastPreviewTicks = long.MinValue;
+        private (int Image, int Step) _lastStep = (-1, -1);
 
         /// <summary>Writes what the snapshot says; true when the job is already final and the stream should end.</summary>
         public async Task<bool> ReplayAsync(JobSnapshot job, CancellationToken ct)
@@ -83,7 +84,7 @@ public static class JobEventStream
                     return false;
                 case JobStatus.Running:
                     await SendAsync("started", new { jobId = job.Id, etaFinishSeconds = job.EtaFinish?.TotalSeconds }, ct);
-                    if (job.Progress is { } p)
+                    if (job.Progress is { Step: > 0 } p)
                         await ProgressAsync(job.Id, p.ImageIndex, p.ImageCount, p.Step, p.TotalSteps, job.EtaFinish, p.Preview, ct);
                     return false;
                 case JobStatus.Succeeded:
@@ -129,6 +130,10 @@ public static class JobEventStream
         private async Task ProgressAsync(string jobId, int imageIndex, int imageCount, int step, int total, TimeSpan? eta,
             Engine.Imaging.RgbImage? preview, CancellationToken ct)
         {
+            // The replayed snapshot and the live subscription overlap by design; never report a step twice or go back.
+            if ((imageIndex, step).CompareTo(_lastStep) <= 0)
+                return;
+            _lastStep = (imageIndex, step);
             var fraction = (imageIndex * total + step) / (double)Math.Max(1, imageCount * total);
             await SendAsync("progress", new { jobId, imageIndex, imageCount, step, total, etaSeconds = eta?.TotalSeconds, fraction }, ct);
             if (preview is null)

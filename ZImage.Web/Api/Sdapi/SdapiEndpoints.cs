@@ -109,9 +109,12 @@ public static class SdapiEndpoints
             var record = await history.GetImageAsync(imageId, http.RequestAborted);
             if (record is null)
                 continue;
+            var png = await File.ReadAllBytesAsync(record.FilePath, http.RequestAborted);
             if (req.SendImages ?? true)
-                images.Add(Convert.ToBase64String(await File.ReadAllBytesAsync(record.FilePath, http.RequestAborted)));
-            infotexts.Add(new ImageMetadata(record.JobId, record.UserName, record.Index, record.Parameters, record.CreatedAt).ToA1111Parameters());
+                images.Add(Convert.ToBase64String(png));
+            // The text embedded in the file, so infotexts and png-info of the same image always agree.
+            infotexts.Add(PngParameters.ReadTextChunks(png)?.GetValueOrDefault(PngParameters.ParametersKey)
+                ?? new ImageMetadata(record.JobId, record.UserName, record.Index, record.Parameters, record.CreatedAt).ToA1111Parameters());
         }
 
         var ignored = (req.Other?.Keys ?? Enumerable.Empty<string>())
