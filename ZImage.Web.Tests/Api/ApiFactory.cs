@@ -26,6 +26,7 @@ public class ApiFactory : WebApplicationFactory<Program>
 
     protected virtual ApiAuthMode Mode => ApiAuthMode.Open;
     protected virtual int MaxQueuedPerUser => 10;
+    protected virtual string UiMode => "Open";
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -34,6 +35,7 @@ public class ApiFactory : WebApplicationFactory<Program>
         builder.UseSetting("ZImage:Jobs:OutputDirectory", Path.Combine(Root, "outputs"));
         builder.UseSetting("ZImage:Jobs:MaxQueuedPerUser", MaxQueuedPerUser.ToString());
         builder.UseSetting("ZImage:Api:AuthMode", Mode.ToString());
+        builder.UseSetting(ApiSetup.UiModeKey, UiMode);
         builder.UseSetting("ZImage:Api:MaxRequestBodyBytes", (1024 * 1024).ToString());
         builder.ConfigureTestServices(services =>
         {
@@ -86,6 +88,12 @@ public sealed class AccountsApiFactory : ApiFactory
 public sealed class CappedApiFactory : ApiFactory
 {
     protected override int MaxQueuedPerUser => 2;
+}
+
+/// <summary>The pages in accounts mode while the API's own setting still says open.</summary>
+public sealed class UiAccountsApiFactory : ApiFactory
+{
+    protected override string UiMode => "Accounts";
 }
 
 public sealed class FakeModelStatus : IModelStatus

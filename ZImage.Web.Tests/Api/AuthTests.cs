@@ -122,3 +122,13 @@ public sealed class AuthTests(AccountsApiFactory factory) : IClassFixture<Accoun
         return copy.ToArray();
     }
 }
+
+public sealed class UiAccountsModeTests(UiAccountsApiFactory factory) : IClassFixture<UiAccountsApiFactory>
+{
+    [Fact]
+    public async Task AccountsModeOnThePagesPutsTheApiInAccountsModeToo()
+    {
+        using var byName = await factory.ClientFor("ann").GetAsync("/api/v1/me");
+        Assert.Equal(HttpStatusCode.Unauthorized, byName.StatusCode);
+    }
+}

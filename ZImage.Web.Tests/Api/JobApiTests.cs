@@ -254,3 +254,27 @@ public sealed class JobApiTests(ApiFactory factory) : IClassFixture<ApiFactory>
         Assert.Equal("lighthouse at dusk", item.GetProperty("parameters").GetProperty("prompt").GetString());
     }
 }
+
+public sealed class QueueCapTests(CappedApiFactory factory) : IClassFixture<CappedApiFactory>
+{
+    [Fact]
+    public async Task SubmittingPastThePerUserCapIs429NamingTheCap()
+    {
+        await factory.Pipeline.HoldAsync();
+        var client = factory.ClientFor("greedy");
+        await client.PostJobAsync(new { prompt = "running", width = 256, height = 256, steps = 1 });
+        await ApiTestExtensions.WaitUntilAsync(() => factory.Pipeline.Running == 1, "first job running");
+        await client.PostJobAsync(new { prompt = "waiting 1", width = 256, height = 256, steps = 1 });
+        await client.PostJobAsync(new { prompt = "waiting 2", width = 256, height = 256, steps = 1 });
+
+        using var refused = await client.PostAsJsonAsync("/api/v1/jobs", new { prompt = "one too many", width = 256, height = 256, steps = 1 });
+        Assert.Equal((HttpStatusCode)429, refused.StatusCode);
+        var problem = await refused.JsonAsync();
+        Assert.Contains("(2)", problem.GetProperty("detail").GetString());
+        Assert.True(problem.GetProperty("errors").TryGetProperty("queue", out _));
+
+        using var someoneElse = await factory.ClientFor("patient").PostAsJsonAsync("/api/v1/jobs", new { prompt = "mine", width = 256, height = 256, steps = 1 });
+        Assert.Equal(HttpStatusCode.Accepted, someoneElse.StatusCode);
+        factory.Pipeline.Unhold();
+    }
+}

@@ -91,3 +91,31 @@ public sealed class OperationsTests(ApiFactory factory) : IClassFixture<ApiFacto
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
     }
 }
+
+public sealed class OpenModeIdentityTests(ApiFactory factory) : IClassFixture<ApiFactory>
+{
+    [Theory]
+    [InlineData("X-ZImage-User", "%E5%BC%A0%E4%BC%9F", "张伟")]
+    [InlineData("X-ZImage-User", "  Ann   Lee ", "Ann Lee")]
+    [InlineData("Cookie", "zimage-user=Bo", "Bo")]
+    [InlineData("Cookie", "zi-user=%E6%9D%8E%E5%A8%9C", "李娜")]
+    public async Task OpenModeTakesTheNameFromHeaderOrCookieAsTheUiWritesIt(string header, string value, string expected)
+    {
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Add(header, value);
+        var me = await (await client.GetAsync("/api/v1/me")).JsonAsync();
+        Assert.Equal(expected, me.GetProperty("user").GetString());
+        Assert.Equal("open", me.GetProperty("authMode").GetString());
+    }
+
+    [Fact]
+    public async Task NoNameIsAnonymousAndAnOverlongNameIsRefused()
+    {
+        var me = await (await factory.CreateClient().GetAsync("/api/v1/me")).JsonAsync();
+        Assert.Equal("anonymous", me.GetProperty("user").GetString());
+
+        using var tooLong = await factory.ClientFor(new string('x', 41)).GetAsync("/api/v1/me");
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, tooLong.StatusCode);
+        Assert.Contains("1 to 40", (await tooLong.JsonAsync()).GetProperty("errors").GetProperty("X-ZImage-User")[0].GetString());
+    }
+}

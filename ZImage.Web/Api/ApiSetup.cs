@@ -14,10 +14,18 @@ public static class ApiSetup
 {
     /// <summary>The clock that paces SSE previews; keyed so tests can step it without touching the engine's clock.</summary>
     public const string PreviewClock = "ZImage.Api.PreviewClock";
+    public const string UiModeKey = "ZImage:Web:Mode";
 
     public static WebApplicationBuilder AddZImageApi(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        // The pages refuse to listen beyond localhost in open mode; the API must never be the open door beside
+        // them, so accounts mode on the pages (ZImage:Web:Mode) means accounts mode here too.
+        builder.Services.PostConfigure<ApiOptions>(o =>
+        {
+            if (string.Equals(builder.Configuration[UiModeKey], nameof(ApiAuthMode.Accounts), StringComparison.OrdinalIgnoreCase))
+                o.AuthMode = ApiAuthMode.Accounts;
+        });
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.TryAddKeyedSingleton(PreviewClock, TimeProvider.System);
         builder.Services.AddSingleton<ApiTokenStore>();

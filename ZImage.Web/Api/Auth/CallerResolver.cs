@@ -5,16 +5,21 @@ namespace ZImage.Web.Api.Auth;
 
 /// <summary>
 /// Works out who is calling. Open mode (the default, for a team on localhost) trusts a display name from the
-/// <c>X-ZImage-User</c> header or the <c>zimage-user</c> cookie (percent-encoded UTF-8 allowed, so Chinese
-/// names survive headers) and falls back to <see cref="AnonymousUser"/>. Accounts mode demands
-/// <c>Authorization: Bearer zit_...</c>; a valid token in open mode is honoured too.
+/// <c>X-ZImage-User</c> header, else the <c>zimage-user</c> cookie, else the UI's own name cookie <c>zi-user</c>
+/// (so a browser that picked a name on the pages is the same user in the API); values may be percent-encoded
+/// UTF-8 so Chinese names survive headers. Names are normalised as the UI does (trimmed, inner whitespace
+/// collapsed, at most 40 characters) and compare case-insensitively. No name: <see cref="AnonymousUser"/>.
+/// Accounts mode demands <c>Authorization: Bearer zit_...</c>; a valid token in open mode is honoured too.
 /// </summary>
 public sealed class CallerResolver(IOptionsMonitor<ApiOptions> options, ApiTokenStore tokens)
 {
     public const string UserHeader = "X-ZImage-User";
     public const string UserCookie = "zimage-user";
+    /// <summary>The cookie the Blazor UI's name picker writes (ZImage.Web.Ui.Identity.UiUser.NameCookie).</summary>
+    public const string UiNameCookie = "zi-user";
     public const string AnonymousUser = "anonymous";
-    public const int MaxUserNameLength = 64;
+    /// <summary>Same limit as the UI's name picker, so a name valid in one is valid in the other.</summary>
+    public const int MaxUserNameLength = 40;
 
     public async Task<CallerResolution> ResolveAsync(HttpContext http)
     {
@@ -33,21 +38,29 @@ public sealed class CallerResolver(IOptionsMonitor<ApiOptions> options, ApiToken
         if (mode == ApiAuthMode.Accounts)
             return CallerResolution.Fail(StatusCodes.Status401Unauthorized, "This server runs in accounts mode: send 'Authorization: Bearer <token>' with a token created in Settings.");
 
-        var raw = http.Request.Headers[UserHeader].ToString();
-        var source = UserHeader + " header";
-        if (raw.Length == 0 && http.Request.Cookies.TryGetValue(UserCookie, out var cookie))
+        var (raw, source) = (http.Request.Headers[UserHeader].ToString(), UserHeader);
+        foreach (var cookieName in new[] { UserCookie, UiNameCookie })
         {
-            raw = cookie;
-            source = UserCookie + " cookie";
+            if (raw.Length == 0 && http.Request.Cookies.TryGetValue(cookieName, out var cookie))
+                (raw, source) = (cookie, cookieName);
         }
         if (raw.Length == 0)
             return CallerResolution.Ok(MakeCaller(AnonymousUser));
 
-        var name = Uri.UnescapeDataString(raw).Trim();
-        if (name.Length is 0 or > MaxUserNameLength || name.Any(char.IsControl))
+        var name = Normalize(Uri.UnescapeDataString(raw));
+        if (name is null)
             return CallerResolution.Fail(StatusCodes.Status400BadRequest,
-                $"The {source} must be a display name of 1 to {MaxUserNameLength} printable characters (got {name.Length}).", UserHeader);
+                $"{source} must be a display name of 1 to {MaxUserNameLength} printable characters.", source);
         return CallerResolution.Ok(MakeCaller(name));
+    }
+
+    /// <summary>The UI's rule (UiUser.Normalize): trimmed, runs of whitespace become one space; null when unusable.</summary>
+    public static string? Normalize(string? name)
+    {
+        if (string.IsNullOrWhiteSpace(name))
+            return null;
+        var collapsed = string.Join(' ', name.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+        return collapsed.Length > MaxUserNameLength || collapsed.Any(char.IsControl) ? null : collapsed;
     }
 
     private Caller MakeCaller(string name) =>

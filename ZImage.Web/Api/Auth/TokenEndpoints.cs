@@ -37,8 +37,8 @@ public static class TokenEndpoints
                 var name = req.Name?.Trim() ?? "";
                 if (name.Length is 0 or > MaxNameLength)
                     return ApiProblems.Invalid("name", $"name must be 1 to {MaxNameLength} characters (got {name.Length}).");
-                var user = string.IsNullOrWhiteSpace(req.User) ? caller.UserName : req.User.Trim();
-                if (user.Length > CallerResolver.MaxUserNameLength || user.Any(char.IsControl))
+                var user = req.User is null ? caller.UserName : CallerResolver.Normalize(req.User);
+                if (user is null)
                     return ApiProblems.Invalid("user", $"user must be 1 to {CallerResolver.MaxUserNameLength} printable characters.");
                 if (!caller.IsAdmin && (!caller.Owns(user) || req.IsAdmin == true))
                     return ApiProblems.Status(StatusCodes.Status403Forbidden, "Only admins may create tokens for other users or admin tokens.");
