@@ -68,6 +68,7 @@ public sealed class OperationsTests(ApiFactory factory) : IClassFixture<ApiFacto
         var paths = doc.GetProperty("paths");
         foreach (var path in new[] { "/sdapi/v1/txt2img", "/sdapi/v1/progress", "/api/v1/jobs", "/api/v1/jobs/{id}/events", "/api/v1/history", "/metrics" })
             Assert.True(paths.TryGetProperty(path, out _), path);
+        Assert.Equal("bearer", doc.GetProperty("components").GetProperty("securitySchemes").GetProperty("bearer").GetProperty("scheme").GetString());
     }
 
     [Theory]

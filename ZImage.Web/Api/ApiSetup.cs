@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Microsoft.OpenApi;
 using ZImage.Engine.Jobs;
 using ZImage.Web.Api.Auth;
 using ZImage.Web.Api.Images;
@@ -34,7 +35,19 @@ public static class ApiSetup
         builder.Services.AddSingleton<ApiMetrics>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ApiMetrics>());
         builder.Services.AddProblemDetails();
-        builder.Services.AddOpenApi();
+        builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Components ??= new OpenApiComponents();
+            document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
+            document.Components.SecuritySchemes["bearer"] = new OpenApiSecurityScheme
+            {
+                Type = SecuritySchemeType.Http,
+                Scheme = "bearer",
+                Description = "Accounts mode: an API token (zit_...) created in Settings or with POST /api/v1/tokens. "
+                    + "Open mode: no token; the caller is named by the X-ZImage-User header or the zimage-user / zi-user cookie.",
+            };
+            return Task.CompletedTask;
+        }));
         return builder;
     }
 
