@@ -163,3 +163,24 @@ public static class ApiTestExtensions
         }
     }
 }
+
+/// <summary>A 4 GiB GPU: too small for the model in any residency, so every job is refused before queueing.</summary>
+public sealed class SmallGpuApiFactory : ApiFactory
+{
+    public const long Total = 4L << 30;
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        base.ConfigureWebHost(builder);
+        builder.ConfigureTestServices(services =>
+        {
+            services.RemoveAll<ZImage.Engine.Memory.IGpuMemoryProbe>();
+            services.AddSingleton<ZImage.Engine.Memory.IGpuMemoryProbe>(new FixedGpu());
+        });
+    }
+
+    private sealed class FixedGpu : ZImage.Engine.Memory.IGpuMemoryProbe
+    {
+        public ZImage.Engine.Memory.GpuMemoryInfo? Read() => new("Test GPU 4GB", Total, Total - (1L << 30), 1L << 30);
+    }
+}

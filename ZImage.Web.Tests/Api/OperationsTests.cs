@@ -120,3 +120,26 @@ public sealed class OpenModeIdentityTests(ApiFactory factory) : IClassFixture<Ap
         Assert.Contains("1 to 40", (await tooLong.JsonAsync()).GetProperty("errors").GetProperty("X-ZImage-User")[0].GetString());
     }
 }
+
+public sealed class SmallGpuTests(SmallGpuApiFactory factory) : IClassFixture<SmallGpuApiFactory>
+{
+    [Fact]
+    public async Task AJobThatCanNeverFitIs413WithTheGuardsReasonAndSystemShowsTheGpu()
+    {
+        var client = factory.ClientFor("big-dreams");
+        using var refused = await client.PostAsync("/api/v1/jobs",
+            new StringContent("""{"prompt":"huge","width":2048,"height":2048,"count":4}""", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, refused.StatusCode);
+        var problem = await refused.JsonAsync();
+        Assert.Contains("GB", problem.GetProperty("detail").GetString());
+
+        var system = await (await client.GetAsync("/api/v1/system")).JsonAsync();
+        var gpu = system.GetProperty("gpu");
+        Assert.True(gpu.GetProperty("present").GetBoolean());
+        Assert.Equal("Test GPU 4GB", gpu.GetProperty("name").GetString());
+        Assert.Equal(SmallGpuApiFactory.Total, gpu.GetProperty("vramTotalBytes").GetInt64());
+
+        var metrics = await (await factory.CreateClient().GetAsync("/metrics")).Content.ReadAsStringAsync();
+        Assert.Contains($"zimage_vram_total_bytes {SmallGpuApiFactory.Total}", metrics.Split('\n'));
+    }
+}
