@@ -132,3 +132,14 @@ public sealed class UiAccountsModeTests(UiAccountsApiFactory factory) : IClassFi
         Assert.Equal(HttpStatusCode.Unauthorized, byName.StatusCode);
     }
 }
+
+public sealed class OpenModeTokenTests(ApiFactory factory) : IClassFixture<ApiFactory>
+{
+    [Fact]
+    public async Task OpenModeCannotMintTokensForAClaimedName()
+    {
+        using var response = await factory.ClientFor("ann").PostAsJsonAsync("/api/v1/tokens", new { name = "claimed" });
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Contains("accounts mode", (await response.JsonAsync()).GetProperty("detail").GetString());
+    }
+}

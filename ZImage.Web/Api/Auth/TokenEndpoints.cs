@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+
 namespace ZImage.Web.Api.Auth;
 
 public sealed record TokenCreateRequest(string? Name, string? User, bool? IsAdmin);
@@ -27,8 +29,12 @@ public static class TokenEndpoints
             var list = await store.ListAsync(caller.IsAdmin ? null : caller.UserName, http.RequestAborted);
             return TypedResults.Ok(list.Select(TokenDto.From).ToList());
         });
-        tokens.MapPost("/", async Task<IResult> (HttpContext http, ApiTokenStore store) =>
+        tokens.MapPost("/", async Task<IResult> (HttpContext http, ApiTokenStore store, IOptionsMonitor<ApiOptions> options) =>
             {
+                // In open mode anyone can claim any name; a token minted there would carry that claim into accounts mode.
+                if (options.CurrentValue.AuthMode != ApiAuthMode.Accounts)
+                    return ApiProblems.Status(StatusCodes.Status403Forbidden,
+                        "Tokens can be created over the API only in accounts mode, by a caller who already has one; create the first ones in Settings.");
                 var body = await ApiJson.ReadAsync<TokenCreateRequest>(http);
                 if (body.Error is not null)
                     return body.Error;
