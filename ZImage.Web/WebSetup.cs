@@ -1,4 +1,5 @@
 using Radzen;
+using ZImage.Web.Api;
 using ZImage.Web.Components;
 
 namespace ZImage.Web;
@@ -9,6 +10,7 @@ public static class WebSetup
     {
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddRadzenComponents();
+        builder.AddZImageApi();
         return builder;
     }
 
@@ -19,6 +21,7 @@ public static class WebSetup
         app.UseAntiforgery();
         app.MapStaticAssets();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        app.MapZImageApi();
         return app;
     }
 }

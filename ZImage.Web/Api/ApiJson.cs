@@ -1,0 +1,46 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
+
+namespace ZImage.Web.Api;
+
+/// <summary>
+/// Reads request bodies by hand instead of through parameter binding, so a malformed body gets a problem
+/// that names the offending field (binding would answer an empty 400), and the caller is authenticated
+/// before the body is touched.
+/// </summary>
+public static class ApiJson
+{
+    public sealed record Body<T>(T? Value, IResult? Error);
+
+    public static async Task<Body<T>> ReadAsync<T>(HttpContext http) where T : class
+    {
+        if (!(http.Request.HasJsonContentType() || string.IsNullOrEmpty(http.Request.ContentType)))
+            return new(null, TypedResults.Problem(
+                detail: $"Send the body as application/json (got {http.Request.ContentType}).",
+                statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported media type"));
+        var json = http.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
+        try
+        {
+            var value = await JsonSerializer.DeserializeAsync<T>(http.Request.Body, json, http.RequestAborted);
+            return value is null
+                ? new(null, ApiProblems.Invalid("body", "The request body must be a JSON object."))
+                : new(value, null);
+        }
+        catch (JsonException e)
+        {
+            var field = string.IsNullOrEmpty(e.Path) || e.Path == "$" ? "body" : e.Path.TrimStart('$', '.');
+            return new(null, ApiProblems.Invalid(field, $"The JSON body could not be read at '{field}': {FirstSentence(e.Message)}"));
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return new(null, ApiProblems.Status(StatusCodes.Status413PayloadTooLarge, e.Message));
+        }
+    }
+
+    private static string FirstSentence(string message)
+    {
+        var cut = message.IndexOf(". Path:", StringComparison.Ordinal);
+        return cut > 0 ? message[..(cut + 1)] : message;
+    }
+}

@@ -1,0 +1,152 @@
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+using ZImage.Engine.History;
+using ZImage.Engine.Jobs;
+using ZImage.Web.Api.Auth;
+using ZImage.Web.Api.Jobs;
+
+namespace ZImage.Web.Api.Images;
+
+/// <summary>
+/// Image files and the history gallery. Routes take numeric ids only (a path can never be smuggled in), and
+/// the file served is the store's path, checked once more to lie under the output folder.
+/// In open mode the gallery is shared (the UI's "everyone" filter); in accounts mode callers see only their
+/// own images unless they are admins.
+/// </summary>
+public static class ImageEndpoints
+{
+    public const int MaxPageSize = 200;
+
+    public static RouteGroupBuilder MapImageEndpoints(this RouteGroupBuilder api)
+    {
+        var images = api.MapGroup("/images").WithTags("Images");
+        images.MapGet("/{id:long}", (long id, HttpContext http, IHistoryService history, IOptions<ApiOptions> options, IOptions<JobsOptions> jobs, IHostEnvironment env) =>
+                ServeAsync(id, thumb: false, http, history, options.Value, jobs.Value, env))
+            .Produces(StatusCodes.Status200OK, contentType: "image/png")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        images.MapGet("/{id:long}/thumb", (long id, HttpContext http, IHistoryService history, IOptions<ApiOptions> options, IOptions<JobsOptions> jobs, IHostEnvironment env) =>
+                ServeAsync(id, thumb: true, http, history, options.Value, jobs.Value, env))
+            .Produces(StatusCodes.Status200OK, contentType: "image/png")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        images.MapGet("/{id:long}/info", async Task<IResult> (long id, HttpContext http, IHistoryService history, IOptions<ApiOptions> options) =>
+                await VisibleAsync(id, http, history, options.Value) is { } record ? TypedResults.Ok(ImageDto.From(record)) : NotFound(id))
+            .Produces<ImageDto>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        images.MapPut("/{id:long}/favourite", SetFavourite)
+            .Accepts<FavouriteRequest>("application/json")
+            .Produces<ImageDto>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        images.MapDelete("/{id:long}", async Task<IResult> (long id, HttpContext http, IHistoryService history, IOptions<ApiOptions> options) =>
+            {
+                if (await VisibleAsync(id, http, history, options.Value) is null)
+                    return NotFound(id);
+                return await history.DeleteImageAsync(id, http.Caller(), http.RequestAborted)
+                    ? TypedResults.NoContent()
+                    : ApiProblems.Status(StatusCodes.Status403Forbidden, $"Image {id} belongs to another user; only its owner or an admin may delete it.");
+            })
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        api.MapGet("/history", History)
+            .WithTags("Images")
+            .Produces<HistoryPageDto>()
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .WithSummary("Images newest first. user=mine|everyone|<name>, text, from, to (ISO 8601; to exclusive), size=WxH or width/height, favourites=true, page (0-based), pageSize (1-200).");
+        return api;
+    }
+
+    private static async Task<IResult> ServeAsync(long id, bool thumb, HttpContext http, IHistoryService history, ApiOptions options, JobsOptions jobs, IHostEnvironment env)
+    {
+        var record = await VisibleAsync(id, http, history, options);
+        if (record is null)
+            return NotFound(id);
+        var path = Path.GetFullPath(thumb ? record.ThumbnailPath : record.FilePath);
+        var root = Path.GetFullPath(jobs.OutputDirectory, env.ContentRootPath);
+        if (!path.StartsWith(Path.TrimEndingDirectorySeparator(root) + Path.DirectorySeparatorChar, StringComparison.Ordinal) || !File.Exists(path))
+            return NotFound(id);
+        var name = $"zimage-{record.Id}{(thumb ? "-thumb" : "")}.png";
+        return TypedResults.PhysicalFile(path, "image/png", name, lastModified: record.CreatedAt,
+            entityTag: new EntityTagHeaderValue($"\"{record.Id}{(thumb ? "t" : "")}\""), enableRangeProcessing: true);
+    }
+
+    /// <summary>The record if the caller may see it; foreign images look missing in accounts mode, so ids cannot be probed.</summary>
+    private static async Task<ImageRecord?> VisibleAsync(long id, HttpContext http, IHistoryService history, ApiOptions options)
+    {
+        var record = await history.GetImageAsync(id, http.RequestAborted);
+        if (record is null)
+            return null;
+        return options.AuthMode == ApiAuthMode.Open || http.Caller().CanManage(record.UserName) ? record : null;
+    }
+
+    private static async Task<IResult> SetFavourite(long id, HttpContext http, IHistoryService history, IOptions<ApiOptions> options)
+    {
+        var body = await ApiJson.ReadAsync<FavouriteRequest>(http);
+        if (body.Error is not null)
+            return body.Error;
+        if (body.Value!.Favourite is not { } favourite)
+            return ApiProblems.Invalid("favourite", "favourite is required (true or false).");
+        if (await VisibleAsync(id, http, history, options.Value) is null)
+            return NotFound(id);
+        if (!await history.SetFavouriteAsync(id, favourite, http.Caller(), http.RequestAborted))
+            return ApiProblems.Status(StatusCodes.Status403Forbidden, $"Image {id} belongs to another user; only its owner or an admin may star it.");
+        return await history.GetImageAsync(id, http.RequestAborted) is { } updated ? TypedResults.Ok(ImageDto.From(updated)) : NotFound(id);
+    }
+
+    private static async Task<IResult> History(HttpContext http, IHistoryService history, IOptions<ApiOptions> options)
+    {
+        var caller = http.Caller();
+        var q = new ApiQuery(http.Request);
+        var user = q.String("user") ?? "mine";
+        var text = q.String("text");
+        var from = q.Date("from");
+        var to = q.Date("to");
+        var width = q.Int("width", 1, 100_000);
+        var height = q.Int("height", 1, 100_000);
+        var favourites = q.Bool("favourites");
+        var page = q.Int("page", 0, int.MaxValue);
+        var pageSize = q.Int("pageSize", 1, MaxPageSize);
+        if (q.String("size") is { } size)
+        {
+            var parts = size.Split('x', 'X');
+            if (parts.Length == 2 && int.TryParse(parts[0], out var w) && int.TryParse(parts[1], out var h))
+                (width, height) = (w, h);
+            else
+                q.Fail("size", $"size must look like 1024x768 (got '{size}').");
+        }
+        if (from is not null && to is not null && from >= to)
+            q.Fail("to", $"to ({to:O}) must be after from ({from:O}).");
+        if (text is { Length: > 500 })
+            q.Fail("text", $"text must be at most 500 characters (got {text.Length}).");
+        if (q.Error is not null)
+            return q.Error;
+
+        string? userName = user switch
+        {
+            _ when user.Equals("mine", StringComparison.OrdinalIgnoreCase) => caller.UserName,
+            _ when user.Equals("everyone", StringComparison.OrdinalIgnoreCase) || user == "*" => null,
+            _ => user,
+        };
+        if (options.Value.AuthMode == ApiAuthMode.Accounts && !caller.IsAdmin && (userName is null || !caller.Owns(userName)))
+            return ApiProblems.Status(StatusCodes.Status403Forbidden,
+                "In accounts mode only admins may list other users' images; use user=mine.", "user");
+
+        var query = new HistoryQuery
+        {
+            UserName = userName,
+            Text = string.IsNullOrWhiteSpace(text) ? null : text.Trim(),
+            From = from,
+            To = to,
+            Width = width,
+            Height = height,
+            FavouritesOnly = favourites ?? false,
+            Page = page ?? 0,
+            PageSize = pageSize ?? new HistoryQuery().PageSize,
+        };
+        var result = await history.QueryAsync(query, http.RequestAborted);
+        return TypedResults.Ok(new HistoryPageDto([.. result.Items.Select(ImageDto.From)], result.TotalCount, result.Page, result.PageSize));
+    }
+
+    private static IResult NotFound(long id) => ApiProblems.Status(StatusCodes.Status404NotFound, $"No image {id} that you can see.");
+}

@@ -1,0 +1,191 @@
+using System.Text;
+using System.Text.Json;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+using ZImage.Engine.Jobs;
+using ZImage.Web.Api.Auth;
+
+namespace ZImage.Web.Api.Jobs;
+
+/// <summary>
+/// <c>GET /api/v1/jobs/{id}/events</c> as text/event-stream. Subscribes before reading the job's state so no
+/// event falls between the snapshot and the subscription, replays the current state as the first events (a
+/// refreshed page re-attaches), then relays live events until the job is final. The notifier's handler only
+/// enqueues; PNG encoding of previews happens here, off the GPU worker's thread.
+/// </summary>
+public static class JobEventStream
+{
+    /// <summary>Proxies and browsers drop idle connections; a comment line every so often keeps them open.</summary>
+    private static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(15);
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public static async Task StreamAsync(string id, HttpContext http, IJobService service, IJobNotifier notifier,
+        IOptions<ApiOptions> options, [FromKeyedServices(ApiSetup.PreviewClock)] TimeProvider clock, PreviewEncoder previews)
+    {
+        var ct = http.RequestAborted;
+        var events = Channel.CreateUnbounded<JobEvent>(new() { SingleReader = true });
+        using var subscription = notifier.SubscribeJob(id, e => events.Writer.TryWrite(e));
+        var job = await service.GetAsync(id, http.Caller(), ct);
+        if (job is null)
+        {
+            await JobEndpoints.NotFound(id).ExecuteAsync(http);
+            return;
+        }
+
+        http.Response.ContentType = "text/event-stream; charset=utf-8";
+        http.Response.Headers.CacheControl = "no-cache, no-store";
+        http.Response.Headers["X-Accel-Buffering"] = "no";
+        http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        var writer = new SseWriter(http.Response, clock, options.Value.PreviewIntervalMs, previews, options.Value.PreviewMaxSide);
+        await writer.RawAsync("retry: 3000\n\n", ct);
+
+        if (await writer.ReplayAsync(job, ct))
+            return;
+        try
+        {
+            while (true)
+            {
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                wait.CancelAfter(Heartbeat);
+                JobEvent e;
+                try
+                {
+                    e = await events.Reader.ReadAsync(wait.Token);
+                }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    await writer.RawAsync(": keep-alive\n\n", ct);
+                    continue;
+                }
+                if (await writer.RelayAsync(e, ct))
+                    return;
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // The client went away; the subscription is disposed on the way out.
+        }
+    }
+
+    private sealed class SseWriter(HttpResponse response, TimeProvider clock, int previewIntervalMs, PreviewEncoder previews, int previewMaxSide)
+    {
+        private long _sequence;
+        private long _lastPreviewTicks = long.MinValue;
+        private (int Image, int Step) _lastStep = (-1, -1);
+        /// <summary>
+        /// The replay and the subscription overlap, so the live JobStarted of a job replayed as running is a
+        /// repeat. A genuine second start (after a re-queue) always follows a queued event, which clears this.
+        /// </summary>
+        private bool _started;
+        private DateTimeOffset? _replayedStartAt;
+
+        /// <summary>Writes what the snapshot says; true when the job is already final and the stream should end.</summary>
+        public async Task<bool> ReplayAsync(JobSnapshot job, CancellationToken ct)
+        {
+            switch (job.Status)
+            {
+                case JobStatus.Queued:
+                    await SendAsync("queued", new { jobId = job.Id, position = job.Position, etaStartSeconds = job.EtaStart?.TotalSeconds, notice = job.Notice }, ct);
+                    return false;
+                case JobStatus.Running:
+                    _started = true;
+                    _replayedStartAt = job.StartedAt;
+                    await SendAsync("started", new { jobId = job.Id, etaFinishSeconds = job.EtaFinish?.TotalSeconds }, ct);
+                    if (job.Progress is { Step: > 0 } p)
+                        await ProgressAsync(job.Id, p.ImageIndex, p.ImageCount, p.Step, p.TotalSteps, job.EtaFinish, p.Preview, ct);
+                    return false;
+                case JobStatus.Succeeded:
+                    await SendAsync("completed", Completed(job.Id, job.ImageIds, job.WaitTime, job.RunTime, job.Notice), ct);
+                    return true;
+                case JobStatus.Cancelled:
+                    await SendAsync("cancelled", new { jobId = job.Id, reason = job.Error }, ct);
+                    return true;
+                default:
+                    await SendAsync("failed", new { jobId = job.Id, reason = job.Error ?? $"The job ended as {JobDto.StatusName(job.Status)}.", outOfMemory = false }, ct);
+                    return true;
+            }
+        }
+
+        /// <summary>True after a final event.</summary>
+        public async Task<bool> RelayAsync(JobEvent e, CancellationToken ct)
+        {
+            switch (e)
+            {
+                case JobQueued q when q.At <= _replayedStartAt:
+                    return false; // raised before the start the replay already reported
+                case JobQueued q:
+                    _started = false;
+                    await SendAsync("queued", new { jobId = q.JobId, position = q.Position, etaStartSeconds = q.EtaStart?.TotalSeconds, notice = q.Notice }, ct);
+                    return false;
+                case JobStarted when _started:
+                    return false;
+                case JobStarted s:
+                    _started = true;
+                    // A job that starts again after a re-queue counts its steps from the beginning again.
+                    _lastStep = (-1, -1);
+                    await SendAsync("started", new { jobId = s.JobId, etaFinishSeconds = s.EtaFinish?.TotalSeconds }, ct);
+                    return false;
+                case JobStep s:
+                    await ProgressAsync(s.JobId, s.ImageIndex, s.ImageCount, s.Step, s.TotalSteps, s.Eta, s.Preview, ct);
+                    return false;
+                case JobFinished f:
+                    await SendAsync("completed", Completed(f.JobId, f.ImageIds, f.WaitTime, f.RunTime, f.Notice), ct);
+                    return true;
+                case JobFailed f:
+                    await SendAsync("failed", new { jobId = f.JobId, reason = f.Reason, outOfMemory = f.OutOfMemory }, ct);
+                    return true;
+                case JobCancelled c:
+                    await SendAsync("cancelled", new { jobId = c.JobId, cancelledBy = c.CancelledBy }, ct);
+                    return true;
+                default:
+                    return false;
+            }
+        }
+
+        private async Task ProgressAsync(string jobId, int imageIndex, int imageCount, int step, int total, TimeSpan? eta,
+            Engine.Imaging.RgbImage? preview, CancellationToken ct)
+        {
+            // The replayed snapshot and the live subscription overlap by design; never report a step twice or go back.
+            if ((imageIndex, step).CompareTo(_lastStep) <= 0)
+                return;
+            _lastStep = (imageIndex, step);
+            var fraction = (imageIndex * total + step) / (double)Math.Max(1, imageCount * total);
+            await SendAsync("progress", new { jobId, imageIndex, imageCount, step, total, etaSeconds = eta?.TotalSeconds, fraction }, ct);
+            if (preview is null)
+                return;
+            var now = clock.GetTimestamp();
+            if (_lastPreviewTicks != long.MinValue && clock.GetElapsedTime(_lastPreviewTicks, now).TotalMilliseconds < previewIntervalMs)
+                return;
+            _lastPreviewTicks = now;
+            await SendAsync("preview", new { jobId, imageIndex, step, image = previews.ToDataUrl(preview, previewMaxSide) }, ct);
+        }
+
+        private static object Completed(string jobId, IReadOnlyList<long> imageIds, TimeSpan? wait, TimeSpan? run, string? notice) => new
+        {
+            jobId,
+            images = imageIds.Select(ImageLinkDto.For).ToList(),
+            waitSeconds = wait?.TotalSeconds,
+            runSeconds = run?.TotalSeconds,
+            notice,
+        };
+
+        private Task SendAsync(string name, object payload, CancellationToken ct)
+        {
+            var sb = new StringBuilder();
+            sb.Append("id: ").Append(++_sequence).Append('\n');
+            sb.Append("event: ").Append(name).Append('\n');
+            // Compact JSON has no raw newlines, but the framing must hold for any payload: one data line per line.
+            foreach (var line in JsonSerializer.Serialize(payload, Json).Split('\n'))
+                sb.Append("data: ").Append(line).Append('\n');
+            sb.Append('\n');
+            return RawAsync(sb.ToString(), ct);
+        }
+
+        public async Task RawAsync(string text, CancellationToken ct)
+        {
+            await response.WriteAsync(text, ct);
+            await response.Body.FlushAsync(ct);
+        }
+    }
+}

@@ -1,0 +1,67 @@
+using ZImage.Engine.Jobs;
+
+namespace ZImage.Web.Api.Operations;
+
+/// <summary>
+/// /healthz (the process answers), /readyz (the model is loaded), /metrics (Prometheus text). No caller is
+/// needed: probes and scrapers carry no user; nothing here names a prompt.
+/// </summary>
+public static class OperationsEndpoints
+{
+    public static WebApplication MapOperationsEndpoints(this WebApplication app)
+    {
+        var ops = app.MapGroup("").WithTags("Operations");
+        ops.MapGet("/healthz", () => TypedResults.Text("ok\n", "text/plain"))
+            .WithSummary("Alive: the process answers HTTP.");
+        ops.MapGet("/readyz", (ISystemStatus status) =>
+            {
+                var s = status.GetStatus();
+                var body = new { ready = s.ModelState == ModelState.Ready, model = s.ModelState.ToString().ToLowerInvariant(), detail = s.ModelDetail };
+                return s.ModelState == ModelState.Ready
+                    ? Results.Json(body)
+                    : Results.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);
+            })
+            .WithSummary("Ready: 200 when the model is loaded, 503 otherwise.");
+        ops.MapGet("/metrics", (ISystemStatus status, ApiMetrics metrics) =>
+                TypedResults.Text(Render(status.GetStatus(), metrics), PrometheusText.ContentType))
+            .WithSummary("Prometheus text exposition format 0.0.4.");
+        return app;
+    }
+
+    internal static string Render(SystemStatusSnapshot s, ApiMetrics m)
+    {
+        var p = new PrometheusText();
+        p.Family("zimage_queue_depth", "gauge", "Jobs waiting in the queue.").Sample("zimage_queue_depth", s.QueuedJobs);
+        p.Family("zimage_jobs", "gauge", "Jobs by state: queued and running now.")
+            .Sample("zimage_jobs", s.QueuedJobs, ("state", "queued"))
+            .Sample("zimage_jobs", s.RunningJobs, ("state", "running"));
+        p.Family("zimage_jobs_total", "counter", "Jobs that ended since start-up, by state.")
+            .Sample("zimage_jobs_total", s.JobsSucceeded, ("state", "succeeded"))
+            .Sample("zimage_jobs_total", s.JobsFailed, ("state", "failed"))
+            .Sample("zimage_jobs_total", s.JobsCancelled, ("state", "cancelled"));
+        p.Family("zimage_workers", "gauge", "GPU workers.").Sample("zimage_workers", s.Workers);
+        p.Histogram("zimage_job_wait_seconds", "Time from queued to started.", m.WaitSeconds.Snapshot());
+        p.Family("zimage_job_run_seconds", "histogram", "Time from started to the end, by outcome.");
+        foreach (var (outcome, h) in m.RunSeconds)
+        {
+            var snap = h.Snapshot();
+            long cumulative = 0;
+            for (var i = 0; i < snap.UpperBounds.Count; i++)
+            {
+                cumulative += snap.Counts[i];
+                p.Sample("zimage_job_run_seconds_bucket", cumulative, ("outcome", outcome), ("le", PrometheusText.Number(snap.UpperBounds[i])));
+            }
+            p.Sample("zimage_job_run_seconds_bucket", snap.Count, ("outcome", outcome), ("le", "+Inf"));
+            p.Sample("zimage_job_run_seconds_sum", snap.Sum, ("outcome", outcome));
+            p.Sample("zimage_job_run_seconds_count", snap.Count, ("outcome", outcome));
+        }
+        p.Family("zimage_images_total", "counter", "Images made since start-up, by user.");
+        foreach (var (user, count) in s.ImagesByUser.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            p.Sample("zimage_images_total", count, ("user", user));
+        p.Family("zimage_vram_used_bytes", "gauge", "GPU memory in use (0 without a GPU).").Sample("zimage_vram_used_bytes", s.VramUsedBytes);
+        p.Family("zimage_vram_total_bytes", "gauge", "GPU memory in total (0 without a GPU).").Sample("zimage_vram_total_bytes", s.VramTotalBytes);
+        p.Family("zimage_oom_total", "counter", "Out-of-memory failures since start-up.").Sample("zimage_oom_total", s.OutOfMemoryCount);
+        p.Family("zimage_model_ready", "gauge", "1 when the model is loaded.").Sample("zimage_model_ready", s.ModelState == ModelState.Ready ? 1 : 0);
+        return p.ToString();
+    }
+}
