@@ -1,0 +1,62 @@
+using ZImage.Engine.Jobs;
+using ZImage.Engine.Pipeline;
+
+namespace ZImage.Engine.History;
+
+/// <summary>
+/// The gallery: every image with its parameters. Reads are open (the UI's "everyone" filter);
+/// who may see what is the caller's policy (the API limits non-admins to their own user via
+/// <see cref="HistoryQuery.UserName"/> and <see cref="ImageRecord.UserName"/>). Changes need the owner or an admin.
+/// </summary>
+public interface IHistoryService
+{
+    Task<HistoryPage> QueryAsync(HistoryQuery query, CancellationToken ct = default);
+
+    Task<ImageRecord?> GetImageAsync(long imageId, CancellationToken ct = default);
+
+    /// <summary>False when the image does not exist or the caller may not change it.</summary>
+    Task<bool> SetFavouriteAsync(long imageId, bool favourite, Caller caller, CancellationToken ct = default);
+
+    /// <summary>Deletes the image's row, file and thumbnail. False when missing or not allowed.</summary>
+    Task<bool> DeleteImageAsync(long imageId, Caller caller, CancellationToken ct = default);
+}
+
+/// <summary>
+/// Filters combine with AND. <see cref="Text"/> searches prompts (FTS5 word-prefix match where the
+/// SQLite build has it, else a substring match). Dates are inclusive of <see cref="From"/>, exclusive of <see cref="To"/>.
+/// </summary>
+public sealed record HistoryQuery
+{
+    public string? UserName { get; init; }
+    public string? Text { get; init; }
+    public DateTimeOffset? From { get; init; }
+    public DateTimeOffset? To { get; init; }
+    public int? Width { get; init; }
+    public int? Height { get; init; }
+    public bool FavouritesOnly { get; init; }
+    /// <summary>0-based.</summary>
+    public int Page { get; init; }
+    public int PageSize { get; init; } = 48;
+}
+
+/// <summary>Newest first.</summary>
+public sealed record HistoryPage(IReadOnlyList<ImageRecord> Items, int TotalCount, int Page, int PageSize);
+
+/// <summary>
+/// One stored image. <see cref="FilePath"/> and <see cref="ThumbnailPath"/> are absolute and always
+/// under the output folder (the store builds them; a request never supplies a path).
+/// <see cref="Parameters"/> has the image's own seed (job seed + index) and Count = 1, ready for "reuse settings".
+/// </summary>
+public sealed record ImageRecord(
+    long Id,
+    string JobId,
+    string UserName,
+    int Index,
+    string FilePath,
+    string ThumbnailPath,
+    int Width,
+    int Height,
+    long Seed,
+    bool Favourite,
+    DateTimeOffset CreatedAt,
+    GenerationRequest Parameters);

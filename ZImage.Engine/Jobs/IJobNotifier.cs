@@ -1,0 +1,48 @@
+using ZImage.Engine.Imaging;
+
+namespace ZImage.Engine.Jobs;
+
+/// <summary>
+/// Pushes job events to subscribers. Handlers run synchronously on the thread that raised the event
+/// (often the GPU worker), so they must be quick and must not block: a Blazor component calls
+/// <c>InvokeAsync(StateHasChanged)</c>, an SSE endpoint writes to its own channel. A throwing handler
+/// is logged and does not affect the job or other subscribers. Dispose the subscription to stop.
+/// </summary>
+public interface IJobNotifier
+{
+    IDisposable SubscribeJob(string jobId, Action<JobEvent> handler);
+
+    /// <summary>Every event of jobs owned by <paramref name="userName"/>.</summary>
+    IDisposable SubscribeUser(string userName, Action<JobEvent> handler);
+
+    /// <summary>Every event of every job (status bar, metrics). Contains other users' prompts: do not show them to non-admins.</summary>
+    IDisposable SubscribeAll(Action<JobEvent> handler);
+}
+
+public abstract record JobEvent(string JobId, string UserName, DateTimeOffset At);
+
+/// <summary>Sent on acceptance and again whenever the job's place in line changes.</summary>
+public sealed record JobQueued(string JobId, string UserName, DateTimeOffset At, int Position, TimeSpan? EtaStart, string? Notice)
+    : JobEvent(JobId, UserName, At);
+
+public sealed record JobStarted(string JobId, string UserName, DateTimeOffset At, TimeSpan? EtaFinish)
+    : JobEvent(JobId, UserName, At);
+
+/// <summary>After each denoising step. <see cref="Step"/> is 1-based; <see cref="ImageIndex"/> 0-based.</summary>
+public sealed record JobStep(string JobId, string UserName, DateTimeOffset At,
+    int ImageIndex, int ImageCount, int Step, int TotalSteps, TimeSpan? Eta, RgbImage? Preview)
+    : JobEvent(JobId, UserName, At)
+{
+    public double Fraction => (ImageIndex * TotalSteps + Step) / (double)Math.Max(1, ImageCount * TotalSteps);
+}
+
+public sealed record JobFinished(string JobId, string UserName, DateTimeOffset At, IReadOnlyList<long> ImageIds,
+    TimeSpan WaitTime, TimeSpan RunTime, string? Notice)
+    : JobEvent(JobId, UserName, At);
+
+/// <summary><see cref="OutOfMemory"/> lets metrics count OOMs without parsing the reason.</summary>
+public sealed record JobFailed(string JobId, string UserName, DateTimeOffset At, string Reason, bool OutOfMemory)
+    : JobEvent(JobId, UserName, At);
+
+public sealed record JobCancelled(string JobId, string UserName, DateTimeOffset At, string CancelledBy)
+    : JobEvent(JobId, UserName, At);

@@ -1,0 +1,69 @@
+using ZImage.Engine.Imaging;
+using ZImage.Engine.Pipeline;
+
+namespace ZImage.Engine.Jobs;
+
+public enum JobStatus
+{
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+    /// <summary>Was running when the process died and was already re-queued once; it will not run again.</summary>
+    Interrupted,
+}
+
+public static class JobStatusExtensions
+{
+    public static bool IsFinal(this JobStatus status) => status is not (JobStatus.Queued or JobStatus.Running);
+}
+
+/// <summary>Where a running job is: image <see cref="ImageIndex"/> (0-based) of <see cref="ImageCount"/>, step <see cref="Step"/> (1-based) of <see cref="TotalSteps"/>.</summary>
+public sealed record JobProgress(int ImageIndex, int ImageCount, int Step, int TotalSteps, RgbImage? Preview)
+{
+    /// <summary>0..1 over all images of the job.</summary>
+    public double Fraction => TotalSteps <= 0 || ImageCount <= 0
+        ? 0
+        : (ImageIndex * TotalSteps + Step) / (double)(ImageCount * TotalSteps);
+}
+
+/// <summary>
+/// A job as its owner (or an admin) sees it at one moment. <see cref="Request"/> carries every
+/// parameter with the seed resolved.
+/// </summary>
+public sealed record JobSnapshot
+{
+    public required string Id { get; init; }
+    public required string UserName { get; init; }
+    public required JobStatus Status { get; init; }
+    public required GenerationRequest Request { get; init; }
+    public SeedPolicy SeedPolicy { get; init; }
+    /// <summary>1-based place in the predicted start order while queued; null otherwise.</summary>
+    public int? Position { get; init; }
+    public required DateTimeOffset SubmittedAt { get; init; }
+    public DateTimeOffset? StartedAt { get; init; }
+    public DateTimeOffset? FinishedAt { get; init; }
+    /// <summary>Latest step while running (with the latest preview, so a refreshed page re-attaches with a picture).</summary>
+    public JobProgress? Progress { get; init; }
+    /// <summary>Queued: estimated wait until it starts. Null once running or when nothing is measured yet and no default applies.</summary>
+    public TimeSpan? EtaStart { get; init; }
+    /// <summary>Queued or running: estimated time until it is done.</summary>
+    public TimeSpan? EtaFinish { get; init; }
+    public IReadOnlyList<long> ImageIds { get; init; } = [];
+    /// <summary>Failed, cancelled or interrupted: a sentence a designer can read.</summary>
+    public string? Error { get; init; }
+    /// <summary>Something the designer should know that is not an error, e.g. "waiting for GPU memory" or "retried one image at a time".</summary>
+    public string? Notice { get; init; }
+    /// <summary>Time spent waiting in the queue (known once started).</summary>
+    public TimeSpan? WaitTime => StartedAt - SubmittedAt;
+    /// <summary>Time spent running (known once finished).</summary>
+    public TimeSpan? RunTime => FinishedAt - StartedAt;
+}
+
+/// <summary>
+/// One line of the shared queue. Others' jobs are shown only as "someone's job, position N":
+/// <see cref="Job"/> is null unless <see cref="IsMine"/> (or the caller is an admin).
+/// Running jobs come first with <see cref="Position"/> 0.
+/// </summary>
+public sealed record QueueEntry(int Position, JobStatus Status, bool IsMine, JobSnapshot? Job, TimeSpan? EtaStart);

@@ -1,0 +1,52 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace ZImage.Engine.Jobs;
+
+/// <summary>Section <c>ZImage:Jobs</c>; validated at start-up.</summary>
+public sealed class JobsOptions
+{
+    public const string Section = "ZImage:Jobs";
+
+    /// <summary>SQLite database lives here. Relative paths are relative to the content root.</summary>
+    [Required]
+    public string DataDirectory { get; set; } = "data";
+
+    /// <summary>Images go to <c>OutputDirectory/yyyy-MM-dd/</c>. Relative paths are relative to the content root.</summary>
+    [Required]
+    public string OutputDirectory { get; set; } = "outputs";
+
+    /// <summary>GPU workers; each runs one job at a time. One GPU wants one.</summary>
+    [Range(1, 16)]
+    public int Workers { get; set; } = 1;
+
+    [Range(1, 1000)]
+    public int MaxQueuedPerUser { get; set; } = 10;
+
+    /// <summary>Bound on the whole queue, so a flood of users cannot grow memory without limit.</summary>
+    [Range(1, 100_000)]
+    public int MaxQueuedTotal { get; set; } = 1000;
+
+    /// <summary>After an out-of-memory failure, run the job again once, one image at a time.</summary>
+    public bool RetryOutOfMemoryOneImageAtATime { get; set; } = true;
+
+    /// <summary>Images older than this are deleted (starred ones never). 0 keeps everything.</summary>
+    [Range(0, 36500)]
+    public int RetentionDays { get; set; }
+
+    [Range(1, 24 * 7)]
+    public int RetentionCheckHours { get; set; } = 6;
+
+    [Range(1, 24 * 30)]
+    public int IdempotencyWindowHours { get; set; } = 24;
+
+    /// <summary>
+    /// Seconds per denoising step at 1024x1024 used for ETAs until this box has measured any run.
+    /// Measured times (stored per size) replace it after the first job.
+    /// </summary>
+    [Range(0.001, 600)]
+    public double InitialSecondsPerStepAt1024 { get; set; } = 1.0;
+
+    /// <summary>How often a job held for GPU memory re-checks free memory.</summary>
+    [Range(50, 60_000)]
+    public int MemoryHoldPollMilliseconds { get; set; } = 1000;
+}

@@ -1,0 +1,54 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace ZImage.Engine.Memory;
+
+/// <summary>
+/// Section <c>ZImage:Memory</c>. The activation constants are first guesses scaled from the
+/// reference PyTorch run (docs/vram.md); the lead calibrates them with GPU measurements.
+/// </summary>
+public sealed class VramOptions
+{
+    public const string Section = "ZImage:Memory";
+
+    public ResidencyPolicy Residency { get; set; } = ResidencyPolicy.Auto;
+
+    /// <summary>Kept free for the driver, CUDA context and fragmentation.</summary>
+    [Range(0, 64 * 1024)]
+    public int SafetyMarginMiB { get; set; } = 1024;
+
+    /// <summary>Folder with the exported model; its .onnx/.data file sizes give the resident sizes. Empty: use the byte settings below.</summary>
+    public string? ModelDirectory { get; set; }
+
+    /// <summary>Used when the model folder is absent or has no file for a part (bf16 sizes from the model card).</summary>
+    [Range(0, long.MaxValue)]
+    public long TextEncoderBytes { get; set; } = 8_000_000_000;
+
+    [Range(0, long.MaxValue)]
+    public long TransformerBytes { get; set; } = 12_300_000_000;
+
+    [Range(0, long.MaxValue)]
+    public long VaeBytes { get; set; } = 168_000_000;
+
+    /// <summary>Transformer activations per image token (one token = 16x16 pixels) per image, per forward.</summary>
+    [Range(0, long.MaxValue)]
+    public long TransformerBytesPerToken { get; set; } = 256 * 1024;
+
+    /// <summary>Fixed transformer workspace per image (caption tokens, modulation, ORT arena slack).</summary>
+    [Range(0, long.MaxValue)]
+    public long TransformerBytesPerImage { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>VAE decoder activations per output pixel (conv feature maps at full resolution dominate).</summary>
+    [Range(0, long.MaxValue)]
+    public long VaeBytesPerPixel { get; set; } = 1024;
+
+    /// <summary>The VAE mid-block attends over all (H/8*W/8) latent cells: bytes per cell pair of its score matrix.</summary>
+    [Range(0, long.MaxValue)]
+    public long VaeAttentionBytesPerPair { get; set; } = 2;
+
+    /// <summary>Text encoder workspace (512 tokens at most, so a constant).</summary>
+    [Range(0, long.MaxValue)]
+    public long TextEncoderWorkspaceBytes { get; set; } = 512L * 1024 * 1024;
+
+    /// <summary>The batch of images runs as one transformer batch; false if the pipeline loops images one by one.</summary>
+    public bool ImagesShareOneBatch { get; set; } = true;
+}
