@@ -1,5 +1,12 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Radzen;
 using ZImage.Web.Components;
+using ZImage.Web.Ui;
+using ZImage.Web.Ui.Generate;
+using ZImage.Web.Ui.I18n;
+using ZImage.Web.Ui.Identity;
+using ZImage.Web.Ui.Images;
+using ZImage.Web.Ui.Settings;
 
 namespace ZImage.Web;
 
@@ -7,11 +14,27 @@ public static class WebSetup
 {
     public static WebApplicationBuilder AddZImageWeb(this WebApplicationBuilder builder)
     {
+        var options = builder.Configuration.GetSection(UiOptions.Section).Get<UiOptions>() ?? new UiOptions();
+        if (ListeningGuard.Check(builder.Configuration, options.Mode) is { } refusal)
+            throw new InvalidOperationException(refusal);
+
+        // The Settings tab saves here; as a configuration source its values reach every options class and survive a restart.
+        var paths = new StudioPaths(builder.Configuration, builder.Environment.ContentRootPath);
+        builder.Configuration.AddJsonFile(paths.SettingsFile(), optional: true, reloadOnChange: true);
+
         // Serves wwwroot, Radzen's assets and blazor.web.js from the build output in every environment, not only
         // Development (a published app has no manifest and this does nothing).
         builder.WebHost.UseStaticWebAssets();
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddRadzenComponents();
+        builder.Services.AddOptions<UiOptions>().BindConfiguration(UiOptions.Section).ValidateOnStart();
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<StudioPaths>();
+        builder.Services.AddSingleton<SettingsStore>();
+        builder.Services.AddSingleton<IPromptTokenCounter, ModelTokenCounter>();
+        builder.Services.AddScoped<Localizer>();
+        builder.Services.AddScoped<UiUser>();
+        builder.Services.AddScoped<GenerateSession>();
         return builder;
     }
 
@@ -21,6 +44,7 @@ public static class WebSetup
             app.UseExceptionHandler("/error", createScopeForErrors: true);
         app.UseAntiforgery();
         app.MapStaticAssets();
+        app.MapZImageImages();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
     }
