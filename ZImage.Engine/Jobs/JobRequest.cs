@@ -31,7 +31,7 @@ public sealed record JobRequest
     public int Count { get; init; } = 1;
     /// <summary>
     /// A repeat of the same key by the same user returns the job the first call made (a double click or
-    /// an HTTP retry never makes two jobs). Keys are remembered for <c>ZImage:Jobs:IdempotencyWindowHours</c>.
+    /// an HTTP retry never makes two jobs). Keys are remembered as long as the job is.
     /// </summary>
     public string? IdempotencyKey { get; init; }
 

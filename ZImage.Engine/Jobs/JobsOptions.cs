@@ -36,9 +36,6 @@ public sealed class JobsOptions
     [Range(1, 24 * 7)]
     public int RetentionCheckHours { get; set; } = 6;
 
-    [Range(1, 24 * 30)]
-    public int IdempotencyWindowHours { get; set; } = 24;
-
     /// <summary>
     /// Seconds per denoising step at 1024x1024 used for ETAs until this box has measured any run.
     /// Measured times (stored per size) replace it after the first job.

@@ -25,4 +25,7 @@ public interface IVramGuard
 
     /// <summary>Called by the worker after an out-of-memory error: Auto leans sequential from now on.</summary>
     void NoteOutOfMemory();
+
+    /// <summary>The pipeline reports the bytes of model sessions it holds after each load or release (0 at start).</summary>
+    void ReportLoadedModelBytes(long bytes);
 }

@@ -12,6 +12,10 @@ public sealed class VramOptions
 
     public ResidencyPolicy Residency { get; set; } = ResidencyPolicy.Auto;
 
+    /// <summary>NVML index of the GPU the pipeline runs on.</summary>
+    [Range(0, 63)]
+    public int DeviceIndex { get; set; }
+
     /// <summary>Kept free for the driver, CUDA context and fragmentation.</summary>
     [Range(0, 64 * 1024)]
     public int SafetyMarginMiB { get; set; } = 1024;

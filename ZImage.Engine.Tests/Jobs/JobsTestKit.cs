@@ -1,0 +1,227 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using ZImage.Engine.History;
+using ZImage.Engine.Imaging;
+using ZImage.Engine.Jobs;
+using ZImage.Engine.Memory;
+using ZImage.Engine.Pipeline;
+
+namespace ZImage.Engine.Tests.Jobs;
+
+/// <summary>A clock tests move by hand.</summary>
+public sealed class FakeClock(DateTimeOffset start) : TimeProvider
+{
+    private DateTimeOffset _now = start;
+
+    public override DateTimeOffset GetUtcNow() => _now;
+
+    public override TimeZoneInfo LocalTimeZone => TimeZoneInfo.Utc;
+
+    public void Advance(TimeSpan by) => _now += by;
+}
+
+public sealed class FakeMemoryProbe(GpuMemoryInfo? info) : IGpuMemoryProbe
+{
+    public const long GiB = 1024L * 1024 * 1024;
+
+    public volatile GpuMemoryInfo? Info = info;
+
+    public static FakeMemoryProbe Gpu(double totalGiB, double freeGiB) =>
+        new(new GpuMemoryInfo("Fake RTX", (long)(totalGiB * GiB), (long)(freeGiB * GiB), (long)((totalGiB - freeGiB) * GiB)));
+
+    public void SetFree(double freeGiB)
+    {
+        var i = Info!;
+        Info = i with { FreeBytes = (long)(freeGiB * GiB), UsedBytes = i.TotalBytes - (long)(freeGiB * GiB) };
+    }
+
+    public GpuMemoryInfo? Read() => Info;
+}
+
+/// <summary>
+/// Reports every step and returns small pictures. A test can hold runs at their first step
+/// (<see cref="Hold"/>), make them fail, and see what was asked, in order.
+/// </summary>
+public sealed class FakePipeline : IImagePipeline
+{
+    private readonly object _gate = new();
+    private TaskCompletionSource _release = NewGate(released: true);
+
+    public ConcurrentQueue<GenerationRequest> Started { get; } = new();
+    public Func<GenerationRequest, Exception?>? FailWith { get; set; }
+    public TimeSpan StepTime { get; set; } = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>From now on runs wait after their first step until <see cref="Release"/>.</summary>
+    public void Hold()
+    {
+        lock (_gate)
+            _release = NewGate(released: false);
+    }
+
+    public void Release()
+    {
+        lock (_gate)
+            _release.TrySetResult();
+    }
+
+    public async Task<GenerationResult> RunAsync(GenerationRequest request, IProgress<GenerationProgress>? progress, CancellationToken ct)
+    {
+        Started.Enqueue(request);
+        if (FailWith?.Invoke(request) is { } error)
+            throw error;
+        Task gate;
+        lock (_gate)
+            gate = _release.Task;
+        var images = new List<GeneratedImage>();
+        for (int i = 0; i < request.Count; i++)
+        {
+            for (int s = 1; s <= request.Steps; s++)
+            {
+                ct.ThrowIfCancellationRequested();
+                progress?.Report(new GenerationProgress(i, request.Count, s, request.Steps, TimeSpan.Zero, Pixel(4, 4, 100)));
+                if (i == 0 && s == 1)
+                    await gate.WaitAsync(ct);
+            }
+            images.Add(new GeneratedImage(Pixel(32, 24, (byte)(request.Seed + i)), request.Seed + i));
+        }
+        var steps = Enumerable.Repeat(StepTime * request.Count, request.Steps).ToArray();
+        return new GenerationResult(images, false,
+            new GenerationTimings(TimeSpan.Zero, TimeSpan.Zero, steps, TimeSpan.Zero, StepTime * request.Count * request.Steps + TimeSpan.FromMilliseconds(5 * request.Count)));
+    }
+
+    public static RgbImage Pixel(int w, int h, byte value) => new(w, h, Enumerable.Repeat(value, w * h * 3).ToArray());
+
+    private static TaskCompletionSource NewGate(bool released)
+    {
+        var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (released)
+            tcs.SetResult();
+        return tcs;
+    }
+}
+
+/// <summary>Writes small marker files atomically; tests check files and rows, not PNG bytes.</summary>
+public sealed class FakeImageWriter : IImageWriter
+{
+    public async Task WriteAsync(RgbImage image, ImageMetadata metadata, string pngPath, string thumbnailPath, CancellationToken ct)
+    {
+        await InterimPngImageWriter.WriteAtomicallyAsync(pngPath, [.. "PNG"u8, .. image.Pixels.Take(16)], ct);
+        await InterimPngImageWriter.WriteAtomicallyAsync(thumbnailPath, "THUMB"u8.ToArray(), ct);
+    }
+}
+
+/// <summary>Everything subscribed to "all"; waits wake on each event and re-check their condition until a deadline.</summary>
+public sealed class EventLog : IDisposable
+{
+    private readonly ConcurrentQueue<JobEvent> _events = new();
+    private readonly SemaphoreSlim _signal = new(0, int.MaxValue);
+    private readonly IDisposable _subscription;
+
+    public EventLog(IJobNotifier notifier)
+    {
+        _subscription = notifier.SubscribeAll(e =>
+        {
+            _events.Enqueue(e);
+            _signal.Release();
+        });
+    }
+
+    public IReadOnlyList<JobEvent> All => [.. _events];
+
+    public IEnumerable<T> Of<T>() where T : JobEvent => _events.OfType<T>();
+
+    public async Task UntilAsync(Func<bool> condition, string what, int seconds = 20)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (!condition())
+        {
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero)
+                Assert.Fail($"timed out after {seconds} s waiting for: {what}; events: {string.Join(", ", _events.Select(e => e.GetType().Name))}");
+            await _signal.WaitAsync(left);
+        }
+    }
+
+    public void Dispose() => _subscription.Dispose();
+}
+
+/// <summary>The jobs room wired as the app wires it (AddZImageJobs), with fakes for GPU, pipeline, writer and clock.</summary>
+public sealed class JobsHost : IAsyncDisposable
+{
+    private readonly ServiceProvider _services;
+    private bool _workerStarted;
+
+    public JobsHost(string root, FakePipeline? pipeline = null, IGpuMemoryProbe? probe = null, TimeProvider? clock = null,
+        Dictionary<string, string?>? settings = null, IImageWriter? writer = null)
+    {
+        Root = root;
+        Pipeline = pipeline ?? new FakePipeline();
+        var values = new Dictionary<string, string?>
+        {
+            ["ZImage:Jobs:DataDirectory"] = Path.Combine(root, "data"),
+            ["ZImage:Jobs:OutputDirectory"] = Path.Combine(root, "outputs"),
+            ["ZImage:Jobs:MemoryHoldPollMilliseconds"] = "50",
+        };
+        foreach (var (k, v) in settings ?? [])
+            values[k] = v;
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(configuration);
+        services.AddSingleton<ILoggerFactory>(NullLoggerFactory.Instance);
+        services.AddSingleton(typeof(ILogger<>), typeof(NullLogger<>));
+        services.AddSingleton<IImagePipeline>(Pipeline);
+        services.AddSingleton<IGpuMemoryProbe>(probe ?? new FakeMemoryProbe(null));
+        services.AddSingleton<IImageWriter>(writer ?? new FakeImageWriter());
+        services.AddSingleton(clock ?? TimeProvider.System);
+        services.AddZImageJobs(configuration);
+        _services = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
+        Events = new EventLog(Notifier);
+    }
+
+    public string Root { get; }
+    public FakePipeline Pipeline { get; }
+    public EventLog Events { get; }
+    public IJobService Jobs => _services.GetRequiredService<IJobService>();
+    public JobService Service => _services.GetRequiredService<JobService>();
+    public IJobNotifier Notifier => _services.GetRequiredService<IJobNotifier>();
+    public IHistoryService History => _services.GetRequiredService<IHistoryService>();
+    public ISystemStatus Status => _services.GetRequiredService<ISystemStatus>();
+    public IJobStore Store => _services.GetRequiredService<IJobStore>();
+    public IVramGuard Guard => _services.GetRequiredService<IVramGuard>();
+    public RetentionService Retention => _services.GetRequiredService<RetentionService>();
+    public JobWorker Worker => _services.GetRequiredService<JobWorker>();
+
+    public static string NewRoot()
+    {
+        string root = Path.Combine(Path.GetTempPath(), "zimage-jobs-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(root);
+        return root;
+    }
+
+    public async Task StartWorkerAsync()
+    {
+        await Worker.StartAsync(CancellationToken.None);
+        _workerStarted = true;
+    }
+
+    public async Task<JobSnapshot> SubmitAsync(string user, int width = 512, int height = 512, int steps = 4, int count = 1, string prompt = "a red fox")
+    {
+        var result = await Jobs.SubmitAsync(new JobRequest { Prompt = prompt, Width = width, Height = height, Steps = steps, Count = count }, new Caller(user));
+        Assert.True(result.Accepted, result.Message);
+        return result.Job!;
+    }
+
+    public Task UntilFinalAsync(string jobId, int seconds = 20) => Events.UntilAsync(
+        () => Events.All.Any(e => e.JobId == jobId && e is JobFinished or JobFailed or JobCancelled), $"job {jobId} to end", seconds);
+
+    public async ValueTask DisposeAsync()
+    {
+        Events.Dispose();
+        if (_workerStarted)
+            await Worker.StopAsync(CancellationToken.None);
+        await _services.DisposeAsync();
+    }
+}

@@ -1,0 +1,513 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.Data.Sqlite;
+using ZImage.Engine.Jobs;
+using ZImage.Engine.Pipeline;
+
+namespace ZImage.Engine.History;
+
+/// <summary>
+/// Jobs, images, users and timings in one SQLite file (WAL: readers never wait for the writer).
+/// A connection per call from the pool; writes go through one gate because SQLite has one writer
+/// and waiting in-process is cheaper than SQLITE_BUSY retries. Times are stored as Unix milliseconds.
+/// </summary>
+public sealed class SqliteJobStore : IJobStore
+{
+    private readonly string _connectionString;
+    private readonly string _outputRoot;
+    private readonly SemaphoreSlim _writeGate = new(1, 1);
+    private bool _hasFts;
+
+    public SqliteJobStore(string databasePath, string outputRoot)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(databasePath))!);
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = databasePath,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
+        _outputRoot = Path.GetFullPath(outputRoot);
+    }
+
+    /// <summary>True when prompt search uses FTS5 (else substring matching).</summary>
+    public bool HasFullTextSearch => _hasFts;
+
+    public int SchemaVersion { get; private set; }
+
+    // Ordered and append-only: a released migration is never edited, a change is a new entry.
+    private static readonly (int Version, string Name, Action<SqliteConnection, SqliteTransaction> Apply)[] Migrations =
+    [
+        (1, "users, jobs, images, step timings", (c, t) => Exec(c, t, """
+            CREATE TABLE users(
+                id INTEGER PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+                created_at INTEGER NOT NULL);
+            CREATE TABLE jobs(
+                id TEXT PRIMARY KEY,
+                user_id INTEGER NOT NULL REFERENCES users(id),
+                status TEXT NOT NULL,
+                prompt TEXT NOT NULL,
+                negative_prompt TEXT NOT NULL,
+                width INTEGER NOT NULL,
+                height INTEGER NOT NULL,
+                steps INTEGER NOT NULL,
+                cfg REAL NOT NULL,
+                cfg_truncation REAL NOT NULL,
+                cfg_normalization REAL NOT NULL,
+                seed INTEGER NOT NULL,
+                seed_policy TEXT NOT NULL,
+                count INTEGER NOT NULL,
+                idempotency_key TEXT,
+                submitted_at INTEGER NOT NULL,
+                started_at INTEGER,
+                finished_at INTEGER,
+                error TEXT,
+                notice TEXT,
+                restarts INTEGER NOT NULL DEFAULT 0);
+            CREATE UNIQUE INDEX ix_jobs_idempotency ON jobs(user_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+            CREATE INDEX ix_jobs_status ON jobs(status, submitted_at);
+            CREATE INDEX ix_jobs_user ON jobs(user_id, submitted_at);
+            CREATE TABLE images(
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                job_id TEXT NOT NULL REFERENCES jobs(id),
+                user_id INTEGER NOT NULL REFERENCES users(id),
+                idx INTEGER NOT NULL,
+                path TEXT NOT NULL UNIQUE,
+                thumb_path TEXT NOT NULL,
+                width INTEGER NOT NULL,
+                height INTEGER NOT NULL,
+                seed INTEGER NOT NULL,
+                favourite INTEGER NOT NULL DEFAULT 0,
+                created_at INTEGER NOT NULL);
+            CREATE INDEX ix_images_created ON images(created_at);
+            CREATE INDEX ix_images_user ON images(user_id, created_at);
+            CREATE INDEX ix_images_job ON images(job_id);
+            CREATE TABLE step_timings(
+                width INTEGER NOT NULL,
+                height INTEGER NOT NULL,
+                guided INTEGER NOT NULL,
+                samples INTEGER NOT NULL,
+                seconds_per_step REAL NOT NULL,
+                fixed_seconds REAL NOT NULL,
+                PRIMARY KEY(width, height, guided));
+            """)),
+        (2, "prompt full-text index", (c, t) =>
+        {
+            // Builds without FTS5 keep working with substring search; the flag is re-read at start-up.
+            if (!FtsAvailable(c, t))
+                return;
+            Exec(c, t, """
+                CREATE VIRTUAL TABLE jobs_fts USING fts5(prompt, content='jobs', content_rowid='rowid');
+                INSERT INTO jobs_fts(rowid, prompt) SELECT rowid, prompt FROM jobs;
+                """);
+        }),
+    ];
+
+    public async Task InitializeAsync(CancellationToken ct = default)
+    {
+        await _writeGate.WaitAsync(ct);
+        try
+        {
+            using var c = Open();
+            // WAL is a property of the file: set once, every later connection uses it.
+            Exec(c, null, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+            Exec(c, null, "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL);");
+            long current = Scalar<long>(c, null, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
+            if (current > Migrations[^1].Version)
+                throw new InvalidOperationException($"The database schema is version {current}, newer than this program ({Migrations[^1].Version}); use a newer ZImage or another data folder.");
+            foreach (var m in Migrations.Where(m => m.Version > current))
+            {
+                using var t = c.BeginTransaction();
+                m.Apply(c, t);
+                Exec(c, t, "INSERT INTO schema_version(version, name, applied_at) VALUES ($v, $n, $t)",
+                    ("$v", m.Version), ("$n", m.Name), ("$t", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
+                t.Commit();
+            }
+            SchemaVersion = (int)Scalar<long>(c, null, "SELECT MAX(version) FROM schema_version");
+            _hasFts = Scalar<long>(c, null, "SELECT count(*) FROM sqlite_master WHERE name = 'jobs_fts'") > 0;
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    public async Task<IReadOnlyList<JobRecord>> RecoverAsync(DateTimeOffset now, CancellationToken ct = default)
+    {
+        await WriteAsync(c =>
+        {
+            using var t = c.BeginTransaction();
+            Exec(c, t, """
+                UPDATE jobs SET status = 'Interrupted', finished_at = $now,
+                    error = 'The server stopped while this job was running, twice; it was not started again.'
+                WHERE status = 'Running' AND restarts >= 1;
+                UPDATE jobs SET status = 'Queued', started_at = NULL, restarts = restarts + 1,
+                    notice = 'The server stopped while this job was running; it was queued again.'
+                WHERE status = 'Running';
+                """, ("$now", now.ToUnixTimeMilliseconds()));
+            t.Commit();
+        }, ct);
+        using var c = Open();
+        return ReadJobs(c, "WHERE j.status = 'Queued' ORDER BY j.submitted_at, j.rowid", []);
+    }
+
+    public Task InsertJobAsync(JobRecord job, CancellationToken ct = default) => WriteAsync(c =>
+    {
+        using var t = c.BeginTransaction();
+        long userId = EnsureUser(c, t, job.UserName, job.SubmittedAt);
+        try
+        {
+            Exec(c, t, """
+                INSERT INTO jobs(id, user_id, status, prompt, negative_prompt, width, height, steps, cfg, cfg_truncation,
+                    cfg_normalization, seed, seed_policy, count, idempotency_key, submitted_at, started_at, finished_at, error, notice, restarts)
+                VALUES ($id, $user, $status, $prompt, $neg, $w, $h, $steps, $cfg, $trunc, $norm, $seed, $policy, $count, $key,
+                    $submitted, $started, $finished, $error, $notice, $restarts)
+                """,
+                ("$id", job.Id), ("$user", userId), ("$status", job.Status.ToString()), ("$prompt", job.Request.Prompt),
+                ("$neg", job.Request.NegativePrompt), ("$w", job.Request.Width), ("$h", job.Request.Height), ("$steps", job.Request.Steps),
+                ("$cfg", job.Request.Cfg), ("$trunc", job.Request.CfgTruncation), ("$norm", job.Request.CfgNormalization),
+                ("$seed", job.Request.Seed), ("$policy", job.SeedPolicy.ToString()), ("$count", job.Request.Count),
+                ("$key", job.IdempotencyKey), ("$submitted", job.SubmittedAt.ToUnixTimeMilliseconds()),
+                ("$started", job.StartedAt?.ToUnixTimeMilliseconds()), ("$finished", job.FinishedAt?.ToUnixTimeMilliseconds()),
+                ("$error", job.Error), ("$notice", job.Notice), ("$restarts", job.Restarts));
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == 19 && job.IdempotencyKey is not null) // SQLITE_CONSTRAINT
+        {
+            throw new DuplicateIdempotencyKeyException(job.IdempotencyKey);
+        }
+        if (_hasFts)
+            Exec(c, t, "INSERT INTO jobs_fts(rowid, prompt) SELECT rowid, prompt FROM jobs WHERE id = $id", ("$id", job.Id));
+        t.Commit();
+    }, ct);
+
+    public Task<JobRecord?> FindByIdempotencyKeyAsync(string userName, string key, DateTimeOffset notBefore, CancellationToken ct = default)
+    {
+        using var c = Open();
+        var found = ReadJobs(c, "WHERE u.name = $user AND j.idempotency_key = $key AND j.submitted_at >= $since",
+            [("$user", userName), ("$key", key), ("$since", notBefore.ToUnixTimeMilliseconds())]);
+        return Task.FromResult(found.FirstOrDefault());
+    }
+
+    public Task<JobRecord?> GetJobAsync(string jobId, CancellationToken ct = default)
+    {
+        using var c = Open();
+        return Task.FromResult(ReadJobs(c, "WHERE j.id = $id", [("$id", jobId)]).FirstOrDefault());
+    }
+
+    public Task<IReadOnlyList<JobRecord>> ListJobsAsync(string userName, int limit, CancellationToken ct = default)
+    {
+        using var c = Open();
+        return Task.FromResult(ReadJobs(c, "WHERE u.name = $user ORDER BY j.submitted_at DESC, j.rowid DESC LIMIT $limit",
+            [("$user", userName), ("$limit", limit)]));
+    }
+
+    public Task MarkStartedAsync(string jobId, DateTimeOffset at, CancellationToken ct = default) => WriteAsync(c =>
+        Exec(c, null, "UPDATE jobs SET status = 'Running', started_at = $at WHERE id = $id",
+            ("$id", jobId), ("$at", at.ToUnixTimeMilliseconds())), ct);
+
+    public Task RequeueAsync(string jobId, CancellationToken ct = default) => WriteAsync(c =>
+        Exec(c, null, "UPDATE jobs SET status = 'Queued', started_at = NULL WHERE id = $id AND status = 'Running'", ("$id", jobId)), ct);
+
+    public async Task<IReadOnlyList<long>> CompleteJobAsync(string jobId, DateTimeOffset at, string? notice, IReadOnlyList<NewImage> images, CancellationToken ct = default)
+    {
+        var ids = new List<long>(images.Count);
+        await WriteAsync(c =>
+        {
+            using var t = c.BeginTransaction();
+            foreach (var image in images)
+            {
+                ids.Add(Scalar<long>(c, t, """
+                    INSERT INTO images(job_id, user_id, idx, path, thumb_path, width, height, seed, created_at)
+                    SELECT id, user_id, $idx, $path, $thumb, $w, $h, $seed, $created FROM jobs WHERE id = $job;
+                    SELECT last_insert_rowid();
+                    """,
+                    ("$job", jobId), ("$idx", image.Index), ("$path", image.RelativePath), ("$thumb", image.RelativeThumbnailPath),
+                    ("$w", image.Width), ("$h", image.Height), ("$seed", image.Seed), ("$created", image.CreatedAt.ToUnixTimeMilliseconds())));
+            }
+            Exec(c, t, "UPDATE jobs SET status = 'Succeeded', finished_at = $at, notice = COALESCE($notice, notice), error = NULL WHERE id = $id",
+                ("$id", jobId), ("$at", at.ToUnixTimeMilliseconds()), ("$notice", notice));
+            t.Commit();
+        }, ct);
+        return ids;
+    }
+
+    public Task FinishJobAsync(string jobId, JobStatus status, DateTimeOffset at, string? error, string? notice, CancellationToken ct = default) => WriteAsync(c =>
+        Exec(c, null, "UPDATE jobs SET status = $status, finished_at = $at, error = $error, notice = COALESCE($notice, notice) WHERE id = $id",
+            ("$id", jobId), ("$status", status.ToString()), ("$at", at.ToUnixTimeMilliseconds()), ("$error", error), ("$notice", notice)), ct);
+
+    public Task<IReadOnlyList<StepTiming>> LoadStepTimingsAsync(CancellationToken ct = default)
+    {
+        using var c = Open();
+        using var cmd = Command(c, null, "SELECT width, height, guided, samples, seconds_per_step, fixed_seconds FROM step_timings");
+        using var r = cmd.ExecuteReader();
+        var list = new List<StepTiming>();
+        while (r.Read())
+            list.Add(new StepTiming(r.GetInt32(0), r.GetInt32(1), r.GetInt64(2) != 0, r.GetInt32(3), r.GetDouble(4), r.GetDouble(5)));
+        return Task.FromResult<IReadOnlyList<StepTiming>>(list);
+    }
+
+    public Task SaveStepTimingAsync(StepTiming timing, CancellationToken ct = default) => WriteAsync(c =>
+        Exec(c, null, """
+            INSERT INTO step_timings(width, height, guided, samples, seconds_per_step, fixed_seconds) VALUES ($w, $h, $g, $n, $sps, $fixed)
+            ON CONFLICT(width, height, guided) DO UPDATE SET samples = $n, seconds_per_step = $sps, fixed_seconds = $fixed
+            """,
+            ("$w", timing.Width), ("$h", timing.Height), ("$g", timing.Guided ? 1 : 0), ("$n", timing.Samples),
+            ("$sps", timing.SecondsPerStep), ("$fixed", timing.FixedSecondsPerImage)), ct);
+
+    public Task<HistoryPage> QueryImagesAsync(HistoryQuery query, CancellationToken ct = default)
+    {
+        int pageSize = Math.Clamp(query.PageSize, 1, 500);
+        int page = Math.Max(0, query.Page);
+        var where = new StringBuilder("WHERE 1 = 1");
+        var args = new List<(string, object?)>();
+        if (!string.IsNullOrWhiteSpace(query.UserName))
+        {
+            where.Append(" AND u.name = $user");
+            args.Add(("$user", query.UserName));
+        }
+        if (!string.IsNullOrWhiteSpace(query.Text))
+        {
+            if (_hasFts && FtsQuery(query.Text) is { } match)
+            {
+                where.Append(" AND j.rowid IN (SELECT rowid FROM jobs_fts WHERE jobs_fts MATCH $match)");
+                args.Add(("$match", match));
+            }
+            else
+            {
+                where.Append(" AND j.prompt LIKE $like ESCAPE '\\'");
+                args.Add(("$like", "%" + EscapeLike(query.Text.Trim()) + "%"));
+            }
+        }
+        if (query.From is { } from)
+        {
+            where.Append(" AND i.created_at >= $from");
+            args.Add(("$from", from.ToUnixTimeMilliseconds()));
+        }
+        if (query.To is { } to)
+        {
+            where.Append(" AND i.created_at < $to");
+            args.Add(("$to", to.ToUnixTimeMilliseconds()));
+        }
+        if (query.Width is { } w)
+        {
+            where.Append(" AND i.width = $w");
+            args.Add(("$w", w));
+        }
+        if (query.Height is { } h)
+        {
+            where.Append(" AND i.height = $h");
+            args.Add(("$h", h));
+        }
+        if (query.FavouritesOnly)
+            where.Append(" AND i.favourite = 1");
+
+        using var c = Open();
+        int total = (int)Scalar<long>(c, null, $"SELECT count(*) FROM images i JOIN jobs j ON j.id = i.job_id JOIN users u ON u.id = i.user_id {where}", [.. args]);
+        args.Add(("$take", pageSize));
+        args.Add(("$skip", page * pageSize));
+        var items = ReadImages(c, $"{where} ORDER BY i.created_at DESC, i.id DESC LIMIT $take OFFSET $skip", args);
+        return Task.FromResult(new HistoryPage(items, total, page, pageSize));
+    }
+
+    public Task<ImageRecord?> GetImageAsync(long imageId, CancellationToken ct = default)
+    {
+        using var c = Open();
+        return Task.FromResult(ReadImages(c, "WHERE i.id = $id", [("$id", imageId)]).FirstOrDefault());
+    }
+
+    public async Task<bool> SetFavouriteAsync(long imageId, bool favourite, CancellationToken ct = default)
+    {
+        int changed = 0;
+        await WriteAsync(c => changed = Exec(c, null, "UPDATE images SET favourite = $f WHERE id = $id", ("$id", imageId), ("$f", favourite ? 1 : 0)), ct);
+        return changed > 0;
+    }
+
+    public async Task<bool> DeleteImageRowAsync(long imageId, CancellationToken ct = default)
+    {
+        int changed = 0;
+        await WriteAsync(c => changed = Exec(c, null, "DELETE FROM images WHERE id = $id", ("$id", imageId)), ct);
+        return changed > 0;
+    }
+
+    public Task<IReadOnlyList<ImageRecord>> ListImagesCreatedBeforeAsync(DateTimeOffset cutoff, int limit, CancellationToken ct = default)
+    {
+        using var c = Open();
+        return Task.FromResult(ReadImages(c, "WHERE i.created_at < $cutoff AND i.favourite = 0 ORDER BY i.created_at LIMIT $limit",
+            [("$cutoff", cutoff.ToUnixTimeMilliseconds()), ("$limit", limit)]));
+    }
+
+    public Task<IReadOnlyList<StoredImagePaths>> ListImagePathsAsync(CancellationToken ct = default)
+    {
+        using var c = Open();
+        using var cmd = Command(c, null, "SELECT id, path, thumb_path FROM images");
+        using var r = cmd.ExecuteReader();
+        var list = new List<StoredImagePaths>();
+        while (r.Read())
+            list.Add(new StoredImagePaths(r.GetInt64(0), r.GetString(1), r.GetString(2)));
+        return Task.FromResult<IReadOnlyList<StoredImagePaths>>(list);
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        // Pooled connections keep the file open; release them so a test (or a restart) can reopen it.
+        using (var c = new SqliteConnection(_connectionString))
+            SqliteConnection.ClearPool(c);
+        _writeGate.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Each word becomes a quoted prefix term, so user text can never be FTS syntax. Null: use substring search.</summary>
+    internal static string? FtsQuery(string text)
+    {
+        var words = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        // unicode61 keeps a run of Chinese characters as one token, so a Chinese word inside it is only found by substring.
+        if (words.Length == 0 || words.Any(w => w.Any(ch => ch > 0x2E7F)))
+            return null;
+        var terms = words
+            .Select(w => new string(w.Where(char.IsLetterOrDigit).ToArray()))
+            .Where(w => w.Length > 0)
+            .Select(w => $"\"{w}\"*")
+            .ToArray();
+        return terms.Length == 0 ? null : string.Join(' ', terms);
+    }
+
+    private static string EscapeLike(string s) => s.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");
+
+    private IReadOnlyList<JobRecord> ReadJobs(SqliteConnection c, string tail, IReadOnlyList<(string, object?)> args)
+    {
+        using var cmd = Command(c, null, $"""
+            SELECT j.id, u.name, j.status, j.prompt, j.negative_prompt, j.width, j.height, j.steps, j.cfg, j.cfg_truncation,
+                j.cfg_normalization, j.seed, j.seed_policy, j.count, j.idempotency_key, j.submitted_at, j.started_at, j.finished_at,
+                j.error, j.notice, j.restarts,
+                (SELECT group_concat(id) FROM (SELECT id FROM images WHERE job_id = j.id ORDER BY idx))
+            FROM jobs j JOIN users u ON u.id = j.user_id {tail}
+            """, [.. args]);
+        using var r = cmd.ExecuteReader();
+        var list = new List<JobRecord>();
+        while (r.Read())
+        {
+            list.Add(new JobRecord
+            {
+                Id = r.GetString(0),
+                UserName = r.GetString(1),
+                Status = Enum.Parse<JobStatus>(r.GetString(2)),
+                Request = new GenerationRequest
+                {
+                    Prompt = r.GetString(3),
+                    NegativePrompt = r.GetString(4),
+                    Width = r.GetInt32(5),
+                    Height = r.GetInt32(6),
+                    Steps = r.GetInt32(7),
+                    Cfg = r.GetFloat(8),
+                    CfgTruncation = r.GetFloat(9),
+                    CfgNormalization = r.GetFloat(10),
+                    Seed = r.GetInt64(11),
+                    Count = r.GetInt32(13),
+                },
+                SeedPolicy = Enum.Parse<SeedPolicy>(r.GetString(12)),
+                IdempotencyKey = r.IsDBNull(14) ? null : r.GetString(14),
+                SubmittedAt = FromMs(r.GetInt64(15)),
+                StartedAt = r.IsDBNull(16) ? null : FromMs(r.GetInt64(16)),
+                FinishedAt = r.IsDBNull(17) ? null : FromMs(r.GetInt64(17)),
+                Error = r.IsDBNull(18) ? null : r.GetString(18),
+                Notice = r.IsDBNull(19) ? null : r.GetString(19),
+                Restarts = r.GetInt32(20),
+                ImageIds = r.IsDBNull(21) ? [] : r.GetString(21).Split(',').Select(s => long.Parse(s, CultureInfo.InvariantCulture)).ToArray(),
+            });
+        }
+        return list;
+    }
+
+    private IReadOnlyList<ImageRecord> ReadImages(SqliteConnection c, string tail, IReadOnlyList<(string, object?)> args)
+    {
+        using var cmd = Command(c, null, $"""
+            SELECT i.id, i.job_id, u.name, i.idx, i.path, i.thumb_path, i.width, i.height, i.seed, i.favourite, i.created_at,
+                j.prompt, j.negative_prompt, j.steps, j.cfg, j.cfg_truncation, j.cfg_normalization
+            FROM images i JOIN jobs j ON j.id = i.job_id JOIN users u ON u.id = i.user_id {tail}
+            """, [.. args]);
+        using var r = cmd.ExecuteReader();
+        var list = new List<ImageRecord>();
+        while (r.Read())
+        {
+            int width = r.GetInt32(6), height = r.GetInt32(7);
+            long seed = r.GetInt64(8);
+            list.Add(new ImageRecord(
+                r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetInt32(3),
+                ToAbsolute(r.GetString(4)), ToAbsolute(r.GetString(5)), width, height, seed,
+                r.GetInt64(9) != 0, FromMs(r.GetInt64(10)),
+                new GenerationRequest
+                {
+                    Prompt = r.GetString(11),
+                    NegativePrompt = r.GetString(12),
+                    Width = width,
+                    Height = height,
+                    Steps = r.GetInt32(13),
+                    Cfg = r.GetFloat(14),
+                    CfgTruncation = r.GetFloat(15),
+                    CfgNormalization = r.GetFloat(16),
+                    Seed = seed,
+                    Count = 1,
+                }));
+        }
+        return list;
+    }
+
+    private string ToAbsolute(string relative) => Path.GetFullPath(Path.Combine(_outputRoot, relative));
+
+    private static long EnsureUser(SqliteConnection c, SqliteTransaction t, string name, DateTimeOffset at)
+    {
+        Exec(c, t, "INSERT INTO users(name, created_at) VALUES ($n, $t) ON CONFLICT(name) DO NOTHING", ("$n", name), ("$t", at.ToUnixTimeMilliseconds()));
+        return Scalar<long>(c, t, "SELECT id FROM users WHERE name = $n", ("$n", name));
+    }
+
+    private static bool FtsAvailable(SqliteConnection c, SqliteTransaction t) =>
+        Scalar<long>(c, t, "SELECT sqlite_compileoption_used('ENABLE_FTS5')") == 1;
+
+    private static DateTimeOffset FromMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
+
+    private async Task WriteAsync(Action<SqliteConnection> write, CancellationToken ct)
+    {
+        await _writeGate.WaitAsync(ct);
+        try
+        {
+            using var c = Open();
+            write(c);
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    private SqliteConnection Open()
+    {
+        var c = new SqliteConnection(_connectionString);
+        c.Open();
+        Exec(c, null, "PRAGMA foreign_keys = ON;");
+        return c;
+    }
+
+    private static SqliteCommand Command(SqliteConnection c, SqliteTransaction? t, string sql, params (string Name, object? Value)[] args)
+    {
+        var cmd = c.CreateCommand();
+        cmd.Transaction = t;
+        cmd.CommandText = sql;
+        foreach (var (name, value) in args)
+            cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        return cmd;
+    }
+
+    private static int Exec(SqliteConnection c, SqliteTransaction? t, string sql, params (string Name, object? Value)[] args)
+    {
+        using var cmd = Command(c, t, sql, args);
+        return cmd.ExecuteNonQuery();
+    }
+
+    private static T Scalar<T>(SqliteConnection c, SqliteTransaction? t, string sql, params (string Name, object? Value)[] args)
+    {
+        using var cmd = Command(c, t, sql, args);
+        return (T)Convert.ChangeType(cmd.ExecuteScalar()!, typeof(T), CultureInfo.InvariantCulture);
+    }
+}

@@ -1,0 +1,93 @@
+using ZImage.Engine.History;
+using ZImage.Engine.Pipeline;
+
+namespace ZImage.Engine.Jobs;
+
+/// <summary>
+/// Durable jobs, images and measured timings. The queue's order lives in <see cref="FairQueue{T}"/>,
+/// not here, so another store (PostgreSQL shared by several GPU boxes, see docs/jobs.md) slots in
+/// behind this interface. Implementations are thread-safe.
+/// </summary>
+public interface IJobStore : IAsyncDisposable
+{
+    /// <summary>Creates or migrates the schema. Call once before anything else.</summary>
+    Task InitializeAsync(CancellationToken ct = default);
+
+    /// <summary>
+    /// After a restart: a job found running was interrupted by the crash; it is re-queued once
+    /// (<see cref="JobRecord.Restarts"/> becomes 1) and marked <see cref="JobStatus.Interrupted"/> if it
+    /// happens again. Returns every queued job in submission order.
+    /// </summary>
+    Task<IReadOnlyList<JobRecord>> RecoverAsync(DateTimeOffset now, CancellationToken ct = default);
+
+    /// <summary>Throws <see cref="DuplicateIdempotencyKeyException"/> when the user already used the key.</summary>
+    Task InsertJobAsync(JobRecord job, CancellationToken ct = default);
+
+    Task<JobRecord?> FindByIdempotencyKeyAsync(string userName, string key, DateTimeOffset notBefore, CancellationToken ct = default);
+
+    Task<JobRecord?> GetJobAsync(string jobId, CancellationToken ct = default);
+
+    /// <summary>Newest first.</summary>
+    Task<IReadOnlyList<JobRecord>> ListJobsAsync(string userName, int limit, CancellationToken ct = default);
+
+    Task MarkStartedAsync(string jobId, DateTimeOffset at, CancellationToken ct = default);
+
+    /// <summary>Back to queued without counting a restart (graceful shutdown mid-run).</summary>
+    Task RequeueAsync(string jobId, CancellationToken ct = default);
+
+    /// <summary>
+    /// Marks the job succeeded and inserts its images in one transaction. The files must already
+    /// exist: a row never points at a file that is not there. Returns the new image ids in order.
+    /// </summary>
+    Task<IReadOnlyList<long>> CompleteJobAsync(string jobId, DateTimeOffset at, string? notice, IReadOnlyList<NewImage> images, CancellationToken ct = default);
+
+    /// <summary>Failed, cancelled or interrupted.</summary>
+    Task FinishJobAsync(string jobId, JobStatus status, DateTimeOffset at, string? error, string? notice, CancellationToken ct = default);
+
+    Task<IReadOnlyList<StepTiming>> LoadStepTimingsAsync(CancellationToken ct = default);
+
+    Task SaveStepTimingAsync(StepTiming timing, CancellationToken ct = default);
+
+    Task<HistoryPage> QueryImagesAsync(HistoryQuery query, CancellationToken ct = default);
+
+    Task<ImageRecord?> GetImageAsync(long imageId, CancellationToken ct = default);
+
+    Task<bool> SetFavouriteAsync(long imageId, bool favourite, CancellationToken ct = default);
+
+    /// <summary>Removes the row only; the caller deletes files after (a file without a row is cleaned at start-up).</summary>
+    Task<bool> DeleteImageRowAsync(long imageId, CancellationToken ct = default);
+
+    /// <summary>Oldest first, favourites excluded.</summary>
+    Task<IReadOnlyList<ImageRecord>> ListImagesCreatedBeforeAsync(DateTimeOffset cutoff, int limit, CancellationToken ct = default);
+
+    /// <summary>Every image's paths relative to the output folder (start-up reconciliation).</summary>
+    Task<IReadOnlyList<StoredImagePaths>> ListImagePathsAsync(CancellationToken ct = default);
+}
+
+/// <summary>A job as stored. <see cref="Request"/> has the resolved seed.</summary>
+public sealed record JobRecord
+{
+    public required string Id { get; init; }
+    public required string UserName { get; init; }
+    public required JobStatus Status { get; init; }
+    public required GenerationRequest Request { get; init; }
+    public SeedPolicy SeedPolicy { get; init; }
+    public string? IdempotencyKey { get; init; }
+    public required DateTimeOffset SubmittedAt { get; init; }
+    public DateTimeOffset? StartedAt { get; init; }
+    public DateTimeOffset? FinishedAt { get; init; }
+    public string? Error { get; init; }
+    public string? Notice { get; init; }
+    public int Restarts { get; init; }
+    public IReadOnlyList<long> ImageIds { get; init; } = [];
+}
+
+/// <summary>Paths are relative to the output folder, with forward slashes.</summary>
+public sealed record NewImage(int Index, string RelativePath, string RelativeThumbnailPath, int Width, int Height, long Seed, DateTimeOffset CreatedAt);
+
+public sealed record StoredImagePaths(long Id, string RelativePath, string RelativeThumbnailPath);
+
+/// <summary>Measured cost of a size on this box: seconds per denoising step, and the rest of an image (text encoder, VAE, saving).</summary>
+public sealed record StepTiming(int Width, int Height, bool Guided, int Samples, double SecondsPerStep, double FixedSecondsPerImage);
+
+public sealed class DuplicateIdempotencyKeyException(string key) : Exception($"idempotency key '{key}' was already used");

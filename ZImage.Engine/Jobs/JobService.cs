@@ -1,0 +1,482 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using ZImage.Engine.History;
+using ZImage.Engine.Memory;
+using ZImage.Engine.Pipeline;
+
+namespace ZImage.Engine.Jobs;
+
+/// <summary>
+/// The queue: admission (validation, caps, GPU memory), fair order, cancellation, positions and ETAs.
+/// Workers take jobs from here; the store keeps every change durable before it is announced.
+/// One lock guards the in-memory queue; store calls and event delivery happen outside it.
+/// </summary>
+public sealed class JobService : IJobService
+{
+    private readonly IJobStore _store;
+    private readonly JobNotifier _notifier;
+    private readonly IVramGuard _guard;
+    private readonly EtaEstimator _eta;
+    private readonly ImageFiles _files;
+    private readonly IOptionsMonitor<JobsOptions> _options;
+    private readonly TimeProvider _clock;
+    private readonly ILogger<JobService> _logger;
+
+    private readonly object _gate = new();
+    private readonly FairQueue<JobState> _queue = new();
+    private readonly Dictionary<string, JobState> _active = new(StringComparer.Ordinal);
+    private readonly List<JobState> _running = [];
+    // Serialises admission so the idempotency check, the caps and the insert see one consistent queue.
+    private readonly SemaphoreSlim _admission = new(1, 1);
+    private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
+    private readonly Lazy<Task> _initialized;
+    private volatile bool _stopping;
+
+    private long _succeeded, _failed, _cancelled, _outOfMemory;
+    private readonly ConcurrentDictionary<string, long> _imagesByUser = new(Caller.NameComparer);
+
+    public JobService(IJobStore store, JobNotifier notifier, IVramGuard guard, EtaEstimator eta, ImageFiles files,
+        IOptionsMonitor<JobsOptions> options, TimeProvider clock, ILogger<JobService> logger)
+    {
+        _store = store;
+        _notifier = notifier;
+        _guard = guard;
+        _eta = eta;
+        _files = files;
+        _options = options;
+        _clock = clock;
+        _logger = logger;
+        _initialized = new Lazy<Task>(InitializeCoreAsync, LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
+    internal IJobStore Store => _store;
+    internal JobNotifier Notifier => _notifier;
+    internal IVramGuard Guard => _guard;
+    internal EtaEstimator Eta => _eta;
+    internal ImageFiles Files => _files;
+    internal TimeProvider Clock => _clock;
+    internal JobsOptions Options => _options.CurrentValue;
+    internal ReconcileReport? LastReconcile { get; private set; }
+
+    /// <summary>Schema, crash recovery, file reconciliation and measured timings; once, before the first job.</summary>
+    public Task EnsureInitializedAsync() => _initialized.Value;
+
+    private async Task InitializeCoreAsync()
+    {
+        await _store.InitializeAsync();
+        var queued = await _store.RecoverAsync(_clock.GetUtcNow());
+        LastReconcile = await _files.ReconcileAsync(_store, CancellationToken.None);
+        if (LastReconcile is { RowsWithoutFile: > 0 } or { FilesWithoutRow: > 0 })
+            _logger.LogWarning("Start-up reconciliation removed {Rows} image rows without a file and {Files} files without a row",
+                LastReconcile.RowsWithoutFile, LastReconcile.FilesWithoutRow);
+        _eta.Load(await _store.LoadStepTimingsAsync());
+        lock (_gate)
+        {
+            foreach (var record in queued)
+            {
+                var state = JobState.FromRecord(record);
+                _active[state.Id] = state;
+                _queue.Enqueue(state, state.UserName, state.Cost);
+            }
+        }
+        if (queued.Count > 0)
+            _logger.LogInformation("Restored {Count} queued jobs", queued.Count);
+        _wake.Release();
+    }
+
+    public async Task<SubmitResult> SubmitAsync(JobRequest request, Caller caller, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(caller);
+        await EnsureInitializedAsync();
+        if (_stopping)
+            return SubmitResult.Refuse(RefusalKind.ShuttingDown, "queue", "The server is shutting down; please try again in a minute.");
+        if (string.IsNullOrWhiteSpace(caller.UserName))
+            return SubmitResult.Refuse(RefusalKind.Invalid, "user", "A user name is required to queue a job.");
+        if (request.SeedPolicy == SeedPolicy.Fixed && request.Seed is null)
+            return SubmitResult.Refuse(RefusalKind.Invalid, "seed", $"A fixed seed needs a value between {GenerationLimits.MinSeed} and {GenerationLimits.MaxSeed}.");
+
+        long seed = request.SeedPolicy == SeedPolicy.Fixed
+            ? request.Seed!.Value
+            : Random.Shared.NextInt64(GenerationLimits.MinSeed, GenerationLimits.MaxSeed + 1);
+        var generation = request.ToGenerationRequest(seed);
+        var problems = generation.Validate();
+        if (problems.Count > 0)
+            return new SubmitResult(null, RefusalKind.Invalid, problems);
+        if (_guard.CheckNeverFits(generation) is { } tooBig)
+            return SubmitResult.Refuse(RefusalKind.TooLargeForGpu, "size", tooBig);
+
+        string? key = string.IsNullOrWhiteSpace(request.IdempotencyKey) ? null : request.IdempotencyKey.Trim();
+        JobState state;
+        await _admission.WaitAsync(ct);
+        try
+        {
+            if (key is not null && await FindRepeatAsync(caller.UserName, key, ct) is { } earlier)
+                return SubmitResult.Ok(earlier, repeated: true);
+
+            var options = _options.CurrentValue;
+            lock (_gate)
+            {
+                int mine = _queue.CountFor(caller.UserName);
+                if (mine >= options.MaxQueuedPerUser)
+                    return SubmitResult.Refuse(RefusalKind.UserQueueFull, "queue",
+                        $"You already have {mine} jobs waiting, the most allowed per person ({options.MaxQueuedPerUser}); wait for one to finish or cancel one.");
+                if (_queue.Count >= options.MaxQueuedTotal)
+                    return SubmitResult.Refuse(RefusalKind.QueueFull, "queue",
+                        $"The queue is full ({options.MaxQueuedTotal} jobs waiting); please try again later.");
+            }
+
+            state = new JobState
+            {
+                Id = Guid.CreateVersion7().ToString("N"),
+                UserName = caller.UserName,
+                Request = generation,
+                SeedPolicy = request.SeedPolicy,
+                IdempotencyKey = key,
+                SubmittedAt = _clock.GetUtcNow(),
+            };
+            // Durable before visible: a job that was ever announced survives a crash.
+            await _store.InsertJobAsync(state.ToRecord(), ct);
+            lock (_gate)
+            {
+                _active[state.Id] = state;
+                _queue.Enqueue(state, state.UserName, state.Cost);
+            }
+        }
+        finally
+        {
+            _admission.Release();
+        }
+
+        var snapshot = PublishQueueChanges(state.Id);
+        _wake.Release();
+        return SubmitResult.Ok(snapshot ?? Snapshot(state));
+    }
+
+    private async Task<JobSnapshot?> FindRepeatAsync(string user, string key, CancellationToken ct)
+    {
+        lock (_gate)
+        {
+            var live = _active.Values.FirstOrDefault(s => s.IdempotencyKey == key && Caller.NameComparer.Equals(s.UserName, user));
+            if (live is not null)
+                return SnapshotLocked(live);
+        }
+        var stored = await _store.FindByIdempotencyKeyAsync(user, key, DateTimeOffset.MinValue, ct);
+        return stored is null ? null : FromRecord(stored);
+    }
+
+    public async Task<JobSnapshot?> GetAsync(string jobId, Caller caller, CancellationToken ct = default)
+    {
+        await EnsureInitializedAsync();
+        lock (_gate)
+        {
+            if (_active.TryGetValue(jobId, out var state))
+                return caller.CanManage(state.UserName) ? SnapshotLocked(state) : null;
+        }
+        var record = await _store.GetJobAsync(jobId, ct);
+        return record is not null && caller.CanManage(record.UserName) ? FromRecord(record) : null;
+    }
+
+    public IReadOnlyList<QueueEntry> ListQueue(Caller caller)
+    {
+        lock (_gate)
+        {
+            var etas = QueueEtasLocked();
+            var entries = new List<QueueEntry>(_running.Count + _queue.Count);
+            foreach (var s in _running)
+                entries.Add(Entry(s, 0));
+            int position = 1;
+            foreach (var s in _queue.InOrder())
+                entries.Add(Entry(s, position++));
+            return entries;
+
+            QueueEntry Entry(JobState s, int pos)
+            {
+                bool mine = caller.Owns(s.UserName);
+                var eta = etas.GetValueOrDefault(s);
+                var job = mine || caller.IsAdmin ? s.Snapshot(pos == 0 ? null : pos, eta.Start, eta.Finish) : null;
+                return new QueueEntry(pos, s.Status, mine, job, eta.Start);
+            }
+        }
+    }
+
+    public async Task<IReadOnlyList<JobSnapshot>> ListMineAsync(Caller caller, int limit = 50, CancellationToken ct = default)
+    {
+        await EnsureInitializedAsync();
+        var stored = await _store.ListJobsAsync(caller.UserName, Math.Clamp(limit, 1, 1000), ct);
+        lock (_gate)
+        {
+            return stored
+                .Select(r => _active.TryGetValue(r.Id, out var live) ? SnapshotLocked(live) : FromRecord(r))
+                .ToArray();
+        }
+    }
+
+    public async Task<CancelOutcome> CancelAsync(string jobId, Caller caller, CancellationToken ct = default)
+    {
+        await EnsureInitializedAsync();
+        JobState? removed = null;
+        lock (_gate)
+        {
+            if (_active.TryGetValue(jobId, out var state))
+            {
+                if (!caller.CanManage(state.UserName))
+                    return CancelOutcome.NotAllowed;
+                if (state.Status == JobStatus.Running)
+                {
+                    state.CancelledBy ??= caller.UserName;
+                    state.Cancellation?.Cancel();
+                    return CancelOutcome.Stopping;
+                }
+                _queue.Remove(state);
+                _active.Remove(jobId);
+                state.Status = JobStatus.Cancelled;
+                removed = state;
+            }
+        }
+
+        if (removed is null)
+        {
+            var record = await _store.GetJobAsync(jobId, ct);
+            if (record is null)
+                return CancelOutcome.NotFound;
+            return caller.CanManage(record.UserName) ? CancelOutcome.AlreadyFinished : CancelOutcome.NotAllowed;
+        }
+
+        await _store.FinishJobAsync(jobId, JobStatus.Cancelled, _clock.GetUtcNow(), CancelledMessage(removed.UserName, caller.UserName), null, CancellationToken.None);
+        Interlocked.Increment(ref _cancelled);
+        _notifier.Publish(new JobCancelled(jobId, removed.UserName, _clock.GetUtcNow(), caller.UserName));
+        PublishQueueChanges(null);
+        return CancelOutcome.Cancelled;
+    }
+
+    internal static string CancelledMessage(string owner, string by) =>
+        Caller.NameComparer.Equals(owner, by) ? "Cancelled." : $"Cancelled by {by}.";
+
+    /// <summary>
+    /// Waits for the next job in fair order that fits in GPU memory now and marks it running.
+    /// Jobs that do not fit yet stay queued with a notice and are re-checked every poll interval.
+    /// </summary>
+    internal async Task<JobState> TakeNextAsync(CancellationToken ct)
+    {
+        await EnsureInitializedAsync();
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            JobState? next = null;
+            bool anyHeld = false;
+            lock (_gate)
+            {
+                if (!_stopping)
+                {
+                    _queue.TryDequeue(s =>
+                    {
+                        if (_guard.FitsNow(s.Request, out var reason))
+                        {
+                            s.HeldReason = null;
+                            return true;
+                        }
+                        s.HeldReason = reason;
+                        anyHeld = true;
+                        return false;
+                    }, out next);
+                }
+                if (next is not null)
+                {
+                    next.Status = JobStatus.Running;
+                    next.StartedAt = _clock.GetUtcNow();
+                    next.Cancellation = new CancellationTokenSource();
+                    next.Progress = new JobProgress(0, next.Request.Count, 0, next.Request.Steps, null);
+                    _running.Add(next);
+                }
+            }
+
+            if (next is not null)
+                return next;
+            if (anyHeld)
+                PublishQueueChanges(null);
+            await _wake.WaitAsync(anyHeld ? TimeSpan.FromMilliseconds(_options.CurrentValue.MemoryHoldPollMilliseconds) : Timeout.InfiniteTimeSpan, ct);
+        }
+    }
+
+    /// <summary>Called by the worker once the job's final state is durable.</summary>
+    internal void Retire(JobState state, JobStatus status, int images)
+    {
+        lock (_gate)
+        {
+            state.Status = status;
+            _running.Remove(state);
+            _active.Remove(state.Id);
+        }
+        switch (status)
+        {
+            case JobStatus.Succeeded:
+                Interlocked.Increment(ref _succeeded);
+                _imagesByUser.AddOrUpdate(state.UserName, images, (_, n) => n + images);
+                break;
+            case JobStatus.Failed:
+                Interlocked.Increment(ref _failed);
+                break;
+            case JobStatus.Cancelled:
+                Interlocked.Increment(ref _cancelled);
+                break;
+        }
+        state.Cancellation?.Dispose();
+        PublishQueueChanges(null);
+        // A finished run frees GPU memory: a held job may fit now.
+        _wake.Release();
+    }
+
+    /// <summary>Graceful shutdown: the job goes back to the queue (already re-queued in the store).</summary>
+    internal void ReturnToQueue(JobState state)
+    {
+        lock (_gate)
+        {
+            _running.Remove(state);
+            state.Status = JobStatus.Queued;
+            state.StartedAt = null;
+            state.Progress = null;
+            _queue.Enqueue(state, state.UserName, state.Cost);
+        }
+    }
+
+    internal void NoteOutOfMemory() => Interlocked.Increment(ref _outOfMemory);
+
+    internal void UpdateProgress(JobState state, JobProgress progress)
+    {
+        lock (_gate)
+            state.Progress = progress;
+    }
+
+    internal void SetNotice(JobState state, string notice)
+    {
+        lock (_gate)
+            state.Notice = notice;
+    }
+
+    /// <summary>Stops handing out jobs and refuses new ones (graceful shutdown).</summary>
+    internal void BeginStopping()
+    {
+        _stopping = true;
+        _wake.Release(Math.Max(1, _options.CurrentValue.Workers));
+    }
+
+    internal (int Queued, int Running) Counts()
+    {
+        lock (_gate)
+            return (_queue.Count, _running.Count);
+    }
+
+    internal (long Succeeded, long Failed, long Cancelled, long OutOfMemory, IReadOnlyDictionary<string, long> ImagesByUser) Counters() =>
+        (Interlocked.Read(ref _succeeded), Interlocked.Read(ref _failed), Interlocked.Read(ref _cancelled), Interlocked.Read(ref _outOfMemory),
+            new Dictionary<string, long>(_imagesByUser, Caller.NameComparer));
+
+    /// <summary>
+    /// Sends JobQueued to every queued job whose position or hold notice changed, and returns the
+    /// snapshot of <paramref name="forJobId"/> (for the submitter). Events go out after the lock is released.
+    /// </summary>
+    private JobSnapshot? PublishQueueChanges(string? forJobId)
+    {
+        var events = new List<JobQueued>();
+        JobSnapshot? requested = null;
+        var now = _clock.GetUtcNow();
+        lock (_gate)
+        {
+            var etas = QueueEtasLocked();
+            int position = 1;
+            foreach (var s in _queue.InOrder())
+            {
+                var eta = etas.GetValueOrDefault(s);
+                if (s.Id == forJobId)
+                    requested = s.Snapshot(position, eta.Start, eta.Finish);
+                if (s.PublishedPosition != position || s.PublishedHeldReason != s.HeldReason || s.Id == forJobId)
+                {
+                    s.PublishedPosition = position;
+                    s.PublishedHeldReason = s.HeldReason;
+                    events.Add(new JobQueued(s.Id, s.UserName, now, position, eta.Start, s.HeldReason ?? s.Notice));
+                }
+                position++;
+            }
+        }
+        foreach (var e in events)
+            _notifier.Publish(e);
+        return requested;
+    }
+
+    private JobSnapshot Snapshot(JobState state)
+    {
+        lock (_gate)
+            return SnapshotLocked(state);
+    }
+
+    private JobSnapshot SnapshotLocked(JobState state)
+    {
+        var etas = QueueEtasLocked();
+        var eta = etas.GetValueOrDefault(state);
+        int? position = null;
+        if (state.Status == JobStatus.Queued)
+        {
+            int p = 1;
+            foreach (var s in _queue.InOrder())
+            {
+                if (ReferenceEquals(s, state))
+                {
+                    position = p;
+                    break;
+                }
+                p++;
+            }
+        }
+        return state.Snapshot(position, eta.Start, eta.Finish);
+    }
+
+    /// <summary>
+    /// Simulates the workers over the queue in fair order: each running job frees its worker after
+    /// its measured remaining time, each queued job starts on the first free worker.
+    /// </summary>
+    private Dictionary<JobState, (TimeSpan? Start, TimeSpan? Finish)> QueueEtasLocked()
+    {
+        var result = new Dictionary<JobState, (TimeSpan?, TimeSpan?)>(ReferenceEqualityComparer.Instance);
+        int workers = Math.Max(1, _options.CurrentValue.Workers);
+        var free = new List<TimeSpan>(workers);
+        foreach (var s in _running)
+        {
+            var p = s.Progress;
+            var remaining = _eta.EstimateRemaining(s.Request, p?.ImageIndex ?? 0, p?.Step ?? 0);
+            result[s] = (null, remaining);
+            free.Add(remaining);
+        }
+        while (free.Count < workers)
+            free.Add(TimeSpan.Zero);
+        foreach (var s in _queue.InOrder())
+        {
+            int slot = 0;
+            for (int i = 1; i < free.Count; i++)
+            {
+                if (free[i] < free[slot])
+                    slot = i;
+            }
+            var start = free[slot];
+            var finish = start + _eta.EstimateRun(s.Request);
+            free[slot] = finish;
+            result[s] = (start, finish);
+        }
+        return result;
+    }
+
+    private static JobSnapshot FromRecord(JobRecord r) => new()
+    {
+        Id = r.Id,
+        UserName = r.UserName,
+        Status = r.Status,
+        Request = r.Request,
+        SeedPolicy = r.SeedPolicy,
+        SubmittedAt = r.SubmittedAt,
+        StartedAt = r.StartedAt,
+        FinishedAt = r.FinishedAt,
+        ImageIds = r.ImageIds,
+        Error = r.Error,
+        Notice = r.Notice,
+    };
+}

@@ -1,0 +1,234 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using ZImage.Engine.History;
+using ZImage.Engine.Pipeline;
+
+namespace ZImage.Engine.Jobs;
+
+/// <summary>
+/// Runs jobs on the GPU: <see cref="JobsOptions.Workers"/> loops, each taking the next fair job that
+/// fits, running it through the pipeline, saving its pictures (files before rows) and announcing the
+/// outcome. A failing job never stops the loop. On shutdown a running job is stopped and re-queued.
+/// </summary>
+public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWriter writer, ILogger<JobWorker> logger) : BackgroundService
+{
+    private const string OutOfMemoryMessage =
+        "The GPU ran out of memory while making these pictures. Try fewer images, a smaller size, or wait until the GPU is less busy.";
+
+    private long _jobsRun;
+    private long _overheadTicks;
+    private long _pipelineTicks;
+    private long _saveTicks;
+
+    /// <summary>Per-job totals since start: outside the pipeline (queue, store, events), inside it, and writing pictures.</summary>
+    internal (long Jobs, TimeSpan Overhead, TimeSpan Pipeline, TimeSpan Saving) Measurements =>
+        (Interlocked.Read(ref _jobsRun), TimeSpan.FromTicks(Interlocked.Read(ref _overheadTicks) * TimeSpan.TicksPerSecond / Stopwatch.Frequency),
+            TimeSpan.FromTicks(Interlocked.Read(ref _pipelineTicks) * TimeSpan.TicksPerSecond / Stopwatch.Frequency),
+            TimeSpan.FromTicks(Interlocked.Read(ref _saveTicks) * TimeSpan.TicksPerSecond / Stopwatch.Frequency));
+
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        // Migrations, crash recovery and reconciliation finish before the app serves anyone.
+        await jobs.EnsureInitializedAsync();
+        await base.StartAsync(cancellationToken);
+    }
+
+    public override Task StopAsync(CancellationToken cancellationToken)
+    {
+        jobs.BeginStopping();
+        return base.StopAsync(cancellationToken);
+    }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(Enumerable.Range(0, Math.Max(1, jobs.Options.Workers)).Select(i => Task.Run(() => LoopAsync(i, stoppingToken), CancellationToken.None)));
+
+    private async Task LoopAsync(int worker, CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            JobState job;
+            try
+            {
+                job = await jobs.TakeNextAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+
+            try
+            {
+                await RunAsync(job, stoppingToken);
+            }
+            catch (Exception e)
+            {
+                // Only the store can fail here (it is the last resort); keep serving the queue.
+                logger.LogError(e, "Worker {Worker} could not record the outcome of job {JobId}", worker, job.Id);
+                jobs.Retire(job, JobStatus.Failed, 0);
+            }
+        }
+    }
+
+    internal async Task RunAsync(JobState job, CancellationToken stoppingToken)
+    {
+        long begin = Stopwatch.GetTimestamp();
+        long inPipeline = 0, saving = 0;
+        var clock = jobs.Clock;
+        var request = job.Request;
+
+        await jobs.Store.MarkStartedAsync(job.Id, job.StartedAt!.Value, CancellationToken.None);
+        jobs.Notifier.Publish(new JobStarted(job.Id, job.UserName, clock.GetUtcNow(), jobs.Eta.EstimateRun(request)));
+
+        using var run = CancellationTokenSource.CreateLinkedTokenSource(job.Cancellation!.Token, stoppingToken);
+        List<GeneratedImage>? images = null;
+        GenerationTimings? timings = null;
+        string? failure = null;
+        string? notice = null;
+        bool outOfMemory = false, outOfMemoryCounted = false;
+        JobStatus outcome;
+        try
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            try
+            {
+                var result = await pipeline.RunAsync(request, new Reporter(jobs, job, 0), run.Token);
+                images = [.. result.Images];
+                timings = result.Timings;
+                if (result.PromptTruncated)
+                    notice = "The prompt was longer than the model reads (512 tokens); the end was left out.";
+            }
+            catch (Exception e) when (!run.IsCancellationRequested && jobs.Guard.IsOutOfMemory(e))
+            {
+                jobs.NoteOutOfMemory();
+                jobs.Guard.NoteOutOfMemory();
+                outOfMemoryCounted = true;
+                logger.LogWarning(e, "Job {JobId} ran out of GPU memory ({Width}x{Height} x{Count})", job.Id, request.Width, request.Height, request.Count);
+                if (!jobs.Options.RetryOutOfMemoryOneImageAtATime)
+                    throw;
+                notice = "The GPU ran out of memory, so the pictures were made again one at a time with the models loaded one after another.";
+                jobs.SetNotice(job, notice);
+                (images, timings) = await RunOneAtATimeAsync(job, run.Token);
+            }
+            finally
+            {
+                inPipeline = Stopwatch.GetTimestamp() - t0;
+            }
+
+            long s0 = Stopwatch.GetTimestamp();
+            var ids = await SaveAsync(job, images, notice);
+            saving = Stopwatch.GetTimestamp() - s0;
+            if (jobs.Eta.Record(request with { Count = images.Count }, timings!, images.Count) is { } measured)
+                await jobs.Store.SaveStepTimingAsync(measured, CancellationToken.None);
+            var finishedAt = clock.GetUtcNow();
+            jobs.Retire(job, JobStatus.Succeeded, ids.Count);
+            jobs.Notifier.Publish(new JobFinished(job.Id, job.UserName, finishedAt, ids,
+                job.StartedAt!.Value - job.SubmittedAt, finishedAt - job.StartedAt!.Value, notice));
+            outcome = JobStatus.Succeeded;
+        }
+        catch (OperationCanceledException) when (job.Cancellation.IsCancellationRequested)
+        {
+            string by = job.CancelledBy ?? job.UserName;
+            await jobs.Store.FinishJobAsync(job.Id, JobStatus.Cancelled, clock.GetUtcNow(), JobService.CancelledMessage(job.UserName, by), null, CancellationToken.None);
+            jobs.Retire(job, JobStatus.Cancelled, 0);
+            jobs.Notifier.Publish(new JobCancelled(job.Id, job.UserName, clock.GetUtcNow(), by));
+            outcome = JobStatus.Cancelled;
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            await jobs.Store.RequeueAsync(job.Id, CancellationToken.None);
+            jobs.ReturnToQueue(job);
+            logger.LogInformation("Job {JobId} was stopped by shutdown and will run again after the restart", job.Id);
+            return;
+        }
+        catch (Exception e)
+        {
+            outOfMemory = jobs.Guard.IsOutOfMemory(e);
+            if (outOfMemory && !outOfMemoryCounted)
+            {
+                jobs.NoteOutOfMemory();
+                jobs.Guard.NoteOutOfMemory();
+            }
+            failure = outOfMemory ? OutOfMemoryMessage : e is ImageSaveException ? e.Message : $"Making the pictures failed: {e.Message}";
+            if (!outOfMemory)
+                logger.LogError(e, "Job {JobId} failed", job.Id);
+            await jobs.Store.FinishJobAsync(job.Id, JobStatus.Failed, clock.GetUtcNow(), failure, notice, CancellationToken.None);
+            jobs.Retire(job, JobStatus.Failed, 0);
+            jobs.Notifier.Publish(new JobFailed(job.Id, job.UserName, clock.GetUtcNow(), failure, outOfMemory));
+            outcome = JobStatus.Failed;
+        }
+
+        long total = Stopwatch.GetTimestamp() - begin;
+        Interlocked.Increment(ref _jobsRun);
+        Interlocked.Add(ref _pipelineTicks, inPipeline);
+        Interlocked.Add(ref _saveTicks, saving);
+        Interlocked.Add(ref _overheadTicks, total - inPipeline - saving);
+        logger.LogInformation("Job {JobId} of {User}: {Outcome} in {Seconds:0.00} s", job.Id, job.UserName, outcome, Stopwatch.GetElapsedTime(begin).TotalSeconds);
+    }
+
+    private async Task<(List<GeneratedImage>, GenerationTimings)> RunOneAtATimeAsync(JobState job, CancellationToken ct)
+    {
+        var request = job.Request;
+        var images = new List<GeneratedImage>(request.Count);
+        var steps = new TimeSpan[request.Steps];
+        TimeSpan tokenize = default, encoder = default, vae = default, total = default;
+        for (int i = 0; i < request.Count; i++)
+        {
+            var single = request with { Count = 1, Seed = request.Seed + i };
+            var result = await pipeline.RunAsync(single, new Reporter(jobs, job, i), ct);
+            images.AddRange(result.Images);
+            tokenize += result.Timings.Tokenize;
+            encoder += result.Timings.TextEncoder;
+            vae += result.Timings.VaeDecode;
+            total += result.Timings.Total;
+            for (int s = 0; s < Math.Min(steps.Length, result.Timings.Steps.Count); s++)
+                steps[s] += result.Timings.Steps[s];
+        }
+        return (images, new GenerationTimings(tokenize, encoder, steps, vae, total));
+    }
+
+    /// <summary>Files first, then one transaction for the rows: a crash in between leaves files that start-up deletes.</summary>
+    private async Task<IReadOnlyList<long>> SaveAsync(JobState job, List<GeneratedImage> images, string? notice)
+    {
+        var now = jobs.Clock.GetUtcNow();
+        var localDate = jobs.Clock.GetLocalNow().DateTime;
+        var rows = new List<NewImage>(images.Count);
+        var written = new List<string>();
+        try
+        {
+            for (int i = 0; i < images.Count; i++)
+            {
+                var image = images[i];
+                var (png, thumb) = jobs.Files.PathsFor(job.Id, i, localDate);
+                string pngPath = jobs.Files.Absolute(png), thumbPath = jobs.Files.Absolute(thumb);
+                var parameters = job.Request with { Seed = image.Seed, Count = 1, Width = image.Image.Width, Height = image.Image.Height };
+                written.Add(pngPath);
+                written.Add(thumbPath);
+                await writer.WriteAsync(image.Image, new ImageMetadata(job.Id, job.UserName, i, parameters, now), pngPath, thumbPath, CancellationToken.None);
+                rows.Add(new NewImage(i, png, thumb, image.Image.Width, image.Image.Height, image.Seed, now));
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            ImageFiles.DeleteQuietly([.. written]);
+            throw new ImageSaveException($"The pictures were made but could not be saved ({e.Message}). Check the output folder's free space and permissions.", e);
+        }
+        return await jobs.Store.CompleteJobAsync(job.Id, now, notice, rows, CancellationToken.None);
+    }
+
+    /// <summary>Turns pipeline progress into job events; image indexes shift when a retry runs images one at a time.</summary>
+    private sealed class Reporter(JobService jobs, JobState job, int imageOffset) : IProgress<GenerationProgress>
+    {
+        public void Report(GenerationProgress p)
+        {
+            int image = imageOffset + p.ImageIndex;
+            int count = job.Request.Count;
+            var progress = new JobProgress(image, count, p.Step, p.TotalSteps, p.Preview);
+            jobs.UpdateProgress(job, progress);
+            var eta = jobs.Eta.EstimateRemaining(job.Request, image, p.Step);
+            jobs.Notifier.Publish(new JobStep(job.Id, job.UserName, jobs.Clock.GetUtcNow(), image, count, p.Step, p.TotalSteps, eta, p.Preview));
+        }
+    }
+}
+
+internal sealed class ImageSaveException(string message, Exception inner) : Exception(message, inner);

@@ -1,0 +1,56 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using ZImage.Engine.History;
+using ZImage.Engine.Memory;
+using ZImage.Engine.Pipeline;
+
+namespace ZImage.Engine.Jobs;
+
+public static class JobsSetup
+{
+    /// <summary>
+    /// Jobs, VRAM guard, history store and retention. Options: <c>ZImage:Jobs</c> and <c>ZImage:Memory</c>.
+    /// Registers fallbacks (no-model pipeline, interim PNG writer, unknown model status) only when nothing else is registered.
+    /// </summary>
+    public static IServiceCollection AddZImageJobs(this IServiceCollection services, IConfiguration configuration)
+    {
+        _ = configuration; // options bind through BindConfiguration, which reads the host's IConfiguration
+        services.AddOptions<JobsOptions>().BindConfiguration(JobsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<VramOptions>().BindConfiguration(VramOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IGpuMemoryProbe, NvmlMemoryProbe>();
+        services.TryAddSingleton<IModelFootprintSource, OptionsModelFootprintSource>();
+        services.TryAddSingleton<VramGuard>();
+        services.TryAddSingleton<IVramGuard>(sp => sp.GetRequiredService<VramGuard>());
+        services.TryAddSingleton<IImagePipeline, NoModelPipeline>();
+        services.TryAddSingleton<IImageWriter, InterimPngImageWriter>();
+        services.TryAddSingleton<IModelStatus, UnknownModelStatus>();
+
+        services.TryAddSingleton(sp => new ImageFiles(ResolvePath(sp, sp.GetRequiredService<IOptions<JobsOptions>>().Value.OutputDirectory)));
+        services.TryAddSingleton<IJobStore>(sp => new SqliteJobStore(
+            Path.Combine(ResolvePath(sp, sp.GetRequiredService<IOptions<JobsOptions>>().Value.DataDirectory), "zimage.db"),
+            sp.GetRequiredService<ImageFiles>().OutputRoot));
+        services.TryAddSingleton(sp => new EtaEstimator(sp.GetRequiredService<IOptions<JobsOptions>>().Value.InitialSecondsPerStepAt1024));
+        services.TryAddSingleton(sp => new JobNotifier(sp.GetRequiredService<ILogger<JobNotifier>>()));
+        services.TryAddSingleton<IJobNotifier>(sp => sp.GetRequiredService<JobNotifier>());
+        services.TryAddSingleton<JobService>();
+        services.TryAddSingleton<IJobService>(sp => sp.GetRequiredService<JobService>());
+        services.TryAddSingleton<ISystemStatus, SystemStatus>();
+        services.TryAddSingleton<IHistoryService, HistoryService>();
+        services.TryAddSingleton<JobWorker>();
+        services.AddHostedService(sp => sp.GetRequiredService<JobWorker>());
+        services.TryAddSingleton<RetentionService>();
+        services.AddHostedService(sp => sp.GetRequiredService<RetentionService>());
+        return services;
+    }
+
+    private static string ResolvePath(IServiceProvider sp, string path) =>
+        Path.GetFullPath(Path.IsPathRooted(path)
+            ? path
+            : Path.Combine(sp.GetService<IHostEnvironment>()?.ContentRootPath ?? Directory.GetCurrentDirectory(), path));
+}
