@@ -26,16 +26,23 @@ public static class WebSetup
         // Development (a published app has no manifest and this does nothing).
         builder.WebHost.UseStaticWebAssets();
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
-        builder.Services.AddRadzenComponents();
-        builder.Services.AddOptions<UiOptions>().BindConfiguration(UiOptions.Section).ValidateOnStart();
-        builder.Services.TryAddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<StudioPaths>();
-        builder.Services.AddSingleton<SettingsStore>();
-        builder.Services.AddSingleton<IPromptTokenCounter, ModelTokenCounter>();
-        builder.Services.AddScoped<Localizer>();
-        builder.Services.AddScoped<UiUser>();
-        builder.Services.AddScoped<GenerateSession>();
+        builder.Services.AddZImageUi();
         return builder;
+    }
+
+    /// <summary>The UI's own services (also what the component tests register).</summary>
+    internal static IServiceCollection AddZImageUi(this IServiceCollection services)
+    {
+        services.AddRadzenComponents();
+        services.AddOptions<UiOptions>().BindConfiguration(UiOptions.Section).ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<StudioPaths>();
+        services.AddSingleton<SettingsStore>();
+        services.AddSingleton<IPromptTokenCounter, ModelTokenCounter>();
+        services.AddScoped<Localizer>();
+        services.AddScoped<UiUser>();
+        services.AddScoped<GenerateSession>();
+        return services;
     }
 
     public static WebApplication UseZImageWeb(this WebApplication app)

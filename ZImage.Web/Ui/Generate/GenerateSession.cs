@@ -28,6 +28,20 @@ public sealed record JobView(
 
     public bool IsActive => !Status.IsFinal();
 
+    /// <summary>
+    /// Snapshots (from submit or a fetch) and events race: the worker can start a job before SubmitAsync returns.
+    /// A snapshot only replaces what we have when it is further along, so a late snapshot never rewinds progress.
+    /// </summary>
+    public static JobView Furthest(JobView current, JobView snapshot) =>
+        Rank(snapshot) > Rank(current) || (Rank(snapshot) == Rank(current) && snapshot.Fraction > current.Fraction) ? snapshot : current;
+
+    private static int Rank(JobView v) => v.Status switch
+    {
+        JobStatus.Queued => 0,
+        JobStatus.Running => 1,
+        _ => 2,
+    };
+
     public static JobView From(JobSnapshot job) => new(
         job.Id, job.Status, job.Request, job.SubmittedAt, job.Position,
         job.Status == JobStatus.Queued ? job.EtaStart : job.EtaFinish,
@@ -139,7 +153,7 @@ public sealed class GenerateSession : IDisposable
                 if (result.Job is { } job)
                 {
                     accepted = true;
-                    Upsert(job.Id, _ => JobView.From(job), () => JobView.From(job));
+                    Upsert(job.Id, v => JobView.Furthest(v, JobView.From(job)), () => JobView.From(job));
                 }
                 else
                 {
@@ -242,11 +256,7 @@ public sealed class GenerateSession : IDisposable
             {
                 if (await _jobs.GetAsync(jobId, _user.Caller) is { } job)
                 {
-                    lock (_gate)
-                    {
-                        if (_jobViews.All(v => v.Id != jobId))
-                            _jobViews = _jobViews.Insert(0, JobView.From(job));
-                    }
+                    Upsert(job.Id, v => JobView.Furthest(v, JobView.From(job)), () => JobView.From(job));
                     Changed?.Invoke();
                 }
             });

@@ -190,6 +190,7 @@ public static class UiText
         ["settings.field.DefaultHeight"] = ("Height", "高度"),
         ["settings.field.DefaultCount"] = ("Pictures", "张数"),
         ["settings.field.DefaultNegativePrompt"] = ("Avoid", "不希望出现"),
+        ["settings.placeholder.ModelDirectory"] = ("Full path of the model folder", "模型文件夹的完整路径"),
         ["settings.hint.ModelDirectory"] = ("The folder the export tool wrote: it holds the .onnx files, tokenizer.json and manifest.json.", "导出工具生成的文件夹，包含 .onnx 文件、tokenizer.json 和 manifest.json。"),
         ["settings.hint.ExecutionProvider"] = ("Automatic picks the graphics card when there is one.", "“自动”会在有显卡时使用显卡。"),
         ["settings.hint.SafetyMarginMiB"] = ("Left free for the system and other programs so the studio does not run out of memory.", "为系统和其他程序预留，避免工作室显存不足。"),
