@@ -85,7 +85,7 @@ public sealed class FakePipeline : IImagePipeline
                 if (i == 0 && s == 1)
                     await gate.WaitAsync(ct);
             }
-            images.Add(new GeneratedImage(Pixel(32, 24, (byte)(request.Seed + i)), request.Seed + i));
+            images.Add(new GeneratedImage(Pixel(request.Width, request.Height, (byte)(request.Seed + i)), request.Seed + i));
         }
         var steps = Enumerable.Repeat(StepTime * request.Count, request.Steps).ToArray();
         return new GenerationResult(images, false,

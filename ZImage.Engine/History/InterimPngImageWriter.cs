@@ -73,8 +73,11 @@ public sealed class InterimPngImageWriter : IImageWriter
         header[9] = 2; // colour type: truecolour
         WriteChunk(output, "IHDR", header);
 
-        if (parameters is not null)
+        // tEXt is Latin-1 only; Chinese prompts go in iTXt (UTF-8), as A1111's own writer does.
+        if (parameters is not null && parameters.All(ch => ch <= 0xFF))
             WriteChunk(output, "tEXt", [.. Encoding.Latin1.GetBytes("parameters"), 0, .. Encoding.Latin1.GetBytes(parameters)]);
+        else if (parameters is not null)
+            WriteChunk(output, "iTXt", [.. Encoding.Latin1.GetBytes("parameters"), 0, 0, 0, 0, 0, .. Encoding.UTF8.GetBytes(parameters)]);
 
         using (var compressed = new MemoryStream())
         {

@@ -27,6 +27,8 @@ public sealed class JobService : IJobService
     private readonly FairQueue<JobState> _queue = new();
     private readonly Dictionary<string, JobState> _active = new(StringComparer.Ordinal);
     private readonly List<JobState> _running = [];
+    // Not a Channel: fair order needs the whole waiting set (and passing over held jobs), so the
+    // queue is a FairQueue under a lock, bounded by MaxQueuedTotal, and workers wait on a semaphore.
     // Serialises admission so the idempotency check, the caps and the insert see one consistent queue.
     private readonly SemaphoreSlim _admission = new(1, 1);
     private readonly SemaphoreSlim _wake = new(0, int.MaxValue);

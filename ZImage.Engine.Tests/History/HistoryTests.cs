@@ -1,0 +1,183 @@
+using ZImage.Engine.History;
+using ZImage.Engine.Jobs;
+using ZImage.Engine.Tests.Jobs;
+
+namespace ZImage.Engine.Tests.History;
+
+public class HistoryTests
+{
+    private static readonly DateTimeOffset Start = new(2025, 3, 1, 12, 0, 0, TimeSpan.Zero);
+
+    private static async Task<long[]> MakeAsync(JobsHost host, string user, string prompt, int width = 512, int height = 512, int count = 1)
+    {
+        var job = await host.SubmitAsync(user, width, height, steps: 1, count: count, prompt: prompt);
+        await host.UntilFinalAsync(job.Id);
+        return [.. host.Events.Of<JobFinished>().Single(e => e.JobId == job.Id).ImageIds];
+    }
+
+    [Fact]
+    public async Task QueriesFilterByUserTextDateSizeAndFavouritesAndPage()
+    {
+        var clock = new FakeClock(Start);
+        await using var host = new JobsHost(JobsHost.NewRoot(), clock: clock);
+        await host.StartWorkerAsync();
+        var fox = await MakeAsync(host, "ann", "a red fox in snow", count: 2);
+        clock.Advance(TimeSpan.FromDays(1));
+        var cat = await MakeAsync(host, "bob", "a sleeping cat", 768, 512);
+        clock.Advance(TimeSpan.FromDays(1));
+        var chinese = await MakeAsync(host, "bob", "一只可爱的小猫在雪地里");
+        Assert.True(await host.History.SetFavouriteAsync(cat[0], true, new Caller("bob")));
+
+        async Task<long[]> Ids(HistoryQuery q) => [.. (await host.History.QueryAsync(q)).Items.Select(i => i.Id)];
+
+        Assert.Equal(fox.Reverse(), await Ids(new HistoryQuery { UserName = "ann" }));
+        Assert.Equal(fox.Reverse(), await Ids(new HistoryQuery { Text = "fox" }));
+        Assert.Equal(fox.Reverse(), await Ids(new HistoryQuery { Text = "Re" }));
+        Assert.Equal(chinese, await Ids(new HistoryQuery { Text = "小猫" }));
+        Assert.Empty(await Ids(new HistoryQuery { Text = "fox\" OR cat" }));
+        Assert.Equal(cat, await Ids(new HistoryQuery { From = Start.AddHours(12), To = Start.AddDays(1).AddHours(12) }));
+        Assert.Equal(cat, await Ids(new HistoryQuery { Width = 768 }));
+        Assert.Equal(cat, await Ids(new HistoryQuery { FavouritesOnly = true }));
+
+        var page0 = await host.History.QueryAsync(new HistoryQuery { PageSize = 3 });
+        var page1 = await host.History.QueryAsync(new HistoryQuery { PageSize = 3, Page = 1 });
+        Assert.Equal(4, page0.TotalCount);
+        Assert.Equal([chinese[0], cat[0], fox[1]], page0.Items.Select(i => i.Id));
+        Assert.Equal([fox[0]], page1.Items.Select(i => i.Id));
+    }
+
+    [Fact]
+    public async Task ImageRecordsCarryEveryParameterAndRealFiles()
+    {
+        await using var host = new JobsHost(JobsHost.NewRoot());
+        await host.StartWorkerAsync();
+        var result = await host.Jobs.SubmitAsync(new JobRequest
+        {
+            Prompt = "lighthouse", NegativePrompt = "blurry", Width = 640, Height = 448, Steps = 3, Cfg = 1.5f,
+            SeedPolicy = SeedPolicy.Fixed, Seed = 7, Count = 2,
+        }, new Caller("ann"));
+        await host.UntilFinalAsync(result.Job!.Id);
+
+        var page = await host.History.QueryAsync(new HistoryQuery { UserName = "ann" });
+        var second = page.Items.Single(i => i.Index == 1);
+        Assert.Equal(("lighthouse", "blurry", 3, 1.5f, 8L, 1), (second.Parameters.Prompt, second.Parameters.NegativePrompt,
+            second.Parameters.Steps, second.Parameters.Cfg, second.Parameters.Seed, second.Parameters.Count));
+        Assert.True(File.Exists(second.FilePath));
+        Assert.True(File.Exists(second.ThumbnailPath));
+        Assert.Matches(@"outputs[/\\]\d{4}-\d{2}-\d{2}[/\\]thumbs[/\\]", second.ThumbnailPath);
+    }
+
+    [Fact]
+    public async Task DeletingRemovesRowAndFilesAndOnlyTheOwnerOrAnAdminMay()
+    {
+        await using var host = new JobsHost(JobsHost.NewRoot());
+        await host.StartWorkerAsync();
+        var ids = await MakeAsync(host, "ann", "boat", count: 2);
+        var first = (await host.History.GetImageAsync(ids[0]))!;
+
+        Assert.False(await host.History.DeleteImageAsync(ids[0], new Caller("bob")));
+        Assert.False(await host.History.SetFavouriteAsync(ids[0], true, new Caller("bob")));
+        Assert.True(await host.History.DeleteImageAsync(ids[0], new Caller("ann")));
+        Assert.True(await host.History.DeleteImageAsync(ids[1], new Caller("boss", IsAdmin: true)));
+
+        Assert.Null(await host.History.GetImageAsync(ids[0]));
+        Assert.False(File.Exists(first.FilePath));
+        Assert.False(File.Exists(first.ThumbnailPath));
+        Assert.Equal(0, (await host.History.QueryAsync(new HistoryQuery())).TotalCount);
+    }
+
+    [Fact]
+    public async Task StartUpReconcilesAfterACrashBetweenFileAndRow()
+    {
+        string root = JobsHost.NewRoot();
+        string crashedJob;
+        long keptId, lostFileId;
+        string orphanPng, orphanThumb, halfWritten;
+        await using (var before = new JobsHost(root))
+        {
+            await before.StartWorkerAsync();
+            var ids = await MakeAsync(before, "ann", "kept", count: 2);
+            (keptId, lostFileId) = (ids[0], ids[1]);
+            File.Delete((await before.History.GetImageAsync(lostFileId))!.FilePath);
+
+            // The crash: a job was running, its pictures reached the disk, its rows never committed.
+            crashedJob = (await before.SubmitAsync("bob", prompt: "crashed")).Id;
+            await before.Events.UntilAsync(() => before.Events.Of<JobFinished>().Any(e => e.JobId == crashedJob), "the second job");
+            var files = before.Service.Files;
+            var (png, thumb) = files.PathsFor("deadbeef", 0, DateTime.Today);
+            orphanPng = files.Absolute(png);
+            orphanThumb = files.Absolute(thumb);
+            await new FakeImageWriter().WriteAsync(FakePipeline.Pixel(4, 4, 1), null!, orphanPng, orphanThumb, default);
+            halfWritten = orphanPng.Replace("deadbeef", "cafe") + ".tmp";
+            File.WriteAllText(halfWritten, "half");
+        }
+
+        await using var after = new JobsHost(root);
+        await after.Service.EnsureInitializedAsync();
+
+        Assert.Equal(new ReconcileReport(RowsWithoutFile: 1, FilesWithoutRow: 3), after.Service.LastReconcile);
+        Assert.NotNull(await after.History.GetImageAsync(keptId));
+        Assert.Null(await after.History.GetImageAsync(lostFileId));
+        Assert.False(File.Exists(orphanPng));
+        Assert.False(File.Exists(orphanThumb));
+        Assert.False(File.Exists(halfWritten));
+        var rows = (await after.History.QueryAsync(new HistoryQuery { PageSize = 100 })).Items;
+        var pictures = Directory.EnumerateFiles(Path.Combine(root, "outputs"), "*.png", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}thumbs{Path.DirectorySeparatorChar}"));
+        Assert.Equal(rows.Select(r => r.FilePath).Order(), pictures.Select(Path.GetFullPath).Order());
+    }
+
+    [Fact]
+    public async Task RetentionDeletesOldImagesButKeepsStarredOnes()
+    {
+        var clock = new FakeClock(Start);
+        await using var host = new JobsHost(JobsHost.NewRoot(), clock: clock, settings: new() { ["ZImage:Jobs:RetentionDays"] = "30" });
+        await host.StartWorkerAsync();
+        var old = await MakeAsync(host, "ann", "old", count: 2);
+        Assert.True(await host.History.SetFavouriteAsync(old[1], true, new Caller("ann")));
+        clock.Advance(TimeSpan.FromDays(20));
+        var recent = await MakeAsync(host, "ann", "recent");
+        var oldFile = (await host.History.GetImageAsync(old[0]))!.FilePath;
+
+        Assert.Equal(0, await host.Retention.RunOnceAsync());
+        clock.Advance(TimeSpan.FromDays(11));
+        Assert.Equal(1, await host.Retention.RunOnceAsync());
+
+        Assert.Null(await host.History.GetImageAsync(old[0]));
+        Assert.False(File.Exists(oldFile));
+        Assert.NotNull(await host.History.GetImageAsync(old[1]));
+        Assert.NotNull(await host.History.GetImageAsync(recent[0]));
+    }
+
+    [Fact]
+    public async Task TheStoreUsesWalAndAppliesEachMigrationOnce()
+    {
+        string root = JobsHost.NewRoot();
+        string db = Path.Combine(root, "zimage.db");
+        await using (var store = new SqliteJobStore(db, root))
+        {
+            await store.InitializeAsync();
+            Assert.Equal(2, store.SchemaVersion);
+            Assert.True(store.HasFullTextSearch);
+        }
+        await using (var again = new SqliteJobStore(db, root))
+            await again.InitializeAsync();
+
+        using var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={db};Pooling=False");
+        c.Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "PRAGMA journal_mode";
+        Assert.Equal("wal", cmd.ExecuteScalar());
+        cmd.CommandText = "SELECT group_concat(version) FROM schema_version";
+        Assert.Equal("1,2", cmd.ExecuteScalar());
+    }
+
+    [Fact]
+    public void UserTextNeverBecomesFullTextSyntax()
+    {
+        Assert.Equal("\"red\"* \"fox\"*", SqliteJobStore.FtsQuery("red fox"));
+        Assert.Equal("\"fox\"* \"OR\"* \"cat\"*", SqliteJobStore.FtsQuery("fox\" OR cat*"));
+        Assert.Null(SqliteJobStore.FtsQuery("小猫"));
+        Assert.Null(SqliteJobStore.FtsQuery("  "));
+    }
+}

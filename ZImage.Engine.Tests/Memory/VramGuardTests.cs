@@ -1,0 +1,200 @@
+using Microsoft.Extensions.Options;
+using ZImage.Engine.Jobs;
+using ZImage.Engine.Memory;
+using ZImage.Engine.Pipeline;
+using ZImage.Engine.Tests.Jobs;
+
+namespace ZImage.Engine.Tests.Memory;
+
+public class VramGuardTests
+{
+    private static VramGuard Guard(IGpuMemoryProbe probe, VramOptions? options = null)
+    {
+        var o = options ?? new VramOptions();
+        return new VramGuard(probe, new OptionsModelFootprintSource(new StaticMonitor(o)), new StaticMonitor(o));
+    }
+
+    private static GenerationRequest Request(int w, int h, int count = 1, float cfg = 0) =>
+        new() { Prompt = "x", Width = w, Height = h, Count = count, Cfg = cfg };
+
+    [Fact]
+    public void AJobThatCanNeverFitIsRefusedWithSizesThatWouldFit()
+    {
+        var guard = Guard(FakeMemoryProbe.Gpu(totalGiB: 24, freeGiB: 24));
+
+        string? message = guard.CheckNeverFits(Request(2048, 2048, count: 4));
+
+        Assert.NotNull(message);
+        Assert.StartsWith("2048x2048 x4 needs ~", message);
+        Assert.Contains("this GPU has 24 GB: try ", message);
+        // The largest count that fits at this size is offered, and it really fits.
+        var count = System.Text.RegularExpressions.Regex.Match(message, @"try (\d) images? or");
+        Assert.True(count.Success, message);
+        int fittingCount = int.Parse(count.Groups[1].Value);
+        Assert.Null(guard.CheckNeverFits(Request(2048, 2048, count: fittingCount)));
+        Assert.NotNull(guard.CheckNeverFits(Request(2048, 2048, count: fittingCount + 1)));
+        // The suggested size really fits with the requested count.
+        var size = System.Text.RegularExpressions.Regex.Match(message, @"or (\d+)x(\d+)\.$");
+        Assert.True(size.Success, message);
+        Assert.Null(guard.CheckNeverFits(Request(int.Parse(size.Groups[1].Value), int.Parse(size.Groups[2].Value), count: 4)));
+        Assert.Null(guard.CheckNeverFits(Request(2048, 2048, count: 1)));
+        Assert.Equal("2048x2048 x4 needs ~28 GB; this GPU has 24 GB: try 2 images or 1648x1648.", message);
+    }
+
+    [Fact]
+    public void WithoutAGpuNothingIsRefusedOrHeld()
+    {
+        var guard = Guard(new FakeMemoryProbe(null));
+
+        Assert.Null(guard.CheckNeverFits(Request(2048, 2048, count: 4)));
+        Assert.True(guard.FitsNow(Request(2048, 2048, count: 4), out var reason));
+        Assert.Null(reason);
+        Assert.Equal(ResidencyPolicy.Resident, guard.DecideResidency(Request(1024, 1024)).Mode);
+    }
+
+    [Fact]
+    public void PeakGrowsWithSizeCountAndGuidanceAndSequentialNeedsLess()
+    {
+        var guard = Guard(FakeMemoryProbe.Gpu(80, 80));
+        long small = guard.EstimatePeakBytes(Request(1024, 1024), ResidencyPolicy.Resident);
+
+        Assert.True(guard.EstimatePeakBytes(Request(1536, 1536), ResidencyPolicy.Resident) > small);
+        Assert.True(guard.EstimatePeakBytes(Request(1024, 1024, count: 2), ResidencyPolicy.Resident) > small);
+        Assert.True(guard.EstimatePeakBytes(Request(1024, 1024, cfg: 3), ResidencyPolicy.Resident) > small);
+        Assert.True(guard.EstimatePeakBytes(Request(1024, 1024), ResidencyPolicy.Sequential) < small);
+    }
+
+    [Fact]
+    public void AutoResidencyKeepsModelsLoadedOnlyWhenTheyFitAndGoesSequentialAfterAnOutOfMemory()
+    {
+        var big = Guard(FakeMemoryProbe.Gpu(80, 80));
+        var small = Guard(FakeMemoryProbe.Gpu(16, 16));
+        var forced = Guard(FakeMemoryProbe.Gpu(80, 80), new VramOptions { Residency = ResidencyPolicy.Sequential });
+
+        Assert.Equal(ResidencyPolicy.Resident, big.DecideResidency(Request(1024, 1024)).Mode);
+        Assert.Equal(ResidencyPolicy.Sequential, small.DecideResidency(Request(1024, 1024)).Mode);
+        Assert.Equal(ResidencyPolicy.Sequential, forced.DecideResidency(Request(1024, 1024)).Mode);
+        big.NoteOutOfMemory();
+        Assert.Equal(ResidencyPolicy.Sequential, big.DecideResidency(Request(1024, 1024)).Mode);
+    }
+
+    [Fact]
+    public void ResidentModelSizesComeFromTheModelFiles()
+    {
+        string dir = Path.Combine(JobsHost.NewRoot(), "model");
+        Directory.CreateDirectory(Path.Combine(dir, "text_encoder"));
+        File.WriteAllBytes(Path.Combine(dir, "text_encoder", "model.onnx"), new byte[1000]);
+        File.WriteAllBytes(Path.Combine(dir, "text_encoder", "model.onnx.data"), new byte[3000]);
+        File.WriteAllBytes(Path.Combine(dir, "vae_decoder.onnx"), new byte[500]);
+
+        var footprint = ModelFootprint.FromOptions(new VramOptions { ModelDirectory = dir, TransformerBytes = 7 });
+
+        Assert.Equal(new ModelFootprint(4000, 7, 500), footprint);
+    }
+
+    [Fact]
+    public void OnlyTheDedicatedExceptionCountsAsOutOfMemory()
+    {
+        var guard = Guard(new FakeMemoryProbe(null));
+
+        Assert.True(guard.IsOutOfMemory(new GpuOutOfMemoryException("cuda")));
+        Assert.True(guard.IsOutOfMemory(new InvalidOperationException("wrapped", new GpuOutOfMemoryException("cuda"))));
+        Assert.True(guard.IsOutOfMemory(new AggregateException(new GpuOutOfMemoryException("cuda"))));
+        Assert.False(guard.IsOutOfMemory(new InvalidOperationException("out of memory")));
+    }
+
+    [Fact]
+    public async Task SubmittingAJobThatCanNeverFitIsRefusedBeforeItQueues()
+    {
+        await using var host = new JobsHost(JobsHost.NewRoot(), probe: FakeMemoryProbe.Gpu(24, 24));
+
+        var result = await host.Jobs.SubmitAsync(new JobRequest { Prompt = "x", Width = 2048, Height = 2048, Count = 4 }, new Caller("ann"));
+
+        Assert.Equal(RefusalKind.TooLargeForGpu, result.Refusal);
+        Assert.Equal("size", result.Problems.Single().Field);
+        Assert.Empty(host.Jobs.ListQueue(new Caller("ann")));
+    }
+
+    [Fact]
+    public async Task AJobThatFitsOnlyLaterIsHeldUntilMemoryFrees()
+    {
+        var probe = FakeMemoryProbe.Gpu(totalGiB: 24, freeGiB: 2);
+        await using var host = new JobsHost(JobsHost.NewRoot(), probe: probe);
+        await host.StartWorkerAsync();
+
+        var job = await host.SubmitAsync("ann", 1024, 1024);
+        await host.Events.UntilAsync(() => host.Events.Of<JobQueued>().Any(e => e.JobId == job.Id && e.Notice?.StartsWith("Waiting for GPU memory") == true),
+            "the hold notice");
+        Assert.Empty(host.Pipeline.Started);
+        Assert.StartsWith("Waiting for GPU memory", (await host.Jobs.GetAsync(job.Id, new Caller("ann")))!.Notice);
+
+        probe.SetFree(23);
+        await host.UntilFinalAsync(job.Id);
+
+        Assert.Single(host.Events.Of<JobFinished>(), e => e.JobId == job.Id);
+    }
+
+    [Fact]
+    public async Task AnOutOfMemoryFailsTheJobPlainlyAndTheWorkerGoesOn()
+    {
+        var pipeline = new FakePipeline { FailWith = r => r.Count > 1 ? new GpuOutOfMemoryException("CUDA failure 2: out of memory; GPU=0") : null };
+        await using var host = new JobsHost(JobsHost.NewRoot(), pipeline,
+            settings: new() { ["ZImage:Jobs:RetryOutOfMemoryOneImageAtATime"] = "false" });
+        await host.StartWorkerAsync();
+
+        var tooMuch = await host.SubmitAsync("ann", count: 3);
+        var next = await host.SubmitAsync("ann", count: 1);
+        await host.UntilFinalAsync(tooMuch.Id);
+        await host.UntilFinalAsync(next.Id);
+
+        var failed = host.Events.Of<JobFailed>().Single(e => e.JobId == tooMuch.Id);
+        Assert.True(failed.OutOfMemory);
+        Assert.StartsWith("The GPU ran out of memory", failed.Reason);
+        Assert.DoesNotContain("CUDA", failed.Reason);
+        Assert.Equal(JobStatus.Failed, (await host.Store.GetJobAsync(tooMuch.Id))!.Status);
+        Assert.Single(host.Events.Of<JobFinished>(), e => e.JobId == next.Id);
+        Assert.Equal(1, host.Status.GetStatus().OutOfMemoryCount);
+    }
+
+    [Fact]
+    public async Task AnOutOfMemoryIsRetriedOnceOneImageAtATimeWhenEnabled()
+    {
+        var pipeline = new FakePipeline { FailWith = r => r.Count > 1 ? new GpuOutOfMemoryException("out of memory") : null };
+        await using var host = new JobsHost(JobsHost.NewRoot(), pipeline);
+        await host.StartWorkerAsync();
+
+        var job = await host.Jobs.SubmitAsync(
+            new JobRequest { Prompt = "x", Width = 512, Height = 512, Steps = 2, Count = 3, SeedPolicy = SeedPolicy.Fixed, Seed = 100 }, new Caller("ann"));
+        await host.UntilFinalAsync(job.Job!.Id);
+
+        var finished = host.Events.Of<JobFinished>().Single();
+        Assert.Equal(3, finished.ImageIds.Count);
+        Assert.Contains("one at a time", finished.Notice);
+        Assert.Equal([3, 1, 1, 1], pipeline.Started.Select(r => r.Count));
+        Assert.Equal([100L, 100, 101, 102], pipeline.Started.Select(r => r.Seed));
+        var images = await Task.WhenAll(finished.ImageIds.Select(id => host.History.GetImageAsync(id)));
+        Assert.Equal([100L, 101, 102], images.Select(i => i!.Seed));
+        Assert.Equal(ResidencyPolicy.Sequential, host.Guard.DecideResidency(job.Job.Request).Mode);
+    }
+
+    [Fact]
+    public async Task ARetryThatRunsOutOfMemoryAgainFailsPlainly()
+    {
+        var pipeline = new FakePipeline { FailWith = _ => new GpuOutOfMemoryException("out of memory") };
+        await using var host = new JobsHost(JobsHost.NewRoot(), pipeline);
+        await host.StartWorkerAsync();
+
+        var job = await host.SubmitAsync("ann", count: 2);
+        await host.UntilFinalAsync(job.Id);
+
+        Assert.Equal(2, pipeline.Started.Count);
+        Assert.StartsWith("The GPU ran out of memory", host.Events.Of<JobFailed>().Single().Reason);
+    }
+
+    private sealed class StaticMonitor(VramOptions value) : IOptionsMonitor<VramOptions>
+    {
+        public VramOptions CurrentValue => value;
+        public VramOptions Get(string? name) => value;
+        public IDisposable? OnChange(Action<VramOptions, string?> listener) => null;
+    }
+}
