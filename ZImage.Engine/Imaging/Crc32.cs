@@ -1,0 +1,36 @@
+namespace ZImage.Engine.Imaging;
+
+/// <summary>
+/// CRC-32 (ISO-HDLC, reflected polynomial 0xEDB88320) as PNG chunks use it; System.IO.Hashing is a separate
+/// package that the framework does not ship.
+/// </summary>
+internal static class Crc32
+{
+    private static readonly uint[] Table = BuildTable();
+
+    public static uint Compute(ReadOnlySpan<byte> data) => Finish(Append(Start, data));
+
+    public const uint Start = 0xFFFFFFFFu;
+
+    public static uint Append(uint crc, ReadOnlySpan<byte> data)
+    {
+        foreach (var b in data)
+            crc = Table[(crc ^ b) & 0xFF] ^ (crc >> 8);
+        return crc;
+    }
+
+    public static uint Finish(uint crc) => crc ^ 0xFFFFFFFFu;
+
+    private static uint[] BuildTable()
+    {
+        var table = new uint[256];
+        for (uint n = 0; n < 256; n++)
+        {
+            var c = n;
+            for (var k = 0; k < 8; k++)
+                c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            table[n] = c;
+        }
+        return table;
+    }
+}
