@@ -43,7 +43,8 @@ public sealed class FakePipeline : IImagePipeline
                 if (i == 0 && s == 1)
                     await gate.WaitAsync(ct);
             }
-            images.Add(new GeneratedImage(Noise(request.Width / 4, request.Height / 4, request.Seed + i), request.Seed + i));
+            // Full size, as a real pipeline returns: the store records the picture's own size.
+            images.Add(new GeneratedImage(Noise(request.Width, request.Height, request.Seed + i), request.Seed + i));
         }
         var steps = Enumerable.Repeat(StepTime * request.Count, request.Steps).ToArray();
         return new GenerationResult(images, false,
@@ -61,7 +62,7 @@ public sealed class FakePipeline : IImagePipeline
             for (var x = 0; x < width; x++)
             {
                 var o = (y * width + x) * 3;
-                var wave = Math.Sin(x * 0.08 + seed) * 40 + Math.Cos(y * 0.06 - seed) * 40;
+                var wave = Math.Sin(x * 0.08 * 64 / width + seed) * 40 + Math.Cos(y * 0.06 * 64 / height - seed) * 40;
                 pixels[o] = (byte)Math.Clamp(r0 + wave + random.Next(-12, 12), 0, 255);
                 pixels[o + 1] = (byte)Math.Clamp(g0 - wave * 0.5 + random.Next(-12, 12), 0, 255);
                 pixels[o + 2] = (byte)Math.Clamp(b0 + wave * 0.7 + random.Next(-12, 12), 0, 255);

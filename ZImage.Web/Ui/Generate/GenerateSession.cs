@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using Microsoft.AspNetCore.Components.Web;
 using ZImage.Engine.History;
+using ZImage.Engine.Imaging;
 using ZImage.Engine.Jobs;
 using ZImage.Engine.Pipeline;
 using ZImage.Web.Ui.Identity;
@@ -180,6 +181,39 @@ public sealed class GenerateSession : IDisposable
             (FailureKey, FailureDetail) = ("gen.failure.cancelNotAllowed", null);
         Changed?.Invoke();
     });
+
+    /// <summary>What the last dropped PNG did: a text key (loaded, no settings, not a PNG); null before any drop.</summary>
+    public string? DropResultKey { get; private set; }
+
+    /// <summary>
+    /// A PNG dropped on the page: ZImage's own settings chunk when present, else its AUTOMATIC1111 text. The form takes
+    /// every setting it carries (sizes snapped, ranges clamped); the image count stays as it was.
+    /// </summary>
+    public void LoadDroppedPng(byte[] png)
+    {
+        GenerationParameters? parameters;
+        try
+        {
+            parameters = GenerationPng.ReadParameters(new MemoryStream(png));
+        }
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or System.Text.Json.JsonException)
+        {
+            DropResultKey = "gen.png.notPng";
+            Changed?.Invoke();
+            return;
+        }
+        if (parameters is null)
+        {
+            DropResultKey = "gen.png.noSettings";
+        }
+        else
+        {
+            var current = new GenerationRequest { Prompt = Form.Prompt, NegativePrompt = Form.NegativePrompt, Width = Form.Width, Height = Form.Height, Steps = Form.Steps, Cfg = Form.Cfg, Count = Form.Count };
+            Form.LoadFrom(parameters.ApplyTo(current) with { Count = Form.Count }, includeSeed: parameters.Seed is not null);
+            DropResultKey = "gen.png.loaded";
+        }
+        Changed?.Invoke();
+    }
 
     /// <summary>Reloads the latest pictures (after a star or a delete elsewhere).</summary>
     public Task RefreshAsync() => RunSafelyAsync(() => RefreshResultsAsync(CancellationToken.None));
