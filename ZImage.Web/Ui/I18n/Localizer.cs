@@ -18,6 +18,9 @@ public sealed class Localizer
     public string Format(string key, params object?[] args) =>
         string.Format(Culture, UiText.Get(key, Language), args);
 
+    /// <summary>"1 picture" / "3 pictures": <c>{key}.one</c> when there is one, <c>{key}</c> otherwise (Chinese has one form).</summary>
+    public string Count(string key, int count) => Format(count == 1 ? key + ".one" : key, count);
+
     public CultureInfo Culture => CultureInfo.GetCultureInfo(Language.Code());
 
     public void SetLanguage(UiLanguage language)

@@ -85,7 +85,8 @@ public static class UiText
         ["tokens.estimateHint"] = ("An estimate: the model's tokenizer is not installed yet.", "估算值：模型的分词器尚未安装。"),
 
         // Jobs
-        ["job.images"] = ("{0} picture(s)", "{0} 张"),
+        ["job.images"] = ("{0} pictures", "{0} 张"),
+        ["job.images.one"] = ("{0} picture", "{0} 张"),
         ["job.steps"] = ("{0} steps", "{0} 步"),
         ["job.waiting"] = ("Waiting in line, position {0}", "排队中，第 {0} 位"),
         ["job.startsIn"] = ("starts in about {0}", "约 {0} 后开始"),
@@ -127,6 +128,7 @@ public static class UiText
         // History
         ["history.title"] = ("History", "历史记录"),
         ["history.count"] = ("{0} pictures", "共 {0} 张"),
+        ["history.count.one"] = ("{0} picture", "共 {0} 张"),
         ["history.search"] = ("Search descriptions", "搜索描述"),
         ["history.owner"] = ("Whose pictures", "谁的图片"),
         ["history.mine"] = ("Mine", "我的"),
