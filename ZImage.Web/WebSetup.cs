@@ -1,4 +1,6 @@
+using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Radzen;
 using ZImage.Web.Components;
 using ZImage.Web.Ui;
@@ -27,6 +29,17 @@ public static class WebSetup
         builder.WebHost.UseStaticWebAssets();
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddZImageUi();
+        // Cookie sign-in is only used in accounts mode; in open mode nobody is ever signed in and it stays idle.
+        builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie(o =>
+        {
+            o.LoginPath = AccountEndpoints.SignInPath;
+            o.Cookie.Name = "zi-auth";
+            o.Cookie.SameSite = SameSiteMode.Lax;
+            o.ExpireTimeSpan = TimeSpan.FromDays(30);
+            o.SlidingExpiration = true;
+        });
+        builder.Services.AddAuthorization();
+        builder.Services.AddCascadingAuthenticationState();
         return builder;
     }
 
@@ -38,6 +51,7 @@ public static class WebSetup
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<StudioPaths>();
         services.AddSingleton<SettingsStore>();
+        services.AddSingleton<AccountStore>();
         services.AddSingleton<IPromptTokenCounter, ModelTokenCounter>();
         services.AddScoped<Localizer>();
         services.AddScoped<UiUser>();
@@ -49,10 +63,20 @@ public static class WebSetup
     {
         if (!app.Environment.IsDevelopment())
             app.UseExceptionHandler("/error", createScopeForErrors: true);
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.UseAntiforgery();
         app.MapStaticAssets();
-        app.MapZImageImages();
-        app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        var accounts = app.Services.GetRequiredService<IOptions<UiOptions>>().Value.Mode == UserMode.Accounts;
+        var images = app.MapZImageImages();
+        var pages = app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        app.MapZImageAccounts();
+        if (accounts)
+        {
+            // Every page and picture needs a signed-in person; the sign-in page itself is [AllowAnonymous].
+            images.RequireAuthorization();
+            pages.RequireAuthorization();
+        }
         return app;
     }
 }

@@ -27,6 +27,28 @@ public static class UiText
         ["name.continue"] = ("Continue", "继续"),
         ["name.problem"] = ("Please enter a name of 1 to 40 characters.", "请输入 1 到 40 个字符的名字。"),
 
+        // Accounts mode
+        ["accounts.signIn"] = ("Sign in", "登录"),
+        ["accounts.signInText"] = ("This studio is shared over the network, so everyone signs in with their own name and password.", "此工作室通过网络共享，每个人都用自己的用户名和密码登录。"),
+        ["accounts.signInFailed"] = ("That name and password do not match. Try again, or ask an administrator to reset your password.", "用户名和密码不匹配。请重试，或请管理员重置密码。"),
+        ["accounts.signOut"] = ("Sign out", "退出登录"),
+        ["accounts.name"] = ("User name", "用户名"),
+        ["accounts.password"] = ("Password", "密码"),
+        ["accounts.passwordRule"] = ("At least {0} characters.", "至少 {0} 个字符。"),
+        ["accounts.setupTitle"] = ("Create the administrator", "创建管理员"),
+        ["accounts.setupText"] = ("Nobody has an account yet. The first account manages the studio: its settings and the other people's accounts.", "还没有任何账户。第一个账户将管理工作室，包括设置和其他人的账户。"),
+        ["accounts.createAdmin"] = ("Create administrator", "创建管理员"),
+        ["accounts.problem.name"] = ("Please enter a user name of 1 to 40 characters.", "请输入 1 到 40 个字符的用户名。"),
+        ["accounts.problem.password"] = ("The password must have at least 8 characters.", "密码至少需要 8 个字符。"),
+        ["accounts.problem.taken"] = ("Someone already has that user name.", "该用户名已被使用。"),
+        ["accounts.problem.alreadySetUp"] = ("The administrator already exists: sign in instead.", "管理员已存在，请直接登录。"),
+        ["accounts.users"] = ("People", "成员"),
+        ["accounts.add"] = ("Add person", "添加成员"),
+        ["accounts.isAdmin"] = ("Administrator", "管理员"),
+        ["accounts.remove"] = ("Remove", "移除"),
+        ["accounts.added"] = ("Added.", "已添加。"),
+        ["accounts.cannotRemove"] = ("The last administrator cannot be removed.", "不能移除最后一位管理员。"),
+
         // Generate
         ["gen.title"] = ("Create a picture", "创作图片"),
         ["gen.prompt"] = ("Describe the picture", "描述画面"),
