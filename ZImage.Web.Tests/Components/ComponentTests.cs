@@ -80,6 +80,29 @@ public partial class ComponentTests
     }
 
     [Fact]
+    public async Task OnAFreshMachineWithNoModelFolderGenerateSaysThereIsNoModel()
+    {
+        // The pipeline has not reported anything (Unknown) and no model folder is configured.
+        await using var studio = await TestStudio.StartAsync(model: ModelState.Unknown);
+        var html = Decoded(await studio.RenderAsync<Generate>());
+        Assert.Contains("No model is installed yet", html);
+        Assert.Matches("<button[^>]*disabled[^>]*id=\"generate\"|<button[^>]*id=\"generate\"[^>]*disabled", html);
+    }
+
+    [Fact]
+    public async Task SettingsOffersTheSelfTestModelAndSaysItsPicturesAreNoise()
+    {
+        await using var studio = await TestStudio.StartAsync(model: ModelState.Unknown);
+        var selfTest = Path.Combine(studio.Folder, "models", "self-test-tiny");
+        Directory.CreateDirectory(selfTest);
+        var html = Decoded(await studio.RenderAsync<Settings>());
+        Assert.Contains("How to install Z-Image-Turbo", html);
+        Assert.Contains("python -m tools.export --checkpoint", html);
+        Assert.Contains("id=\"self-test\"", html);
+        Assert.Contains("Its pictures are random noise", html);
+    }
+
+    [Fact]
     public async Task TokenCounterWarnsWhenThePromptWillBeCut()
     {
         await using var studio = await TestStudio.StartAsync();
@@ -126,7 +149,7 @@ public partial class ComponentTests
 
     /// <summary>Names, units and codes that read the same in Chinese.</summary>
     private static readonly HashSet<string> AllowedInChinese =
-        ["ZImage", "Z-Image-Turbo", "CFG", "Ctrl", "Enter", "EN", "MiB", "GB", "ZIP", "JSON", "onnx", "tokenizer.json", "manifest.json",
+        ["ZImage", "Z-Image-Turbo", "CFG", "Ctrl", "Enter", "EN", "MiB", "GB", "ZIP", "JSON", "onnx", "tokenizer.json", "manifest.json", "zimage.json",
          "Tongyi-MAI", "Turbo", "AUTOMATIC", "PNG", "CUDA", "TensorRT", "WebGPU", "CPU", "Test", "GPU", "simulated", "x"];
 
     /// <summary>What a person reads: text nodes and the attributes browsers show (tooltips, placeholders, labels), one per line.</summary>

@@ -108,6 +108,51 @@ public class GenerateSessionTests
     }
 
     [Fact]
+    public async Task DroppingAZImagePngLoadsItsSettings()
+    {
+        await using var studio = await TestStudio.StartAsync();
+        var session = studio.Get<GenerateSession>();
+        var settings = new ZImage.Engine.Imaging.ImageSettings { Prompt = "海边的灯塔", NegativePrompt = "blur", Width = 1280, Height = 720, Steps = 6, Cfg = 1.5f, Seed = 4242 };
+        var png = ZImage.Engine.Imaging.GenerationPng.Encode(FakePipeline.Noise(32, 18, 1), settings);
+
+        session.LoadDroppedPng(png);
+
+        Assert.Equal("gen.png.loaded", session.DropResultKey);
+        var form = session.Form;
+        Assert.Equal(("海边的灯塔", "blur", 6, 1.5f), (form.Prompt, form.NegativePrompt, form.Steps, form.Cfg));
+        Assert.Equal((1280, 720, SizeMode.Preset), (form.Width, form.Height, form.SizeMode));
+        Assert.Equal((SeedMode.Fixed, 4242L), (form.SeedMode, form.FixedSeed!.Value));
+    }
+
+    [Fact]
+    public async Task DroppingAnAutomatic1111PngLoadsItsTextAndClampsWhatWeCannotDo()
+    {
+        await using var studio = await TestStudio.StartAsync();
+        var session = studio.Get<GenerateSession>();
+        var text = "a castle\nNegative prompt: fog\nSteps: 80, Sampler: Euler a, CFG scale: 7, Seed: 99, Size: 512x770, Model: sdxl";
+        var png = ZImage.Engine.Imaging.PngCodec.Encode(FakePipeline.Noise(8, 8, 2), [new ZImage.Engine.Imaging.PngText("parameters", text)]);
+
+        session.LoadDroppedPng(png);
+
+        var form = session.Form;
+        Assert.Equal(("a castle", "fog", 50, 7f, 99L), (form.Prompt, form.NegativePrompt, form.Steps, form.Cfg, form.FixedSeed!.Value));
+        Assert.Equal((512, 768), (form.Width, form.Height));
+    }
+
+    [Fact]
+    public async Task DroppingSomethingElseExplainsWithoutChangingTheForm()
+    {
+        await using var studio = await TestStudio.StartAsync();
+        var session = studio.Get<GenerateSession>();
+        session.Form.Prompt = "kept";
+        session.LoadDroppedPng("GIF89a"u8.ToArray());
+        Assert.Equal("gen.png.notPng", session.DropResultKey);
+        session.LoadDroppedPng(ZImage.Engine.Imaging.PngCodec.Encode(FakePipeline.Noise(4, 4, 3), []));
+        Assert.Equal("gen.png.noSettings", session.DropResultKey);
+        Assert.Equal("kept", session.Form.Prompt);
+    }
+
+    [Fact]
     public async Task ARefreshedPageReattachesToARunningJob()
     {
         await using var studio = await TestStudio.StartAsync();

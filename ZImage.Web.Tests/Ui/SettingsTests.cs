@@ -65,16 +65,24 @@ public sealed class SettingsTests : IDisposable
     public void HealthCheckReportsWhatAModelFolderLacks()
     {
         var folder = Path.Combine(_root, "model");
-        Directory.CreateDirectory(folder);
-        File.WriteAllText(Path.Combine(folder, "manifest.json"), "{ not json");
-        File.WriteAllBytes(Path.Combine(folder, "transformer.onnx"), [1, 2, 3]);
+        Directory.CreateDirectory(Path.Combine(folder, "transformer"));
+        File.WriteAllText(Path.Combine(folder, "zimage.json"), "{ not json");
+        File.WriteAllBytes(Path.Combine(folder, "transformer", "model.onnx"), [1, 2, 3]);
         var report = ModelFolderCheck.Run(folder);
         Assert.Equal(ModelFolderState.Incomplete, report.State);
-        Assert.Equal(["settings.health.noTokenizer", "settings.health.badManifest"], report.Problems.Select(p => p.TextKey));
+        Assert.Equal("settings.health.badManifest", report.Problems[0].TextKey);
+        Assert.Contains(("settings.health.fileMissing", "tokenizer/tokenizer.json"), report.Problems);
+        Assert.DoesNotContain(("settings.health.fileMissing", "transformer/model.onnx"), report.Problems);
 
-        File.WriteAllText(Path.Combine(folder, "manifest.json"), "{}");
-        File.WriteAllText(Path.Combine(folder, "tokenizer.json"), "{}");
-        Assert.Equal(ModelFolderState.Ready, ModelFolderCheck.Run(folder).State);
+        File.WriteAllText(Path.Combine(folder, "zimage.json"), """{ "format": "zimage-onnx", "random_weights": true }""");
+        foreach (var part in new[] { "tokenizer/tokenizer.json", "text_encoder/model.onnx", "text_encoder/model.onnx.data", "transformer/model.onnx.data", "vae_decoder/model.onnx", "vae_decoder/model.onnx.data" })
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(folder, part))!);
+            File.WriteAllBytes(Path.Combine(folder, part), [1]);
+        }
+        var ready = ModelFolderCheck.Run(folder);
+        Assert.Equal(ModelFolderState.Ready, ready.State);
+        Assert.True(ready.IsSelfTest);
         Assert.Equal(ModelFolderState.Missing, ModelFolderCheck.Run(Path.Combine(_root, "absent")).State);
     }
 
