@@ -1,6 +1,15 @@
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Radzen;
 using ZImage.Web.Api;
 using ZImage.Web.Components;
+using ZImage.Web.Ui;
+using ZImage.Web.Ui.Generate;
+using ZImage.Web.Ui.I18n;
+using ZImage.Web.Ui.Identity;
+using ZImage.Web.Ui.Images;
+using ZImage.Web.Ui.Settings;
 
 namespace ZImage.Web;
 
@@ -8,19 +17,68 @@ public static class WebSetup
 {
     public static WebApplicationBuilder AddZImageWeb(this WebApplicationBuilder builder)
     {
+        var options = builder.Configuration.GetSection(UiOptions.Section).Get<UiOptions>() ?? new UiOptions();
+        if (ListeningGuard.Check(builder.Configuration, options.Mode) is { } refusal)
+            throw new InvalidOperationException(refusal);
+
+        // The Settings tab saves here; as a configuration source its values reach every options class and survive a restart.
+        var paths = new StudioPaths(builder.Configuration, builder.Environment.ContentRootPath);
+        builder.Configuration.AddJsonFile(paths.SettingsFile(), optional: true, reloadOnChange: true);
+
+        // Serves wwwroot, Radzen's assets and blazor.web.js from the build output in every environment, not only
+        // Development (a published app has no manifest and this does nothing).
+        builder.WebHost.UseStaticWebAssets();
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
-        builder.Services.AddRadzenComponents();
+        builder.Services.AddZImageUi();
+        // Cookie sign-in is only used in accounts mode; in open mode nobody is ever signed in and it stays idle.
+        builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie(o =>
+        {
+            o.LoginPath = AccountEndpoints.SignInPath;
+            o.Cookie.Name = "zi-auth";
+            o.Cookie.SameSite = SameSiteMode.Lax;
+            o.ExpireTimeSpan = TimeSpan.FromDays(30);
+            o.SlidingExpiration = true;
+        });
+        builder.Services.AddAuthorization();
+        builder.Services.AddCascadingAuthenticationState();
         builder.AddZImageApi();
         return builder;
+    }
+
+    /// <summary>The UI's own services (also what the component tests register).</summary>
+    internal static IServiceCollection AddZImageUi(this IServiceCollection services)
+    {
+        services.AddRadzenComponents();
+        services.AddOptions<UiOptions>().BindConfiguration(UiOptions.Section).ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<StudioPaths>();
+        services.AddSingleton<SettingsStore>();
+        services.AddSingleton<AccountStore>();
+        services.AddSingleton<IPromptTokenCounter, ModelTokenCounter>();
+        services.AddScoped<Localizer>();
+        services.AddScoped<UiUser>();
+        services.AddScoped<GenerateSession>();
+        return services;
     }
 
     public static WebApplication UseZImageWeb(this WebApplication app)
     {
         if (!app.Environment.IsDevelopment())
             app.UseExceptionHandler("/error", createScopeForErrors: true);
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.UseAntiforgery();
         app.MapStaticAssets();
-        app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        var accounts = app.Services.GetRequiredService<IOptions<UiOptions>>().Value.Mode == UserMode.Accounts;
+        var images = app.MapZImageImages();
+        var pages = app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        app.MapZImageAccounts();
+        if (accounts)
+        {
+            // Every page and picture needs a signed-in person; the sign-in page itself is [AllowAnonymous].
+            images.RequireAuthorization();
+            pages.RequireAuthorization();
+        }
         app.MapZImageApi();
         return app;
     }

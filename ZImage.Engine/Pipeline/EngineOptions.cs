@@ -11,7 +11,8 @@ public sealed class EngineOptions
     /// <summary>A folder made by tools/export (docs/model-format.md). Empty: no model installed yet; the app still runs.</summary>
     public string? ModelDirectory { get; set; }
 
-    public ExecutionProvider Provider { get; set; } = ExecutionProvider.Cpu;
+    /// <summary>Auto takes CUDA when ONNX Runtime offers it and its provider library is installed, else the CPU.</summary>
+    public ProviderChoice Provider { get; set; } = ProviderChoice.Auto;
 
     [Range(0, 64, ErrorMessage = "ZImage:Engine:DeviceId must be between 0 and 64.")]
     public int DeviceId { get; set; }
@@ -22,11 +23,34 @@ public sealed class EngineOptions
     [Range(0, 1024, ErrorMessage = "ZImage:Engine:IntraOpThreads must be between 0 (ONNX Runtime chooses) and 1024.")]
     public int IntraOpThreads { get; set; }
 
-    public InferenceSessionOptions ToSessionOptions() => new()
+    public ExecutionProvider ResolveProvider(OrtRuntime runtime) => Provider switch
     {
-        Provider = Provider,
+        ProviderChoice.Cpu => ExecutionProvider.Cpu,
+        ProviderChoice.Cuda => ExecutionProvider.Cuda,
+        ProviderChoice.TensorRT => ExecutionProvider.TensorRT,
+        ProviderChoice.WebGpu => ExecutionProvider.WebGpu,
+        // The core library always lists CUDA (it is compiled in); only the provider library beside it makes it usable.
+        _ => runtime.AvailableProviders.Contains("CUDAExecutionProvider")
+             && File.Exists(Path.Combine(runtime.Directory, "libonnxruntime_providers_cuda.so"))
+            ? ExecutionProvider.Cuda
+            : ExecutionProvider.Cpu,
+    };
+
+    public InferenceSessionOptions ToSessionOptions(OrtRuntime runtime) => new()
+    {
+        Provider = ResolveProvider(runtime),
         DeviceId = DeviceId,
         ProviderOptions = new Dictionary<string, string>(ProviderOptions),
         IntraOpThreads = IntraOpThreads,
     };
+}
+
+/// <summary>What Settings offers: a provider, or Auto (the GPU when this machine can use it).</summary>
+public enum ProviderChoice
+{
+    Auto,
+    Cpu,
+    Cuda,
+    TensorRT,
+    WebGpu,
 }

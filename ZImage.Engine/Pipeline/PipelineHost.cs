@@ -112,7 +112,7 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
                 throw new InvalidOperationException("No model is installed yet: open Settings to choose a model folder or the self-test model.");
             var folder = ModelFolder.Open(o.ModelDirectory);
             var runtime = _runtime();
-            _pipeline = new ZImagePipeline(folder, runtime, o.ToSessionOptions(),
+            _pipeline = new ZImagePipeline(folder, runtime, o.ToSessionOptions(runtime),
                 request => _guard.DecideResidency(request).Mode, _loggers.CreateLogger<ZImagePipeline>());
             _guard.ReportLoadedModelBytes(folder.PartBytes(folder.Manifest.TextEncoder) + folder.PartBytes(folder.Manifest.Transformer) + folder.PartBytes(folder.Manifest.VaeDecoder));
             _openedFor = key;

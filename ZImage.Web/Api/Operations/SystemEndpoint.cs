@@ -6,7 +6,7 @@ namespace ZImage.Web.Api.Operations;
 public static class SystemEndpoint
 {
     /// <summary>The setting the Settings page writes for the execution provider.</summary>
-    public const string ProviderKey = "ZImage:Engine:ExecutionProvider";
+    public const string ProviderKey = "ZImage:Engine:Provider";
 
     /// <summary>
     /// Providers: the configured one. What the loaded runtime offers (OrtRuntime.AvailableProviders, Onnx room)

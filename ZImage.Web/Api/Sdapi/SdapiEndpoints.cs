@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using ZImage.Engine.History;
+using ZImage.Engine.Imaging;
 using ZImage.Engine.Jobs;
 using ZImage.Engine.Memory;
 using ZImage.Engine.Pipeline;
@@ -52,9 +53,9 @@ public static class SdapiEndpoints
             ["show_progress_every_n_steps"] = 1,
             ["enable_pnginfo"] = true,
         }));
-        sdapi.MapGet("/sd-models", (IOptions<VramOptions> vram) => TypedResults.Ok(new[]
+        sdapi.MapGet("/sd-models", (IOptions<EngineOptions> engine) => TypedResults.Ok(new[]
         {
-            new SdModelItem(ModelName, ModelName, null, null, vram.Value.ModelDirectory ?? ModelName, null),
+            new SdModelItem(ModelName, ModelName, null, null, engine.Value.ModelDirectory ?? ModelName, null),
         }));
         return sdapi;
     }
@@ -114,7 +115,7 @@ public static class SdapiEndpoints
                 images.Add(Convert.ToBase64String(png));
             // The text embedded in the file, so infotexts and png-info of the same image always agree.
             infotexts.Add(PngParameters.ReadTextChunks(png)?.GetValueOrDefault(PngParameters.ParametersKey)
-                ?? new ImageMetadata(record.JobId, record.UserName, record.Index, record.Parameters, record.CreatedAt).ToA1111Parameters());
+                ?? ImageSettings.FromRequest(record.Parameters, 0, ImageMetadata.ModelName, 3.0).ToParameters().ToA1111Text());
         }
 
         var ignored = (req.Other?.Keys ?? Enumerable.Empty<string>())

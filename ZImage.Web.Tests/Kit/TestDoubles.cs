@@ -1,0 +1,38 @@
+using Microsoft.AspNetCore.Components;
+using Microsoft.JSInterop;
+using ZImage.Engine.Jobs;
+using ZImage.Engine.Memory;
+
+namespace ZImage.Web.Tests.Kit;
+
+/// <summary>Radzen's components and the layout call into the browser; a static render has none.</summary>
+public sealed class NoBrowserJSRuntime : IJSRuntime
+{
+    public ValueTask<TValue> InvokeAsync<TValue>(string identifier, object?[]? args) => ValueTask.FromResult(default(TValue)!);
+
+    public ValueTask<TValue> InvokeAsync<TValue>(string identifier, CancellationToken cancellationToken, object?[]? args) =>
+        ValueTask.FromResult(default(TValue)!);
+}
+
+public sealed class TestNavigationManager : NavigationManager
+{
+    public TestNavigationManager() => Initialize("http://localhost/", "http://localhost/");
+
+    protected override void NavigateToCore(string uri, NavigationOptions options) => Uri = ToAbsoluteUri(uri).ToString();
+}
+
+public sealed class FakeMemoryProbe(GpuMemoryInfo? info) : IGpuMemoryProbe
+{
+    public const long GiB = 1024L * 1024 * 1024;
+
+    public GpuMemoryInfo? Read() => info;
+
+    /// <summary>Named so nobody reading a screenshot takes it for a real card.</summary>
+    public static FakeMemoryProbe TestGpu() => new(new GpuMemoryInfo("Test GPU (simulated)", 80 * GiB, 71 * GiB, 9 * GiB));
+}
+
+public sealed class FixedModelStatus(ModelState state) : IModelStatus
+{
+    public ModelState State => state;
+    public string? Detail => null;
+}

@@ -1,0 +1,144 @@
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Web;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.JSInterop;
+using ZImage.Engine.Jobs;
+using ZImage.Engine.Memory;
+using ZImage.Engine.Pipeline;
+using ZImage.Web.Ui.I18n;
+using ZImage.Web.Ui.Identity;
+
+namespace ZImage.Web.Tests.Kit;
+
+/// <summary>
+/// The real engine services (jobs, worker, SQLite history) in a temporary folder, with a fake pipeline, plus the
+/// UI's services, for rendering components with the framework's HtmlRenderer and driving state classes.
+/// </summary>
+public sealed class TestStudio : IAsyncDisposable
+{
+    private readonly ServiceProvider _root;
+    private readonly AsyncServiceScope _scope;
+    private readonly List<IHostedService> _hosted;
+
+    private TestStudio(ServiceProvider root, string folder)
+    {
+        _root = root;
+        Folder = folder;
+        _scope = root.CreateAsyncScope();
+        _hosted = root.GetServices<IHostedService>().ToList();
+    }
+
+    public string Folder { get; }
+    public FakePipeline Pipeline => (FakePipeline)_root.GetRequiredService<IImagePipeline>();
+    public IServiceProvider Services => _scope.ServiceProvider;
+    public T Get<T>() where T : notnull => Services.GetRequiredService<T>();
+    public Localizer Localizer => Get<Localizer>();
+    public UiUser User => Get<UiUser>();
+
+    public static async Task<TestStudio> StartAsync(string userName = "Ann", ModelState model = ModelState.Ready,
+        IDictionary<string, string?>? settings = null)
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "zimage-web-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        var configuration = new ConfigurationManager();
+        configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ZImage:Jobs:DataDirectory"] = Path.Combine(folder, "data"),
+            ["ZImage:Jobs:OutputDirectory"] = Path.Combine(folder, "outputs"),
+            ["ZImage:Jobs:InitialSecondsPerStepAt1024"] = "0.01",
+        });
+        if (settings is not null)
+            configuration.AddInMemoryCollection(settings);
+
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(configuration);
+        services.AddSingleton<IWebHostEnvironment>(new TestEnvironment(folder));
+        services.AddLogging();
+        services.AddSingleton<ILoggerFactory>(NullLoggerFactory.Instance);
+        services.AddSingleton<IImagePipeline, FakePipeline>();
+        services.AddSingleton<IGpuMemoryProbe>(FakeMemoryProbe.TestGpu());
+        services.AddSingleton<IModelStatus>(new FixedModelStatus(model));
+        services.AddZImageJobs(configuration);
+        services.AddZImageUi();
+        services.Replace(ServiceDescriptor.Scoped<IJSRuntime, NoBrowserJSRuntime>());
+        services.AddScoped<NavigationManager, TestNavigationManager>();
+        var root = services.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true });
+        var studio = new TestStudio(root, folder);
+        foreach (var hosted in studio._hosted)
+            await hosted.StartAsync(CancellationToken.None);
+        studio.User.SignIn(userName, isAdmin: false);
+        return studio;
+    }
+
+    /// <summary>Renders a component (optionally inside the main layout) to HTML, as the server's first response would.</summary>
+    public async Task<string> RenderAsync<TComponent>(IDictionary<string, object?>? parameters = null, bool inLayout = false) where TComponent : IComponent
+    {
+        await using var renderer = new HtmlRenderer(Services, NullLoggerFactory.Instance);
+        return await renderer.Dispatcher.InvokeAsync(async () =>
+        {
+            if (inLayout)
+            {
+                RenderFragment body = b =>
+                {
+                    b.OpenComponent<TComponent>(0);
+                    foreach (var (name, value) in parameters ?? new Dictionary<string, object?>())
+                        b.AddComponentParameter(1, name, value);
+                    b.CloseComponent();
+                };
+                var layout = await renderer.RenderComponentAsync<ZImage.Web.Components.Layout.MainLayout>(
+                    ParameterView.FromDictionary(new Dictionary<string, object?> { ["Body"] = body }));
+                return layout.ToHtmlString();
+            }
+            var output = await renderer.RenderComponentAsync<TComponent>(ParameterView.FromDictionary(parameters ?? new Dictionary<string, object?>()));
+            return output.ToHtmlString();
+        });
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var hosted in _hosted)
+            await hosted.StopAsync(CancellationToken.None);
+        await _scope.DisposeAsync();
+        await _root.DisposeAsync();
+        try
+        {
+            Directory.Delete(Folder, recursive: true);
+        }
+        catch (IOException)
+        {
+            // SQLite may hold the WAL file a moment longer; the temp folder is cleaned by the OS.
+        }
+    }
+
+    private sealed class TestEnvironment(string root) : IWebHostEnvironment
+    {
+        public string WebRootPath { get; set; } = root;
+        public IFileProvider WebRootFileProvider { get; set; } = new NullFileProvider();
+        public string ApplicationName { get; set; } = "ZImage.Web";
+        public IFileProvider ContentRootFileProvider { get; set; } = new NullFileProvider();
+        public string ContentRootPath { get; set; } = root;
+        public string EnvironmentName { get; set; } = "Testing";
+    }
+}
+
+public static class Eventually
+{
+    /// <summary>Waits for a condition with a deadline, checking often; never a fixed sleep.</summary>
+    public static async Task UntilAsync(Func<bool> condition, string what, int seconds = 15)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"Timed out after {seconds} s waiting for: {what}");
+            await Task.Delay(10);
+        }
+    }
+}

@@ -1,0 +1,93 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Configuration;
+using ZImage.Web.Ui.Identity;
+using ZImage.Web.Ui.Settings;
+
+namespace ZImage.Web.Tests.Ui;
+
+public sealed partial class AccountsTests : IDisposable
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "zimage-accounts-tests", Guid.NewGuid().ToString("N"));
+
+    private AccountStore Store()
+    {
+        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["ZImage:Jobs:DataDirectory"] = "data" }).Build();
+        return new AccountStore(new StudioPaths(config, _root));
+    }
+
+    [Fact]
+    public async Task PasswordsAreHashedAndOnlyTheRightOneSignsIn()
+    {
+        var store = Store();
+        Assert.Empty(await store.CreateAsync("Lin Wei", "correct horse", isAdmin: true));
+        Assert.Null(await store.VerifyAsync("Lin Wei", "wrong password"));
+        Assert.Null(await store.VerifyAsync("Nobody", "correct horse"));
+        var account = await store.VerifyAsync("lin wei", "correct horse");
+        Assert.True(account is { Name: "Lin Wei", IsAdmin: true });
+        Assert.DoesNotContain("correct horse", await File.ReadAllTextAsync(Path.Combine(_root, "data", AccountStore.FileName)));
+    }
+
+    [Fact]
+    public async Task BadNamesShortPasswordsAndDuplicatesAreRefusedNamingTheField()
+    {
+        var store = Store();
+        Assert.Equal(["name", "password"], (await store.CreateAsync("  ", "short", false)).Select(p => p.Field));
+        Assert.Empty(await store.CreateAsync("Ann", "long enough", false));
+        Assert.Equal("accounts.problem.taken", Assert.Single(await store.CreateAsync("ANN", "long enough", false)).TextKey);
+    }
+
+    [Fact]
+    public async Task TheFirstRunAdminCanOnlyBeCreatedOnceAndTheLastAdminStays()
+    {
+        var store = Store();
+        Assert.Empty(await store.CreateAsync("Admin", "long enough", isAdmin: true, onlyIfNone: true));
+        Assert.Equal("accounts.problem.alreadySetUp", Assert.Single(await store.CreateAsync("Mallory", "long enough", true, onlyIfNone: true)).TextKey);
+        Assert.False(await store.DeleteAsync("Admin"));
+        Assert.Empty(await store.CreateAsync("Bob", "long enough", false));
+        Assert.True(await store.DeleteAsync("Bob"));
+    }
+
+    [Fact]
+    public async Task InAccountsModePagesNeedSignInAndTheAdministratorIsCreatedOnFirstRun()
+    {
+        await using var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
+        {
+            web.UseSetting("ZImage:Web:Mode", "Accounts");
+            web.UseSetting("ZImage:Jobs:DataDirectory", Path.Combine(_root, "data"));
+            web.UseSetting("ZImage:Jobs:OutputDirectory", Path.Combine(_root, "outputs"));
+        });
+        var client = factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
+
+        var anonymous = await client.GetAsync("/");
+        Assert.Equal(HttpStatusCode.Redirect, anonymous.StatusCode);
+        Assert.StartsWith("/signin", anonymous.Headers.Location!.PathAndQuery);
+
+        var signInPage = await client.GetStringAsync("/signin");
+        Assert.Contains("Create the administrator", signInPage);
+        var token = AntiforgeryField().Match(signInPage).Groups[1].Value;
+        Assert.NotEmpty(token);
+
+        var setup = await client.PostAsync("/ui/setup-admin", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["__RequestVerificationToken"] = token,
+            ["name"] = "Lin",
+            ["password"] = "a long password",
+        }));
+        Assert.Equal(HttpStatusCode.Redirect, setup.StatusCode);
+
+        var home = await client.GetAsync("/");
+        Assert.Equal(HttpStatusCode.OK, home.StatusCode);
+        Assert.Contains("Lin", await home.Content.ReadAsStringAsync());
+    }
+
+    [GeneratedRegex(@"name=""__RequestVerificationToken"" value=""([^""]+)""")]
+    private static partial Regex AntiforgeryField();
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_root))
+            Directory.Delete(_root, recursive: true);
+    }
+}

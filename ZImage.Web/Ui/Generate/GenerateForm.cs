@@ -1,0 +1,194 @@
+using ZImage.Engine.Jobs;
+using ZImage.Engine.Pipeline;
+
+namespace ZImage.Web.Ui.Generate;
+
+public enum SeedMode
+{
+    Random,
+    Fixed,
+    ReuseLast,
+}
+
+public enum SizeMode
+{
+    Preset,
+    Custom,
+}
+
+/// <summary>
+/// What the Generate form holds. Setters clamp to what the model accepts, so the form can never show a value
+/// that would be refused; custom sides are snapped to multiples of 16 and <see cref="SnapNote"/> says so.
+/// </summary>
+public sealed class GenerateForm
+{
+    public const int DefaultSteps = 8;
+
+    private int _steps = DefaultSteps;
+    private float _cfg;
+    private int _count = 1;
+    private int _customWidth = 1024;
+    private int _customHeight = 1024;
+    private long? _fixedSeed;
+
+    public string Prompt { get; set; } = "";
+    public string NegativePrompt { get; set; } = "";
+
+    public int Steps
+    {
+        get => _steps;
+        set => _steps = Math.Clamp(value, GenerationLimits.MinSteps, GenerationLimits.MaxSteps);
+    }
+
+    /// <summary>One decimal is all the slider offers; finer values only make two settings look different that are not.</summary>
+    public float Cfg
+    {
+        get => _cfg;
+        set => _cfg = float.IsNaN(value) ? 0f : MathF.Round(Math.Clamp(value, GenerationLimits.MinCfg, GenerationLimits.MaxCfg), 1);
+    }
+
+    public int Count
+    {
+        get => _count;
+        set => _count = Math.Clamp(value, GenerationLimits.MinCount, GenerationLimits.MaxCount);
+    }
+
+    public SizeMode SizeMode { get; set; } = SizeMode.Preset;
+
+    public SizePreset Preset { get; set; } = SizePresets.Default;
+
+    public int CustomWidth
+    {
+        get => _customWidth;
+        set => (_customWidth, WidthTyped) = (SizeRules.Snap(value), value);
+    }
+
+    public int CustomHeight
+    {
+        get => _customHeight;
+        set => (_customHeight, HeightTyped) = (SizeRules.Snap(value), value);
+    }
+
+    /// <summary>The last values typed, kept only to explain a snap.</summary>
+    public int? WidthTyped { get; private set; }
+    public int? HeightTyped { get; private set; }
+
+    public int Width => SizeMode == SizeMode.Preset ? Preset.Width : CustomWidth;
+    public int Height => SizeMode == SizeMode.Preset ? Preset.Height : CustomHeight;
+
+    /// <summary>Set when a typed custom side was changed to fit the model: (typed, used) for width then height.</summary>
+    public (int Typed, int Used)? WidthSnap => SizeMode == SizeMode.Custom && WidthTyped is { } t && t != CustomWidth ? (t, CustomWidth) : null;
+    public (int Typed, int Used)? HeightSnap => SizeMode == SizeMode.Custom && HeightTyped is { } t && t != CustomHeight ? (t, CustomHeight) : null;
+    public bool SnapNote => WidthSnap is not null || HeightSnap is not null;
+
+    public SeedMode SeedMode { get; set; } = SeedMode.Random;
+
+    public long? FixedSeed
+    {
+        get => _fixedSeed;
+        set => _fixedSeed = value is null ? null : Math.Clamp(value.Value, GenerationLimits.MinSeed, GenerationLimits.MaxSeed);
+    }
+
+    /// <summary>The seed of this person's latest finished picture; "reuse last" uses it.</summary>
+    public long? LastSeed { get; set; }
+
+    /// <summary>The dice: a fresh fixed seed the person can see and keep.</summary>
+    public void RollSeed(Random random)
+    {
+        FixedSeed = random.NextInt64(GenerationLimits.MinSeed, GenerationLimits.MaxSeed + 1);
+        SeedMode = SeedMode.Fixed;
+    }
+
+    /// <summary>Problems the form can know before asking the server.</summary>
+    public IReadOnlyList<FormProblem> Check()
+    {
+        var problems = new List<FormProblem>();
+        if (string.IsNullOrWhiteSpace(Prompt))
+            problems.Add(new("prompt", "gen.problem.promptRequired"));
+        if (SeedMode == SeedMode.Fixed && FixedSeed is null)
+            problems.Add(new("seed", "gen.problem.seedRequired"));
+        if (SeedMode == SeedMode.ReuseLast && LastSeed is null)
+            problems.Add(new("seed", "gen.problem.noLastSeed"));
+        return problems;
+    }
+
+    public JobRequest ToJobRequest(string idempotencyKey)
+    {
+        var seed = SeedMode switch
+        {
+            SeedMode.Fixed => FixedSeed,
+            SeedMode.ReuseLast => LastSeed,
+            _ => null,
+        };
+        return new JobRequest
+        {
+            Prompt = Prompt.Trim(),
+            NegativePrompt = NegativePrompt.Trim(),
+            Width = Width,
+            Height = Height,
+            Steps = Steps,
+            Cfg = Cfg,
+            SeedPolicy = seed is null ? SeedPolicy.Random : SeedPolicy.Fixed,
+            Seed = seed,
+            Count = Count,
+            IdempotencyKey = idempotencyKey,
+        };
+    }
+
+    /// <summary>"Reuse settings": every parameter of a past picture, its seed fixed, one image.</summary>
+    public void LoadFrom(GenerationRequest request, bool includeSeed = true)
+    {
+        Prompt = request.Prompt;
+        NegativePrompt = request.NegativePrompt;
+        Steps = request.Steps;
+        Cfg = request.Cfg;
+        Count = request.Count;
+        SetSize(request.Width, request.Height);
+        if (includeSeed)
+            UseSeed(request.Seed);
+    }
+
+    public void UseSeed(long seed)
+    {
+        FixedSeed = seed;
+        SeedMode = SeedMode.Fixed;
+    }
+
+    public void SetSize(int width, int height)
+    {
+        if (SizePresets.Find(width, height) is { } preset)
+        {
+            Preset = preset;
+            SizeMode = SizeMode.Preset;
+        }
+        else
+        {
+            CustomWidth = width;
+            CustomHeight = height;
+            SizeMode = SizeMode.Custom;
+        }
+    }
+
+    public void ApplyDefaults(GenerationDefaults defaults)
+    {
+        Steps = defaults.Steps;
+        Cfg = defaults.Cfg;
+        Count = defaults.Count;
+        NegativePrompt = defaults.NegativePrompt;
+        SetSize(SizeRules.Snap(defaults.Width), SizeRules.Snap(defaults.Height));
+    }
+}
+
+/// <summary>What a fresh Generate form starts with (a Settings section).</summary>
+public sealed record GenerationDefaults
+{
+    public int Steps { get; init; } = GenerateForm.DefaultSteps;
+    public float Cfg { get; init; }
+    public int Width { get; init; } = 1024;
+    public int Height { get; init; } = 1024;
+    public int Count { get; init; } = 1;
+    public string NegativePrompt { get; init; } = "";
+}
+
+/// <param name="TextKey">A <see cref="I18n.UiText"/> key: the message is shown in the person's language.</param>
+public sealed record FormProblem(string Field, string TextKey);

@@ -1,0 +1,334 @@
+using System.Collections.Immutable;
+using Microsoft.AspNetCore.Components.Web;
+using ZImage.Engine.History;
+using ZImage.Engine.Imaging;
+using ZImage.Engine.Jobs;
+using ZImage.Engine.Pipeline;
+using ZImage.Web.Ui.Identity;
+using ZImage.Web.Ui.Images;
+
+namespace ZImage.Web.Ui.Generate;
+
+/// <summary>A job as the Generate tab shows it; replaced whole on every event so renders never see half an update.</summary>
+public sealed record JobView(
+    string Id,
+    JobStatus Status,
+    GenerationRequest Request,
+    DateTimeOffset SubmittedAt,
+    int? Position = null,
+    TimeSpan? Eta = null,
+    int ImageIndex = 0,
+    int ImageCount = 1,
+    int Step = 0,
+    int TotalSteps = 0,
+    string? PreviewDataUrl = null,
+    string? Error = null,
+    string? Notice = null)
+{
+    public double Fraction => TotalSteps <= 0 ? 0 : (ImageIndex * TotalSteps + Step) / (double)(Math.Max(1, ImageCount) * TotalSteps);
+
+    public bool IsActive => !Status.IsFinal();
+
+    /// <summary>
+    /// Snapshots (from submit or a fetch) and events race: the worker can start a job before SubmitAsync returns.
+    /// A snapshot only replaces what we have when it is further along, so a late snapshot never rewinds progress.
+    /// </summary>
+    public static JobView Furthest(JobView current, JobView snapshot) =>
+        Rank(snapshot) > Rank(current) || (Rank(snapshot) == Rank(current) && snapshot.Fraction > current.Fraction) ? snapshot : current;
+
+    private static int Rank(JobView v) => v.Status switch
+    {
+        JobStatus.Queued => 0,
+        JobStatus.Running => 1,
+        _ => 2,
+    };
+
+    public static JobView From(JobSnapshot job) => new(
+        job.Id, job.Status, job.Request, job.SubmittedAt, job.Position,
+        job.Status == JobStatus.Queued ? job.EtaStart : job.EtaFinish,
+        job.Progress?.ImageIndex ?? 0, job.Progress?.ImageCount ?? job.Request.Count,
+        job.Progress?.Step ?? 0, job.Progress?.TotalSteps ?? job.Request.Steps,
+        job.Progress?.Preview is { } preview ? PreviewImage.ToDataUrl(preview) : null,
+        job.Error, job.Notice);
+}
+
+/// <summary>
+/// The Generate tab of one browser session: the form, this person's jobs with live progress, and their latest
+/// pictures. It lives as long as the circuit (scoped), so switching tabs keeps the form and progress keeps
+/// arriving. Notifier events come on the GPU worker's thread: state is swapped under a lock and
+/// <see cref="Changed"/> tells components to re-render through their own dispatcher.
+/// </summary>
+public sealed class GenerateSession : IDisposable
+{
+    public const int RecentResults = 12;
+    private const int KeptFinishedJobs = 4;
+
+    private readonly IJobService _jobs;
+    private readonly IJobNotifier _notifier;
+    private readonly IHistoryService _history;
+    private readonly UiUser _user;
+    private readonly Lock _gate = new();
+    private ImmutableList<JobView> _jobViews = [];
+    private IReadOnlyList<ImageRecord> _results = [];
+    private IDisposable? _subscription;
+    private string? _attachedUser;
+
+    public GenerateSession(IJobService jobs, IJobNotifier notifier, IHistoryService history, UiUser user)
+    {
+        _jobs = jobs;
+        _notifier = notifier;
+        _history = history;
+        _user = user;
+    }
+
+    public GenerateForm Form { get; } = new();
+
+    /// <summary>Newest first: unfinished jobs and the last few finished ones.</summary>
+    public IReadOnlyList<JobView> Jobs => _jobViews;
+
+    public IReadOnlyList<ImageRecord> Results => _results;
+
+    public IReadOnlyList<FormProblem> Problems { get; private set; } = [];
+
+    /// <summary>Why the last submit was not queued, as the engine explained it; null after a success.</summary>
+    public SubmitResult? Refusal { get; private set; }
+
+    /// <summary>A failure talking to the engine (not a refusal): a text key, shown as a sentence, never a stack trace.</summary>
+    public string? FailureKey { get; private set; }
+
+    /// <summary>The engine's own words for <see cref="FailureKey"/>, when it had any.</summary>
+    public string? FailureDetail { get; private set; }
+
+    public bool Submitting { get; private set; }
+
+    public event Action? Changed;
+
+    /// <summary>Subscribes to this person's job events and loads their unfinished jobs and latest pictures.</summary>
+    public async Task AttachAsync(CancellationToken ct = default)
+    {
+        if (!_user.HasName || _attachedUser == _user.Name)
+            return;
+        _subscription?.Dispose();
+        _attachedUser = _user.Name;
+        lock (_gate)
+            _jobViews = [];
+        _subscription = _notifier.SubscribeUser(_user.Name!, OnEvent);
+        await RunSafelyAsync(async () =>
+        {
+            var mine = await _jobs.ListMineAsync(_user.Caller, 20, ct);
+            lock (_gate)
+            {
+                var unfinished = mine.Where(j => !j.Status.IsFinal()).Select(JobView.From);
+                var finished = mine.Where(j => j.Status.IsFinal()).Take(KeptFinishedJobs).Select(JobView.From);
+                _jobViews = unfinished.Concat(finished)
+                    .Concat(_jobViews.Where(v => mine.All(m => m.Id != v.Id)))
+                    .OrderByDescending(v => v.SubmittedAt).ToImmutableList();
+            }
+            if (mine.FirstOrDefault(j => j.Status == JobStatus.Succeeded) is { } last)
+                Form.LastSeed ??= last.Request.Seed;
+            await RefreshResultsAsync(ct);
+        });
+    }
+
+    public async Task<bool> SubmitAsync(CancellationToken ct = default)
+    {
+        if (Submitting)
+            return false;
+        Problems = Form.Check();
+        Refusal = null;
+        (FailureKey, FailureDetail) = (null, null);
+        if (Problems.Count > 0 || !_user.HasName)
+        {
+            Changed?.Invoke();
+            return false;
+        }
+        Submitting = true;
+        Changed?.Invoke();
+        var accepted = false;
+        try
+        {
+            await RunSafelyAsync(async () =>
+            {
+                // One key per click: a retried or doubled request for this click never makes two jobs.
+                var result = await _jobs.SubmitAsync(Form.ToJobRequest(Guid.NewGuid().ToString("N")), _user.Caller, ct);
+                if (result.Job is { } job)
+                {
+                    accepted = true;
+                    Upsert(job.Id, v => JobView.Furthest(v, JobView.From(job)), () => JobView.From(job));
+                }
+                else
+                {
+                    Refusal = result;
+                }
+            });
+        }
+        finally
+        {
+            Submitting = false;
+            Changed?.Invoke();
+        }
+        return accepted;
+    }
+
+    /// <summary>Ctrl+Enter (Cmd+Enter on a Mac) anywhere in the form generates.</summary>
+    public Task<bool> HandleKeyAsync(KeyboardEventArgs e) =>
+        e.Key == "Enter" && (e.CtrlKey || e.MetaKey) ? SubmitAsync() : Task.FromResult(false);
+
+    public Task CancelAsync(string jobId) => RunSafelyAsync(async () =>
+    {
+        var outcome = await _jobs.CancelAsync(jobId, _user.Caller);
+        if (outcome is CancelOutcome.NotFound or CancelOutcome.NotAllowed)
+            (FailureKey, FailureDetail) = ("gen.failure.cancelNotAllowed", null);
+        Changed?.Invoke();
+    });
+
+    /// <summary>What the last dropped PNG did: a text key (loaded, no settings, not a PNG); null before any drop.</summary>
+    public string? DropResultKey { get; private set; }
+
+    /// <summary>
+    /// A PNG dropped on the page: ZImage's own settings chunk when present, else its AUTOMATIC1111 text. The form takes
+    /// every setting it carries (sizes snapped, ranges clamped); the image count stays as it was.
+    /// </summary>
+    public void LoadDroppedPng(byte[] png)
+    {
+        GenerationParameters? parameters;
+        try
+        {
+            parameters = GenerationPng.ReadParameters(new MemoryStream(png));
+        }
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or System.Text.Json.JsonException)
+        {
+            DropResultKey = "gen.png.notPng";
+            Changed?.Invoke();
+            return;
+        }
+        if (parameters is null)
+        {
+            DropResultKey = "gen.png.noSettings";
+        }
+        else
+        {
+            var current = new GenerationRequest { Prompt = Form.Prompt, NegativePrompt = Form.NegativePrompt, Width = Form.Width, Height = Form.Height, Steps = Form.Steps, Cfg = Form.Cfg, Count = Form.Count };
+            Form.LoadFrom(parameters.ApplyTo(current) with { Count = Form.Count }, includeSeed: parameters.Seed is not null);
+            DropResultKey = "gen.png.loaded";
+        }
+        Changed?.Invoke();
+    }
+
+    /// <summary>Reloads the latest pictures (after a star or a delete elsewhere).</summary>
+    public Task RefreshAsync() => RunSafelyAsync(() => RefreshResultsAsync(CancellationToken.None));
+
+    public void DismissMessages()
+    {
+        Refusal = null;
+        (FailureKey, FailureDetail) = (null, null);
+        Problems = [];
+        Changed?.Invoke();
+    }
+
+    private void OnEvent(JobEvent e)
+    {
+        switch (e)
+        {
+            case JobQueued q:
+                Upsert(q.JobId, v => v with { Status = JobStatus.Queued, Position = q.Position, Eta = q.EtaStart, Notice = q.Notice }, null);
+                break;
+            case JobStarted s:
+                Upsert(s.JobId, v => v with { Status = JobStatus.Running, Position = null, Eta = s.EtaFinish, Notice = null }, null);
+                break;
+            case JobStep step:
+                var preview = step.Preview is { } p ? PreviewImage.ToDataUrl(p) : null;
+                Upsert(step.JobId, v => v with
+                {
+                    Status = JobStatus.Running,
+                    Position = null,
+                    ImageIndex = step.ImageIndex,
+                    ImageCount = step.ImageCount,
+                    Step = step.Step,
+                    TotalSteps = step.TotalSteps,
+                    Eta = step.Eta,
+                    PreviewDataUrl = preview ?? v.PreviewDataUrl,
+                }, null);
+                break;
+            case JobFinished f:
+                Upsert(f.JobId, v =>
+                {
+                    Form.LastSeed = v.Request.Seed;
+                    return v with { Status = JobStatus.Succeeded, Step = v.TotalSteps, ImageIndex = Math.Max(0, v.ImageCount - 1), Eta = null, Notice = f.Notice };
+                }, null);
+                // Fire and forget: the worker thread must not wait for the database; errors become FailureKey.
+                _ = RunSafelyAsync(() => RefreshResultsAsync(CancellationToken.None));
+                break;
+            case JobFailed failed:
+                Upsert(failed.JobId, v => v with { Status = JobStatus.Failed, Error = failed.Reason, Eta = null }, null);
+                break;
+            case JobCancelled c:
+                Upsert(c.JobId, v => v with { Status = JobStatus.Cancelled, Eta = null, Position = null }, null);
+                break;
+        }
+        Changed?.Invoke();
+    }
+
+    /// <summary>Jobs this session has not seen (made through the API, say) are fetched and added.</summary>
+    private void Upsert(string jobId, Func<JobView, JobView> update, Func<JobView>? create)
+    {
+        var missing = false;
+        lock (_gate)
+        {
+            var index = _jobViews.FindIndex(v => v.Id == jobId);
+            if (index >= 0)
+                _jobViews = _jobViews.SetItem(index, update(_jobViews[index]));
+            else if (create is not null)
+                _jobViews = _jobViews.Insert(0, create());
+            else
+                missing = true;
+            Trim();
+        }
+        if (missing && _user.HasName)
+        {
+            _ = RunSafelyAsync(async () =>
+            {
+                if (await _jobs.GetAsync(jobId, _user.Caller) is { } job)
+                {
+                    Upsert(job.Id, v => JobView.Furthest(v, JobView.From(job)), () => JobView.From(job));
+                    Changed?.Invoke();
+                }
+            });
+        }
+    }
+
+    private void Trim()
+    {
+        var finished = _jobViews.Where(v => !v.IsActive).Skip(KeptFinishedJobs).ToList();
+        if (finished.Count > 0)
+            _jobViews = _jobViews.RemoveRange(finished);
+    }
+
+    private async Task RefreshResultsAsync(CancellationToken ct)
+    {
+        if (!_user.HasName)
+            return;
+        var page = await _history.QueryAsync(new HistoryQuery { UserName = _user.Name, PageSize = RecentResults }, ct);
+        _results = page.Items;
+        Changed?.Invoke();
+    }
+
+    private async Task RunSafelyAsync(Func<Task> action)
+    {
+        try
+        {
+            await action();
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception e)
+        {
+            // A designer gets a sentence; the log (through the engine) has the details.
+            (FailureKey, FailureDetail) = ("gen.failure.engine", e.Message);
+            Changed?.Invoke();
+        }
+    }
+
+    public void Dispose() => _subscription?.Dispose();
+}

@@ -1,0 +1,130 @@
+using ZImage.Engine.History;
+using ZImage.Web.Ui.Identity;
+
+namespace ZImage.Web.Ui.History;
+
+public enum HistoryOwner
+{
+    Mine,
+    Everyone,
+}
+
+public enum HistoryPeriod
+{
+    AnyTime,
+    Today,
+    Last7Days,
+    Last30Days,
+}
+
+/// <summary>The History tab's filters, page and selection, turned into one <see cref="HistoryQuery"/>.</summary>
+public sealed class HistoryBrowser
+{
+    public const int PageSize = 24;
+
+    private readonly IHistoryService _history;
+    private readonly UiUser _user;
+    private readonly TimeProvider _clock;
+    private readonly HashSet<long> _selected = [];
+
+    public HistoryBrowser(IHistoryService history, UiUser user, TimeProvider clock)
+    {
+        _history = history;
+        _user = user;
+        _clock = clock;
+    }
+
+    public string Search { get; set; } = "";
+    public HistoryOwner Owner { get; set; } = HistoryOwner.Mine;
+    public HistoryPeriod Period { get; set; } = HistoryPeriod.AnyTime;
+    /// <summary>"1024x1024" or null for any size.</summary>
+    public string? Size { get; set; }
+    public bool StarredOnly { get; set; }
+    public int Page { get; private set; }
+
+    public HistoryPage? Current { get; private set; }
+    public string? FailureDetail { get; private set; }
+
+    public int PageCount => Current is null ? 0 : Math.Max(1, (Current.TotalCount + PageSize - 1) / PageSize);
+
+    public IReadOnlyCollection<long> Selected => _selected;
+
+    public HistoryQuery BuildQuery()
+    {
+        var today = new DateTimeOffset(_clock.GetLocalNow().Date, _clock.GetLocalNow().Offset);
+        var (width, height) = ParseSize(Size);
+        return new HistoryQuery
+        {
+            UserName = Owner == HistoryOwner.Mine ? _user.Name : null,
+            Text = string.IsNullOrWhiteSpace(Search) ? null : Search.Trim(),
+            From = Period switch
+            {
+                HistoryPeriod.Today => today,
+                HistoryPeriod.Last7Days => today.AddDays(-6),
+                HistoryPeriod.Last30Days => today.AddDays(-29),
+                _ => null,
+            },
+            Width = width,
+            Height = height,
+            FavouritesOnly = StarredOnly,
+            Page = Page,
+            PageSize = PageSize,
+        };
+    }
+
+    /// <summary>Filters changed: back to the first page.</summary>
+    public Task ApplyAsync(CancellationToken ct = default)
+    {
+        Page = 0;
+        return LoadAsync(ct);
+    }
+
+    public Task GoToAsync(int page, CancellationToken ct = default)
+    {
+        Page = Math.Clamp(page, 0, Math.Max(0, PageCount - 1));
+        return LoadAsync(ct);
+    }
+
+    public async Task LoadAsync(CancellationToken ct = default)
+    {
+        try
+        {
+            Current = await _history.QueryAsync(BuildQuery(), ct);
+            FailureDetail = null;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            FailureDetail = e.Message;
+        }
+    }
+
+    public void ToggleSelected(long id)
+    {
+        if (!_selected.Remove(id))
+            _selected.Add(id);
+    }
+
+    public void ClearSelection() => _selected.Clear();
+
+    public void SelectPage()
+    {
+        foreach (var image in Current?.Items ?? [])
+            _selected.Add(image.Id);
+    }
+
+    public async Task<bool> DeleteAsync(long id, CancellationToken ct = default)
+    {
+        var deleted = await _history.DeleteImageAsync(id, _user.Caller, ct);
+        _selected.Remove(id);
+        await LoadAsync(ct);
+        if (Current is { Items.Count: 0 } && Page > 0)
+            await GoToAsync(Page - 1, ct);
+        return deleted;
+    }
+
+    public static (int? Width, int? Height) ParseSize(string? size)
+    {
+        var parts = (size ?? "").Split('x');
+        return parts.Length == 2 && int.TryParse(parts[0], out var w) && int.TryParse(parts[1], out var h) ? (w, h) : (null, null);
+    }
+}

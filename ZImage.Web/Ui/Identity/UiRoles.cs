@@ -1,0 +1,6 @@
+namespace ZImage.Web.Ui.Identity;
+
+public static class UiRoles
+{
+    public const string Admin = "admin";
+}

@@ -1,0 +1,40 @@
+using ZImage.Engine.Jobs;
+
+namespace ZImage.Web.Ui.Identity;
+
+/// <summary>
+/// Who is using this browser session. In open mode the name is the one picked on first visit (kept in a
+/// cookie); in accounts mode it comes from the sign-in cookie. Jobs and history belong to this name.
+/// </summary>
+public sealed class UiUser
+{
+    public const string NameCookie = "zi-user";
+    public const int MaxNameLength = 40;
+
+    public string? Name { get; private set; }
+    public bool IsAdmin { get; private set; }
+
+    public bool HasName => Name is not null;
+
+    public Caller Caller => new(Name ?? throw new InvalidOperationException("No display name picked yet."), IsAdmin);
+
+    public event Action? Changed;
+
+    public void SignIn(string name, bool isAdmin)
+    {
+        Name = Normalize(name) ?? throw new ArgumentException("A display name is required.", nameof(name));
+        IsAdmin = isAdmin;
+        Changed?.Invoke();
+    }
+
+    /// <summary>Trimmed, inner whitespace collapsed; null when nothing usable is left.</summary>
+    public static string? Normalize(string? name)
+    {
+        if (string.IsNullOrWhiteSpace(name))
+            return null;
+        var collapsed = string.Join(' ', name.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+        if (collapsed.Length > MaxNameLength || collapsed.Any(char.IsControl))
+            return null;
+        return collapsed;
+    }
+}

@@ -1,0 +1,162 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ZImage.Engine.Memory;
+using ZImage.Engine.Pipeline;
+using ZImage.Web.Ui.Generate;
+
+namespace ZImage.Web.Ui.Settings;
+
+public static class ExecutionProviders
+{
+    public const string Auto = "Auto";
+    public static readonly IReadOnlyList<string> All = [Auto, "CUDA", "TensorRT", "WebGPU", "CPU"];
+}
+
+/// <param name="Field">The setting's key in <see cref="SettingsForm"/> (and its label's text key: settings.field.{Field}).</param>
+/// <param name="TextKey">The message's text key; <paramref name="Args"/> fill its placeholders after the field label.</param>
+public sealed record SettingsProblem(string Field, string TextKey, params object[] Args);
+
+/// <summary>
+/// The Settings tab's values. Read from configuration (appsettings.json overlaid by the saved settings file),
+/// validated with one message per wrong field, and written back as that file.
+/// </summary>
+public sealed class SettingsForm
+{
+    public const int MaxSafetyMarginMiB = 64 * 1024;
+
+    public string ModelDirectory { get; set; } = "";
+    public string ExecutionProvider { get; set; } = ExecutionProviders.Auto;
+    public ResidencyPolicy Residency { get; set; } = ResidencyPolicy.Auto;
+    public int SafetyMarginMiB { get; set; } = 1024;
+    public int MaxQueuedPerUser { get; set; } = 10;
+    public int MaxQueuedTotal { get; set; } = 1000;
+    public string OutputDirectory { get; set; } = "outputs";
+    public int RetentionDays { get; set; }
+    public int DefaultSteps { get; set; } = GenerateForm.DefaultSteps;
+    public float DefaultCfg { get; set; }
+    public int DefaultWidth { get; set; } = 1024;
+    public int DefaultHeight { get; set; } = 1024;
+    public int DefaultCount { get; set; } = 1;
+    public string DefaultNegativePrompt { get; set; } = "";
+
+    public GenerationDefaults Defaults => new()
+    {
+        Steps = DefaultSteps,
+        Cfg = DefaultCfg,
+        Width = DefaultWidth,
+        Height = DefaultHeight,
+        Count = DefaultCount,
+        NegativePrompt = DefaultNegativePrompt,
+    };
+
+    public static SettingsForm From(IConfiguration c)
+    {
+        var form = new SettingsForm();
+        form.ModelDirectory = c[SettingsKeys.ModelDirectory] ?? form.ModelDirectory;
+        form.ExecutionProvider = c[SettingsKeys.ExecutionProvider] ?? form.ExecutionProvider;
+        if (Enum.TryParse<ResidencyPolicy>(c[SettingsKeys.Residency], ignoreCase: true, out var residency))
+            form.Residency = residency;
+        form.SafetyMarginMiB = Int(c, SettingsKeys.SafetyMarginMiB, form.SafetyMarginMiB);
+        form.MaxQueuedPerUser = Int(c, SettingsKeys.MaxQueuedPerUser, form.MaxQueuedPerUser);
+        form.MaxQueuedTotal = Int(c, SettingsKeys.MaxQueuedTotal, form.MaxQueuedTotal);
+        form.OutputDirectory = c[SettingsKeys.OutputDirectory] ?? form.OutputDirectory;
+        form.RetentionDays = Int(c, SettingsKeys.RetentionDays, form.RetentionDays);
+        var d = c.GetSection(SettingsKeys.Defaults);
+        form.DefaultSteps = Int(d, "Steps", form.DefaultSteps);
+        form.DefaultCfg = float.TryParse(d["Cfg"], CultureInfo.InvariantCulture, out var cfg) ? cfg : form.DefaultCfg;
+        form.DefaultWidth = Int(d, "Width", form.DefaultWidth);
+        form.DefaultHeight = Int(d, "Height", form.DefaultHeight);
+        form.DefaultCount = Int(d, "Count", form.DefaultCount);
+        form.DefaultNegativePrompt = d["NegativePrompt"] ?? form.DefaultNegativePrompt;
+        return form;
+    }
+
+    public IReadOnlyList<SettingsProblem> Validate(Func<string, string> resolvePath)
+    {
+        var problems = new List<SettingsProblem>();
+        void Range(string field, double value, double min, double max)
+        {
+            if (!(value >= min && value <= max))
+                problems.Add(new(field, "settings.problem.range", min, max));
+        }
+
+        if (!ExecutionProviders.All.Contains(ExecutionProvider))
+            problems.Add(new(nameof(ExecutionProvider), "settings.problem.choice", string.Join(", ", ExecutionProviders.All)));
+        if (!Enum.IsDefined(Residency))
+            problems.Add(new(nameof(Residency), "settings.problem.choice", string.Join(", ", Enum.GetNames<ResidencyPolicy>())));
+        Range(nameof(SafetyMarginMiB), SafetyMarginMiB, 0, MaxSafetyMarginMiB);
+        Range(nameof(MaxQueuedPerUser), MaxQueuedPerUser, 1, 1000);
+        Range(nameof(MaxQueuedTotal), MaxQueuedTotal, 1, 100_000);
+        if (MaxQueuedTotal < MaxQueuedPerUser)
+            problems.Add(new(nameof(MaxQueuedTotal), "settings.problem.totalBelowPerUser"));
+        Range(nameof(RetentionDays), RetentionDays, 0, 36500);
+        Range(nameof(DefaultSteps), DefaultSteps, GenerationLimits.MinSteps, GenerationLimits.MaxSteps);
+        Range(nameof(DefaultCfg), DefaultCfg, GenerationLimits.MinCfg, GenerationLimits.MaxCfg);
+        Range(nameof(DefaultCount), DefaultCount, GenerationLimits.MinCount, GenerationLimits.MaxCount);
+        foreach (var (field, side) in new[] { (nameof(DefaultWidth), DefaultWidth), (nameof(DefaultHeight), DefaultHeight) })
+        {
+            if (side is < GenerationLimits.MinSide or > GenerationLimits.MaxSide || side % GenerationLimits.SideMultiple != 0)
+                problems.Add(new(field, "settings.problem.side", GenerationLimits.SideMultiple, GenerationLimits.MinSide, GenerationLimits.MaxSide));
+        }
+        if (DefaultNegativePrompt.Length > GenerationLimits.MaxPromptChars)
+            problems.Add(new(nameof(DefaultNegativePrompt), "settings.problem.tooLong", GenerationLimits.MaxPromptChars));
+        if (string.IsNullOrWhiteSpace(OutputDirectory))
+            problems.Add(new(nameof(OutputDirectory), "settings.problem.required"));
+        else if (!CanCreate(resolvePath(OutputDirectory)))
+            problems.Add(new(nameof(OutputDirectory), "settings.problem.folderNotWritable", resolvePath(OutputDirectory)));
+        if (!string.IsNullOrWhiteSpace(ModelDirectory) && !Directory.Exists(resolvePath(ModelDirectory)))
+            problems.Add(new(nameof(ModelDirectory), "settings.problem.folderMissing", resolvePath(ModelDirectory)));
+        return problems;
+    }
+
+    private static bool CanCreate(string directory)
+    {
+        try
+        {
+            Directory.CreateDirectory(directory);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            return false;
+        }
+    }
+
+    public string ToJson()
+    {
+        var defaults = new JsonObject
+        {
+            ["Steps"] = DefaultSteps,
+            ["Cfg"] = DefaultCfg,
+            ["Width"] = DefaultWidth,
+            ["Height"] = DefaultHeight,
+            ["Count"] = DefaultCount,
+            ["NegativePrompt"] = DefaultNegativePrompt,
+        };
+        var root = new JsonObject
+        {
+            ["ZImage"] = new JsonObject
+            {
+                ["Engine"] = new JsonObject { ["Provider"] = ExecutionProvider, ["ModelDirectory"] = ModelDirectory },
+                ["Memory"] = new JsonObject
+                {
+                    ["Residency"] = Residency.ToString(),
+                    ["SafetyMarginMiB"] = SafetyMarginMiB,
+                },
+                ["Jobs"] = new JsonObject
+                {
+                    ["MaxQueuedPerUser"] = MaxQueuedPerUser,
+                    ["MaxQueuedTotal"] = MaxQueuedTotal,
+                    ["OutputDirectory"] = OutputDirectory,
+                    ["RetentionDays"] = RetentionDays,
+                },
+                ["Web"] = new JsonObject { ["Defaults"] = defaults },
+            },
+        };
+        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+    }
+
+    private static int Int(IConfiguration c, string key, int fallback) =>
+        int.TryParse(c[key], NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : fallback;
+}
