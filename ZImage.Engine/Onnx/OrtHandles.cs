@@ -16,7 +16,20 @@ internal abstract class OrtHandle : SafeHandle
     {
     }
 
+    private static long _live;
+
     public override bool IsInvalid => handle == IntPtr.Zero;
+
+    /// <summary>ORT objects created through this binding and not yet released; the lifetime tests read it.</summary>
+    internal static long LiveCount => Interlocked.Read(ref _live);
+
+    /// <summary>Takes ownership of a pointer ORT just returned; every native object enters the binding here.</summary>
+    internal static void Adopt(OrtHandle owner, nint raw)
+    {
+        Marshal.InitHandle(owner, raw);
+        if (raw != 0)
+            Interlocked.Increment(ref _live);
+    }
 
     protected abstract int ReleaseOrdinal { get; }
 
@@ -34,6 +47,7 @@ internal abstract class OrtHandle : SafeHandle
     protected override unsafe bool ReleaseHandle()
     {
         ((delegate* unmanaged<nint, void>)OrtNative.Slot(ReleaseOrdinal))(handle);
+        Interlocked.Decrement(ref _live);
         if (_owned is not null)
             foreach (var resource in _owned)
                 resource.Dispose();

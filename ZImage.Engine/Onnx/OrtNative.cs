@@ -114,7 +114,7 @@ internal static unsafe class OrtNative
         nint raw;
         Check(((delegate* unmanaged<void*, nint, int, byte*, nint*, nint>)Slot(OrtApiOrdinals.CreateEnvWithCustomLogger))(
             logger, 0, severity, id.Pointer, &raw));
-        Marshal.InitHandle(env, raw);
+        OrtHandle.Adopt(env, raw);
         return env;
     }
 
@@ -149,7 +149,7 @@ internal static unsafe class OrtNative
         var options = new OrtSessionOptionsHandle();
         nint raw;
         Check(((delegate* unmanaged<nint*, nint>)Slot(OrtApiOrdinals.CreateSessionOptions))(&raw));
-        Marshal.InitHandle(options, raw);
+        OrtHandle.Adopt(options, raw);
         return options;
     }
 
@@ -179,7 +179,7 @@ internal static unsafe class OrtNative
         using var cuda = new OrtCudaProviderOptionsHandle();
         nint raw;
         Check(((delegate* unmanaged<nint*, nint>)Slot(OrtApiOrdinals.CreateCUDAProviderOptions))(&raw));
-        Marshal.InitHandle(cuda, raw);
+        OrtHandle.Adopt(cuda, raw);
         // ORT parses the options inside the provider library, so Update already needs it loaded; with none, skip it.
         if (settings.Count > 0)
             using (var pairs = new Utf8Pairs(settings))
@@ -194,7 +194,7 @@ internal static unsafe class OrtNative
         using var trt = new OrtTensorRtProviderOptionsHandle();
         nint raw;
         Check(((delegate* unmanaged<nint*, nint>)Slot(OrtApiOrdinals.CreateTensorRTProviderOptions))(&raw));
-        Marshal.InitHandle(trt, raw);
+        OrtHandle.Adopt(trt, raw);
         // ORT parses the options inside the provider library, so Update already needs it loaded; with none, skip it.
         if (settings.Count > 0)
             using (var pairs = new Utf8Pairs(settings))
@@ -221,7 +221,7 @@ internal static unsafe class OrtNative
         nint raw;
         Check(((delegate* unmanaged<nint, byte*, nint, nint*, nint>)Slot(OrtApiOrdinals.CreateSession))(
             env.DangerousGetHandle(), path.Pointer, options.DangerousGetHandle(), &raw), $"Model file '{modelPath}'");
-        Marshal.InitHandle(session, raw);
+        OrtHandle.Adopt(session, raw);
         GC.KeepAlive(env);
         GC.KeepAlive(options);
         return session;
@@ -257,7 +257,7 @@ internal static unsafe class OrtNative
         nint raw;
         Check(((delegate* unmanaged<nint, nuint, nint*, nint>)Slot(input ? OrtApiOrdinals.SessionGetInputTypeInfo : OrtApiOrdinals.SessionGetOutputTypeInfo))(
             session.DangerousGetHandle(), (nuint)index, &raw));
-        Marshal.InitHandle(typeInfo, raw);
+        OrtHandle.Adopt(typeInfo, raw);
 
         int onnxType;
         Check(((delegate* unmanaged<nint, int*, nint>)Slot(OrtApiOrdinals.GetOnnxTypeFromTypeInfo))(raw, &onnxType));
@@ -302,7 +302,7 @@ internal static unsafe class OrtNative
         var options = new OrtRunOptionsHandle();
         nint raw;
         Check(((delegate* unmanaged<nint*, nint>)Slot(OrtApiOrdinals.CreateRunOptions))(&raw));
-        Marshal.InitHandle(options, raw);
+        OrtHandle.Adopt(options, raw);
         return options;
     }
 
@@ -332,7 +332,7 @@ internal static unsafe class OrtNative
         var info = new OrtMemoryInfoHandle();
         nint raw;
         Check(((delegate* unmanaged<int, int, nint*, nint>)Slot(OrtApiOrdinals.CreateCpuMemoryInfo))(OrtArenaAllocator, OrtMemTypeDefault, &raw));
-        Marshal.InitHandle(info, raw);
+        OrtHandle.Adopt(info, raw);
         return info;
     }
 
@@ -343,7 +343,7 @@ internal static unsafe class OrtNative
         nint raw;
         Check(((delegate* unmanaged<byte*, int, int, int, nint*, nint>)Slot(OrtApiOrdinals.CreateMemoryInfo))(
             text.Pointer, OrtDeviceAllocator, deviceId, OrtMemTypeDefault, &raw), $"Memory info '{name}' device {deviceId}");
-        Marshal.InitHandle(info, raw);
+        OrtHandle.Adopt(info, raw);
         return info;
     }
 
@@ -362,7 +362,7 @@ internal static unsafe class OrtNative
         nint raw;
         Check(((delegate* unmanaged<nint, nint, nint*, nint>)Slot(OrtApiOrdinals.CreateAllocator))(
             session.DangerousGetHandle(), memoryInfo.DangerousGetHandle(), &raw));
-        Marshal.InitHandle(allocator, raw);
+        OrtHandle.Adopt(allocator, raw);
         allocator.KeepAlive(session);
         return allocator;
     }
@@ -388,7 +388,7 @@ internal static unsafe class OrtNative
         fixed (long* dims = shape)
             Check(((delegate* unmanaged<nint, void*, nuint, long*, nuint, int, nint*, nint>)Slot(OrtApiOrdinals.CreateTensorWithDataAsOrtValue))(
                 memoryInfo.DangerousGetHandle(), data, byteLength, dims, (nuint)shape.Length, (int)type, &raw));
-        Marshal.InitHandle(value, raw);
+        OrtHandle.Adopt(value, raw);
         return value;
     }
 
@@ -399,14 +399,14 @@ internal static unsafe class OrtNative
         fixed (long* dims = shape)
             Check(((delegate* unmanaged<nint, long*, nuint, int, nint*, nint>)Slot(OrtApiOrdinals.CreateTensorAsOrtValue))(
                 allocator, dims, (nuint)shape.Length, (int)type, &raw));
-        Marshal.InitHandle(value, raw);
+        OrtHandle.Adopt(value, raw);
         return value;
     }
 
     public static OrtValueHandle WrapValue(nint raw)
     {
         var value = new OrtValueHandle();
-        Marshal.InitHandle(value, raw);
+        OrtHandle.Adopt(value, raw);
         return value;
     }
 
@@ -429,7 +429,7 @@ internal static unsafe class OrtNative
         using var info = new OrtTensorTypeAndShapeInfoHandle();
         nint raw;
         Check(((delegate* unmanaged<nint, nint*, nint>)Slot(OrtApiOrdinals.GetTensorTypeAndShape))(value, &raw));
-        Marshal.InitHandle(info, raw);
+        OrtHandle.Adopt(info, raw);
         var (type, shape, _) = ReadTypeAndShape(raw);
         nuint count;
         Check(((delegate* unmanaged<nint, nuint*, nint>)Slot(OrtApiOrdinals.GetTensorShapeElementCount))(raw, &count));
@@ -458,7 +458,7 @@ internal static unsafe class OrtNative
         var binding = new OrtIoBindingHandle();
         nint raw;
         Check(((delegate* unmanaged<nint, nint*, nint>)Slot(OrtApiOrdinals.CreateIoBinding))(session.DangerousGetHandle(), &raw));
-        Marshal.InitHandle(binding, raw);
+        OrtHandle.Adopt(binding, raw);
         binding.KeepAlive(session);
         return binding;
     }

@@ -80,7 +80,11 @@ public sealed class SettingsTests : IDisposable
             Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(folder, part))!);
             File.WriteAllBytes(Path.Combine(folder, part), [1]);
         }
-        var ready = ModelFolderCheck.Run(folder);
+        // Every file present but none of them real: the engine's check (manifest numbers, recorded sizes) speaks up.
+        var junk = ModelFolderCheck.Run(folder);
+        Assert.Equal(ModelFolderState.Incomplete, junk.State);
+        Assert.Contains(junk.Problems, p => p.TextKey == "settings.health.engineProblem");
+        var ready = ModelFolderCheck.Run(Path.Combine(AppContext.BaseDirectory, "models", "self-test-tiny"));
         Assert.Equal(ModelFolderState.Ready, ready.State);
         Assert.True(ready.IsSelfTest);
         Assert.Equal(ModelFolderState.Missing, ModelFolderCheck.Run(Path.Combine(_root, "absent")).State);
