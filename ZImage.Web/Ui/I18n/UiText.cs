@@ -187,6 +187,9 @@ public static class UiText
         ["status.model.Loading"] = ("Model loading…", "模型加载中…"),
         ["status.model.Ready"] = ("Model ready", "模型已就绪"),
         ["status.model.Error"] = ("Model could not load", "模型加载失败"),
+        ["status.runsOn"] = ("Runs on {0}", "运行于 {0}"),
+        ["status.providersOffered"] = ("ONNX Runtime {0} on this machine offers: {1}", "本机 ONNX Runtime {0} 提供：{1}"),
+        ["status.runtimeMissing"] = ("Engine library missing", "缺少引擎运行库"),
 
         // Settings
         ["settings.title"] = ("Settings", "设置"),
@@ -202,6 +205,9 @@ public static class UiText
         ["settings.engine"] = ("Graphics card and memory", "显卡与显存"),
         ["settings.machineGpu"] = ("This machine has {0} with {1} GB of memory.", "本机显卡：{0}，显存 {1} GB。"),
         ["settings.machineCpu"] = ("This machine has no usable graphics card; pictures are made on the processor, which is much slower.", "本机没有可用的显卡，图片将由处理器生成，速度会慢很多。"),
+        ["settings.providersOffered"] = ("ONNX Runtime {0} here offers {1}. Automatic uses {2} on this machine.", "本机 ONNX Runtime {0} 提供 {1}。“自动”在本机使用 {2}。"),
+        ["settings.runtimeMissing"] = ("The engine library (ONNX Runtime) could not be loaded, so no pictures can be made: {0}", "无法加载引擎运行库（ONNX Runtime），因此无法生成图片：{0}"),
+        ["settings.engineModel"] = ("Engine:", "引擎："),
         ["settings.providerAuto"] = ("Automatic (best available)", "自动（选择最佳）"),
         ["settings.queue"] = ("Queue", "队列"),
         ["settings.storage"] = ("Storage", "存储"),
