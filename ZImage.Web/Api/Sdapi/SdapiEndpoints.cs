@@ -43,7 +43,7 @@ public static class SdapiEndpoints
             .Produces<PngInfoResponse>()
             .ProducesValidationProblem();
         sdapi.MapGet("/options", () => TypedResults.Ok(CurrentOptions()));
-        sdapi.MapPost("/options", SetOptions)
+        sdapi.MapPost("/options", (Delegate)SetOptions)
             .Accepts<Dictionary<string, JsonElement>>("application/json")
             .Produces<SetOptionsResponse>()
             .ProducesValidationProblem()
