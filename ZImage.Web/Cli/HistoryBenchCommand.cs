@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Routing;
 using Microsoft.AspNetCore.Components.Web;
 using ZImage.Engine;
 using ZImage.Engine.History;
@@ -176,6 +177,9 @@ internal static class HistoryBenchCommand
     {
         await using var scope = services.CreateAsyncScope();
         scope.ServiceProvider.GetRequiredService<UiUser>().SignIn(BenchUser, isAdmin: false);
+        // What the server does for each request before rendering: forms need the page's address for their action.
+        ((IHostEnvironmentNavigationManager)scope.ServiceProvider.GetRequiredService<NavigationManager>())
+            .Initialize("http://localhost:7860/", "http://localhost:7860/history");
         await using var renderer = new HtmlRenderer(scope.ServiceProvider, scope.ServiceProvider.GetRequiredService<ILoggerFactory>());
         var clock = Stopwatch.StartNew();
         var html = await renderer.Dispatcher.InvokeAsync(async () =>
