@@ -44,13 +44,13 @@ public sealed class ApiTokensTests
         await using var studio = await TestStudio.StartAsync(settings: Accounts);
         var model = new ApiTokensModel(studio.Get<ApiTokenStore>(), studio.User) { Name = "   " };
         Assert.False(await model.CreateAsync());
-        Assert.Equal("tokens.problem.name", model.ProblemKey);
+        Assert.Equal("apiTokens.problem.name", model.ProblemKey);
         Assert.Null(model.JustCreated);
 
         model.Name = new string('x', TokenEndpoints.MaxNameLength + 1);
         Assert.False(await model.CreateAsync());
         Assert.Empty(await studio.Get<ApiTokenStore>().ListAsync(null));
-        Assert.Equal("Please give the token a name of 1 to 100 characters.", studio.Localizer.Format("tokens.problem.name", TokenEndpoints.MaxNameLength));
+        Assert.Equal("Please give the token a name of 1 to 100 characters.", studio.Localizer.Format("apiTokens.problem.name", TokenEndpoints.MaxNameLength));
     }
 
     [Fact]
@@ -67,7 +67,7 @@ public sealed class ApiTokensTests
         Assert.False(model.Tokens[0].IsAdmin);
 
         Assert.False(await model.RevokeAsync(anns.Info.Id));
-        Assert.Equal("tokens.problem.notYours", model.ProblemKey);
+        Assert.Equal("apiTokens.problem.notYours", model.ProblemKey);
         Assert.NotNull(await store.ValidateAsync(anns.Secret));
 
         Assert.True(await model.RevokeAsync(model.Tokens[0].Id));

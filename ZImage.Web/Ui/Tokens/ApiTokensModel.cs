@@ -19,7 +19,7 @@ public sealed class ApiTokensModel(ApiTokenStore store, UiUser user)
     /// <summary>The token made by the last <see cref="CreateAsync"/>; cleared by any other action, so it is shown once.</summary>
     public CreatedApiToken? JustCreated { get; private set; }
 
-    /// <summary>A text key (tokens.problem.*) when the last action was refused.</summary>
+    /// <summary>A text key (apiTokens.problem.*) when the last action was refused.</summary>
     public string? ProblemKey { get; private set; }
 
     public bool SeesEveryone => user.IsAdmin;
@@ -33,7 +33,7 @@ public sealed class ApiTokensModel(ApiTokenStore store, UiUser user)
         var name = Name.Trim();
         if (name.Length is 0 or > TokenEndpoints.MaxNameLength)
         {
-            ProblemKey = "tokens.problem.name";
+            ProblemKey = "apiTokens.problem.name";
             return false;
         }
         ProblemKey = null;
@@ -47,7 +47,7 @@ public sealed class ApiTokensModel(ApiTokenStore store, UiUser user)
     {
         JustCreated = null;
         var revoked = await store.RevokeAsync(id, user.IsAdmin ? null : user.Caller.UserName, ct);
-        ProblemKey = revoked ? null : "tokens.problem.notYours";
+        ProblemKey = revoked ? null : "apiTokens.problem.notYours";
         await LoadAsync(ct);
         return revoked;
     }
