@@ -59,6 +59,8 @@ public class StudioServer : IAsyncLifetime
     protected virtual void ConfigureEngine(IWebHostBuilder web)
     {
         web.UseSetting("ZImage:Jobs:InitialSecondsPerStepAt1024", "0.12");
+        // The simulated GPU's provider, so the status bar tells one story ("Runs on CUDA" beside the GPU's name).
+        web.UseSetting("ZImage:Engine:Provider", "Cuda");
         web.ConfigureTestServices(services =>
         {
             services.Replace(ServiceDescriptor.Singleton<IImagePipeline>(Pipeline));
