@@ -126,6 +126,16 @@ public sealed class TinyModelStudioServer : StudioServer
     }
 }
 
+/// <summary>Accounts mode (sign-in, administrator, API tokens) with the fake pipeline.</summary>
+public sealed class AccountsStudioServer : StudioServer
+{
+    protected override void ConfigureEngine(IWebHostBuilder web)
+    {
+        base.ConfigureEngine(web);
+        web.UseSetting("ZImage:Web:Mode", "Accounts");
+    }
+}
+
 public sealed record Person(IBrowserContext Context, IPage Page) : IAsyncDisposable
 {
     public List<string> Errors { get; } = [];
