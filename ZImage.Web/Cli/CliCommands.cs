@@ -10,6 +10,7 @@ internal static class CliCommands
         "generate" => GenerateCommand.RunAsync,
         "bench" => BenchCommand.RunAsync,
         "jobs-bench" => JobsBenchCommand.RunAsync,
+        "history-bench" => HistoryBenchCommand.RunAsync,
         // ort-check reads its own arguments from index 1 (the word itself at 0).
         "ort-check" => (args, _, _) => OrtCheckCommand.RunAsync(["ort-check", .. args]),
         _ => null,
