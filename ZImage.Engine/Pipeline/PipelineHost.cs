@@ -100,7 +100,7 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
     private ZImagePipeline Current()
     {
         var o = _options.CurrentValue;
-        var key = $"{o.ModelDirectory}|{o.Provider}|{o.DeviceId}|{string.Join(",", o.ProviderOptions.Select(kv => kv.Key + "=" + kv.Value))}|{o.IntraOpThreads}";
+        var key = $"{o.ModelDirectory}|{o.Provider}|{o.DeviceId}|{string.Join(",", o.ProviderOptions.Select(kv => kv.Key + "=" + kv.Value))}|{o.IntraOpThreads}|{o.VaeProvider}";
         lock (_lock)
         {
             if (_pipeline is not null && _openedFor == key)
@@ -113,7 +113,8 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
             var folder = ModelFolder.Open(o.ModelDirectory);
             var runtime = _runtime();
             _pipeline = new ZImagePipeline(folder, runtime, o.ToSessionOptions(runtime),
-                request => _guard.DecideResidency(request).Mode, _loggers.CreateLogger<ZImagePipeline>());
+                request => _guard.DecideResidency(request).Mode, _loggers.CreateLogger<ZImagePipeline>(),
+                o.ToVaeSessionOptions(runtime));
             _guard.ReportLoadedModelBytes(folder.PartBytes(folder.Manifest.TextEncoder) + folder.PartBytes(folder.Manifest.Transformer) + folder.PartBytes(folder.Manifest.VaeDecoder));
             _openedFor = key;
             _lastError = null;
