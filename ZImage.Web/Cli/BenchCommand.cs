@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using ZImage.Engine.Imaging;
 using ZImage.Engine.Memory;
 using ZImage.Engine.Models;
+using ZImage.Engine.Onnx;
 using ZImage.Engine.Pipeline;
 using ZImage.Engine.Text;
 
@@ -115,6 +116,12 @@ internal static class BenchCommand
         {
             error.WriteLine($"error: {e.Message}");
             return 2;
+        }
+        catch (OnnxRuntimeException e)
+        {
+            // e.g. a provider that cannot build a kernel on this GPU: say which model and why, not a stack trace.
+            error.WriteLine($"error: {e.Message}");
+            return 1;
         }
     }
 
