@@ -98,6 +98,67 @@ public class PngCodecTests
         }
     }
 
+    [RequiresPython3Fact]
+    public void PythonZlibReaderDecodesAnImageDeflatedInSeveralBands()
+    {
+        // 400 RGB pixels a row: 1201 filtered bytes, so 109 rows a band and this image spans four bands.
+        var image = TestImages.Photo(400, 330, seed: 9);
+        Assert.True(330 * 1201 > 3 * PngImageData.BandBytes);
+        var folder = Directory.CreateTempSubdirectory("zimage-png-");
+        try
+        {
+            var pngPath = Path.Combine(folder.FullName, "bands.png");
+            var rgbPath = Path.Combine(folder.FullName, "bands.rgb");
+            File.WriteAllBytes(pngPath, PngCodec.Encode(image));
+
+            var script = Path.Combine(TestImages.RepositoryRoot(), "tools", "png-check", "decode_png.py");
+            var (exit, _, stderr) = Run("python3", script, pngPath, rgbPath);
+
+            // zlib.decompress also checks the combined Adler-32 of the joined bands.
+            Assert.True(exit == 0, $"decode_png.py failed ({exit}): {stderr}");
+            Assert.Equal(image.Pixels, File.ReadAllBytes(rgbPath));
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void BandsDeflatedInParallelGiveTheSameBytesAsOneThread()
+    {
+        var image = TestImages.Photo(512, 300, seed: 3);
+
+        var parallel = PngImageData.Compress(image, parallel: true);
+        var serial = PngImageData.Compress(image, parallel: false);
+
+        Assert.Equal(serial, parallel);
+        Assert.Equal(image.Pixels, PngCodec.Decode(PngCodec.Encode(image)).Image.Pixels);
+    }
+
+    [Fact]
+    public void EveryZlibLevelDecodesToTheSamePixels()
+    {
+        var image = TestImages.Photo(300, 250, seed: 4);
+        foreach (var level in new[] { 0, 1, 2, 6, 9 })
+        {
+            var png = PngCodec.Decode(PngCodec.Encode(image, null, level));
+            Assert.True(image.Pixels.AsSpan().SequenceEqual(png.Image.Pixels), $"zlib level {level} changed the pixels");
+        }
+    }
+
+    [Fact]
+    public void Adler32MatchesTheStandardValueAndCombinesAcrossBands()
+    {
+        Assert.Equal(0x11E60398u, PngImageData.Adler32("Wikipedia"u8));
+        var data = new byte[100_000];
+        new Random(7).NextBytes(data);
+
+        var combined = PngImageData.CombineAdler32(PngImageData.Adler32(data.AsSpan(0, 31_337)), PngImageData.Adler32(data.AsSpan(31_337)), data.Length - 31_337);
+
+        Assert.Equal(PngImageData.Adler32(data), combined);
+    }
+
     // value(x, y, channel) = (x * 37 + y * 11 + channel * 71) % 256: the formula tools/png-check/make_fixtures.py used.
     private static byte Value(int x, int y, int channel) => (byte)((x * 37 + y * 11 + channel * 71) % 256);
 

@@ -20,13 +20,14 @@ public class VramGuardTests
     [Fact]
     public void AJobThatCanNeverFitIsRefusedWithSizesThatWouldFit()
     {
-        var guard = Guard(FakeMemoryProbe.Gpu(totalGiB: 24, freeGiB: 24));
+        // Images sharing one transformer batch make the count a lever too (ZImagePipeline loops them instead).
+        var guard = Guard(FakeMemoryProbe.Gpu(totalGiB: 48, freeGiB: 48), new VramOptions { ImagesShareOneBatch = true });
 
         string? message = guard.CheckNeverFits(Request(2048, 2048, count: 4));
 
         Assert.NotNull(message);
         Assert.StartsWith("2048x2048 x4 needs ~", message);
-        Assert.Contains("this GPU has 24 GB: try ", message);
+        Assert.Contains("this GPU has 48 GB: try ", message);
         // The largest count that fits at this size is offered, and it really fits.
         var count = System.Text.RegularExpressions.Regex.Match(message, @"try (\d) images? or");
         Assert.True(count.Success, message);
@@ -38,7 +39,7 @@ public class VramGuardTests
         Assert.True(size.Success, message);
         Assert.Null(guard.CheckNeverFits(Request(int.Parse(size.Groups[1].Value), int.Parse(size.Groups[2].Value), count: 4)));
         Assert.Null(guard.CheckNeverFits(Request(2048, 2048, count: 1)));
-        Assert.Equal("2048x2048 x4 needs ~28 GB; this GPU has 24 GB: try 2 images or 1648x1648.", message);
+        Assert.Equal("2048x2048 x4 needs ~50 GB; this GPU has 48 GB: try 3 images or 1952x1952.", message);
     }
 
     [Fact]
@@ -53,13 +54,15 @@ public class VramGuardTests
     }
 
     [Fact]
-    public void PeakGrowsWithSizeCountAndGuidanceAndSequentialNeedsLess()
+    public void PeakGrowsWithSizeAndGuidanceWithCountOnlyWhenImagesShareABatchAndSequentialNeedsLess()
     {
         var guard = Guard(FakeMemoryProbe.Gpu(80, 80));
         long small = guard.EstimatePeakBytes(Request(1024, 1024), ResidencyPolicy.Resident);
 
         Assert.True(guard.EstimatePeakBytes(Request(1536, 1536), ResidencyPolicy.Resident) > small);
-        Assert.True(guard.EstimatePeakBytes(Request(1024, 1024, count: 2), ResidencyPolicy.Resident) > small);
+        Assert.Equal(small, guard.EstimatePeakBytes(Request(1024, 1024, count: 2), ResidencyPolicy.Resident));
+        var batched = Guard(FakeMemoryProbe.Gpu(80, 80), new VramOptions { ImagesShareOneBatch = true });
+        Assert.True(batched.EstimatePeakBytes(Request(1024, 1024, count: 2), ResidencyPolicy.Resident) > small);
         Assert.True(guard.EstimatePeakBytes(Request(1024, 1024, cfg: 3), ResidencyPolicy.Resident) > small);
         Assert.True(guard.EstimatePeakBytes(Request(1024, 1024), ResidencyPolicy.Sequential) < small);
     }

@@ -1,3 +1,4 @@
+using ZImage.Engine.Onnx;
 using ZImage.Engine.Pipeline;
 
 namespace ZImage.Engine.Tests.Pipeline;
@@ -12,6 +13,29 @@ public sealed class PipelineRunTests(GoldenFixture fixture) : IClassFixture<Gold
             fixture.Pipeline.RunAsync(new GenerationRequest { Prompt = "x", Steps = 0 }, null, CancellationToken.None));
         Assert.Equal("steps", e.ParamName);
         Assert.Contains("steps must be between 1 and 50 (got 0).", e.Message);
+    }
+
+    [Fact]
+    public void AVaeProviderGivesTheDecoderItsOwnSessionOptionsWithoutTheMainProvidersKeys()
+    {
+        var options = new EngineOptions
+        {
+            Provider = ProviderChoice.WebGpu,
+            ProviderOptions = { ["preferredLayout"] = "NCHW" },
+            VaeProvider = ProviderChoice.Cpu,
+            IntraOpThreads = 3,
+        };
+
+        var vae = options.ToVaeSessionOptions(fixture.Runtime);
+
+        Assert.NotNull(vae);
+        Assert.Equal(ExecutionProvider.Cpu, vae.Provider);
+        Assert.Empty(vae.ProviderOptions);
+        Assert.Equal(3, vae.IntraOpThreads);
+        options.VaeProvider = ProviderChoice.WebGpu;
+        Assert.Null(options.ToVaeSessionOptions(fixture.Runtime));
+        options.VaeProvider = null;
+        Assert.Null(options.ToVaeSessionOptions(fixture.Runtime));
     }
 
     [Fact]

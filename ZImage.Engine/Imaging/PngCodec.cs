@@ -25,7 +25,18 @@ public static class PngCodec
         return buffer.ToArray();
     }
 
-    public static void Write(Stream output, RgbImage image, IReadOnlyList<PngText>? text = null)
+    public static void Write(Stream output, RgbImage image, IReadOnlyList<PngText>? text = null) =>
+        Write(output, image, text, PngImageData.DefaultLevel);
+
+    /// <summary>With a chosen zlib level (0-9): tests and benchmarks compare levels.</summary>
+    internal static byte[] Encode(RgbImage image, IReadOnlyList<PngText>? text, int zlibLevel)
+    {
+        var buffer = new MemoryStream(image.Pixels.Length / 2 + 1024);
+        Write(buffer, image, text, zlibLevel);
+        return buffer.ToArray();
+    }
+
+    private static void Write(Stream output, RgbImage image, IReadOnlyList<PngText>? text, int zlibLevel)
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(image);
@@ -44,10 +55,7 @@ public static class PngCodec
         foreach (var t in text ?? [])
             WriteChunk(output, TextChunkType(t), TextChunkData(t));
 
-        var compressed = new MemoryStream();
-        using (var z = new ZLibStream(compressed, CompressionLevel.Optimal, leaveOpen: true))
-            FilterRows(image, z);
-        var data = compressed.GetBuffer().AsSpan(0, (int)compressed.Length);
+        var data = PngImageData.Compress(image, zlibLevel).AsSpan();
         // Conventional IDAT size; readers concatenate them, and small chunks keep memory flat for streaming readers.
         const int idatSize = 1 << 18;
         for (var offset = 0; offset < data.Length; offset += idatSize)
@@ -99,48 +107,6 @@ public static class PngCodec
         Span<byte> trailer = stackalloc byte[4];
         BinaryPrimitives.WriteUInt32BigEndian(trailer, crc);
         output.Write(trailer);
-    }
-
-    /// <summary>
-    /// Chooses each row's filter by the usual minimum-sum-of-absolute-differences heuristic (libpng's default for
-    /// RGB), which compresses photographs far better than no filtering.
-    /// </summary>
-    private static void FilterRows(RgbImage image, Stream z)
-    {
-        const int bpp = 3;
-        var stride = image.Width * bpp;
-        var previous = new byte[stride];
-        var candidates = new byte[5][];
-        for (var f = 0; f < 5; f++)
-            candidates[f] = new byte[stride + 1];
-
-        for (var y = 0; y < image.Height; y++)
-        {
-            var row = image.Pixels.AsSpan(y * stride, stride);
-            var best = 0;
-            var bestScore = long.MaxValue;
-            for (var f = 0; f < 5; f++)
-            {
-                var line = candidates[f];
-                line[0] = (byte)f;
-                long score = 0;
-                for (var i = 0; i < stride; i++)
-                {
-                    int a = i >= bpp ? row[i - bpp] : 0, b = previous[i], c = i >= bpp ? previous[i - bpp] : 0;
-                    var predicted = f switch { 0 => 0, 1 => a, 2 => b, 3 => (a + b) >> 1, _ => Paeth(a, b, c) };
-                    var v = (byte)(row[i] - predicted);
-                    line[i + 1] = v;
-                    score += v < 128 ? v : 256 - v;
-                }
-                if (score < bestScore)
-                {
-                    bestScore = score;
-                    best = f;
-                }
-            }
-            z.Write(candidates[best]);
-            row.CopyTo(previous);
-        }
     }
 
     private static int Paeth(int a, int b, int c)

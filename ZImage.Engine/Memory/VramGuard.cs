@@ -28,7 +28,9 @@ public sealed class VramGuard(IGpuMemoryProbe probe, IModelFootprintSource footp
 
         return mode == ResidencyPolicy.Sequential
             ? Math.Max(models.TextEncoderBytes + teActivations, Math.Max(models.TransformerBytes + ditActivations, models.VaeBytes + vaeActivations))
-            : models.TotalBytes + Math.Max(teActivations, Math.Max(ditActivations, vaeActivations));
+            // Resident: ONNX Runtime keeps each session's memory arena at its high-water mark, so the three
+            // workspaces add up rather than take turns (measured on an H200: docs/performance.md).
+            : models.TotalBytes + teActivations + ditActivations + vaeActivations;
     }
 
     public string? CheckNeverFits(GenerationRequest request)

@@ -3,8 +3,8 @@ using System.ComponentModel.DataAnnotations;
 namespace ZImage.Engine.Memory;
 
 /// <summary>
-/// Section <c>ZImage:Memory</c>. The activation constants are first guesses scaled from the
-/// reference PyTorch run (docs/vram.md); the lead calibrates them with GPU measurements.
+/// Section <c>ZImage:Memory</c>. The activation constants are fitted to NVML peaks of the full-size fp16 model on
+/// CUDA at 512², 1024² and 1536², resident and sequential (docs/vram.md, docs/performance.md).
 /// </summary>
 public sealed class VramOptions
 {
@@ -32,7 +32,7 @@ public sealed class VramOptions
 
     /// <summary>Transformer activations per image token (one token = 16x16 pixels) per image, per forward.</summary>
     [Range(0, long.MaxValue)]
-    public long TransformerBytesPerToken { get; set; } = 256 * 1024;
+    public long TransformerBytesPerToken { get; set; } = 600 * 1024;
 
     /// <summary>Fixed transformer workspace per image (caption tokens, modulation, ORT arena slack).</summary>
     [Range(0, long.MaxValue)]
@@ -40,16 +40,22 @@ public sealed class VramOptions
 
     /// <summary>VAE decoder activations per output pixel (conv feature maps at full resolution dominate).</summary>
     [Range(0, long.MaxValue)]
-    public long VaeBytesPerPixel { get; set; } = 1024;
+    public long VaeBytesPerPixel { get; set; } = 4352;
 
     /// <summary>The VAE mid-block attends over all (H/8*W/8) latent cells: bytes per cell pair of its score matrix.</summary>
     [Range(0, long.MaxValue)]
-    public long VaeAttentionBytesPerPair { get; set; } = 2;
+    public long VaeAttentionBytesPerPair { get; set; } = 5;
 
-    /// <summary>Text encoder workspace (512 tokens at most, so a constant).</summary>
+    /// <summary>
+    /// Text encoder workspace (512 tokens at most, so a constant), plus what does not grow with the image: the
+    /// CUDA context and cuDNN/cuBLAS workspaces (the fit's constant term).
+    /// </summary>
     [Range(0, long.MaxValue)]
-    public long TextEncoderWorkspaceBytes { get; set; } = 512L * 1024 * 1024;
+    public long TextEncoderWorkspaceBytes { get; set; } = 4608L * 1024 * 1024;
 
-    /// <summary>The batch of images runs as one transformer batch; false if the pipeline loops images one by one.</summary>
-    public bool ImagesShareOneBatch { get; set; } = true;
+    /// <summary>
+    /// The batch of images runs as one transformer batch; false when the pipeline loops images one by one, as
+    /// ZImagePipeline does (measured: the same peak for 1 and 4 images).
+    /// </summary>
+    public bool ImagesShareOneBatch { get; set; }
 }

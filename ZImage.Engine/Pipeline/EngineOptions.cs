@@ -14,6 +14,12 @@ public sealed class EngineOptions
     /// <summary>Auto takes CUDA when ONNX Runtime offers it and its provider library is installed, else the CPU.</summary>
     public ProviderChoice Provider { get; set; } = ProviderChoice.Auto;
 
+    /// <summary>
+    /// Null: the VAE decoder runs where the rest does. Otherwise its own provider, without ProviderOptions: ORT
+    /// 1.29's WebGPU Conv kernels ask some GPUs for more workgroup memory than they have (docs/performance.md).
+    /// </summary>
+    public ProviderChoice? VaeProvider { get; set; }
+
     [Range(0, 64, ErrorMessage = "ZImage:Engine:DeviceId must be between 0 and 64.")]
     public int DeviceId { get; set; }
 
@@ -23,7 +29,9 @@ public sealed class EngineOptions
     [Range(0, 1024, ErrorMessage = "ZImage:Engine:IntraOpThreads must be between 0 (ONNX Runtime chooses) and 1024.")]
     public int IntraOpThreads { get; set; }
 
-    public ExecutionProvider ResolveProvider(OrtRuntime runtime) => Provider switch
+    public ExecutionProvider ResolveProvider(OrtRuntime runtime) => Resolve(Provider, runtime);
+
+    private static ExecutionProvider Resolve(ProviderChoice choice, OrtRuntime runtime) => choice switch
     {
         ProviderChoice.Cpu => ExecutionProvider.Cpu,
         ProviderChoice.Cuda => ExecutionProvider.Cuda,
@@ -43,6 +51,20 @@ public sealed class EngineOptions
         ProviderOptions = new Dictionary<string, string>(ProviderOptions),
         IntraOpThreads = IntraOpThreads,
     };
+
+    /// <summary>The VAE decoder's own options when <see cref="VaeProvider"/> names another provider, else null.</summary>
+    public InferenceSessionOptions? ToVaeSessionOptions(OrtRuntime runtime)
+    {
+        if (VaeProvider is not { } choice)
+            return null;
+        var provider = Resolve(choice, runtime);
+        return provider == ResolveProvider(runtime) ? null : new InferenceSessionOptions
+        {
+            Provider = provider,
+            DeviceId = DeviceId,
+            IntraOpThreads = IntraOpThreads,
+        };
+    }
 }
 
 /// <summary>What Settings offers: a provider, or Auto (the GPU when this machine can use it).</summary>

@@ -20,6 +20,7 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
     private readonly ModelFolder _model;
     private readonly OrtRuntime _runtime;
     private readonly InferenceSessionOptions _sessionOptions;
+    private readonly InferenceSessionOptions _vaeSessionOptions;
     private readonly Func<GenerationRequest, ResidencyPolicy> _residency;
     private readonly ILogger _logger;
     private readonly Lazy<Qwen3Tokenizer> _tokenizer;
@@ -29,30 +30,37 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
     private readonly SessionSlot _vaeDecoder;
 
     public ZImagePipeline(ModelFolder model, OrtRuntime runtime, InferenceSessionOptions sessionOptions,
-        Func<GenerationRequest, ResidencyPolicy>? residency = null, ILogger? logger = null)
+        Func<GenerationRequest, ResidencyPolicy>? residency = null, ILogger? logger = null,
+        InferenceSessionOptions? vaeSessionOptions = null)
         // Residency: Resident keeps all three sessions; Sequential releases each after its stage (Auto is decided
-        // by the VRAM guard before the run and arrives here as one of the two).
+        // by the VRAM guard before the run and arrives here as one of the two). vaeSessionOptions: the VAE decoder
+        // on another provider (ORT's WebGPU Conv kernels exceed some GPUs' workgroup memory; docs/performance.md).
     {
         _model = model;
         _runtime = runtime;
-        // ORT's CUDA provider deliberately leaves shape arithmetic (Shape, Gather, Concat on int64) on the CPU; a
-        // strict no-fallback session refuses such graphs, so real model sessions allow it unless told otherwise.
-        _sessionOptions = sessionOptions.ConfigEntries.ContainsKey(InferenceSessionOptions.DisableCpuFallbackKey)
-            ? sessionOptions
-            : sessionOptions with
-            {
-                ConfigEntries = new Dictionary<string, string>(sessionOptions.ConfigEntries) { [InferenceSessionOptions.DisableCpuFallbackKey] = "0" },
-            };
+        _sessionOptions = AllowShapeOpsOnCpu(sessionOptions);
+        _vaeSessionOptions = vaeSessionOptions is null ? _sessionOptions : AllowShapeOpsOnCpu(vaeSessionOptions);
         _residency = residency ?? (_ => ResidencyPolicy.Resident);
         _logger = logger ?? NullLogger.Instance;
         _tokenizer = new Lazy<Qwen3Tokenizer>(() => Qwen3Tokenizer.Load(model.TokenizerPath));
-        _textEncoder = new SessionSlot(this, model.TextEncoderPath);
-        _transformer = new SessionSlot(this, model.TransformerPath);
-        _vaeDecoder = new SessionSlot(this, model.VaeDecoderPath);
+        _textEncoder = new SessionSlot(this, model.TextEncoderPath, _sessionOptions);
+        _transformer = new SessionSlot(this, model.TransformerPath, _sessionOptions);
+        _vaeDecoder = new SessionSlot(this, model.VaeDecoderPath, _vaeSessionOptions);
     }
+
+    // ORT's CUDA provider deliberately leaves shape arithmetic (Shape, Gather, Concat on int64) on the CPU; a
+    // strict no-fallback session refuses such graphs, so real model sessions allow it unless told otherwise.
+    private static InferenceSessionOptions AllowShapeOpsOnCpu(InferenceSessionOptions options) =>
+        options.ConfigEntries.ContainsKey(InferenceSessionOptions.DisableCpuFallbackKey)
+            ? options
+            : options with
+            {
+                ConfigEntries = new Dictionary<string, string>(options.ConfigEntries) { [InferenceSessionOptions.DisableCpuFallbackKey] = "0" },
+            };
 
     public ModelFolder Model => _model;
     public ExecutionProvider Provider => _sessionOptions.Provider;
+    public ExecutionProvider VaeProvider => _vaeSessionOptions.Provider;
 
     public Qwen3Tokenizer Tokenizer => _tokenizer.Value;
 
@@ -294,7 +302,7 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
     private volatile bool _disposed;
 
     /// <summary>A session opened on first use and released on demand (sequential residency, after OOM, on dispose).</summary>
-    private sealed class SessionSlot(ZImagePipeline owner, string path)
+    private sealed class SessionSlot(ZImagePipeline owner, string path, InferenceSessionOptions options)
     {
         private InferenceSession? _session;
 
@@ -306,8 +314,8 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
                 if (_session is null)
                 {
                     var clock = Stopwatch.StartNew();
-                    _session = owner._runtime.OpenSession(path, owner._sessionOptions);
-                    owner._logger.LogInformation("Loaded {Model} on {Provider} in {Seconds:F1} s", path, owner._sessionOptions.Provider, clock.Elapsed.TotalSeconds);
+                    _session = owner._runtime.OpenSession(path, options);
+                    owner._logger.LogInformation("Loaded {Model} on {Provider} in {Seconds:F1} s", path, options.Provider, clock.Elapsed.TotalSeconds);
                 }
                 return _session;
             }

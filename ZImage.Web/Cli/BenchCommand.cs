@@ -6,15 +6,22 @@ using Microsoft.Extensions.Options;
 using ZImage.Engine.Imaging;
 using ZImage.Engine.Memory;
 using ZImage.Engine.Models;
+using ZImage.Engine.Onnx;
 using ZImage.Engine.Pipeline;
+using ZImage.Engine.Text;
 
 namespace ZImage.Web.Cli;
 
 /// <summary>
 /// <c>bench --model DIR [--provider cuda] [--sizes 512,1024,1536] [--counts 1,4] [--steps 8] [--runs 3] [--warmup 1]
-/// [--provider-option k=v]... [--sequential] [--json FILE]</c>: the engine alone, no web server. Prints one JSON
-/// document: per-stage times for every size and count, images per hour, peak GPU memory (NVML, sampled every 2 ms
-/// while the runs are in flight), the warm-up separately, and the cold start (process start to the first image).
+/// [--prompt TEXT | --prompt-tokens N] [--provider-option k=v]... [--session-config k=v]... [--vae-provider P]
+/// [--sequential] [--save DIR] [--json FILE]</c>: the engine alone, no web server. Prints one JSON document:
+/// per-stage times for every size and count, images per hour, peak GPU memory (NVML, sampled every 2 ms while the
+/// runs are in flight), the warm-up separately, and the cold start (process start to the first image).
+/// --prompt-tokens builds a prompt whose templated encoding is exactly N tokens (the PyTorch reference times its
+/// text encoder at 128). --save writes each size and count's first image as bench-WxH-xN.png.
+/// <c>bench --png-only [--sizes 512,1024] [--png FILE]... [--runs 5]</c>: PNG encode alone, on a smooth synthetic
+/// image, on noise (what random weights make) and on the given files.
 /// </summary>
 internal static class BenchCommand
 {
@@ -22,7 +29,9 @@ internal static class BenchCommand
     {
         try
         {
-            var a = new CliArguments(args, new HashSet<string>(EngineCli.CommonFlags) { "sequential" });
+            var a = new CliArguments(args, new HashSet<string>(EngineCli.CommonFlags) { "sequential", "png-only" });
+            if (a.Flag("png-only"))
+                return await PngBench(a, output);
             var sizes = a.IntList("sizes", [512, 1024, 1536]);
             var counts = a.IntList("counts", [1, 4]);
             var steps = a.Int("steps", 8);
@@ -30,12 +39,19 @@ internal static class BenchCommand
             var warmup = a.Int("warmup", 1);
             var jsonPath = a.String("json");
             var prompt = a.String("prompt") ?? "a red fox in the snow at golden hour, photograph, shallow depth of field";
+            var promptTokens = a.Int("prompt-tokens", 0);
+            var saveDirectory = a.String("save");
             if (runs < 1) throw new CliException("--runs must be at least 1");
             if (warmup < 0) throw new CliException("--warmup must be 0 or more");
+            if (promptTokens is < 0 or > ZImagePrompt.MaxTokens) throw new CliException($"--prompt-tokens must be between 1 and {ZImagePrompt.MaxTokens}");
 
             using var loggers = EngineCli.Loggers(a.Flag("verbose"));
             var (pipeline, runtime) = EngineCli.OpenPipeline(a, loggers);
             a.RejectUnknown();
+            if (promptTokens > 0)
+                prompt = PromptOfLength(pipeline.Tokenizer, promptTokens);
+            if (saveDirectory is not null)
+                Directory.CreateDirectory(saveDirectory);
             using var probe = new NvmlMemoryProbe(Options.Create(new VramOptions()), loggers.CreateLogger<NvmlMemoryProbe>());
             var baseline = probe.Read();
 
@@ -50,6 +66,9 @@ internal static class BenchCommand
                 ["attention_op"] = pipeline.Model.Manifest.AttentionOp,
                 ["gpu"] = baseline?.Name,
                 ["gpu_used_before_mib"] = baseline is null ? null : baseline.UsedBytes / (1 << 20),
+                ["vae_provider"] = pipeline.VaeProvider.ToString(),
+                ["residency"] = a.Flag("sequential") ? "Sequential" : "Resident",
+                ["prompt_tokens"] = pipeline.Tokenizer.EncodePrompt(prompt).Ids.Length,
                 ["steps"] = steps,
             };
             var results = new JsonArray();
@@ -74,6 +93,9 @@ internal static class BenchCommand
                     var measured = new List<(GenerationResult Result, double PngMs, long? PeakBytes)>();
                     for (var i = 0; i < runs; i++)
                         measured.Add(await Measure(pipeline, request, probe));
+                    if (saveDirectory is not null)
+                        GenerationPng.Save(Path.Combine(saveDirectory, $"bench-{size}x{size}-x{count}.png"), measured[0].Result.Images[0].Image,
+                            ImageSettings.FromRequest(request, 0, "bench", 3.0));
                     if (first)
                     {
                         report["cold_start_s"] = Math.Round((DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds, 3);
@@ -95,6 +117,84 @@ internal static class BenchCommand
             error.WriteLine($"error: {e.Message}");
             return 2;
         }
+        catch (OnnxRuntimeException e)
+        {
+            // e.g. a provider that cannot build a kernel on this GPU: say which model and why, not a stack trace.
+            error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+    }
+
+    /// <summary>The fixed prompt's words repeated until the templated encoding is exactly <paramref name="tokens"/> long.</summary>
+    private static string PromptOfLength(Qwen3Tokenizer tokenizer, int tokens)
+    {
+        string[] words = ["a", "red", "fox", "in", "the", "snow", "at", "golden", "hour", "photograph"];
+        var prompt = "";
+        for (var i = 0; tokenizer.CountTokens(prompt) < tokens; i++)
+            prompt = i == 0 ? words[0] : prompt + " " + words[i % words.Length];
+        var count = tokenizer.CountTokens(prompt);
+        if (count != tokens)
+            throw new CliException($"--prompt-tokens {tokens}: no prompt of these words encodes to exactly {tokens} tokens (the template alone is {tokenizer.CountTokens("")})");
+        return prompt;
+    }
+
+    private static async Task<int> PngBench(CliArguments a, TextWriter output)
+    {
+        var sizes = a.IntList("sizes", [512, 1024]);
+        var runs = a.Int("runs", 5);
+        var files = a.All("png");
+        a.RejectUnknown();
+        if (runs < 1) throw new CliException("--runs must be at least 1");
+        var images = new List<(string Name, RgbImage Image)>();
+        foreach (var size in sizes)
+        {
+            images.Add(($"smooth {size}x{size}", SmoothImage(size)));
+            var noise = new byte[size * size * 3];
+            new Random(size).NextBytes(noise);
+            images.Add(($"noise {size}x{size}", new RgbImage(size, size, noise)));
+        }
+        foreach (var file in files)
+        {
+            if (!File.Exists(file)) throw new CliException($"--png {file}: no such file");
+            images.Add((Path.GetFileName(file), PngCodec.Decode(await File.ReadAllBytesAsync(file)).Image));
+        }
+        var settings = ImageSettings.FromRequest(new GenerationRequest { Prompt = "bench" }, 0, "bench", 3.0);
+        var results = new JsonArray();
+        foreach (var (name, image) in images)
+        {
+            var times = new List<double>();
+            var bytes = 0;
+            for (var i = 0; i < runs + 1; i++) // the first encode warms the JIT and is not counted
+            {
+                var clock = Stopwatch.StartNew();
+                bytes = GenerationPng.Encode(image, settings).Length;
+                if (i > 0) times.Add(clock.Elapsed.TotalMilliseconds);
+            }
+            output.WriteLine($"{name}: {Median(times):F1} ms median of {runs}, {bytes} bytes");
+            results.Add(new JsonObject
+            {
+                ["image"] = name,
+                ["encode_ms_median"] = Math.Round(Median(times), 2),
+                ["encode_ms_min"] = Math.Round(times.Min(), 2),
+                ["bytes"] = bytes,
+            });
+        }
+        output.WriteLine(new JsonObject { ["cpu_count"] = Environment.ProcessorCount, ["png_encode"] = results }
+            .ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        return 0;
+    }
+
+    // Smooth colour fields with a little grain: a stand-in for a photograph that needs no file.
+    private static RgbImage SmoothImage(int size)
+    {
+        var random = new Random(1);
+        var pixels = new byte[size * size * 3];
+        for (var y = 0; y < size; y++)
+            for (var x = 0; x < size; x++)
+                for (var c = 0; c < 3; c++)
+                    pixels[(y * size + x) * 3 + c] = (byte)Math.Clamp(128 + 60 * Math.Sin(x * 0.013 * (c + 1) + y * 0.007)
+                        + 40 * Math.Cos(y * 0.021 - x * 0.004 * c) + random.Next(-3, 4), 0, 255);
+        return new RgbImage(size, size, pixels);
     }
 
     private static async Task<(GenerationResult Result, double PngMs, long? PeakBytes)> Measure(ZImagePipeline pipeline, GenerationRequest request, IGpuMemoryProbe probe)

@@ -32,6 +32,15 @@ internal static class EngineCli
                 throw new CliException($"--provider-option must look like key=value (got '{pair}')");
             options[pair[..eq]] = pair[(eq + 1)..];
         }
+        var sessionConfig = new Dictionary<string, string>();
+        foreach (var pair in args.All("session-config"))
+        {
+            var eq = pair.IndexOf('=');
+            if (eq <= 0)
+                throw new CliException($"--session-config must look like key=value (got '{pair}')");
+            sessionConfig[pair[..eq]] = pair[(eq + 1)..];
+        }
+        var vaeProvider = args.String("vae-provider") is { } vae ? ParseProvider(vae) : (ExecutionProvider?)null;
         var sequential = args.Flag("sequential");
         var ortDirectory = args.String("ort-dir");
         var threads = args.Int("threads", 0);
@@ -43,10 +52,15 @@ internal static class EngineCli
             Provider = provider,
             ProviderOptions = options,
             IntraOpThreads = threads,
+            ConfigEntries = sessionConfig,
         };
+        // The VAE on another provider takes none of the main provider's options (their keys are provider-specific).
+        var vaeOptions = vaeProvider is { } p && p != provider
+            ? new InferenceSessionOptions { Provider = p, IntraOpThreads = threads, ConfigEntries = sessionConfig }
+            : null;
         var pipeline = new ZImagePipeline(folder, runtime, sessionOptions,
             _ => sequential ? ResidencyPolicy.Sequential : ResidencyPolicy.Resident,
-            loggers.CreateLogger<ZImagePipeline>());
+            loggers.CreateLogger<ZImagePipeline>(), vaeOptions);
         return (pipeline, runtime);
     }
 

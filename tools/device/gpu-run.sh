@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # The GPU-machine measurements, run by the device tool after the carry folders of ../shared/device arrived
-# (make-carry.sh): one step per call, because one call may run at most 10 minutes.
+# (make-carry.sh): one step per call, because one call may run at most 10 minutes. docs/performance.md has the
+# exact sequence and what came out.
 #   start-export  (with .carry/c4 and .dev/zx: the export tool, the official src, tokenizer.json)
 #                 starts the full-size random-weight fp16 export in the background (about 5 minutes)
 #   checks        (with .carry/c5 and .carry/app: the published app without native/, models/, wwwroot/)
 #                 ort-check MatMul on CPU, CUDA and WebGPU through our binding; the tiny model on CPU and CUDA
-#   measure       waits for the export, generates a 1024x1024 PNG on CUDA, runs the engine benchmark on CUDA and
-#                 WebGPU, and the PyTorch reference timing of ../shared/reference in the same call
+#   variants      (c5 + app) PNG encode on this machine's cores while the export runs; then, once it is written,
+#                 one 1024x1024 bench per memory/speed lever (VARIANTS below), each in its own process
+#   measure       the engine benchmark on CUDA (all sizes, counts 1 and 4, a 128-token prompt, first images
+#                 saved) and the PyTorch reference timing of ../shared/reference, in the same call
+#   webgpu        (after measure, same call) the 1024x1024 bench on WebGPU, its image compared with CUDA's
 # Results go to $OUT. Fetched reference code only ever lives in git-ignored folders (.dev/).
 set -uo pipefail
-step=${1:?usage: gpu-run.sh start-export|checks|measure}
+step=${1:?usage: gpu-run.sh start-export|checks|variants|measure|webgpu}
 app=".carry/app/ZImage.Web.dll"
 full=/tmp/full-fp16
 zx=/tmp/zx
@@ -39,38 +43,52 @@ checks)
   } 2>&1 | tee "$OUT/checks.log"
   tail -3 /tmp/export.log
   ;;
+variants)
+  source /tmp/carry/unpack.sh
+  dotnet "$app" bench --png-only --sizes 512,1024,1536 --runs 5 > "$OUT/png-bench.json" 2>&1
+  echo "png bench exit $?"; head -6 "$OUT/png-bench.json"
+  for i in $(seq 1 ${WAIT_S:-330}); do grep -q "^wrote\|Traceback\|Error" /tmp/export.log && break; sleep 1; done
+  cp /tmp/export.log "$OUT/export.log"; du -sh "$full"/* >> "$OUT/export.log" 2>&1; tail -2 /tmp/export.log
+  [ -f "$full/tokenizer/tokenizer.json" ] || cp "$zx/tok/tokenizer.json" "$full/tokenizer/tokenizer.json"
+  same="--model $full --provider cuda --sizes 1024 --counts 1 --prompt-tokens 128"
+  run_variant() { # name, then bench arguments
+    local name=$1; shift
+    timeout 120 dotnet "$app" bench $same "$@" --json "$OUT/var-$name.json" > /tmp/var-$name.log 2>&1
+    echo "variant $name exit $?: $(grep -h '"peak_gpu_used_mib"\|"pipeline_total_ms"\|"vae_ms"\|"step_ms_median"\|"cold_start_s"' "$OUT/var-$name.json" 2>/dev/null | tr -d ' \n')"
+    [ -f "$OUT/var-$name.json" ] || tail -5 /tmp/var-$name.log
+  }
+  run_variant same-as-requested --runs 2 --warmup 1 --provider-option arena_extend_strategy=kSameAsRequested
+  run_variant init-no-arena --runs 2 --warmup 1 --provider-option arena_extend_strategy=kSameAsRequested \
+      --session-config session.use_device_allocator_for_initializers=1
+  run_variant sequential --runs 1 --warmup 0 --sequential --provider-option arena_extend_strategy=kSameAsRequested
+  run_variant nhwc --runs 2 --warmup 1 --provider-option prefer_nhwc=1
+  ;;
 measure)
   source /tmp/carry/unpack.sh
-  for i in $(seq 1 100); do grep -q "written\|Traceback\|Error" /tmp/export.log && break; sleep 3; done
-  cp /tmp/export.log "$OUT/export.log"; du -sh "$full"/* >> "$OUT/export.log" 2>&1
-  [ -f "$full/tokenizer/tokenizer.json" ] || cp "$zx/tok/tokenizer.json" "$full/tokenizer/tokenizer.json"
-  {
-    echo "== generate 1024x1024 on CUDA, full-size fp16 random weights"
-    /usr/bin/time -v dotnet "$app" generate --model "$full" --prompt "a red fox in the snow at golden hour" \
-      --width 1024 --height 1024 --seed 42 --provider cuda --out "$OUT/full-1024-cuda.png" --verbose 2>&1 \
-      | grep -v "^\s*\(Average\|Exit status\|Page size\|Socket\|Signals\|Swaps\|File system\|Voluntary\|Involuntary\|Minor\|Major\|Percent\)"
-    nvidia-smi --query-gpu=memory.used --format=csv,noheader
-  } 2>&1 | tee "$OUT/generate.log"
-  timeout 420 dotnet "$app" bench --model "$full" --provider cuda --sizes "${SIZES:-512,1024,1536}" --counts "${COUNTS:-1,4}" \
-      --runs "${RUNS:-3}" --warmup 1 --json "$OUT/bench-cuda.json" ${BENCH_ARGS:-} > /tmp/bench-cuda.log 2>&1
-  echo "bench cuda exit $?"; tail -5 /tmp/bench-cuda.log
+  rm -rf /tmp/save-cuda
+  timeout ${BENCH_TIMEOUT:-240} dotnet "$app" bench --model "$full" --provider cuda --sizes "${SIZES:-512,1024,1536}" \
+      --counts "${COUNTS:-1,4}" --runs "${RUNS:-3}" --warmup 1 --prompt-tokens 128 --save /tmp/save-cuda \
+      --json "$OUT/bench-cuda.json" ${BENCH_ARGS:-} > "$OUT/bench-cuda.log" 2>&1
+  echo "bench cuda exit $?"; grep "total" "$OUT/bench-cuda.log" | head -8
   mkdir -p /tmp/stub && echo 'import logging; logger = logging.getLogger("loguru")' > /tmp/stub/loguru.py
-  timeout 240 python3 "${REF:-$zx/ref/torch_reference_timing.py}" "$zx/zsrc/src" /tmp/stub > "$OUT/torch-reference.json" 2>/tmp/torch.err
+  timeout ${TORCH_TIMEOUT:-180} python3 "${REF:-$zx/ref/torch_reference_timing.py}" "$zx/zsrc/src" /tmp/stub > "$OUT/torch-reference.json" 2>/tmp/torch.err
   echo "torch exit $?"; tail -3 /tmp/torch.err
   ;;
 webgpu)
   source /tmp/carry/unpack.sh
-  timeout 400 dotnet "$app" bench --model "$full" --provider webgpu --sizes 1024 --counts 1 --runs 2 --warmup 1 \
-      --json "$OUT/bench-webgpu.json" > /tmp/bench-webgpu.log 2>&1
-  echo "bench webgpu exit $?"; tail -20 /tmp/bench-webgpu.log
-  dotnet "$app" generate --model "$full" --prompt "a red fox in the snow at golden hour" --width 1024 --height 1024 \
-      --seed 42 --provider webgpu --out "$OUT/full-1024-webgpu.png" 2>&1 | tail -5
-  python3 - "$OUT/full-1024-cuda.png" "$OUT/full-1024-webgpu.png" <<'PY'
+  # WEBGPU_ARGS picks the VAE workaround: an ORT WebGPU option, or --vae-provider cuda|cpu.
+  rm -rf /tmp/save-webgpu
+  timeout ${WEBGPU_TIMEOUT:-200} dotnet "$app" bench --model "$full" --provider webgpu --sizes 1024 --counts 1 --runs 1 \
+      --warmup "${WEBGPU_WARMUP:-0}" --prompt-tokens 128 --save /tmp/save-webgpu --json "$OUT/bench-webgpu${TAG:-}.json" \
+      ${WEBGPU_ARGS:-} > "$OUT/bench-webgpu${TAG:-}.log" 2>&1
+  echo "bench webgpu exit $?"; grep -i "total\|error\|fail" "$OUT/bench-webgpu${TAG:-}.log" | head -5
+  python3 - /tmp/save-cuda/bench-1024x1024-x1.png /tmp/save-webgpu/bench-1024x1024-x1.png <<'PY' 2>&1 | tee -a "$OUT/compare.log"
 import sys, numpy as np
 from PIL import Image
 a, b = (np.asarray(Image.open(p).convert("RGB"), dtype=np.int16) for p in sys.argv[1:3])
 d = np.abs(a - b)
-print(f"CUDA vs WebGPU 1024x1024: mean |diff| {d.mean():.3f} levels, max {d.max()}, pixels off by >8 levels {(d.max(axis=2) > 8).mean() * 100:.2f}%")
+print(f"CUDA vs WebGPU 1024x1024 (same prompt, seed 1234): mean |diff| {d.mean():.3f} levels, max {d.max()}, "
+      f"pixels off by >8 levels {(d.max(axis=2) > 8).mean() * 100:.2f}%, CUDA image mean {a.mean():.1f} std {a.std():.1f}")
 PY
   ;;
 *) echo "unknown step $step" >&2; exit 2 ;;
