@@ -13,7 +13,10 @@ public sealed record GenerationRequest
     public int Width { get; init; } = 1024;
     public int Height { get; init; } = 1024;
     public int Steps { get; init; } = 8;
-    /// <summary>Guidance scale g in <c>pos + g (pos - neg)</c>; 0 turns guidance off (one forward a step).</summary>
+    /// <summary>
+    /// Guidance scale g in <c>pos + g (pos - neg)</c>. As in the reference pipeline, guidance runs only for g &gt; 1
+    /// (two forwards a step); 0 to 1 means off (one forward a step).
+    /// </summary>
     public float Cfg { get; init; }
     /// <summary>Steps whose <c>1 - sigma</c> exceeds this use g = 0. 1 (the default) never truncates.</summary>
     public float CfgTruncation { get; init; } = 1f;

@@ -85,7 +85,7 @@ public static class UiText
         ["gen.steps"] = ("Steps", "步数"),
         ["gen.stepsHint"] = ("8 is right for Turbo. More steps take longer and rarely look better.", "Turbo 用 8 步正合适。步数越多越慢，效果很少更好。"),
         ["gen.cfg"] = ("Prompt strength (CFG)", "提示词强度 (CFG)"),
-        ["gen.cfgHint"] = ("Turbo does not need it: leave at 0. Above 0 every step runs twice and takes twice as long.", "Turbo 不需要它：保持为 0 即可。大于 0 时每一步要算两次，耗时翻倍。"),
+        ["gen.cfgHint"] = ("Turbo does not need it: leave at 0. Above 1 every step runs twice and takes twice as long; up to 1 it has no effect.", "Turbo 不需要它：保持为 0 即可。大于 1 时每一步要算两次，耗时翻倍；1 及以下不起作用。"),
         ["gen.seed"] = ("Seed", "随机种子"),
         ["gen.seedRandom"] = ("Random", "随机"),
         ["gen.seedFixed"] = ("Fixed", "固定"),
