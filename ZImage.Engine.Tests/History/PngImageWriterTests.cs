@@ -16,7 +16,8 @@ public class PngImageWriterTests
         var dir = JobsHost.NewRoot();
         string png = Path.Combine(dir, "day", "a.png"), thumb = Path.Combine(dir, "day", "thumbs", "a.png");
 
-        await new PngImageWriter().WriteAsync(image, new ImageMetadata("job", "ann", 0, parameters, DateTimeOffset.UnixEpoch), png, thumb, default);
+        var metadata = new ImageMetadata("job", "ann", 0, parameters, DateTimeOffset.UnixEpoch) { ModelName = "self-test-tiny" };
+        await new PngImageWriter().WriteAsync(image, metadata, png, thumb, default);
 
         var saved = PngCodec.Decode(File.ReadAllBytes(png));
         Assert.Equal(pixels, saved.Image.Pixels);
@@ -27,6 +28,7 @@ public class PngImageWriterTests
             var a1111 = GenerationPng.ReadParameters(stream)!;
             Assert.Equal("一只小猫 and a fox", a1111.Prompt);
             Assert.Equal(42, a1111.Seed);
+            Assert.Equal("self-test-tiny", a1111.Model);
         }
         var small = PngCodec.Decode(File.ReadAllBytes(thumb)).Image;
         Assert.Equal((256, 128), (small.Width, small.Height));

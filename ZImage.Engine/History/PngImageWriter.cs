@@ -7,13 +7,13 @@ namespace ZImage.Engine.History;
 /// thumbnail of at most 256 px. Both files go through a temp file and a rename, so a crash leaves either the whole
 /// file or none, and the store commits the row only after both exist.
 /// </summary>
-public sealed class PngImageWriter(double samplerShift = 3.0) : IImageWriter
+public sealed class PngImageWriter : IImageWriter
 {
     public Task WriteAsync(RgbImage image, ImageMetadata metadata, string pngPath, string thumbnailPath, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
         // Parameters already carry this image's own seed and Count = 1, hence index 0.
-        var settings = ImageSettings.FromRequest(metadata.Parameters, 0, ImageMetadata.ModelName, samplerShift);
+        var settings = ImageSettings.FromRequest(metadata.Parameters, 0, metadata.ModelName, metadata.SamplerShift);
         Directory.CreateDirectory(Path.GetDirectoryName(pngPath)!);
         Directory.CreateDirectory(Path.GetDirectoryName(thumbnailPath)!);
         GenerationPng.Save(pngPath, image, settings);

@@ -83,6 +83,7 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
         using var run = CancellationTokenSource.CreateLinkedTokenSource(job.Cancellation!.Token, stoppingToken);
         List<GeneratedImage>? images = null;
         GenerationTimings? timings = null;
+        (string Name, double Shift) model = (ImageMetadata.DefaultModelName, 3.0);
         string? failure = null;
         string? notice = null;
         bool outOfMemory = false, outOfMemoryCounted = false;
@@ -95,6 +96,7 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
                 var result = await pipeline.RunAsync(request, new Reporter(jobs, job, 0), run.Token);
                 images = [.. result.Images];
                 timings = result.Timings;
+                model = (result.ModelName, result.SamplerShift);
                 if (result.PromptTruncated)
                     notice = "The prompt was longer than the model reads (512 tokens); the end was left out.";
             }
@@ -108,7 +110,7 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
                     throw;
                 notice = "The GPU ran out of memory, so the pictures were made again one at a time with the models loaded one after another.";
                 jobs.SetNotice(job, notice);
-                (images, timings) = await RunOneAtATimeAsync(job, run.Token);
+                (images, timings, model) = await RunOneAtATimeAsync(job, run.Token);
             }
             finally
             {
@@ -116,7 +118,7 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
             }
 
             long s0 = Stopwatch.GetTimestamp();
-            var ids = await SaveAsync(job, images, notice);
+            var ids = await SaveAsync(job, images, notice, model);
             saving = Stopwatch.GetTimestamp() - s0;
             if (jobs.Eta.Record(request with { Count = images.Count }, timings!, images.Count) is { } measured)
                 await jobs.Store.SaveStepTimingAsync(measured, CancellationToken.None);
@@ -166,17 +168,19 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
         logger.LogInformation("Job {JobId} of {User}: {Outcome} in {Seconds:0.00} s", job.Id, job.UserName, outcome, Stopwatch.GetElapsedTime(begin).TotalSeconds);
     }
 
-    private async Task<(List<GeneratedImage>, GenerationTimings)> RunOneAtATimeAsync(JobState job, CancellationToken ct)
+    private async Task<(List<GeneratedImage>, GenerationTimings, (string Name, double Shift))> RunOneAtATimeAsync(JobState job, CancellationToken ct)
     {
         var request = job.Request;
         var images = new List<GeneratedImage>(request.Count);
         var steps = new TimeSpan[request.Steps];
         TimeSpan tokenize = default, encoder = default, vae = default, total = default;
+        (string Name, double Shift) model = (ImageMetadata.DefaultModelName, 3.0);
         for (int i = 0; i < request.Count; i++)
         {
             var single = request with { Count = 1, Seed = request.Seed + i };
             var result = await pipeline.RunAsync(single, new Reporter(jobs, job, i), ct);
             images.AddRange(result.Images);
+            model = (result.ModelName, result.SamplerShift);
             tokenize += result.Timings.Tokenize;
             encoder += result.Timings.TextEncoder;
             vae += result.Timings.VaeDecode;
@@ -184,11 +188,11 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
             for (int s = 0; s < Math.Min(steps.Length, result.Timings.Steps.Count); s++)
                 steps[s] += result.Timings.Steps[s];
         }
-        return (images, new GenerationTimings(tokenize, encoder, steps, vae, total));
+        return (images, new GenerationTimings(tokenize, encoder, steps, vae, total), model);
     }
 
     /// <summary>Files first, then one transaction for the rows: a crash in between leaves files that start-up deletes.</summary>
-    private async Task<IReadOnlyList<long>> SaveAsync(JobState job, List<GeneratedImage> images, string? notice)
+    private async Task<IReadOnlyList<long>> SaveAsync(JobState job, List<GeneratedImage> images, string? notice, (string Name, double Shift) model)
     {
         var now = jobs.Clock.GetUtcNow();
         var localDate = jobs.Clock.GetLocalNow().DateTime;
@@ -204,7 +208,7 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
                 var parameters = job.Request with { Seed = image.Seed, Count = 1, Width = image.Image.Width, Height = image.Image.Height };
                 written.Add(pngPath);
                 written.Add(thumbPath);
-                await writer.WriteAsync(image.Image, new ImageMetadata(job.Id, job.UserName, i, parameters, now), pngPath, thumbPath, CancellationToken.None);
+                await writer.WriteAsync(image.Image, new ImageMetadata(job.Id, job.UserName, i, parameters, now) { ModelName = model.Name, SamplerShift = model.Shift }, pngPath, thumbPath, CancellationToken.None);
                 rows.Add(new NewImage(i, png, thumb, image.Image.Width, image.Image.Height, image.Seed, now));
             }
         }

@@ -36,6 +36,17 @@ public sealed record GenerationResult(
 {
     /// <summary>NaN or infinite values seen in the final latents and the VAE outputs; anything above 0 means a broken model or an fp16 overflow.</summary>
     public long NonFiniteValues { get; init; }
+
+    /// <summary>The manifest's model name (the self-test model says so), written into each PNG's settings.</summary>
+    public string ModelName { get; init; } = ImageMetadataDefaults.ModelName;
+
+    /// <summary>The sampler shift the run used (from the manifest).</summary>
+    public double SamplerShift { get; init; } = 3.0;
+}
+
+public static class ImageMetadataDefaults
+{
+    public const string ModelName = "Z-Image-Turbo";
 }
 
 /// <summary>Wall time per stage, summed over the images of the request.</summary>

@@ -116,7 +116,8 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
             var textTime = clock.Elapsed;
 
             var schedule = FlowMatchEulerSchedule.Create(request.Steps, m.SamplerShift);
-            var stepTimes = new List<TimeSpan>(request.Steps * request.Count);
+            // Step i's time summed over the images, as GenerationTimings promises (the ETA divides by the count).
+            var stepTimes = new TimeSpan[request.Steps];
             var latents = new List<float[]>(request.Count);
             long nonFinite = 0;
             for (var image = 0; image < request.Count; image++)
@@ -148,6 +149,8 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
                 new GenerationTimings(tokenizeTime, textTime, stepTimes, vaeTime, total.Elapsed))
             {
                 NonFiniteValues = nonFinite,
+                ModelName = m.ModelName,
+                SamplerShift = m.SamplerShift,
             };
         }
         catch (OnnxRuntimeException e) when (OrtFailures.IsOutOfMemory(e))
@@ -178,7 +181,7 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
 
     /// <summary>The sampler loop for one image, in place on <paramref name="latent"/> (<c>[C, h, w]</c>).</summary>
     internal void Denoise(float[] latent, int latentHeight, int latentWidth, float[] positive, float[]? negative,
-        GenerationRequest request, FlowMatchEulerSchedule schedule, int imageIndex, List<TimeSpan> stepTimes,
+        GenerationRequest request, FlowMatchEulerSchedule schedule, int imageIndex, TimeSpan[] stepTimes,
         Stopwatch total, IProgress<GenerationProgress>? progress, CancellationToken ct)
     {
         var m = _model.Manifest;
@@ -207,7 +210,7 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
             {
                 schedule.StepWithModelOutput(step, latent, positiveOut);
             }
-            stepTimes.Add(clock.Elapsed);
+            stepTimes[step] += clock.Elapsed;
             StepObserver?.Invoke(imageIndex, step, latent);
 
             progress?.Report(new GenerationProgress(imageIndex, request.Count, step + 1, schedule.Steps, total.Elapsed,
