@@ -55,4 +55,35 @@ public sealed class CancellationTests(OrtFixture fixture)
 
         Assert.Equal(cts.Token, error.CancellationToken);
     }
+
+    [Fact]
+    public async Task DisposingTheSessionDuringARunReleasesEverythingAfterTheRunEnds()
+    {
+        // Without the hold inside Run, ORT would release a session under its running graph and the process would
+        // crash. With it, a session disposed mid-run is released when the run returns, its outputs with it, and
+        // the caller gets ObjectDisposedException; a dispose before the run starts refuses the run. Twenty tries
+        // with growing delays so that some disposes land mid-run (a run of this chain takes tens of milliseconds).
+        var model = TestModels.LongChain(fixture, 400, Size);
+        using var x = Tensor.Create(new float[Size * Size], Size, Size);
+        var initial = OrtHandle.LiveCount;
+        var disposedMidRun = 0;
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
+            var session = fixture.Runtime.OpenSession(model, new() { IntraOpThreads = 1 });
+            using var started = new ManualResetEventSlim();
+            var run = Task.Run(() =>
+            {
+                started.Set();
+                using var outputs = session.Run(new Dictionary<string, Tensor> { ["x"] = x });
+            });
+            started.Wait();
+            Thread.SpinWait(20_000 * attempt);
+            session.Dispose();
+            var error = await Assert.ThrowsAsync<ObjectDisposedException>(() => run);
+            if (error.Message.Contains("was disposed while it ran"))
+                disposedMidRun++;
+        }
+        Assert.True(disposedMidRun > 0, "no dispose landed during a run in 20 tries");
+        Assert.Equal(initial, OrtHandle.LiveCount);
+    }
 }

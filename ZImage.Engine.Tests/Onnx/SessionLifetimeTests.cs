@@ -11,19 +11,7 @@ public sealed class SessionLifetimeTests(OrtFixture fixture, ITestOutputHelper o
     public void ThousandSessionCyclesLeaveMemoryFlat()
     {
         var model = TestModels.Linear(fixture, "linear_cycles.onnx");
-        var options = new InferenceSessionOptions { IntraOpThreads = 1 };
-        float[] features = [1, 2, 3, 4];
-        void Cycle()
-        {
-            using var session = fixture.Runtime.OpenSession(model, options);
-            using var input = Tensor.Create(features, 1, 4);
-            using var outputs = session.Run(new Dictionary<string, Tensor> { ["features"] = input });
-            using var binding = session.CreateBinding();
-            using var scratch = session.AllocateTensor(TensorElementType.Float32, [1, 3]);
-            binding.BindInput("features", input);
-            binding.BindOutput("scores", scratch);
-            binding.Run();
-        }
+        void Cycle() => SessionCycle(model);
 
         // Warm-up: the first cycles fill ORT's and glibc's pools, the JIT and the type caches; those are paid once.
         for (var i = 0; i < 100; i++)
@@ -48,20 +36,23 @@ public sealed class SessionLifetimeTests(OrtFixture fixture, ITestOutputHelper o
         // The exact check behind the resident-memory one: every ORT object the binding adopts (session, options,
         // run options, tensors, binding, allocator, memory info) is counted until ORT's Release runs for it.
         var model = TestModels.Linear(fixture, "linear_counted.onnx");
-        float[] features = [1, 2, 3, 4];
         var before = OrtHandle.LiveCount;
         for (var i = 0; i < 1000; i++)
-        {
-            using var session = fixture.Runtime.OpenSession(model, new() { IntraOpThreads = 1 });
-            using var input = Tensor.Create(features, 1, 4);
-            using var outputs = session.Run(new Dictionary<string, Tensor> { ["features"] = input });
-            using var binding = session.CreateBinding();
-            using var scratch = session.AllocateTensor(TensorElementType.Float32, [1, 3]);
-            binding.BindInput("features", input);
-            binding.BindOutput("scores", scratch);
-            binding.Run();
-        }
+            SessionCycle(model);
         Assert.Equal(before, OrtHandle.LiveCount);
+    }
+
+    /// <summary>Open a session, run it plainly and through a binding, dispose everything.</summary>
+    private void SessionCycle(string model)
+    {
+        using var session = fixture.Runtime.OpenSession(model, new() { IntraOpThreads = 1 });
+        using var input = Tensor.Create(new float[] { 1, 2, 3, 4 }, 1, 4);
+        using var outputs = session.Run(new Dictionary<string, Tensor> { ["features"] = input });
+        using var binding = session.CreateBinding();
+        using var scratch = session.AllocateTensor(TensorElementType.Float32, [1, 3]);
+        binding.BindInput("features", input);
+        binding.BindOutput("scores", scratch);
+        binding.Run();
     }
 
     [Fact]

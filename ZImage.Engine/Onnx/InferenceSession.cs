@@ -210,7 +210,17 @@ public sealed class InferenceSession : IDisposable
             {
                 var handle = OrtNative.WrapValue(values[wrapped]);
                 values[wrapped] = 0;
-                handle.KeepAlive(_handle);
+                try
+                {
+                    // Outputs may live in the session's own allocator, so they keep the session alive; a session
+                    // disposed while it ran cannot, and its outputs go back to ORT with it.
+                    handle.KeepAlive(_handle);
+                }
+                catch (ObjectDisposedException)
+                {
+                    handle.Dispose();
+                    throw new ObjectDisposedException(nameof(InferenceSession), $"The session of '{Path.GetFileName(ModelPath)}' was disposed while it ran; its outputs were released.");
+                }
                 tensors[wrapped] = new Tensor(handle);
             }
             return tensors;

@@ -314,11 +314,29 @@ internal static unsafe class OrtNative
     {
         using var inNames = new Utf8Array(inputNames);
         using var outNames = new Utf8Array(outputNames);
+        // Held for the whole call: a Dispose on another thread (a model switch in Settings) then only marks the
+        // session, and ORT's Release runs after this Run returns instead of under it.
+        using var hold = new HandleHold(session);
         fixed (nint* inputValues = inputs)
         fixed (nint* outputValues = outputs)
             Check(((delegate* unmanaged<nint, nint, byte**, nint*, nuint, byte**, nuint, nint*, nint>)Slot(OrtApiOrdinals.Run))(
                 session.DangerousGetHandle(), runOptions.DangerousGetHandle(), inNames.Pointers, inputValues, (nuint)inputs.Length,
                 outNames.Pointers, (nuint)outputNames.Length, outputValues));
+    }
+
+    /// <summary>A SafeHandle reference held across a native call, so the object cannot be released during it.</summary>
+    private readonly ref struct HandleHold
+    {
+        private readonly SafeHandle _handle;
+
+        public HandleHold(SafeHandle handle)
+        {
+            var added = false;
+            handle.DangerousAddRef(ref added);
+            _handle = handle;
+        }
+
+        public void Dispose() => _handle.DangerousRelease();
     }
 
     // ---- memory -------------------------------------------------------------------------------------------------
@@ -490,9 +508,12 @@ internal static unsafe class OrtNative
     public static void IoBindingClear(int ordinal, OrtIoBindingHandle binding) =>
         ((delegate* unmanaged<nint, void>)Slot(ordinal))(binding.DangerousGetHandle());
 
-    public static void RunWithBinding(OrtSessionHandle session, OrtRunOptionsHandle runOptions, OrtIoBindingHandle binding) =>
+    public static void RunWithBinding(OrtSessionHandle session, OrtRunOptionsHandle runOptions, OrtIoBindingHandle binding)
+    {
+        using var hold = new HandleHold(session);
         Check(((delegate* unmanaged<nint, nint, nint, nint>)Slot(OrtApiOrdinals.RunWithBinding))(
             session.DangerousGetHandle(), runOptions.DangerousGetHandle(), binding.DangerousGetHandle()));
+    }
 
     public static string[] GetBoundOutputNames(OrtIoBindingHandle binding)
     {

@@ -21,8 +21,7 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
     private readonly ILogger _logger;
     private readonly Lock _lock = new();
     private readonly IDisposable? _subscription;
-    private ZImagePipeline? _pipeline;
-    private string? _openedFor;
+    private Lease? _current;
     private volatile bool _loading;
     private string? _lastError;
 
@@ -72,7 +71,8 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
 
     public async Task<GenerationResult> RunAsync(GenerationRequest request, IProgress<GenerationProgress>? progress, CancellationToken ct)
     {
-        var pipeline = Current();
+        var lease = Acquire();
+        var pipeline = lease.Pipeline;
         // Sessions open lazily inside the first run; until its first step the status bar says "model loading…".
         var loading = !_loadedOnce;
         _loading = loading;
@@ -92,33 +92,74 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
         finally
         {
             _loading = false;
+            Release(lease);
         }
     }
 
     private volatile bool _loadedOnce;
 
-    private ZImagePipeline Current()
+    /// <summary>
+    /// A pipeline and the runs using it. A settings change retires it, but its sessions are released only when its
+    /// last run ends: a model switch never pulls the sessions from under a run in flight.
+    /// </summary>
+    private sealed class Lease(ZImagePipeline pipeline, string key)
+    {
+        public ZImagePipeline Pipeline { get; } = pipeline;
+        public string Key { get; } = key;
+        public int Active;
+        public bool Retired;
+    }
+
+    private Lease Acquire()
+    {
+        lock (_lock)
+        {
+            var lease = Current();
+            lease.Active++;
+            return lease;
+        }
+    }
+
+    private void Release(Lease lease)
+    {
+        lock (_lock)
+        {
+            if (--lease.Active == 0 && lease.Retired)
+                lease.Pipeline.Dispose();
+        }
+    }
+
+    private void Retire(Lease? lease)
+    {
+        if (lease is null)
+            return;
+        lease.Retired = true;
+        if (lease.Active == 0)
+            lease.Pipeline.Dispose();
+    }
+
+    /// <summary>The pipeline for the current settings, opened if they changed. Called under <see cref="_lock"/>.</summary>
+    private Lease Current()
     {
         var o = _options.CurrentValue;
         var key = $"{o.ModelDirectory}|{o.Provider}|{o.DeviceId}|{string.Join(",", o.ProviderOptions.Select(kv => kv.Key + "=" + kv.Value))}|{o.IntraOpThreads}";
-        lock (_lock)
         {
-            if (_pipeline is not null && _openedFor == key)
-                return _pipeline;
-            _pipeline?.Dispose();
-            _pipeline = null;
+            if (_current is not null && _current.Key == key)
+                return _current;
+            Retire(_current);
+            _current = null;
             _loadedOnce = false;
             if (string.IsNullOrWhiteSpace(o.ModelDirectory))
                 throw new InvalidOperationException("No model is installed yet: open Settings to choose a model folder or the self-test model.");
             var folder = ModelFolder.Open(o.ModelDirectory);
             var runtime = _runtime();
-            _pipeline = new ZImagePipeline(folder, runtime, o.ToSessionOptions(runtime),
+            var pipeline = new ZImagePipeline(folder, runtime, o.ToSessionOptions(runtime),
                 request => _guard.DecideResidency(request).Mode, _loggers.CreateLogger<ZImagePipeline>());
             _guard.ReportLoadedModelBytes(folder.PartBytes(folder.Manifest.TextEncoder) + folder.PartBytes(folder.Manifest.Transformer) + folder.PartBytes(folder.Manifest.VaeDecoder));
-            _openedFor = key;
+            _current = new Lease(pipeline, key);
             _lastError = null;
             _logger.LogInformation("Model {Model} from {Folder} on {Provider}", folder.Manifest.ModelName, folder.Directory, o.Provider);
-            return _pipeline;
+            return _current;
         }
     }
 
@@ -126,9 +167,8 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
     {
         lock (_lock)
         {
-            _pipeline?.Dispose();
-            _pipeline = null;
-            _openedFor = null;
+            Retire(_current);
+            _current = null;
             _lastError = null;
         }
     }

@@ -26,6 +26,7 @@ public static class PipelineSetup
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>()));
         services.TryAddSingleton<IImagePipeline>(sp => sp.GetRequiredService<PipelineHost>());
         services.TryAddSingleton<IModelStatus>(sp => sp.GetRequiredService<PipelineHost>());
+        services.TryAddSingleton<IRuntimeInfoSource>(sp => new OrtRuntimeInfoSource(() => sp.GetRequiredService<OrtRuntime>()));
         return services;
     }
 }

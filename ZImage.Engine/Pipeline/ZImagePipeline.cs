@@ -287,9 +287,11 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
 
     public void Dispose()
     {
+        _disposed = true;
         ReleaseAll();
-        _gate.Dispose();
     }
+
+    private volatile bool _disposed;
 
     /// <summary>A session opened on first use and released on demand (sequential residency, after OOM, on dispose).</summary>
     private sealed class SessionSlot(ZImagePipeline owner, string path)
@@ -300,6 +302,7 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
         {
             get
             {
+                ObjectDisposedException.ThrowIf(owner._disposed, owner);
                 if (_session is null)
                 {
                     var clock = Stopwatch.StartNew();

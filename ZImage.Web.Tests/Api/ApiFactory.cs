@@ -27,6 +27,8 @@ public class ApiFactory : WebApplicationFactory<Program>
     protected virtual ApiAuthMode Mode => ApiAuthMode.Open;
     protected virtual int MaxQueuedPerUser => 10;
     protected virtual string UiMode => "Open";
+    /// <summary>False: the real pipeline host runs the model named by <see cref="ConfigureEngine"/> instead of the fake.</summary>
+    protected virtual bool UsesFakePipeline => true;
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -37,15 +39,23 @@ public class ApiFactory : WebApplicationFactory<Program>
         builder.UseSetting("ZImage:Api:AuthMode", Mode.ToString());
         builder.UseSetting(ApiSetup.UiModeKey, UiMode);
         builder.UseSetting("ZImage:Api:MaxRequestBodyBytes", (1024 * 1024).ToString());
+        ConfigureEngine(builder);
         builder.ConfigureTestServices(services =>
         {
-            services.RemoveAll<IImagePipeline>();
-            services.AddSingleton<IImagePipeline>(Pipeline);
-            services.RemoveAll<IModelStatus>();
-            services.AddSingleton<IModelStatus>(Model);
+            if (UsesFakePipeline)
+            {
+                services.RemoveAll<IImagePipeline>();
+                services.AddSingleton<IImagePipeline>(Pipeline);
+                services.RemoveAll<IModelStatus>();
+                services.AddSingleton<IModelStatus>(Model);
+            }
             services.RemoveAllKeyed<TimeProvider>(ApiSetup.PreviewClock);
             services.AddKeyedSingleton<TimeProvider>(ApiSetup.PreviewClock, PreviewClock);
         });
+    }
+
+    protected virtual void ConfigureEngine(IWebHostBuilder builder)
+    {
     }
 
     public HttpClient ClientFor(string user)
@@ -80,6 +90,23 @@ public class ApiFactory : WebApplicationFactory<Program>
     }
 }
 
+/// <summary>
+/// The real engine: PipelineHost running the committed self-test model (random weights, pictures are noise) on the CPU,
+/// the same ONNX Runtime and model files as production. Tests keep sizes and steps small: the CI machine has 2 cores.
+/// </summary>
+public sealed class TinyModelApiFactory : ApiFactory
+{
+    public static string ModelDirectory => Path.Combine(AppContext.BaseDirectory, "models", "self-test-tiny");
+
+    protected override bool UsesFakePipeline => false;
+
+    protected override void ConfigureEngine(IWebHostBuilder builder)
+    {
+        builder.UseSetting("ZImage:Engine:ModelDirectory", ModelDirectory);
+        builder.UseSetting("ZImage:Engine:Provider", "Cpu");
+    }
+}
+
 public sealed class AccountsApiFactory : ApiFactory
 {
     protected override ApiAuthMode Mode => ApiAuthMode.Accounts;
@@ -105,7 +132,8 @@ public sealed class FakeModelStatus : IModelStatus
 
 public static class ApiTestExtensions
 {
-    public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(20);
+    // Generous: the tiny-model tests run the real engine on a shared 2-core CI machine.
+    public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
 
     public static async Task<JsonElement> JsonAsync(this HttpResponseMessage response)
     {

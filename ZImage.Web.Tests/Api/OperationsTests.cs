@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json;
 using ZImage.Engine.Jobs;
 
 namespace ZImage.Web.Tests.Api;
@@ -56,6 +57,13 @@ public sealed class OperationsTests(ApiFactory factory) : IClassFixture<ApiFacto
         Assert.False(s.GetProperty("gpu").GetProperty("present").GetBoolean());
         Assert.Equal("ready", s.GetProperty("model").GetProperty("state").GetString());
         Assert.True(s.GetProperty("queue").GetProperty("workers").GetInt32() >= 1);
+
+        // What the ONNX Runtime library in the app's folder offers, and what Auto picks without CUDA's provider library.
+        var providers = s.GetProperty("providers");
+        Assert.Equal("Auto", providers.GetProperty("configured").GetString());
+        Assert.Contains("CPUExecutionProvider", providers.GetProperty("available").EnumerateArray().Select(p => p.GetString()));
+        Assert.Matches(@"^1\.\d+\.\d+$", providers.GetProperty("runtimeVersion").GetString());
+        Assert.Equal(JsonValueKind.Null, providers.GetProperty("runtimeProblem").ValueKind);
     }
 
     [Fact]

@@ -15,7 +15,7 @@ namespace ZImage.Web.Tests.Browser;
 /// The real app (Program, Kestrel on a free loopback port) with the fake pipeline, and Debian's Chromium driven
 /// by Playwright. One per test class: starting Chromium is the slow part, so the few browser tests share it.
 /// </summary>
-public sealed class StudioServer : IAsyncLifetime
+public class StudioServer : IAsyncLifetime
 {
     public const string ChromiumPath = "/usr/bin/chromium";
 
@@ -40,14 +40,8 @@ public sealed class StudioServer : IAsyncLifetime
         {
             web.UseSetting("ZImage:Jobs:DataDirectory", Path.Combine(_folder, "data"));
             web.UseSetting("ZImage:Jobs:OutputDirectory", Path.Combine(_folder, "outputs"));
-            web.UseSetting("ZImage:Jobs:InitialSecondsPerStepAt1024", "0.12");
             web.UseEnvironment("Production");
-            web.ConfigureTestServices(services =>
-            {
-                services.Replace(ServiceDescriptor.Singleton<IImagePipeline>(Pipeline));
-                services.Replace(ServiceDescriptor.Singleton<IGpuMemoryProbe>(FakeMemoryProbe.TestGpu()));
-                services.Replace(ServiceDescriptor.Singleton<IModelStatus>(new FixedModelStatus(ModelState.Ready)));
-            });
+            ConfigureEngine(web);
         });
         _factory.UseKestrel(0);
         _factory.StartServer();
@@ -58,6 +52,20 @@ public sealed class StudioServer : IAsyncLifetime
         {
             ExecutablePath = ChromiumPath,
             Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+        });
+    }
+
+    /// <summary>The fake pipeline on a simulated GPU: tests decide when steps happen.</summary>
+    protected virtual void ConfigureEngine(IWebHostBuilder web)
+    {
+        web.UseSetting("ZImage:Jobs:InitialSecondsPerStepAt1024", "0.12");
+        // The simulated GPU's provider, so the status bar tells one story ("Runs on CUDA" beside the GPU's name).
+        web.UseSetting("ZImage:Engine:Provider", "Cuda");
+        web.ConfigureTestServices(services =>
+        {
+            services.Replace(ServiceDescriptor.Singleton<IImagePipeline>(Pipeline));
+            services.Replace(ServiceDescriptor.Singleton<IGpuMemoryProbe>(FakeMemoryProbe.TestGpu()));
+            services.Replace(ServiceDescriptor.Singleton<IModelStatus>(new FixedModelStatus(ModelState.Ready)));
         });
     }
 
@@ -102,6 +110,29 @@ public sealed class StudioServer : IAsyncLifetime
                 return dir.FullName;
         }
         return AppContext.BaseDirectory;
+    }
+}
+
+/// <summary>
+/// The app as a designer runs it after choosing the self-test model in Settings: the real PipelineHost, ONNX Runtime on
+/// the CPU and the committed tiny model (its pictures are noise), this machine's real (absent) GPU.
+/// </summary>
+public sealed class TinyModelStudioServer : StudioServer
+{
+    protected override void ConfigureEngine(IWebHostBuilder web)
+    {
+        web.UseSetting("ZImage:Engine:ModelDirectory", Path.Combine(AppContext.BaseDirectory, "models", "self-test-tiny"));
+        web.UseSetting("ZImage:Engine:Provider", "Cpu");
+    }
+}
+
+/// <summary>Accounts mode (sign-in, administrator, API tokens) with the fake pipeline.</summary>
+public sealed class AccountsStudioServer : StudioServer
+{
+    protected override void ConfigureEngine(IWebHostBuilder web)
+    {
+        base.ConfigureEngine(web);
+        web.UseSetting("ZImage:Web:Mode", "Accounts");
     }
 }
 

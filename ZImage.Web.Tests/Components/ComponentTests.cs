@@ -119,13 +119,17 @@ public partial class ComponentTests
     /// <summary>The renderer escapes non-ASCII characters (·, Chinese); assertions read the text as a person would.</summary>
     private static string Decoded(string html) => System.Net.WebUtility.HtmlDecode(html);
 
-    public static TheoryData<string> Pages => ["generate", "history", "settings"];
+    public static TheoryData<string> Pages => ["generate", "history", "settings", "settings-accounts"];
 
     [Theory]
     [MemberData(nameof(Pages))]
     public async Task TheLanguageSwitchChangesEveryLabel(string page)
     {
-        await using var studio = await TestStudio.StartAsync(userName: "林薇");
+        var accounts = page == "settings-accounts";
+        await using var studio = await TestStudio.StartAsync(userName: "林薇", isAdmin: accounts,
+            settings: accounts ? new Dictionary<string, string?> { ["ZImage:Web:Mode"] = "Accounts" } : null);
+        if (accounts)
+            await studio.Get<ZImage.Web.Api.Auth.ApiTokenStore>().CreateAsync("林薇", "批量脚本", isAdmin: true);
         var english = VisibleText(await RenderPageAsync(studio, page));
         studio.Localizer.SetLanguage(UiLanguage.Chinese);
         var chinese = VisibleText(await RenderPageAsync(studio, page));
@@ -150,7 +154,7 @@ public partial class ComponentTests
     /// <summary>Names, units and codes that read the same in Chinese.</summary>
     private static readonly HashSet<string> AllowedInChinese =
         ["ZImage", "Z-Image-Turbo", "CFG", "Ctrl", "Enter", "EN", "MiB", "GB", "ZIP", "JSON", "onnx", "tokenizer.json", "manifest.json", "zimage.json",
-         "Tongyi-MAI", "Turbo", "diffusers", "AUTOMATIC", "PNG", "CUDA", "TensorRT", "WebGPU", "CPU", "Test", "GPU", "simulated", "x"];
+         "Tongyi-MAI", "Turbo", "diffusers", "AUTOMATIC", "PNG", "CUDA", "TensorRT", "WebGPU", "CPU", "ONNX", "Runtime", "API", "Test", "GPU", "simulated", "x"];
 
     /// <summary>What a person reads: text nodes and the attributes browsers show (tooltips, placeholders, labels), one per line.</summary>
     private static string VisibleText(string html)

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Components;
 using Microsoft.JSInterop;
 using ZImage.Engine.Jobs;
 using ZImage.Engine.Memory;
+using ZImage.Engine.Pipeline;
 
 namespace ZImage.Web.Tests.Kit;
 
@@ -31,8 +32,13 @@ public sealed class FakeMemoryProbe(GpuMemoryInfo? info) : IGpuMemoryProbe
     public static FakeMemoryProbe TestGpu() => new(new GpuMemoryInfo("Test GPU (simulated)", 80 * GiB, 71 * GiB, 9 * GiB));
 }
 
-public sealed class FixedModelStatus(ModelState state) : IModelStatus
+public sealed class FixedModelStatus(ModelState state, string? detail = null) : IModelStatus
 {
     public ModelState State => state;
-    public string? Detail => null;
+    public string? Detail => detail;
+}
+
+public sealed class FixedRuntimeInfo(RuntimeInfo info) : IRuntimeInfoSource
+{
+    public RuntimeInfo Get() => info;
 }

@@ -42,8 +42,9 @@ public sealed class TestStudio : IAsyncDisposable
     public Localizer Localizer => Get<Localizer>();
     public UiUser User => Get<UiUser>();
 
+    /// <param name="runtime">What Settings and the status bar learn about ONNX Runtime; by default the real library in the test output.</param>
     public static async Task<TestStudio> StartAsync(string userName = "Ann", ModelState model = ModelState.Ready,
-        IDictionary<string, string?>? settings = null)
+        IDictionary<string, string?>? settings = null, IRuntimeInfoSource? runtime = null, string? modelDetail = null, bool isAdmin = false)
     {
         var folder = Path.Combine(Path.GetTempPath(), "zimage-web-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(folder);
@@ -60,11 +61,15 @@ public sealed class TestStudio : IAsyncDisposable
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(configuration);
         services.AddSingleton<IWebHostEnvironment>(new TestEnvironment(folder));
+        services.AddSingleton<IHostEnvironment>(sp => sp.GetRequiredService<IWebHostEnvironment>());
+        services.AddSingleton<ZImage.Web.Api.Auth.ApiTokenStore>();
         services.AddLogging();
         services.AddSingleton<ILoggerFactory>(NullLoggerFactory.Instance);
         services.AddSingleton<IImagePipeline, FakePipeline>();
         services.AddSingleton<IGpuMemoryProbe>(FakeMemoryProbe.TestGpu());
-        services.AddSingleton<IModelStatus>(new FixedModelStatus(model));
+        services.AddSingleton<IModelStatus>(new FixedModelStatus(model, modelDetail));
+        services.AddSingleton(runtime ?? new OrtRuntimeInfoSource(() => ZImage.Engine.Onnx.OrtRuntime.Load()));
+        services.AddOptions<EngineOptions>().BindConfiguration(EngineOptions.Section);
         services.AddZImageJobs(configuration);
         services.AddZImageUi();
         services.Replace(ServiceDescriptor.Scoped<IJSRuntime, NoBrowserJSRuntime>());
@@ -73,7 +78,7 @@ public sealed class TestStudio : IAsyncDisposable
         var studio = new TestStudio(root, folder);
         foreach (var hosted in studio._hosted)
             await hosted.StartAsync(CancellationToken.None);
-        studio.User.SignIn(userName, isAdmin: false);
+        studio.User.SignIn(userName, isAdmin);
         return studio;
     }
 

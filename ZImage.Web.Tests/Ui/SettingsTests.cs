@@ -52,6 +52,21 @@ public sealed class SettingsTests : IDisposable
         Assert.False(File.Exists(paths.SettingsFile()));
     }
 
+    [Theory]
+    [InlineData("Cpu", "CPU")]
+    [InlineData("cuda", "CUDA")]
+    [InlineData("WebGpu", "WebGPU")]
+    [InlineData("auto", "Auto")]
+    public void AProviderWrittenAsTheEngineReadsItShowsAsTheMatchingChoice(string configured, string shown)
+    {
+        // The engine binds the enum case-insensitively; docs and tests write "Cpu", the form offers "CPU".
+        var config = new ConfigurationManager();
+        config.AddInMemoryCollection(new Dictionary<string, string?> { ["ZImage:Jobs:DataDirectory"] = "data", ["ZImage:Engine:Provider"] = configured });
+        var form = new SettingsStore(config, new StudioPaths(config, _root)).Load();
+        Assert.Equal(shown, form.ExecutionProvider);
+        Assert.Contains(form.ExecutionProvider, ExecutionProviders.All);
+    }
+
     [Fact]
     public void AMissingModelFolderIsNamed()
     {

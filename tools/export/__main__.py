@@ -120,9 +120,9 @@ def main(argv=None) -> int:
     else:
         arch = full_architecture()
         sources = {
-            "text_encoder": RandomPart("text_encoder.", text_encoder_all_shapes(arch.text_encoder), a.seed),
-            "transformer": RandomPart("transformer.", arch.transformer.shapes(), a.seed),
-            "vae": RandomPart("vae.", arch.vae.shapes(), a.seed),
+            "text_encoder": RandomPart("text_encoder.", text_encoder_all_shapes(arch.text_encoder), a.seed, fast=True),
+            "transformer": RandomPart("transformer.", arch.transformer.shapes(), a.seed, fast=True),
+            "vae": RandomPart("vae.", arch.vae.shapes(), a.seed, fast=True),
         }
         name, random_weights, source = "Z-Image-Turbo architecture, random weights", True, f"--random-full --seed {a.seed}"
 

@@ -189,7 +189,7 @@ def main(argv=None) -> int:
     for run in (
         {"name": "cfg_off", "prompt": "english", "negative_prompt": None, "guidance_scale": 0.0, "cfg_truncation": 1.0, "cfg_normalization": 0.0},
         {"name": "cfg_on", "prompt": "mixed", "negative_prompt": "blurry, low quality, watermark", "guidance_scale": 4.0,
-         "cfg_truncation": 0.3, "cfg_normalization": 1.0},
+         "cfg_truncation": 0.3, "cfg_normalization": 1.4},
     ):
         calls.clear()
         steps.clear()

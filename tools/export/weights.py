@@ -115,32 +115,40 @@ def _seed_for(seed: int, name: str) -> int:
     return (seed * 1_000_003 + zlib.crc32(name.encode())) & 0xFFFFFFFF
 
 
-def random_tensor(seed: int, name: str, shape: tuple[int, ...]) -> np.ndarray:
+def random_tensor(seed: int, name: str, shape: tuple[int, ...], fast: bool = False) -> np.ndarray:
     """Seeded per tensor name, so the same name always gets the same values whatever else is generated.
 
     Scales keep activations of order 1 through every layer (a test of nothing if everything were ~0):
     norm weights near 1, biases small, matrices ~ 1/sqrt(fan_in), embeddings and pad tokens ~ 1.
     """
     rng = np.random.default_rng(_seed_for(seed, name))
+    if fast:
+        # Uniform with the same standard deviation: ~10x quicker than normals for the 10 B weights of --random-full.
+        def normal(shape):
+            return (rng.random(shape, dtype=np.float32) - np.float32(0.5)) * np.float32(np.sqrt(12.0))
+    else:
+        def normal(shape):
+            return rng.standard_normal(shape)
     leaf = name.rsplit(".", 1)[-1]
     norm_like = any(t in name for t in ("norm", "cap_embedder.0")) and leaf == "weight"
     if norm_like:
-        return (1.0 + 0.1 * rng.standard_normal(shape)).astype(np.float32)
+        return (1.0 + 0.1 * normal(shape)).astype(np.float32)
     if leaf == "bias" and "norm" in name:
-        return (0.1 * rng.standard_normal(shape)).astype(np.float32)
+        return (0.1 * normal(shape)).astype(np.float32)
     if leaf == "bias":
-        return (0.05 * rng.standard_normal(shape)).astype(np.float32)
+        return (0.05 * normal(shape)).astype(np.float32)
     if len(shape) == 1 or name.endswith("pad_token") or "embed_tokens" in name:
-        return rng.standard_normal(shape).astype(np.float32)
+        return normal(shape).astype(np.float32)
     fan_in = int(np.prod(shape[1:]))
-    return (rng.standard_normal(shape) / np.sqrt(fan_in)).astype(np.float32)
+    return (normal(shape) / np.sqrt(fan_in)).astype(np.float32)
 
 
 class RandomPart:
     """Seeded random weights; prefix (the part name) enters each tensor's seed, as in the --tiny checkpoint."""
 
-    def __init__(self, prefix: str, shapes: dict[str, tuple[int, ...]], seed: int):
+    def __init__(self, prefix: str, shapes: dict[str, tuple[int, ...]], seed: int, fast: bool = False):
         self._prefix = prefix
+        self._fast = fast
         self._shapes = dict(shapes)
         self._seed = seed
 
@@ -151,7 +159,7 @@ class RandomPart:
         return self._shapes[name]
 
     def get(self, name: str) -> np.ndarray:
-        return random_tensor(self._seed, self._prefix + name, self._shapes[name])
+        return random_tensor(self._seed, self._prefix + name, self._shapes[name], self._fast)
 
 
 def write_safetensors(path: Path, tensors: dict[str, np.ndarray]) -> None:

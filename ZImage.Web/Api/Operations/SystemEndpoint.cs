@@ -1,4 +1,5 @@
 using ZImage.Engine.Jobs;
+using ZImage.Engine.Pipeline;
 using ZImage.Web.Api.Auth;
 
 namespace ZImage.Web.Api.Operations;
@@ -9,17 +10,25 @@ public static class SystemEndpoint
     public const string ProviderKey = "ZImage:Engine:Provider";
 
     /// <summary>
-    /// Providers: the configured one. What the loaded runtime offers (OrtRuntime.AvailableProviders, Onnx room)
-    /// is not part of this branch yet, so it is not guessed here.
+    /// Providers: the configured choice, what ONNX Runtime on this machine offers and what Auto picks here. A runtime
+    /// that cannot be loaded is reported (<c>runtimeProblem</c>), not an error: the rest of the answer still helps.
     /// </summary>
-    public static IResult Get(HttpContext http, ISystemStatus status, IJobService jobs, IConfiguration configuration)
+    public static IResult Get(HttpContext http, ISystemStatus status, IJobService jobs, IConfiguration configuration, IRuntimeInfoSource runtime)
     {
         var s = status.GetStatus();
+        var r = runtime.Get();
         var queue = jobs.ListQueue(http.Caller());
         return TypedResults.Ok(new
         {
             gpu = new { present = s.HasGpu, name = s.GpuName, vramTotalBytes = s.VramTotalBytes, vramUsedBytes = s.VramUsedBytes, vramFreeBytes = s.VramFreeBytes },
-            providers = new { configured = configuration[ProviderKey] ?? "default" },
+            providers = new
+            {
+                configured = configuration[ProviderKey] ?? nameof(ProviderChoice.Auto),
+                available = r.Providers,
+                auto = r.AutoChoice?.ToString(),
+                runtimeVersion = r.Version,
+                runtimeProblem = r.Problem,
+            },
             model = new { state = s.ModelState.ToString().ToLowerInvariant(), detail = s.ModelDetail },
             queue = new
             {

@@ -42,22 +42,63 @@ public static class SdapiEndpoints
             .Accepts<PngInfoRequest>("application/json")
             .Produces<PngInfoResponse>()
             .ProducesValidationProblem();
-        sdapi.MapGet("/options", (IOptions<VramOptions> vram) => TypedResults.Ok(new Dictionary<string, object?>
-        {
-            ["sd_model_checkpoint"] = ModelName,
-            ["sd_checkpoint_hash"] = null,
-            ["samples_format"] = "png",
-            ["CLIP_stop_at_last_layers"] = 1,
-            ["eta_noise_seed_delta"] = 0,
-            ["live_previews_enable"] = true,
-            ["show_progress_every_n_steps"] = 1,
-            ["enable_pnginfo"] = true,
-        }));
+        sdapi.MapGet("/options", () => TypedResults.Ok(CurrentOptions()));
+        sdapi.MapPost("/options", (Delegate)SetOptions)
+            .Accepts<Dictionary<string, JsonElement>>("application/json")
+            .Produces<SetOptionsResponse>()
+            .ProducesValidationProblem()
+            .WithSummary("Accepts the body webuiapi's set_options sends. Nothing is changed: an option that already holds is listed "
+                + "as accepted, the rest as ignored; asking for another checkpoint is refused (400).");
         sdapi.MapGet("/sd-models", (IOptions<EngineOptions> engine) => TypedResults.Ok(new[]
         {
             new SdModelItem(ModelName, ModelName, null, null, engine.Value.ModelDirectory ?? ModelName, null),
         }));
         return sdapi;
+    }
+
+    /// <summary>What GET /options reports: the A1111 options whose meaning ZImage shares, with ZImage's fixed values.</summary>
+    public static Dictionary<string, object?> CurrentOptions() => new()
+    {
+        ["sd_model_checkpoint"] = ModelName,
+        ["sd_checkpoint_hash"] = null,
+        ["samples_format"] = "png",
+        ["CLIP_stop_at_last_layers"] = 1,
+        ["eta_noise_seed_delta"] = 0,
+        ["live_previews_enable"] = true,
+        ["show_progress_every_n_steps"] = 1,
+        ["enable_pnginfo"] = true,
+    };
+
+    /// <summary>
+    /// A1111 writes these into its global config. ZImage's settings are the admin's, in Settings, and none of A1111's
+    /// options has a counterpart there that a script should flip for everyone; so nothing is applied. Answering 200
+    /// (not 405) keeps scripts that call set_options before generating working, and the body says exactly what was
+    /// ignored. The one refusal is another checkpoint: the pictures would not be from the model the script asked for.
+    /// </summary>
+    private static async Task<IResult> SetOptions(HttpContext http)
+    {
+        var body = await ApiJson.ReadAsync<Dictionary<string, JsonElement>>(http);
+        if (body.Error is not null)
+            return body.Error;
+        var current = CurrentOptions();
+        var accepted = new List<string>();
+        var ignored = new List<string>();
+        foreach (var (key, value) in body.Value!.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            if (key == "sd_model_checkpoint")
+            {
+                if (value.ValueKind != JsonValueKind.String || !string.Equals(value.GetString(), ModelName, StringComparison.OrdinalIgnoreCase))
+                    return ApiProblems.Invalid(key, $"sd_model_checkpoint must be '{ModelName}', the only model this server has (got {value.GetRawText()}).");
+                accepted.Add(key);
+            }
+            else if (current.TryGetValue(key, out var ours) && JsonSerializer.Serialize(ours) == value.GetRawText())
+                accepted.Add(key);
+            else
+                ignored.Add(key);
+        }
+        return TypedResults.Ok(new SetOptionsResponse(accepted, ignored, ignored.Count == 0
+            ? "Every option already holds on this server."
+            : $"ZImage keeps its settings in Settings; these options have no counterpart here and were not applied: {string.Join(", ", ignored)}."));
     }
 
     private static async Task<IResult> Txt2Img(HttpContext http, IJobService service, IJobNotifier notifier, IHistoryService history,

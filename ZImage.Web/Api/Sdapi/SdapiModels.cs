@@ -69,3 +69,7 @@ public sealed record SdModelItem(
     [property: JsonPropertyName("sha256")] string? Sha256,
     [property: JsonPropertyName("filename")] string Filename,
     [property: JsonPropertyName("config")] string? Config);
+
+/// <param name="Accepted">Options whose value is already what ZImage does.</param>
+/// <param name="Ignored">Options with no counterpart in ZImage; nothing was changed for them.</param>
+public sealed record SetOptionsResponse(IReadOnlyList<string> Accepted, IReadOnlyList<string> Ignored, string Detail);

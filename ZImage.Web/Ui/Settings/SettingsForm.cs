@@ -11,6 +11,13 @@ public static class ExecutionProviders
 {
     public const string Auto = "Auto";
     public static readonly IReadOnlyList<string> All = [Auto, "CUDA", "TensorRT", "WebGPU", "CPU"];
+
+    /// <summary>
+    /// The engine binds ZImage:Engine:Provider case-insensitively (Cpu, cpu and CPU are one choice), so the form must
+    /// read it the same way or a hand-written "Cpu" shows as no choice at all. Unknown values are kept to be refused by name.
+    /// </summary>
+    public static string Normalize(string value) =>
+        All.FirstOrDefault(p => string.Equals(p, value, StringComparison.OrdinalIgnoreCase)) ?? value;
 }
 
 /// <param name="Field">The setting's key in <see cref="SettingsForm"/> (and its label's text key: settings.field.{Field}).</param>
@@ -54,7 +61,7 @@ public sealed class SettingsForm
     {
         var form = new SettingsForm();
         form.ModelDirectory = c[SettingsKeys.ModelDirectory] ?? form.ModelDirectory;
-        form.ExecutionProvider = c[SettingsKeys.ExecutionProvider] ?? form.ExecutionProvider;
+        form.ExecutionProvider = ExecutionProviders.Normalize(c[SettingsKeys.ExecutionProvider] ?? form.ExecutionProvider);
         if (Enum.TryParse<ResidencyPolicy>(c[SettingsKeys.Residency], ignoreCase: true, out var residency))
             form.Residency = residency;
         form.SafetyMarginMiB = Int(c, SettingsKeys.SafetyMarginMiB, form.SafetyMarginMiB);

@@ -1,0 +1,98 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using ZImage.Engine.Jobs;
+using ZImage.Engine.Memory;
+using ZImage.Engine.Onnx;
+using ZImage.Engine.Pipeline;
+
+namespace ZImage.Engine.Tests.Pipeline;
+
+/// <summary>The registered pipeline: model state for the status bar, and a model switch in Settings while a job runs.</summary>
+public sealed class PipelineHostTests
+{
+    private static readonly string SelfTest = Path.Combine(AppContext.BaseDirectory, "models", "self-test-tiny");
+
+    private static (PipelineHost Host, Monitor Options) Host(string? modelDirectory)
+    {
+        var options = new Monitor(new EngineOptions { ModelDirectory = modelDirectory, Provider = ProviderChoice.Cpu });
+        var vram = new Monitor<VramOptions>(new VramOptions());
+        var guard = new VramGuard(new NoGpu(), new OptionsModelFootprintSource(vram, options), vram);
+        return (new PipelineHost(options, () => OrtRuntime.Load(), guard, NullLoggerFactory.Instance), options);
+    }
+
+    [Fact]
+    public async Task WithoutAModelTheStateSaysSoAndARunExplainsWhereToGo()
+    {
+        var (host, _) = Host(null);
+        using var _ = host;
+        Assert.Equal(ModelState.NotInstalled, host.State);
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            host.RunAsync(new GenerationRequest { Prompt = "x", Width = 256, Height = 256, Steps = 1 }, null, CancellationToken.None));
+        Assert.Contains("open Settings", e.Message);
+    }
+
+    [Fact]
+    public void ABrokenFolderIsAnErrorNamingTheProblem()
+    {
+        var (host, _) = Host(Path.Combine(Path.GetTempPath(), "no-such-model-" + Guid.NewGuid().ToString("N")));
+        using var _ = host;
+        Assert.Equal(ModelState.Error, host.State);
+        Assert.Contains("does not exist", host.Detail);
+    }
+
+    [Fact]
+    public async Task SwitchingTheModelDuringARunLetsTheRunFinishAndTheNextRunUsesTheNewSettings()
+    {
+        var (host, options) = Host(SelfTest);
+        using var _ = host;
+        Assert.Equal(ModelState.Ready, host.State);
+        var switched = false;
+        var request = new GenerationRequest { Prompt = "a harbour", Width = 256, Height = 256, Steps = 6, Seed = 9 };
+        var result = await host.RunAsync(request, new SyncProgress(p =>
+        {
+            if (p.Step == 2 && !switched)
+            {
+                switched = true;
+                // Same folder, other thread count: a different pipeline, as a Settings change would make.
+                options.Set(new EngineOptions { ModelDirectory = SelfTest, Provider = ProviderChoice.Cpu, IntraOpThreads = 1 });
+            }
+        }), CancellationToken.None);
+
+        Assert.True(switched);
+        Assert.Single(result.Images);
+        var after = await host.RunAsync(request, null, CancellationToken.None);
+        Assert.Equal(result.Images[0].Image.Pixels, after.Images[0].Image.Pixels);
+    }
+
+    private sealed class SyncProgress(Action<GenerationProgress> report) : IProgress<GenerationProgress>
+    {
+        public void Report(GenerationProgress value) => report(value);
+    }
+
+    private sealed class NoGpu : IGpuMemoryProbe
+    {
+        public GpuMemoryInfo? Read() => null;
+    }
+
+    private class Monitor<T>(T value) : IOptionsMonitor<T>
+    {
+        private readonly List<Action<T, string?>> _listeners = [];
+        public T CurrentValue { get; private set; } = value;
+        public T Get(string? name) => CurrentValue;
+
+        public IDisposable? OnChange(Action<T, string?> listener)
+        {
+            _listeners.Add(listener);
+            return null;
+        }
+
+        public void Set(T value)
+        {
+            CurrentValue = value;
+            foreach (var listener in _listeners)
+                listener(value, null);
+        }
+    }
+
+    private sealed class Monitor(EngineOptions value) : Monitor<EngineOptions>(value);
+}
