@@ -40,6 +40,7 @@ public static class WebSetup
             o.SlidingExpiration = true;
         });
         builder.Services.AddAuthorization();
+        builder.Services.AddSignInRateLimit(builder.Configuration);
         builder.Services.AddCascadingAuthenticationState();
         builder.AddZImageApi();
         return builder;
@@ -67,6 +68,7 @@ public static class WebSetup
             app.UseExceptionHandler("/error", createScopeForErrors: true);
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseRateLimiter();
         app.UseAntiforgery();
         app.MapStaticAssets();
         var accounts = app.Services.GetRequiredService<IOptions<UiOptions>>().Value.Mode == UserMode.Accounts;

@@ -215,10 +215,21 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             ImageFiles.DeleteQuietly([.. written]);
+            if (IsDiskFull(e))
+                throw new ImageSaveException($"Disk full: the pictures were made but there is no space left in the output folder ({jobs.Files.OutputRoot}) to save them. " +
+                    "Free some space, or choose another output folder in Settings, and generate again.", e);
             throw new ImageSaveException($"The pictures were made but could not be saved ({e.Message}). Check the output folder's free space and permissions.", e);
         }
         return await jobs.Store.CompleteJobAsync(job.Id, now, notice, rows, CancellationToken.None);
     }
+
+    /// <summary>
+    /// ENOSPC and EDQUOT on Unix (.NET puts the errno in HResult), ERROR_DISK_FULL and ERROR_HANDLE_DISK_FULL on Windows.
+    /// </summary>
+    internal static bool IsDiskFull(Exception e) =>
+        e is IOException && (OperatingSystem.IsWindows()
+            ? (e.HResult & 0xFFFF) is 112 or 39
+            : e.HResult is 28 or 122);
 
     /// <summary>Turns pipeline progress into job events; image indexes shift when a retry runs images one at a time.</summary>
     private sealed class Reporter(JobService jobs, JobState job, int imageOffset) : IProgress<GenerationProgress>

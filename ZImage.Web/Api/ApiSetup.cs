@@ -35,6 +35,8 @@ public static class ApiSetup
         builder.Services.AddSingleton<ApiMetrics>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ApiMetrics>());
         builder.Services.AddProblemDetails();
+        // Two values for one key are read differently by different parsers (first wins, last wins); refuse them.
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.AllowDuplicateProperties = false);
         builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
         {
             document.Components ??= new OpenApiComponents();

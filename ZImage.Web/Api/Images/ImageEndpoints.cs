@@ -110,7 +110,7 @@ public static class ImageEndpoints
         if (q.String("size") is { } size)
         {
             var parts = size.Split('x', 'X');
-            if (parts.Length == 2 && int.TryParse(parts[0], out var w) && int.TryParse(parts[1], out var h))
+            if (parts.Length == 2 && int.TryParse(parts[0], out var w) && int.TryParse(parts[1], out var h) && w is >= 1 and <= 100_000 && h is >= 1 and <= 100_000)
                 (width, height) = (w, h);
             else
                 q.Fail("size", $"size must look like 1024x768 (got '{size}').");

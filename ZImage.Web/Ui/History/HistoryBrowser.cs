@@ -36,6 +36,8 @@ public sealed class HistoryBrowser
 
     public string Search { get; set; } = "";
     public HistoryOwner Owner { get; set; } = HistoryOwner.Mine;
+    /// <summary>Accounts mode, not an admin: only the person's own pictures, whatever <see cref="Owner"/> says.</summary>
+    public bool OwnOnly { get; init; }
     public HistoryPeriod Period { get; set; } = HistoryPeriod.AnyTime;
     /// <summary>"1024x1024" or null for any size.</summary>
     public string? Size { get; set; }
@@ -55,7 +57,7 @@ public sealed class HistoryBrowser
         var (width, height) = ParseSize(Size);
         return new HistoryQuery
         {
-            UserName = Owner == HistoryOwner.Mine ? _user.Name : null,
+            UserName = Owner == HistoryOwner.Mine || OwnOnly ? _user.Name : null,
             Text = string.IsNullOrWhiteSpace(Search) ? null : Search.Trim(),
             From = Period switch
             {

@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Mvc;
@@ -22,7 +23,7 @@ public static class AccountEndpoints
                 return Results.LocalRedirect($"{SignInPath}?error=signin&returnUrl={Uri.EscapeDataString(Local(returnUrl))}");
             await SignInAsync(http, account);
             return Results.LocalRedirect(Local(returnUrl));
-        }).AllowAnonymous();
+        }).AllowAnonymous().RequireRateLimiting(SignInRateLimit.Policy);
 
         app.MapPost("/ui/setup-admin", async (HttpContext http, AccountStore accounts, [FromForm] string? name, [FromForm] string? password) =>
         {
@@ -32,10 +33,13 @@ public static class AccountEndpoints
             var account = await accounts.VerifyAsync(name ?? "", password ?? "", http.RequestAborted);
             await SignInAsync(http, account!);
             return Results.LocalRedirect("/settings");
-        }).AllowAnonymous();
+        }).AllowAnonymous().RequireRateLimiting(SignInRateLimit.Policy);
 
-        app.MapPost("/ui/signout", async (HttpContext http) =>
+        app.MapPost("/ui/signout", async (HttpContext http, IAntiforgery antiforgery) =>
         {
+            // No form field is bound here, so the framework would not check the token itself; a forged sign-out is refused too.
+            if (!await antiforgery.IsRequestValidAsync(http))
+                return Results.BadRequest();
             await http.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
             return Results.LocalRedirect(SignInPath);
         }).AllowAnonymous();

@@ -1,5 +1,7 @@
 using System.IO.Compression;
+using Microsoft.Extensions.Options;
 using ZImage.Engine.History;
+using ZImage.Web.Ui.Identity;
 
 namespace ZImage.Web.Ui.Images;
 
@@ -19,16 +21,16 @@ public static class ImageEndpoints
     public static IEndpointConventionBuilder MapZImageImages(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/ui/images");
-        group.MapGet("/{id:long}", (long id, IHistoryService history, CancellationToken ct) => Serve(id, history, thumbnail: false, download: false, ct));
-        group.MapGet("/{id:long}/thumb", (long id, IHistoryService history, CancellationToken ct) => Serve(id, history, thumbnail: true, download: false, ct));
-        group.MapGet("/{id:long}/download", (long id, IHistoryService history, CancellationToken ct) => Serve(id, history, thumbnail: false, download: true, ct));
+        group.MapGet("/{id:long}", (long id, HttpContext http, IHistoryService history, CancellationToken ct) => Serve(id, http, history, thumbnail: false, download: false, ct));
+        group.MapGet("/{id:long}/thumb", (long id, HttpContext http, IHistoryService history, CancellationToken ct) => Serve(id, http, history, thumbnail: true, download: false, ct));
+        group.MapGet("/{id:long}/download", (long id, HttpContext http, IHistoryService history, CancellationToken ct) => Serve(id, http, history, thumbnail: false, download: true, ct));
         group.MapGet("/zip", ZipAsync);
         return group;
     }
 
-    private static async Task<IResult> Serve(long id, IHistoryService history, bool thumbnail, bool download, CancellationToken ct)
+    private static async Task<IResult> Serve(long id, HttpContext http, IHistoryService history, bool thumbnail, bool download, CancellationToken ct)
     {
-        var image = await history.GetImageAsync(id, ct);
+        var image = await VisibleAsync(id, http, history, ct);
         var path = image is null ? null : thumbnail ? image.ThumbnailPath : image.FilePath;
         if (image is null || path is null || !File.Exists(path))
             return Results.NotFound();
@@ -52,7 +54,7 @@ public static class ImageEndpoints
         {
             foreach (var id in wanted)
             {
-                if (await history.GetImageAsync(id, ct) is { } image && File.Exists(image.FilePath))
+                if (await VisibleAsync(id, http, history, ct) is { } image && File.Exists(image.FilePath))
                     zip.CreateEntryFromFile(image.FilePath, FileName(image), CompressionLevel.NoCompression);
             }
         }
@@ -61,6 +63,19 @@ public static class ImageEndpoints
         http.Response.ContentLength = temporary.Length;
         http.Response.Headers.ContentDisposition = $"attachment; filename=\"zimage-{DateTime.Now:yyyyMMdd-HHmmss}.zip\"";
         await temporary.CopyToAsync(http.Response.Body, ct);
+    }
+
+    /// <summary>
+    /// In accounts mode a person sees only their own pictures (admins everyone's); someone else's answers as missing,
+    /// so ids cannot be probed. Open mode shares the gallery, as its "everyone" filter does.
+    /// </summary>
+    private static async Task<ImageRecord?> VisibleAsync(long id, HttpContext http, IHistoryService history, CancellationToken ct)
+    {
+        var image = await history.GetImageAsync(id, ct);
+        if (image is null || http.RequestServices.GetRequiredService<IOptions<UiOptions>>().Value.Mode != UserMode.Accounts)
+            return image;
+        var user = http.User;
+        return user.IsInRole(UiRoles.Admin) || string.Equals(user.Identity?.Name, image.UserName, StringComparison.OrdinalIgnoreCase) ? image : null;
     }
 
     public static string FileName(ImageRecord image) => $"zimage-{image.CreatedAt:yyyyMMdd-HHmmss}-{image.Id}-seed{image.Seed}.png";

@@ -108,12 +108,13 @@ public sealed class SettingsForm
         }
         if (DefaultNegativePrompt.Length > GenerationLimits.MaxPromptChars)
             problems.Add(new(nameof(DefaultNegativePrompt), "settings.problem.tooLong", GenerationLimits.MaxPromptChars));
+        // A NUL in a path makes resolving it throw; such a path names no folder on any system.
         if (string.IsNullOrWhiteSpace(OutputDirectory))
             problems.Add(new(nameof(OutputDirectory), "settings.problem.required"));
-        else if (!CanCreate(resolvePath(OutputDirectory)))
-            problems.Add(new(nameof(OutputDirectory), "settings.problem.folderNotWritable", resolvePath(OutputDirectory)));
-        if (!string.IsNullOrWhiteSpace(ModelDirectory) && !Directory.Exists(resolvePath(ModelDirectory)))
-            problems.Add(new(nameof(ModelDirectory), "settings.problem.folderMissing", resolvePath(ModelDirectory)));
+        else if (OutputDirectory.Contains('\0') || !CanCreate(resolvePath(OutputDirectory)))
+            problems.Add(new(nameof(OutputDirectory), "settings.problem.folderNotWritable", OutputDirectory.Contains('\0') ? OutputDirectory.Replace('\0', '?') : resolvePath(OutputDirectory)));
+        if (!string.IsNullOrWhiteSpace(ModelDirectory) && (ModelDirectory.Contains('\0') || !Directory.Exists(resolvePath(ModelDirectory))))
+            problems.Add(new(nameof(ModelDirectory), "settings.problem.folderMissing", ModelDirectory.Contains('\0') ? ModelDirectory.Replace('\0', '?') : resolvePath(ModelDirectory)));
         return problems;
     }
 
