@@ -36,7 +36,7 @@ public sealed class TinyModelApiTests(TinyModelApiFactory factory) : IClassFixtu
         foreach (var (png, seed) in pngs.Zip([4242, 4243]))
         {
             Assert.Equal((256, 320), (png.Image.Width, png.Image.Height));
-            Assert.Equal($"a lighthouse at dusk\nSteps: 3, Sampler: Euler, CFG scale: 7, Seed: {seed}, Size: 256x320, Model: Z-Image-Turbo", png.FindText("parameters"));
+            Assert.Equal($"a lighthouse at dusk\nSteps: 3, Sampler: Euler, CFG scale: 7, Seed: {seed}, Size: 256x320, Model: self-test-tiny", png.FindText("parameters"));   // the model that made it, from its manifest
             // The model's own output: noise, so many distinct colours (the fake pipeline paints one flat colour).
             Assert.True(DistinctColours(png.Image) > 1000, $"only {DistinctColours(png.Image)} colours");
         }
