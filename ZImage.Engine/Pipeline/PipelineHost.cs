@@ -64,10 +64,20 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
                 return _lastError;
             var health = ModelFolder.Inspect(o.ModelDirectory);
             return health.Healthy
-                ? $"{health.Manifest!.ModelName}{(health.Manifest.RandomWeights ? " (self-test, random weights)" : "")} on {o.Provider}"
+                ? $"{health.Manifest!.ModelName}{(health.Manifest.RandomWeights ? " (self-test, random weights)" : "")}, {Describe(o.Provider)}"
                 : health.Problems[0];
         }
     }
+
+    private static string Describe(ProviderChoice provider) => provider switch
+    {
+        ProviderChoice.Auto => "graphics card when available",
+        ProviderChoice.Cpu => "on the processor",
+        ProviderChoice.Cuda => "on CUDA",
+        ProviderChoice.TensorRT => "on TensorRT",
+        ProviderChoice.WebGpu => "on WebGPU",
+        _ => provider.ToString(),
+    };
 
     public async Task<GenerationResult> RunAsync(GenerationRequest request, IProgress<GenerationProgress>? progress, CancellationToken ct)
     {

@@ -105,7 +105,7 @@ public sealed class TinyModelApiTests(TinyModelApiFactory factory) : IClassFixtu
         var s = await (await client.GetAsync("/api/v1/system")).JsonAsync();
         var model = s.GetProperty("model");
         Assert.Equal("ready", model.GetProperty("state").GetString());
-        Assert.Equal("self-test-tiny (self-test, random weights) on Cpu", model.GetProperty("detail").GetString());
+        Assert.Equal("self-test-tiny (self-test, random weights), on the processor", model.GetProperty("detail").GetString());
         var providers = s.GetProperty("providers");
         Assert.Equal("Cpu", providers.GetProperty("configured").GetString());
         Assert.Contains("CPUExecutionProvider", providers.GetProperty("available").EnumerateArray().Select(p => p.GetString()));

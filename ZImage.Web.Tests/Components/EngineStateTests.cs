@@ -16,11 +16,11 @@ public sealed class EngineStateTests
     public async Task TheStatusBarNamesWhereTheModelRunsAndListsTheRuntimesProvidersOnHover()
     {
         // The real library in the test output: it offers at least the CPU, and Auto falls back to it without CUDA's library.
-        await using var studio = await TestStudio.StartAsync(modelDetail: "self-test-tiny (self-test, random weights) on Cpu");
+        await using var studio = await TestStudio.StartAsync(modelDetail: "self-test-tiny (self-test, random weights), on the processor");
         var html = Decoded(await studio.RenderAsync<StatusBar>());
 
         Assert.Contains("Model ready", html);
-        Assert.Contains("title=\"self-test-tiny (self-test, random weights) on Cpu\"", html);
+        Assert.Contains("title=\"self-test-tiny (self-test, random weights), on the processor\"", html);
         Assert.Matches("id=\"status-runtime\" title=\"ONNX Runtime 1\\.\\d+\\.\\d+ on this machine offers: [^\"]*CPU\"", html);
         Assert.Contains("Runs on CPU", html);
     }

@@ -77,6 +77,15 @@ public sealed class SettingsTests : IDisposable
     }
 
     [Fact]
+    public void AFolderWithANulCharacterIsReportedMissingNotThrown()
+    {
+        var (_, paths, _) = OpenStudio();
+        var resolved = paths.Resolve("models/bad\0name");
+        var report = ModelFolderCheck.Run(resolved);
+        Assert.Equal(ModelFolderState.Missing, report.State);
+    }
+
+    [Fact]
     public void HealthCheckReportsWhatAModelFolderLacks()
     {
         var folder = Path.Combine(_root, "model");

@@ -30,7 +30,13 @@ public sealed class StudioPaths
     public string? ModelDirectory() =>
         _configuration[SettingsKeys.ModelDirectory] is { Length: > 0 } dir ? Resolve(dir) : null;
 
-    public string Resolve(string path) => Path.GetFullPath(Path.IsPathRooted(path) ? path : Path.Combine(_contentRoot, path));
+    /// <summary>
+    /// The absolute path a setting names, relative ones from the content root. A path no file system accepts (a NUL
+    /// character, typed or pasted) comes back as it was, so the checks report it missing instead of throwing.
+    /// </summary>
+    public string Resolve(string path) => path.Contains('\0')
+        ? path
+        : Path.GetFullPath(Path.IsPathRooted(path) ? path : Path.Combine(_contentRoot, path));
 
     /// <summary>Looks upward from the content root, so it is found both from the repository and from ZImage.Web/.</summary>
     public string? SelfTestModelDirectory()
