@@ -6,10 +6,11 @@ namespace ZImage.Engine.Tests.Onnx;
 [Collection(OnnxIsolatedCollection.Name)]
 public sealed class CancellationTests(OrtFixture fixture)
 {
-    // 4,000 MatMuls of 256x256 take a few seconds on one core; ORT checks the terminate flag before each node,
-    // so a cancelled run should end within about one node (well under a millisecond), far inside the 100 ms allowed.
+    // 4,000 MatMuls of 512x512 take several seconds on one core even when the machine is idle (256x256 ran in about
+    // a quarter of a second, racing the 300 ms cancel); ORT checks the terminate flag before each node, so a
+    // cancelled run should end within about one node (a few milliseconds), far inside the 100 ms allowed.
     private const int Nodes = 4000;
-    private const int Size = 256;
+    private const int Size = 512;
 
     [Fact]
     public void CancelFromAnotherThreadStopsTheRunWithin100Milliseconds()
@@ -63,8 +64,9 @@ public sealed class CancellationTests(OrtFixture fixture)
         // crash. With it, a session disposed mid-run is released when the run returns, its outputs with it, and
         // the caller gets ObjectDisposedException; a dispose before the run starts refuses the run. Twenty tries
         // with growing delays so that some disposes land mid-run (a run of this chain takes tens of milliseconds).
-        var model = TestModels.LongChain(fixture, 400, Size);
-        using var x = Tensor.Create(new float[Size * Size], Size, Size);
+        const int size = 256;
+        var model = TestModels.LongChain(fixture, 400, size);
+        using var x = Tensor.Create(new float[size * size], size, size);
         var initial = OrtHandle.LiveCount;
         var disposedMidRun = 0;
         for (var attempt = 0; attempt < 20; attempt++)
@@ -84,6 +86,6 @@ public sealed class CancellationTests(OrtFixture fixture)
                 disposedMidRun++;
         }
         Assert.True(disposedMidRun > 0, "no dispose landed during a run in 20 tries");
-        Assert.Equal(initial, OrtHandle.LiveCount);
+        Assert.True(OrtHandle.LiveCount <= initial, $"{OrtHandle.LiveCount} native objects live, {initial} before");
     }
 }

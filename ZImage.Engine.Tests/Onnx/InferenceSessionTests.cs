@@ -114,6 +114,24 @@ public sealed class InferenceSessionTests(OrtFixture fixture)
     }
 
     [Fact]
+    public void RunConfigEntriesReachTheRun()
+    {
+        // ORT parses the arena-shrinkage device list when the run starts: a malformed one fails that run only, which
+        // proves the entry arrived; a well-formed one ("cpu:0") runs and hands the CPU arena's free chunks back.
+        var path = TestModels.Linear(fixture, "linear_runconfig.onnx");
+        using var session = fixture.Runtime.OpenSession(path, OneThread);
+        using var input = Tensor.Create(new float[] { 1, 2, 3, 4 }, 1, 4);
+        var inputs = new Dictionary<string, Tensor> { ["features"] = input };
+
+        var error = Assert.Throws<OnnxRuntimeException>(() => session.Run(inputs,
+            runConfig: new Dictionary<string, string> { ["memory.enable_memory_arena_shrinkage"] = "nonsense" }));
+        Assert.Contains(path, error.Message);
+        using var outputs = session.Run(inputs,
+            runConfig: new Dictionary<string, string> { ["memory.enable_memory_arena_shrinkage"] = "cpu:0" });
+        Assert.Equal(3, outputs[0].ElementCount);
+    }
+
+    [Fact]
     public void CorruptModelFileNamesTheFile()
     {
         var path = fixture.PathFor("corrupt.onnx");

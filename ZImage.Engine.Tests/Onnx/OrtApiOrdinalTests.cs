@@ -60,6 +60,7 @@ public sealed class OrtApiOrdinalTests(OrtFixture fixture)
         [nameof(OrtApiOrdinals.AllocatorFree)] = nameof(InferenceSessionTests.InputAndOutputInfoCarryNamesTypesAndSymbolicDimensions),
         [nameof(OrtApiOrdinals.CreateRunOptions)] = nameof(InferenceSessionTests.LinearModelMatchesTheCSharpReference),
         [nameof(OrtApiOrdinals.RunOptionsSetTerminate)] = nameof(CancellationTests.CancelFromAnotherThreadStopsTheRunWithin100Milliseconds),
+        [nameof(OrtApiOrdinals.AddRunConfigEntry)] = nameof(InferenceSessionTests.RunConfigEntriesReachTheRun),
         [nameof(OrtApiOrdinals.CreateTensorWithDataAsOrtValue)] = nameof(InferenceSessionTests.TensorOverManagedMemoryIsNotCopied),
         [nameof(OrtApiOrdinals.CreateCpuMemoryInfo)] = nameof(InferenceSessionTests.TensorOverManagedMemoryIsNotCopied),
         [nameof(OrtApiOrdinals.GetTensorMutableData)] = nameof(InferenceSessionTests.TensorOverManagedMemoryIsNotCopied),

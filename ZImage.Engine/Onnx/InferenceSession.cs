@@ -110,9 +110,11 @@ public sealed class InferenceSession : IDisposable
     /// <summary>
     /// Runs the model. <paramref name="outputNames"/> defaults to every output. Cancelling <paramref name="cancellationToken"/>
     /// terminates the run in flight (ORT stops between nodes) and throws <see cref="OperationCanceledException"/>.
+    /// <paramref name="runConfig"/> are run config entries for this run only, e.g.
+    /// <c>memory.enable_memory_arena_shrinkage</c> = <c>gpu:0</c> to hand the arena's free memory back after it.
     /// </summary>
     public RunOutputs Run(IReadOnlyDictionary<string, Tensor> inputs, IReadOnlyList<string>? outputNames = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default, IReadOnlyDictionary<string, string>? runConfig = null)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         cancellationToken.ThrowIfCancellationRequested();
@@ -133,7 +135,7 @@ public sealed class InferenceSession : IDisposable
         }
 
         var outputValues = new nint[names.Length];
-        using (var runOptions = OrtNative.CreateRunOptions())
+        using (var runOptions = OrtNative.CreateRunOptions(runConfig))
         {
             try
             {

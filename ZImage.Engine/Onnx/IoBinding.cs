@@ -58,11 +58,11 @@ public sealed class IoBinding : IDisposable
     }
 
     /// <summary>Runs the session over the bound values; cancellation works as in <see cref="InferenceSession.Run"/>.</summary>
-    public void Run(CancellationToken cancellationToken = default)
+    public void Run(CancellationToken cancellationToken = default, IReadOnlyDictionary<string, string>? runConfig = null)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var binding = Live;
-        using var runOptions = OrtNative.CreateRunOptions();
+        using var runOptions = OrtNative.CreateRunOptions(runConfig);
         try
         {
             using (InferenceSession.Terminate(runOptions, cancellationToken))

@@ -37,6 +37,7 @@ internal static class OrtApiOrdinals
     public const int SessionGetOutputName = 37;
     public const int CreateRunOptions = 39;
     public const int RunOptionsSetTerminate = 46;
+    public const int AddRunConfigEntry = 165;
     public const int CreateTensorAsOrtValue = 48;
     public const int CreateTensorWithDataAsOrtValue = 49;
     public const int IsTensor = 50;

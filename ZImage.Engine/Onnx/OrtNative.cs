@@ -306,6 +306,32 @@ internal static unsafe class OrtNative
         return options;
     }
 
+    public static void AddRunConfigEntry(OrtRunOptionsHandle options, string key, string value)
+    {
+        using var k = new Utf8(key);
+        using var v = new Utf8(value);
+        Check(((delegate* unmanaged<nint, byte*, byte*, nint>)Slot(OrtApiOrdinals.AddRunConfigEntry))(
+            options.DangerousGetHandle(), k.Pointer, v.Pointer), $"Run config entry '{key}'");
+    }
+
+    /// <summary>Run options carrying <paramref name="entries"/> (onnxruntime_run_options_config_keys.h).</summary>
+    public static OrtRunOptionsHandle CreateRunOptions(IReadOnlyDictionary<string, string>? entries)
+    {
+        var options = CreateRunOptions();
+        try
+        {
+            if (entries is not null)
+                foreach (var (key, value) in entries)
+                    AddRunConfigEntry(options, key, value);
+            return options;
+        }
+        catch
+        {
+            options.Dispose();
+            throw;
+        }
+    }
+
     public static void RunOptionsSetTerminate(OrtRunOptionsHandle options) =>
         Check(((delegate* unmanaged<nint, nint>)Slot(OrtApiOrdinals.RunOptionsSetTerminate))(options.DangerousGetHandle()));
 

@@ -31,11 +31,14 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
 
     public ZImagePipeline(ModelFolder model, OrtRuntime runtime, InferenceSessionOptions sessionOptions,
         Func<GenerationRequest, ResidencyPolicy>? residency = null, ILogger? logger = null,
-        InferenceSessionOptions? vaeSessionOptions = null)
+        InferenceSessionOptions? vaeSessionOptions = null, bool releaseWorkspaceAfterStage = false)
         // Residency: Resident keeps all three sessions; Sequential releases each after its stage (Auto is decided
         // by the VRAM guard before the run and arrives here as one of the two). vaeSessionOptions: the VAE decoder
         // on another provider (ORT's WebGPU Conv kernels exceed some GPUs' workgroup memory; docs/performance.md).
+        // releaseWorkspaceAfterStage: each session hands its arena's free memory back after its last run of a job
+        // (text encoder, final step, VAE), so resident sessions do not each keep their peak workspace.
     {
+        _releaseWorkspace = releaseWorkspaceAfterStage;
         _model = model;
         _runtime = runtime;
         _sessionOptions = AllowShapeOpsOnCpu(sessionOptions);
@@ -175,7 +178,7 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
         for (var i = 0; i < ids.Length; i++)
             inputIds[i] = ids[i];
         using var input = Tensor.Create(inputIds, 1, ids.Length);
-        using var outputs = _textEncoder.Session.Run(new Dictionary<string, Tensor> { ["input_ids"] = input }, ["hidden_states"], ct);
+        using var outputs = _textEncoder.Session.Run(new Dictionary<string, Tensor> { ["input_ids"] = input }, ["hidden_states"], ct, _textEncoder.ShrinkConfig);
         return outputs[0].ToArray<float>();
     }
 
@@ -199,10 +202,11 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
             var timestep = schedule.Timestep(step);
             var scale = Guidance.ScaleAt(request.Cfg, request.CfgTruncation, timestep);
 
-            var positiveOut = Forward(latent, shape, timestep, positiveCaption, ct);
+            var lastStep = step == schedule.Steps - 1;
+            var positiveOut = Forward(latent, shape, timestep, positiveCaption, lastStep, ct);
             if (scale > 0f && negativeCaption is not null)
             {
-                var negativeOut = Forward(latent, shape, timestep, negativeCaption, ct);
+                var negativeOut = Forward(latent, shape, timestep, negativeCaption, lastStep, ct);
                 Guidance.Combine(positiveOut, negativeOut, scale, request.CfgNormalization, guided);
                 schedule.StepWithModelOutput(step, latent, guided);
             }
@@ -218,7 +222,7 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
         }
     }
 
-    private float[] Forward(float[] latent, long[] shape, float timestep, Tensor caption, CancellationToken ct)
+    private float[] Forward(float[] latent, long[] shape, float timestep, Tensor caption, bool lastStep, CancellationToken ct)
     {
         using var latentTensor = Tensor.Create(latent, shape);
         using var time = Tensor.Create(new[] { timestep }, 1);
@@ -227,7 +231,7 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
             ["latent"] = latentTensor,
             ["timestep"] = time,
             ["caption"] = caption,
-        }, ["model_out"], ct);
+        }, ["model_out"], ct, lastStep ? _transformer.ShrinkConfig : null);
         return outputs[0].ToArray<float>();
     }
 
@@ -245,7 +249,7 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
                 input[i] = latent[i] / scaling + shift;
         }
         using var tensor = Tensor.Create(input, 1, m.LatentChannels, latentHeight, latentWidth);
-        using var outputs = _vaeDecoder.Session.Run(new Dictionary<string, Tensor> { ["latent"] = tensor }, ["image"], ct);
+        using var outputs = _vaeDecoder.Session.Run(new Dictionary<string, Tensor> { ["latent"] = tensor }, ["image"], ct, _vaeDecoder.ShrinkConfig);
         var image = outputs[0];
         var height = checked((int)image.Shape[2]);
         var width = checked((int)image.Shape[3]);
@@ -303,11 +307,23 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
     }
 
     private volatile bool _disposed;
+    private readonly bool _releaseWorkspace;
 
     /// <summary>A session opened on first use and released on demand (sequential residency, after OOM, on dispose).</summary>
     private sealed class SessionSlot(ZImagePipeline owner, string path, InferenceSessionOptions options)
     {
         private InferenceSession? _session;
+
+        /// <summary>
+        /// The run option that shrinks this session's arena after a run (ORT's memory.enable_memory_arena_shrinkage,
+        /// naming the arena's device), or null when the setting is off or the provider has no such arena.
+        /// </summary>
+        public IReadOnlyDictionary<string, string>? ShrinkConfig { get; } = !owner._releaseWorkspace ? null : options.Provider switch
+        {
+            ExecutionProvider.Cpu => new Dictionary<string, string> { ["memory.enable_memory_arena_shrinkage"] = "cpu:0" },
+            ExecutionProvider.Cuda => new Dictionary<string, string> { ["memory.enable_memory_arena_shrinkage"] = $"gpu:{options.DeviceId}" },
+            _ => null,
+        };
 
         public InferenceSession Session
         {

@@ -68,6 +68,7 @@ internal static class BenchCommand
                 ["gpu_used_before_mib"] = baseline is null ? null : baseline.UsedBytes / (1 << 20),
                 ["vae_provider"] = pipeline.VaeProvider.ToString(),
                 ["residency"] = a.Flag("sequential") ? "Sequential" : "Resident",
+                ["release_workspace_after_stage"] = a.Flag("release-workspace"),
                 ["prompt_tokens"] = pipeline.Tokenizer.EncodePrompt(prompt).Ids.Length,
                 ["steps"] = steps,
             };

@@ -9,7 +9,7 @@ namespace ZImage.Web.Cli;
 /// <summary>What generate and bench share: opening the runtime and a model on a provider from the command line.</summary>
 internal static class EngineCli
 {
-    public static readonly HashSet<string> CommonFlags = ["verbose"];
+    public static readonly HashSet<string> CommonFlags = ["verbose", "release-workspace"];
 
     public static ExecutionProvider ParseProvider(string? value) => value?.ToLowerInvariant() switch
     {
@@ -42,6 +42,7 @@ internal static class EngineCli
         }
         var vaeProvider = args.String("vae-provider") is { } vae ? ParseProvider(vae) : (ExecutionProvider?)null;
         var sequential = args.Flag("sequential");
+        var releaseWorkspace = args.Flag("release-workspace");
         var ortDirectory = args.String("ort-dir");
         var threads = args.Int("threads", 0);
 
@@ -60,7 +61,7 @@ internal static class EngineCli
             : null;
         var pipeline = new ZImagePipeline(folder, runtime, sessionOptions,
             _ => sequential ? ResidencyPolicy.Sequential : ResidencyPolicy.Resident,
-            loggers.CreateLogger<ZImagePipeline>(), vaeOptions);
+            loggers.CreateLogger<ZImagePipeline>(), vaeOptions, releaseWorkspace);
         return (pipeline, runtime);
     }
 
