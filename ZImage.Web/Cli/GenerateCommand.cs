@@ -1,3 +1,5 @@
+using ZImage.Engine.Memory;
+using ZImage.Engine.Onnx;
 using ZImage.Engine.Imaging;
 using ZImage.Engine.Models;
 using ZImage.Engine.Pipeline;
@@ -72,6 +74,12 @@ internal static class GenerateCommand
         {
             error.WriteLine($"error: {e.Message}");
             return 2;
+        }
+        catch (Exception e) when (e is OnnxRuntimeException or GpuOutOfMemoryException)
+        {
+            // A provider that cannot load or run the model, or memory running out: the sentence, not a stack trace.
+            error.WriteLine($"error: {e.Message}");
+            return 1;
         }
     }
 
