@@ -47,6 +47,8 @@ public sealed class OperationsTests(ApiFactory factory) : IClassFixture<ApiFacto
         Assert.Contains("zimage_images_total{user=\"metric-mia\"} 2", lines);
         Assert.Contains(lines, l => l.StartsWith("zimage_vram_used_bytes "));
         Assert.Contains(lines, l => l.StartsWith("zimage_oom_total "));
+        Assert.Contains(lines, l => l.StartsWith("process_resident_memory_bytes ") && double.Parse(l.Split(' ')[1]) > 10_000_000);
+        Assert.Contains(lines, l => l.StartsWith("dotnet_managed_heap_bytes ") && double.Parse(l.Split(' ')[1]) > 0);
         Assert.All(lines.Where(l => l.Length > 0 && !l.StartsWith('#')), l => Assert.Matches(@"^[a-z_]+(\{[^}]*\})? [-+0-9.eEInfNa]+$", l));
     }
 

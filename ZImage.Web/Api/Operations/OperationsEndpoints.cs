@@ -62,6 +62,11 @@ public static class OperationsEndpoints
         p.Family("zimage_vram_total_bytes", "gauge", "GPU memory in total (0 without a GPU).").Sample("zimage_vram_total_bytes", s.VramTotalBytes);
         p.Family("zimage_oom_total", "counter", "Out-of-memory failures since start-up.").Sample("zimage_oom_total", s.OutOfMemoryCount);
         p.Family("zimage_model_ready", "gauge", "1 when the model is loaded.").Sample("zimage_model_ready", s.ModelState == ModelState.Ready ? 1 : 0);
+        // Resident memory beside the managed heap: a drift in the first with the second flat points at native memory
+        // (ONNX Runtime arenas, SQLite's page cache, allocator fragmentation) rather than at objects kept alive.
+        p.Family("process_resident_memory_bytes", "gauge", "Resident memory of the server process.").Sample("process_resident_memory_bytes", Environment.WorkingSet);
+        p.Family("dotnet_managed_heap_bytes", "gauge", "Bytes the managed heap holds now (live and not yet collected).").Sample("dotnet_managed_heap_bytes", GC.GetTotalMemory(forceFullCollection: false));
+        p.Family("dotnet_gc_collections_total", "counter", "Garbage collections since start-up (generation 2).").Sample("dotnet_gc_collections_total", GC.CollectionCount(2));
         return p.ToString();
     }
 }
