@@ -1,5 +1,6 @@
 using ZImage.Engine.Imaging;
 using ZImage.Engine.Pipeline;
+using ZImage.Engine.Sampling;
 
 namespace ZImage.Engine.History;
 
@@ -16,10 +17,8 @@ public interface IImageWriter
 /// <summary>What goes into the PNG's text chunks. <see cref="Parameters"/> has the image's own seed and Count = 1.</summary>
 public sealed record ImageMetadata(string JobId, string UserName, int Index, GenerationRequest Parameters, DateTimeOffset CreatedAt)
 {
-    public const string DefaultModelName = ImageMetadataDefaults.ModelName;
-
     /// <summary>The model that made the picture, as its manifest names it.</summary>
-    public string ModelName { get; init; } = DefaultModelName;
+    public string ModelName { get; init; } = ImageSettings.DefaultModel;
 
-    public double SamplerShift { get; init; } = 3.0;
+    public double SamplerShift { get; init; } = FlowMatchEulerSchedule.DefaultShift;
 }

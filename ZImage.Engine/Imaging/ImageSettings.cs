@@ -24,7 +24,10 @@ public sealed record ImageSettings
     public long Seed { get; init; }
     public string Sampler { get; init; } = "Euler";
     public double Shift { get; init; } = 3.0;
-    public string Model { get; init; } = "Z-Image-Turbo";
+    /// <summary>The name a picture carries when nothing says which model made it.</summary>
+    public const string DefaultModel = "Z-Image-Turbo";
+
+    public string Model { get; init; } = DefaultModel;
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {

@@ -2,7 +2,9 @@ using System.Diagnostics;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using ZImage.Engine.History;
+using ZImage.Engine.Imaging;
 using ZImage.Engine.Pipeline;
+using ZImage.Engine.Sampling;
 
 namespace ZImage.Engine.Jobs;
 
@@ -83,7 +85,7 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
         using var run = CancellationTokenSource.CreateLinkedTokenSource(job.Cancellation!.Token, stoppingToken);
         List<GeneratedImage>? images = null;
         GenerationTimings? timings = null;
-        (string Name, double Shift) model = (ImageMetadata.DefaultModelName, 3.0);
+        (string Name, double Shift) model = (ImageSettings.DefaultModel, FlowMatchEulerSchedule.DefaultShift);
         string? failure = null;
         string? notice = null;
         bool outOfMemory = false, outOfMemoryCounted = false;
@@ -174,7 +176,7 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
         var images = new List<GeneratedImage>(request.Count);
         var steps = new TimeSpan[request.Steps];
         TimeSpan tokenize = default, encoder = default, vae = default, total = default;
-        (string Name, double Shift) model = (ImageMetadata.DefaultModelName, 3.0);
+        (string Name, double Shift) model = (ImageSettings.DefaultModel, FlowMatchEulerSchedule.DefaultShift);
         for (int i = 0; i < request.Count; i++)
         {
             var single = request with { Count = 1, Seed = request.Seed + i };

@@ -1,4 +1,5 @@
 using ZImage.Engine.Imaging;
+using ZImage.Engine.Sampling;
 
 namespace ZImage.Engine.Pipeline;
 
@@ -38,15 +39,10 @@ public sealed record GenerationResult(
     public long NonFiniteValues { get; init; }
 
     /// <summary>The manifest's model name (the self-test model says so), written into each PNG's settings.</summary>
-    public string ModelName { get; init; } = ImageMetadataDefaults.ModelName;
+    public string ModelName { get; init; } = ImageSettings.DefaultModel;
 
     /// <summary>The sampler shift the run used (from the manifest).</summary>
-    public double SamplerShift { get; init; } = 3.0;
-}
-
-public static class ImageMetadataDefaults
-{
-    public const string ModelName = "Z-Image-Turbo";
+    public double SamplerShift { get; init; } = FlowMatchEulerSchedule.DefaultShift;
 }
 
 /// <summary>Wall time per stage, summed over the images of the request.</summary>

@@ -6,6 +6,7 @@ using ZImage.Engine.Imaging;
 using ZImage.Engine.Jobs;
 using ZImage.Engine.Memory;
 using ZImage.Engine.Pipeline;
+using ZImage.Engine.Sampling;
 using ZImage.Web.Api.Auth;
 using ZImage.Web.Api.Jobs;
 
@@ -19,7 +20,7 @@ namespace ZImage.Web.Api.Sdapi;
 /// </summary>
 public static class SdapiEndpoints
 {
-    public const string ModelName = "Z-Image-Turbo";
+    public const string ModelName = ImageSettings.DefaultModel;
     public const string SamplerName = "Euler";
 
     public static RouteGroupBuilder MapSdapiEndpoints(this RouteGroupBuilder sdapi)
@@ -156,7 +157,7 @@ public static class SdapiEndpoints
                 images.Add(Convert.ToBase64String(png));
             // The text embedded in the file, so infotexts and png-info of the same image always agree.
             infotexts.Add(PngParameters.ReadTextChunks(png)?.GetValueOrDefault(PngParameters.ParametersKey)
-                ?? ImageSettings.FromRequest(record.Parameters, 0, ImageMetadata.DefaultModelName, 3.0).ToParameters().ToA1111Text());
+                ?? ImageSettings.FromRequest(record.Parameters, 0, ImageSettings.DefaultModel, FlowMatchEulerSchedule.DefaultShift).ToParameters().ToA1111Text());
         }
 
         var ignored = (req.Other?.Keys ?? Enumerable.Empty<string>())
