@@ -49,6 +49,8 @@ public sealed class OperationsTests(ApiFactory factory) : IClassFixture<ApiFacto
         Assert.Contains(lines, l => l.StartsWith("zimage_oom_total "));
         Assert.Contains(lines, l => l.StartsWith("process_resident_memory_bytes ") && double.Parse(l.Split(' ')[1]) > 10_000_000);
         Assert.Contains(lines, l => l.StartsWith("dotnet_managed_heap_bytes ") && double.Parse(l.Split(' ')[1]) > 0);
+        Assert.Contains(lines, l => l.StartsWith("dotnet_gc_committed_bytes ") && double.Parse(l.Split(' ')[1]) > 0);
+        Assert.Contains(lines, l => l.StartsWith("dotnet_gc_fragmented_bytes "));
         Assert.All(lines.Where(l => l.Length > 0 && !l.StartsWith('#')), l => Assert.Matches(@"^[a-z_]+(\{[^}]*\})? [-+0-9.eEInfNa]+$", l));
     }
 

@@ -83,7 +83,7 @@ internal static class BenchCommand
                     var warm = new JsonArray();
                     for (var i = 0; i < warmup; i++)
                     {
-                        var (result, _, _) = await Measure(pipeline, request, probe);
+                        var result = (await Measure(pipeline, request, probe)).Result;
                         if (first)
                         {
                             report["cold_start_s"] = Math.Round((DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds, 3);
@@ -91,7 +91,7 @@ internal static class BenchCommand
                         }
                         warm.Add(Math.Round(result.Timings.Total.TotalMilliseconds, 1));
                     }
-                    var measured = new List<(GenerationResult Result, double PngMs, long? PeakBytes)>();
+                    var measured = new List<Measured>();
                     for (var i = 0; i < runs; i++)
                         measured.Add(await Measure(pipeline, request, probe));
                     if (saveDirectory is not null)
@@ -198,31 +198,60 @@ internal static class BenchCommand
         return new RgbImage(size, size, pixels);
     }
 
-    private static async Task<(GenerationResult Result, double PngMs, long? PeakBytes)> Measure(ZImagePipeline pipeline, GenerationRequest request, IGpuMemoryProbe probe)
+    private static async Task<Measured> Measure(ZImagePipeline pipeline, GenerationRequest request, IGpuMemoryProbe probe)
     {
-        long? peak = null;
+        // Which stage is running, from the pipeline's own step reports (they arrive synchronously on its thread):
+        // before the first report the text encoder and the first step run, after the last one the VAE. Peaks per
+        // stage say which session's workspace sets the process's peak.
+        var stages = new StageTracker();
+        var floor = probe.Read()?.UsedBytes;
         using var stop = new CancellationTokenSource();
         var sampler = Task.Run(async () =>
         {
             while (!stop.IsCancellationRequested)
             {
                 if (probe.Read() is { } m)
-                    peak = Math.Max(peak ?? 0, m.UsedBytes);
+                    stages.Record(m.UsedBytes);
                 try { await Task.Delay(2, stop.Token); } catch (OperationCanceledException) { }
             }
         });
-        var result = await pipeline.RunAsync(request, progress: null, CancellationToken.None);
+        var result = await pipeline.RunAsync(request, stages, CancellationToken.None);
         stop.Cancel();
         await sampler;
+        if (probe.Read() is { } after)
+            stages.Record(after.UsedBytes);
         var png = Stopwatch.StartNew();
         foreach (var image in result.Images)
             _ = GenerationPng.Encode(image.Image, ImageSettings.FromRequest(request, 0, "bench", 3.0));
-        return (result, png.Elapsed.TotalMilliseconds, peak);
+        return new Measured(result, png.Elapsed.TotalMilliseconds, stages.Peak, floor, stages.Peaks, probe.Read()?.UsedBytes);
     }
 
-    private static JsonObject Summarise(int size, int count, JsonArray warm, List<(GenerationResult Result, double PngMs, long? PeakBytes)> runs)
+    private sealed record Measured(GenerationResult Result, double PngMs, long? PeakBytes, long? BeforeBytes, long?[] StagePeakBytes, long? AfterBytes);
+
+    private sealed class StageTracker : IProgress<GenerationProgress>
     {
-        double Med(Func<(GenerationResult Result, double PngMs, long? PeakBytes), double> f) => Math.Round(Median(runs.Select(f)), 2);
+        public static readonly string[] Names = ["text_encoder_and_first_step", "later_steps", "vae_decode"];
+        private volatile int _stage;
+        private readonly long?[] _peaks = new long?[Names.Length];
+        private readonly Lock _lock = new();
+
+        public long?[] Peaks { get { lock (_lock) return (long?[])_peaks.Clone(); } }
+        public long? Peak => Peaks.Max();
+
+        public void Report(GenerationProgress value) =>
+            _stage = value.ImageIndex == value.ImageCount - 1 && value.Step == value.TotalSteps ? 2 : 1;
+
+        public void Record(long used)
+        {
+            lock (_lock)
+                _peaks[_stage] = Math.Max(_peaks[_stage] ?? 0, used);
+        }
+    }
+
+    private static JsonObject Summarise(int size, int count, JsonArray warm, List<Measured> runs)
+    {
+        static long? Mib(long? bytes) => bytes is { } b ? b / (1 << 20) : null;
+        double Med(Func<Measured, double> f) => Math.Round(Median(runs.Select(f)), 2);
         // Timings.Steps[i] is step i summed over the images of the request: per image is what compares with PyTorch.
         var stepsMs = runs.SelectMany(r => r.Result.Timings.Steps.Select(s => s.TotalMilliseconds / count)).ToList();
         var totalMs = Med(r => r.Result.Timings.Total.TotalMilliseconds + r.PngMs);
@@ -244,7 +273,12 @@ internal static class BenchCommand
             ["pipeline_total_ms"] = Med(r => r.Result.Timings.Total.TotalMilliseconds),
             ["total_with_png_ms"] = totalMs,
             ["images_per_hour"] = Math.Round(3_600_000.0 * count / totalMs, 1),
-            ["peak_gpu_used_mib"] = runs.Max(r => r.PeakBytes) is { } p ? p / (1 << 20) : null,
+            ["peak_gpu_used_mib"] = Mib(runs.Max(r => r.PeakBytes)),
+            // What stays allocated between images (weights plus the arenas' kept workspace), and each stage's peak.
+            ["gpu_used_before_run_mib"] = Mib(runs.Max(r => r.BeforeBytes)),
+            ["gpu_used_after_run_mib"] = Mib(runs.Max(r => r.AfterBytes)),
+            ["peak_gpu_used_mib_by_stage"] = new JsonObject(StageTracker.Names.Select((name, i) =>
+                KeyValuePair.Create(name, (JsonNode?)JsonValue.Create(Mib(runs.Max(r => r.StagePeakBytes[i])))))),
             ["non_finite_values"] = runs.Sum(r => r.Result.NonFiniteValues),
         };
     }

@@ -3,27 +3,33 @@
 # (make-carry.sh): one step per call, because one call may run at most 10 minutes. docs/performance.md has the
 # exact sequence and what came out.
 #   start-export  (with .carry/c4 and .dev/zx: the export tool, the official src, tokenizer.json)
-#                 starts the full-size random-weight fp16 export in the background (about 5 minutes)
+#                 starts the full-size random-weight fp16 export in the background (about 5 minutes), then the same
+#                 model with an fp16 VAE decoder ($full16vae: text encoder and transformer linked, VAE checked)
 #   checks        (with .carry/c5 and .carry/app: the published app without native/, models/, wwwroot/)
 #                 ort-check MatMul on CPU, CUDA and WebGPU through our binding; the tiny model on CPU and CUDA
 #   variants      (c5 + app) PNG encode on this machine's cores while the export runs; then, once it is written,
 #                 one 1024x1024 bench per memory/speed lever (VARIANTS below), each in its own process
+#   memory        (c5 + app) waits for both exports, then one 1024x1024 bench per memory lever (MEMORY_VARIANTS), each
+#                 in its own process, with per-stage peaks; compares the fp16-VAE image with the fp32-VAE one
 #   measure       the engine benchmark on CUDA (all sizes, counts 1 and 4, a 128-token prompt, first images
 #                 saved) and the PyTorch reference timing of ../shared/reference, in the same call
 #   webgpu        (after measure, same call) the 1024x1024 bench on WebGPU, its image compared with CUDA's
 # Results go to $OUT. Fetched reference code only ever lives in git-ignored folders (.dev/).
 set -uo pipefail
-step=${1:?usage: gpu-run.sh start-export|checks|variants|measure|webgpu}
+step=${1:?usage: gpu-run.sh start-export|checks|variants|memory|measure|webgpu}
 app=".carry/app/ZImage.Web.dll"
 full=/tmp/full-fp16
+full16vae=/tmp/full-fp16-vae16
 zx=/tmp/zx
 
 case "$step" in
 start-export)
   rm -rf "$zx" && cp -r .dev/zx "$zx"
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
-  (cd "$zx" && PYTHONPATH=$zx PYTHONUNBUFFERED=1 setsid nohup python3 -m tools.export --random-full --out "$full" \
-      --dtype fp16 --no-check --tokenizer "$zx/tok/tokenizer.json" > /tmp/export.log 2>&1 < /dev/null &)
+  (cd "$zx" && PYTHONPATH=$zx PYTHONUNBUFFERED=1 setsid nohup bash -c "python3 -m tools.export --random-full --out $full \
+      --dtype fp16 --no-check --tokenizer $zx/tok/tokenizer.json && python3 -m tools.export --random-full --out $full16vae \
+      --dtype fp16 --vae-dtype fp16 --reuse-from $full --reference-src $zx/zsrc/src --tokenizer $zx/tok/tokenizer.json" \
+      > /tmp/export.log 2>&1 < /dev/null &)
   sleep 5; cat /tmp/export.log
   ;;
 checks)
@@ -63,10 +69,50 @@ variants)
   run_variant sequential --runs 1 --warmup 0 --sequential --provider-option arena_extend_strategy=kSameAsRequested
   run_variant nhwc --runs 2 --warmup 1 --provider-option prefer_nhwc=1
   ;;
+memory)
+  source /tmp/carry/unpack.sh
+  for i in $(seq 1 ${WAIT_S:-420}); do grep -q "^wrote $full16vae\|Traceback\|Error" /tmp/export.log && break; sleep 1; done
+  cp /tmp/export.log "$OUT/export.log"; du -shL "$full"/* "$full16vae"/* >> "$OUT/export.log" 2>&1; tail -4 /tmp/export.log
+  for f in "$full" "$full16vae"; do [ -f "$f/tokenizer/tokenizer.json" ] || cp "$zx/tok/tokenizer.json" "$f/tokenizer/tokenizer.json"; done
+  nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv,noheader
+  mem_variant() { # name, model folder, then bench arguments
+    local name=$1 model=$2; shift 2
+    rm -rf "/tmp/save-$name"
+    timeout ${VARIANT_TIMEOUT:-150} dotnet "$app" bench --model "$model" --provider cuda --sizes "${SIZES:-1024}" --counts "${COUNTS:-1}" \
+        --prompt-tokens 128 --runs 2 --warmup 1 --save "/tmp/save-$name" --json "$OUT/mem-$name.json" "$@" > /tmp/mem-$name.log 2>&1
+    echo "mem $name exit $?: $(tr -d ' \n' < "$OUT/mem-$name.json" 2>/dev/null | grep -o '"peak_gpu_used_mib":[0-9]*,"gpu_used_before_run_mib":[0-9]*,"gpu_used_after_run_mib":[0-9]*,"peak_gpu_used_mib_by_stage":{[^}]*}' | head -4)"
+    tr -d ' \n' < "$OUT/mem-$name.json" 2>/dev/null | grep -o '"step_ms_median":[0-9.]*\|"vae_ms":[0-9.]*\|"pipeline_total_ms":[0-9.]*\|"non_finite_values":[0-9]*' | tr '\n' ' '; echo
+    [ -f "$OUT/mem-$name.json" ] || tail -5 /tmp/mem-$name.log
+  }
+  ws0="--provider-option cudnn_conv_use_max_workspace=0"
+  for v in ${MEMORY_VARIANTS:-base ws0 shrink shrink-ws0 vae16 shrink-ws0-vae16}; do
+    case $v in
+      base) mem_variant base "$full" ;;
+      ws0) mem_variant ws0 "$full" $ws0 ;;
+      shrink) mem_variant shrink "$full" --release-workspace ;;
+      shrink-ws0) mem_variant shrink-ws0 "$full" --release-workspace $ws0 ;;
+      vae16) mem_variant vae16 "$full16vae" ;;
+      shrink-ws0-vae16) mem_variant shrink-ws0-vae16 "$full16vae" --release-workspace $ws0 ;;
+      shrink-vae16) mem_variant shrink-vae16 "$full16vae" --release-workspace ;;
+      heuristic) mem_variant heuristic "$full" --release-workspace $ws0 --provider-option cudnn_conv_algo_search=HEURISTIC ;;
+    esac
+  done
+  python3 - /tmp/save-base/bench-1024x1024-x1.png /tmp/save-vae16/bench-1024x1024-x1.png /tmp/save-shrink-ws0/bench-1024x1024-x1.png <<'PY' 2>&1 | tee -a "$OUT/compare.log"
+import sys, os, numpy as np
+from PIL import Image
+def load(p): return np.asarray(Image.open(p).convert("RGB"), dtype=np.int16) if os.path.exists(p) else None
+base, vae16, shrink = (load(p) for p in sys.argv[1:4])
+for name, other in (("fp16 VAE", vae16), ("arena shrink + cudnn workspace 0", shrink)):
+    if base is None or other is None: print(f"{name}: image missing"); continue
+    d = np.abs(base - other)
+    print(f"fp32-VAE default image vs {name}, 1024x1024 seed 1234: mean |diff| {d.mean():.3f} levels, max {d.max()}, "
+          f"pixels off by >8 levels {(d.max(axis=2) > 8).mean() * 100:.2f}%, base mean {base.mean():.1f} std {base.std():.1f}")
+PY
+  ;;
 measure)
   source /tmp/carry/unpack.sh
   rm -rf /tmp/save-cuda
-  timeout ${BENCH_TIMEOUT:-240} dotnet "$app" bench --model "$full" --provider cuda --sizes "${SIZES:-512,1024,1536}" \
+  timeout ${BENCH_TIMEOUT:-240} dotnet "$app" bench --model "${MODEL:-$full}" --provider cuda --sizes "${SIZES:-512,1024,1536}" \
       --counts "${COUNTS:-1,4}" --runs "${RUNS:-3}" --warmup 1 --prompt-tokens 128 --save /tmp/save-cuda \
       --json "$OUT/bench-cuda.json" ${BENCH_ARGS:-} > "$OUT/bench-cuda.log" 2>&1
   echo "bench cuda exit $?"; grep "total" "$OUT/bench-cuda.log" | head -8

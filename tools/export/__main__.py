@@ -80,7 +80,11 @@ def main(argv=None) -> int:
     mode.add_argument("--random-full", action="store_true", help="full-size architecture, random weights")
     ap.add_argument("--out", type=Path, required=True, help="model folder to write (must not exist, or be empty, unless --force)")
     ap.add_argument("--dtype", choices=["fp16", "bf16", "fp32"], help="weights of the text encoder and transformer "
-                    "(default fp16; fp32 for --tiny). The VAE is always fp32; every graph input/output is float32.")
+                    "(default fp16; fp32 for --tiny). The VAE follows --vae-dtype; every graph input/output is float32.")
+    ap.add_argument("--vae-dtype", choices=["fp32", "fp16"], default="fp32", help="weights and activations of the VAE "
+                    "decoder (default fp32). fp16 halves its workspace, the peak of a 1024x1024 image (docs/performance.md).")
+    ap.add_argument("--reuse-from", type=Path, help="link the text encoder and transformer of this earlier export (same weights "
+                    "and dtype) instead of writing them again; only the VAE decoder is built (e.g. an fp16 VAE variant)")
     ap.add_argument("--reference-src", type=Path, help="the official Tongyi-MAI/Z-Image src/ folder, for the numerical check")
     ap.add_argument("--no-check", action="store_true", help="skip the check against the reference (not recommended)")
     ap.add_argument("--tokenizer", type=Path, help="tokenizer.json (required for --tiny / --random-full to record its sha256)")
@@ -129,7 +133,8 @@ def main(argv=None) -> int:
     try:
         export(a.out, arch, sources, dtype, model_name=name, random_weights=random_weights, source=source,
                reference_src=None if a.no_check else a.reference_src, tokenizer_json=tok_json, tokenizer_config=tok_cfg,
-               copy_tokenizer=not a.no_tokenizer_copy, sample_ids=sample_ids(tok_json), force=a.force)
+               copy_tokenizer=not a.no_tokenizer_copy, sample_ids=sample_ids(tok_json), force=a.force,
+               vae_dtype=a.vae_dtype, reuse=a.reuse_from)
     finally:
         if temp_ckpt is not None:
             shutil.rmtree(temp_ckpt, ignore_errors=True)

@@ -90,7 +90,7 @@ def check_transformer(path: Path, ref_src: Path, arch, src, dtype: str, provider
         compare(name, got, want, dtype, results)
 
 
-def check_vae(path: Path, ref_src: Path, arch, src, providers, results: list):
+def check_vae(path: Path, ref_src: Path, arch, src, providers, results: list, dtype: str = "fp32"):
     import torch
     from .reference import vae_module
     ref = vae_module(ref_src, arch, src)
@@ -99,4 +99,4 @@ def check_vae(path: Path, ref_src: Path, arch, src, providers, results: list):
     with torch.no_grad():
         want = ref.decode(lat / arch.scaling_factor + arch.shift_factor, return_dict=False)[0].numpy()
     got = _session(path, providers).run(["image"], {"latent": lat.numpy()})[0]
-    compare("vae_decoder 6x10 latent", got, want, "fp32", results)
+    compare("vae_decoder 6x10 latent", got, want, dtype, results)

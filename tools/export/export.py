@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import os
 import shutil
 import time
 from dataclasses import asdict
@@ -36,31 +37,56 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def build_parts(folder: Path, arch: Architecture, sources: dict, dtype: str, overflow_scale: float) -> dict:
-    """Builds the three graphs under folder; returns parameter counts."""
+def build_parts(folder: Path, arch: Architecture, sources: dict, dtype: str, overflow_scale: float,
+                vae_dtype: str = "fp32", reuse: Path | None = None) -> dict:
+    """Builds the three graphs under folder; returns parameter counts. With reuse, the text encoder and the
+    transformer are linked from that earlier export (same architecture, weights and dtype, checked by the caller)
+    and only the VAE decoder is built: a VAE variant without writing 19 GB again."""
     counts = {}
-    t0 = time.time()
-    g = Graph("zimage_text_encoder", folder / "text_encoder")
-    te_graph.build(g, arch.text_encoder, sources["text_encoder"], dtype, overflow_scale)
-    g.save(TOOL_VERSION, {"zimage.part": "text_encoder", "zimage.dtype": dtype})
-    counts["text_encoder"] = g.param_count
-    print(f"  text_encoder: {g.param_count / 1e6:.1f} M params, {time.time() - t0:.0f}s", flush=True)
-    t0 = time.time()
-    g = Graph("zimage_transformer", folder / "transformer")
-    dit_graph.build(g, arch.transformer, sources["transformer"], dtype, overflow_scale)
-    g.save(TOOL_VERSION, {"zimage.part": "transformer", "zimage.dtype": dtype})
-    counts["transformer"] = g.param_count
-    print(f"  transformer: {g.param_count / 1e6:.1f} M params, {time.time() - t0:.0f}s", flush=True)
+    if reuse is not None:
+        old = json.loads((reuse / "zimage.json").read_text(encoding="utf-8"))
+        for part in ("text_encoder", "transformer"):
+            (folder / part).mkdir(parents=True, exist_ok=True)
+            for f in ("model.onnx", "model.onnx.data"):
+                os.symlink((reuse / part / f).resolve(), folder / part / f)
+            counts[part] = old[part]["parameters"]
+            print(f"  {part}: linked from {reuse}", flush=True)
+    else:
+        t0 = time.time()
+        g = Graph("zimage_text_encoder", folder / "text_encoder")
+        te_graph.build(g, arch.text_encoder, sources["text_encoder"], dtype, overflow_scale)
+        g.save(TOOL_VERSION, {"zimage.part": "text_encoder", "zimage.dtype": dtype})
+        counts["text_encoder"] = g.param_count
+        print(f"  text_encoder: {g.param_count / 1e6:.1f} M params, {time.time() - t0:.0f}s", flush=True)
+        t0 = time.time()
+        g = Graph("zimage_transformer", folder / "transformer")
+        dit_graph.build(g, arch.transformer, sources["transformer"], dtype, overflow_scale)
+        g.save(TOOL_VERSION, {"zimage.part": "transformer", "zimage.dtype": dtype})
+        counts["transformer"] = g.param_count
+        print(f"  transformer: {g.param_count / 1e6:.1f} M params, {time.time() - t0:.0f}s", flush=True)
     t0 = time.time()
     g = Graph("zimage_vae_decoder", folder / "vae_decoder")
-    vae_graph.build(g, arch.vae, sources["vae"])
-    g.save(TOOL_VERSION, {"zimage.part": "vae_decoder", "zimage.dtype": "fp32"})
+    vae_graph.build(g, arch.vae, sources["vae"], vae_dtype)
+    g.save(TOOL_VERSION, {"zimage.part": "vae_decoder", "zimage.dtype": vae_dtype})
     counts["vae_decoder"] = g.param_count
-    print(f"  vae_decoder: {g.param_count / 1e6:.1f} M params, {time.time() - t0:.0f}s", flush=True)
+    print(f"  vae_decoder ({vae_dtype}): {g.param_count / 1e6:.1f} M params, {time.time() - t0:.0f}s", flush=True)
     return counts
 
 
-def run_checks(folder: Path, arch: Architecture, sources: dict, dtype: str, reference_src: Path, sample_ids) -> list:
+def check_reusable(reuse: Path, dtype: str, source: str) -> None:
+    """--reuse-from must name an export of the very same weights: same dtype and the same source (seed/checkpoint)."""
+    manifest_path = reuse / "zimage.json"
+    if not manifest_path.is_file():
+        raise FileNotFoundError(f"--reuse-from {reuse}: no zimage.json there")
+    old = json.loads(manifest_path.read_text(encoding="utf-8"))
+    if old["dtypes"]["transformer"] != dtype or old["export"]["source"] != source:
+        raise ValueError(f"--reuse-from {reuse}: it holds {old['dtypes']['transformer']} weights from "
+                         f"'{old['export']['source']}', this export asks for {dtype} from '{source}'")
+
+
+def run_checks(folder: Path, arch: Architecture, sources: dict, dtype: str, reference_src: Path, sample_ids,
+               vae_dtype: str = "fp32", vae_only: bool = False) -> list:
+    """vae_only: the text encoder and transformer were linked from an export that was checked when it was made."""
     from . import check
     results: list = []
     providers = check.providers_for(dtype)
@@ -72,17 +98,22 @@ def run_checks(folder: Path, arch: Architecture, sources: dict, dtype: str, refe
         print(f"  onnxruntime has no CUDA provider: checking a float32 twin of the {dtype} graphs", flush=True)
         twin = folder.parent / (folder.name + ".fp32-twin")
         shutil.rmtree(twin, ignore_errors=True)
-        build_parts(twin, arch, sources, "fp32", OVERFLOW_SCALE[dtype])
+        if vae_only:
+            raise RuntimeError("--reuse-from with bf16 weights: this onnxruntime cannot check bf16 graphs and the float32 twin "
+                               "would rebuild all three graphs; run with onnxruntime-gpu, or pass --no-check")
+        build_parts(twin, arch, sources, "fp32", OVERFLOW_SCALE[dtype], "fp32")
         target, check_dtype, providers = twin, "fp32", ["CPUExecutionProvider"]
     if check_dtype == "fp16" and providers[0] == "CPUExecutionProvider":
         print("  note: the CPU provider computes fp16 nodes in float32 (fp16 weights and rounding are checked, overflow is not)", flush=True)
     try:
         print(f"  checking against the reference on {providers[0]}", flush=True)
-        check.check_text_encoder(target / "text_encoder" / "model.onnx", arch.text_encoder, sources["text_encoder"], check_dtype,
-                                 providers, results, sample_ids)
-        check.check_transformer(target / "transformer" / "model.onnx", reference_src, arch.transformer, sources["transformer"],
-                                check_dtype, providers, results)
-        check.check_vae(target / "vae_decoder" / "model.onnx", reference_src, arch.vae, sources["vae"], providers, results)
+        if not vae_only:
+            check.check_text_encoder(target / "text_encoder" / "model.onnx", arch.text_encoder, sources["text_encoder"], check_dtype,
+                                     providers, results, sample_ids)
+            check.check_transformer(target / "transformer" / "model.onnx", reference_src, arch.transformer, sources["transformer"],
+                                    check_dtype, providers, results)
+        check.check_vae(target / "vae_decoder" / "model.onnx", reference_src, arch.vae, sources["vae"], providers, results,
+                        vae_dtype if twin is None else "fp32")
     finally:
         if twin is not None:
             shutil.rmtree(twin, ignore_errors=True)
@@ -113,7 +144,7 @@ def io_spec(arch: Architecture) -> dict:
     }
 
 
-def manifest(arch: Architecture, dtype: str, model_name: str, random_weights: bool, source: str, tokenizer: dict,
+def manifest(arch: Architecture, dtype: str, vae_dtype: str, model_name: str, random_weights: bool, source: str, tokenizer: dict,
              counts: dict, checks: list, folder: Path) -> dict:
     t, d, v = arch.text_encoder, arch.transformer, arch.vae
     io = io_spec(arch)
@@ -143,7 +174,7 @@ def manifest(arch: Architecture, dtype: str, model_name: str, random_weights: bo
         "dtypes": {
             "text_encoder": dtype,
             "transformer": dtype,
-            "vae_decoder": "fp32",
+            "vae_decoder": vae_dtype,
             "io": "float32",
             "fp16_overflow_scale": OVERFLOW_SCALE[dtype],
         },
@@ -245,7 +276,7 @@ def tokenizer_entry(folder: Path, tokenizer_json: Path | None, tokenizer_config:
 
 def export(out: Path, arch: Architecture, sources: dict, dtype: str, *, model_name: str, random_weights: bool, source: str,
            reference_src: Path | None, tokenizer_json: Path | None, tokenizer_config: Path | None, copy_tokenizer: bool = True,
-           sample_ids=None, force: bool = False) -> dict:
+           sample_ids=None, force: bool = False, vae_dtype: str = "fp32", reuse: Path | None = None) -> dict:
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not force:
         raise FileExistsError(f"--out {out} exists and is not empty (pass --force to replace it)")
@@ -254,15 +285,17 @@ def export(out: Path, arch: Architecture, sources: dict, dtype: str, *, model_na
     partial = out.parent / (out.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    print(f"building graphs ({dtype}) in {partial}", flush=True)
-    counts = build_parts(partial, arch, sources, dtype, OVERFLOW_SCALE[dtype])
+    if reuse is not None:
+        check_reusable(reuse, dtype, source)
+    print(f"building graphs ({dtype}, VAE {vae_dtype}) in {partial}", flush=True)
+    counts = build_parts(partial, arch, sources, dtype, OVERFLOW_SCALE[dtype], vae_dtype, reuse)
     if reference_src is not None:
-        checks = run_checks(partial, arch, sources, dtype, reference_src, sample_ids)
+        checks = run_checks(partial, arch, sources, dtype, reference_src, sample_ids, vae_dtype, vae_only=reuse is not None)
     else:
         print("  WARNING: --no-check: the graphs were NOT compared with the reference implementation", flush=True)
         checks = []
     tok = tokenizer_entry(partial, tokenizer_json, tokenizer_config, copy_tokenizer)
-    m = manifest(arch, dtype, model_name, random_weights, source, tok, counts, checks, partial)
+    m = manifest(arch, dtype, vae_dtype, model_name, random_weights, source, tok, counts, checks, partial)
     m["architecture"] = arch.as_dict()
     (partial / "zimage.json").write_text(json.dumps(m, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     if out.exists():

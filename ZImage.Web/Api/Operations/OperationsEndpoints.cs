@@ -66,6 +66,11 @@ public static class OperationsEndpoints
         // (ONNX Runtime arenas, SQLite's page cache, allocator fragmentation) rather than at objects kept alive.
         p.Family("process_resident_memory_bytes", "gauge", "Resident memory of the server process.").Sample("process_resident_memory_bytes", Environment.WorkingSet);
         p.Family("dotnet_managed_heap_bytes", "gauge", "Bytes the managed heap holds now (live and not yet collected).").Sample("dotnet_managed_heap_bytes", GC.GetTotalMemory(forceFullCollection: false));
+        // Committed memory is what the GC holds from the OS, live objects or not: with it beside RSS, what is left of
+        // a drift is memory outside the GC (native libraries, glibc).
+        var gc = GC.GetGCMemoryInfo();
+        p.Family("dotnet_gc_committed_bytes", "gauge", "Memory the garbage collector has committed from the operating system.").Sample("dotnet_gc_committed_bytes", gc.TotalCommittedBytes);
+        p.Family("dotnet_gc_fragmented_bytes", "gauge", "Free space inside the managed heap at the last collection.").Sample("dotnet_gc_fragmented_bytes", gc.FragmentedBytes);
         p.Family("dotnet_gc_collections_total", "counter", "Garbage collections since start-up (generation 2).").Sample("dotnet_gc_collections_total", GC.CollectionCount(2));
         return p.ToString();
     }
