@@ -61,6 +61,33 @@ public sealed class ModelFolderTests : IDisposable
     }
 
     [Fact]
+    public void PartsLinkedFromAnotherFolderCountByTheirTargetsAndADanglingLinkIsMissing()
+    {
+        // A VAE variant beside the same weights links the text encoder and transformer (export --reuse-from).
+        var folder = CopyOfSelfTest();
+        var shared = Path.Combine(Path.GetTempPath(), "zimage-model-shared-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            Directory.CreateDirectory(shared);
+            foreach (var name in new[] { "model.onnx", "model.onnx.data" })
+            {
+                var linked = Path.Combine(folder, "transformer", name);
+                File.Move(linked, Path.Combine(shared, name));
+                File.CreateSymbolicLink(linked, Path.Combine(shared, name));
+            }
+            Assert.True(ModelFolder.Inspect(folder).Healthy, string.Join("; ", ModelFolder.Inspect(folder).Problems));
+
+            File.Delete(Path.Combine(shared, "model.onnx.data"));
+            var e = Assert.Throws<ModelFolderException>(() => ModelFolder.Open(folder));
+            Assert.Contains(Path.Combine(folder, "transformer", "model.onnx.data") + " is missing", e.Message);
+        }
+        finally
+        {
+            Directory.Delete(shared, recursive: true);
+        }
+    }
+
+    [Fact]
     public void AMissingPartIsNamed()
     {
         var dir = CopyOfSelfTest();

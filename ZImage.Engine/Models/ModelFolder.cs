@@ -64,8 +64,12 @@ public sealed class ModelFolder
         void Expect(string relative, long? expectedBytes)
         {
             var path = Path.Combine(directory, relative);
-            var info = new FileInfo(path);
-            long? actual = info.Exists ? info.Length : null;
+            // A linked file (a shared text encoder, a VAE variant beside the same weights) counts by its target:
+            // FileInfo of a symbolic link reports the link's own few bytes. A dangling link is a missing file.
+            FileSystemInfo info = new FileInfo(path);
+            if (info.LinkTarget is not null)
+                info = info.ResolveLinkTarget(returnFinalTarget: true) ?? info;
+            long? actual = info.Exists && info is FileInfo file ? file.Length : null;
             files.Add(new ModelFileStatus(relative, expectedBytes, actual));
             if (actual is null)
                 problems.Add($"{path} is missing");

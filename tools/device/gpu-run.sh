@@ -85,6 +85,8 @@ memory)
     [ -f "$OUT/mem-$name.json" ] || tail -5 /tmp/mem-$name.log
   }
   ws0="--provider-option cudnn_conv_use_max_workspace=0"
+  exact="$ws0 --provider-option arena_extend_strategy=kSameAsRequested --session-config session.use_device_allocator_for_initializers=1"
+  lean="--release-workspace $exact"
   for v in ${MEMORY_VARIANTS:-base ws0 shrink shrink-ws0 vae16 shrink-ws0-vae16}; do
     case $v in
       base) mem_variant base "$full" ;;
@@ -95,17 +97,23 @@ memory)
       shrink-ws0-vae16) mem_variant shrink-ws0-vae16 "$full16vae" --release-workspace $ws0 ;;
       shrink-vae16) mem_variant shrink-vae16 "$full16vae" --release-workspace ;;
       heuristic) mem_variant heuristic "$full" --release-workspace $ws0 --provider-option cudnn_conv_algo_search=HEURISTIC ;;
+      # "lean": each stage's arena shrunk after it, exact-size arena growth, weights outside the arena, cuDNN
+      # convolutions limited to their default workspace
+      lean-fp32) mem_variant lean-fp32 "$full" $lean ;;
+      lean-vae16) mem_variant lean-vae16 "$full16vae" $lean ;;
+      lean-vae16-x4) COUNTS=4 mem_variant lean-vae16-x4 "$full16vae" $lean ;;
+      exact-vae16) mem_variant exact-vae16 "$full16vae" $exact ;;
     esac
   done
-  python3 - /tmp/save-base/bench-1024x1024-x1.png /tmp/save-vae16/bench-1024x1024-x1.png /tmp/save-shrink-ws0/bench-1024x1024-x1.png <<'PY' 2>&1 | tee -a "$OUT/compare.log"
+  python3 - /tmp/save-${BASE_IMAGE:-base}/bench-1024x1024-x1.png /tmp/save-vae16/bench-1024x1024-x1.png /tmp/save-${LEAN_IMAGE:-shrink-ws0}/bench-1024x1024-x1.png <<'PY' 2>&1 | tee -a "$OUT/compare.log"
 import sys, os, numpy as np
 from PIL import Image
 def load(p): return np.asarray(Image.open(p).convert("RGB"), dtype=np.int16) if os.path.exists(p) else None
 base, vae16, shrink = (load(p) for p in sys.argv[1:4])
-for name, other in (("fp16 VAE", vae16), ("arena shrink + cudnn workspace 0", shrink)):
+for name, other in (("fp16 VAE", vae16), ("the memory options", shrink)):
     if base is None or other is None: print(f"{name}: image missing"); continue
     d = np.abs(base - other)
-    print(f"fp32-VAE default image vs {name}, 1024x1024 seed 1234: mean |diff| {d.mean():.3f} levels, max {d.max()}, "
+    print(f"{sys.argv[1]} vs {name}, 1024x1024 seed 1234: mean |diff| {d.mean():.3f} levels, max {d.max()}, "
           f"pixels off by >8 levels {(d.max(axis=2) > 8).mean() * 100:.2f}%, base mean {base.mean():.1f} std {base.std():.1f}")
 PY
   ;;
