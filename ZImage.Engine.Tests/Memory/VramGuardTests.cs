@@ -95,6 +95,99 @@ public class VramGuardTests
         Assert.Equal(new ModelFootprint(4000, 7, 500), footprint);
     }
 
+    /// <summary>
+    /// A folder with the full-size fp16 export's file sizes (sparse files, nothing written): text encoder and
+    /// transformer as exported, the VAE decoder in fp16 when asked (export --vae-dtype fp16).
+    /// </summary>
+    private static string FullSizeModel(bool vaeFp16)
+    {
+        string dir = Path.Combine(JobsHost.NewRoot(), "model");
+        void Sized(string relative, long bytes)
+        {
+            var path = Path.Combine(dir, relative);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            using var file = File.Create(path);
+            file.SetLength(bytes);
+        }
+        Sized("text_encoder/model.onnx", 232_397);
+        Sized("text_encoder/model.onnx.data", 7_843_553_280);
+        Sized("transformer/model.onnx", 282_677);
+        Sized("transformer/model.onnx.data", 12_587_659_264);
+        Sized("vae_decoder/model.onnx", 120_000);
+        Sized("vae_decoder/model.onnx.data", vaeFp16 ? 98_900_000 : 197_800_000);
+        File.WriteAllText(Path.Combine(dir, "zimage.json"), $$"""{ "dtypes": { "transformer": "fp16", "vae_decoder": "{{(vaeFp16 ? "fp16" : "fp32")}}" } }""");
+        return dir;
+    }
+
+    private static VramGuard GuardFor(string modelDirectory, IGpuMemoryProbe probe, VramOptions? options = null)
+    {
+        var o = options ?? new VramOptions();
+        return new VramGuard(probe, new OptionsModelFootprintSource(new StaticMonitor<VramOptions>(o),
+            new StaticMonitor<EngineOptions>(new EngineOptions { ModelDirectory = modelDirectory })), new StaticMonitor<VramOptions>(o));
+    }
+
+    [Theory]
+    // NVML peaks of `bench --lean` with the fp16 VAE on an H100 (docs/performance.md, 05:00 UTC calls), in MiB.
+    [InlineData(512, 22_584)]
+    [InlineData(1024, 25_232)]
+    [InlineData(1536, 29_280)]
+    public void TheLeanEstimateCoversWhatWasMeasuredAndNotByMuch(int side, long measuredMiB)
+    {
+        var guard = GuardFor(FullSizeModel(vaeFp16: true), FakeMemoryProbe.Gpu(80, 80));
+
+        double estimateMiB = guard.EstimatePeakBytes(Request(side, side), ResidencyPolicy.Lean) / (1024.0 * 1024);
+
+        Assert.InRange(estimateMiB, measuredMiB, measuredMiB * 1.04);
+    }
+
+    [Fact]
+    public void AnFp16VaeNeedsLessThanAnFp32OneAndLeanLessThanResident()
+    {
+        var half = GuardFor(FullSizeModel(vaeFp16: true), FakeMemoryProbe.Gpu(80, 80));
+        var full = GuardFor(FullSizeModel(vaeFp16: false), FakeMemoryProbe.Gpu(80, 80));
+        var request = Request(1024, 1024);
+
+        Assert.True(half.EstimatePeakBytes(request, ResidencyPolicy.Lean) < full.EstimatePeakBytes(request, ResidencyPolicy.Lean));
+        Assert.True(half.EstimatePeakBytes(request, ResidencyPolicy.Resident) < full.EstimatePeakBytes(request, ResidencyPolicy.Resident));
+        // Measured resident with the fp16 VAE and the engine's CUDA defaults: 27,466 MiB. The estimate stays above it.
+        Assert.True(half.EstimatePeakBytes(request, ResidencyPolicy.Resident) >= 27_466L * 1024 * 1024);
+        Assert.True(half.EstimatePeakBytes(request, ResidencyPolicy.Lean) < half.EstimatePeakBytes(request, ResidencyPolicy.Resident));
+        Assert.True(half.EstimatePeakBytes(request, ResidencyPolicy.Sequential) < half.EstimatePeakBytes(request, ResidencyPolicy.Lean));
+    }
+
+    [Fact]
+    public void OnA24GbCardAutoSharesWorkingMemoryWhereThatFitsAndLoadsPartsInTurnWhereItDoesNot()
+    {
+        // An RTX 4090 has 24 GiB; the 1 GiB safety margin leaves 23.
+        var card = GuardFor(FullSizeModel(vaeFp16: true), FakeMemoryProbe.Gpu(24, 24));
+        var h100 = GuardFor(FullSizeModel(vaeFp16: true), FakeMemoryProbe.Gpu(80, 80));
+
+        var small = card.DecideResidency(Request(512, 512));
+        Assert.Equal(ResidencyPolicy.Lean, small.Mode);
+        Assert.Contains("hands its workspace back", small.Reason);
+        Assert.Equal(ResidencyPolicy.Sequential, card.DecideResidency(Request(1024, 1024)).Mode);
+        Assert.Equal(ResidencyPolicy.Resident, h100.DecideResidency(Request(1024, 1024)).Mode);
+        // Chosen in Settings, Lean is what runs, and what a never-fits check measures against.
+        var leanCard = GuardFor(FullSizeModel(vaeFp16: true), FakeMemoryProbe.Gpu(24, 24), new VramOptions { Residency = ResidencyPolicy.Lean });
+        Assert.Equal(ResidencyPolicy.Lean, leanCard.DecideResidency(Request(1024, 1024)).Mode);
+        Assert.StartsWith("1024x1024 needs ~25 GB; this GPU has 24 GB: try ", leanCard.CheckNeverFits(Request(1024, 1024)));
+    }
+
+    [Fact]
+    public void ALinkedPartWeighsWhatItsTargetWeighs()
+    {
+        string dir = Path.Combine(JobsHost.NewRoot(), "model");
+        string shared = Path.Combine(JobsHost.NewRoot(), "shared");
+        Directory.CreateDirectory(Path.Combine(dir, "transformer"));
+        Directory.CreateDirectory(shared);
+        File.WriteAllBytes(Path.Combine(shared, "model.onnx.data"), new byte[6000]);
+        File.CreateSymbolicLink(Path.Combine(dir, "transformer", "model.onnx.data"), Path.Combine(shared, "model.onnx.data"));
+
+        var footprint = ModelFootprint.FromOptions(new VramOptions { TextEncoderBytes = 1, VaeBytes = 2 }, dir);
+
+        Assert.Equal(new ModelFootprint(1, 6000, 2), footprint);
+    }
+
     [Fact]
     public void OnlyTheDedicatedExceptionCountsAsOutOfMemory()
     {

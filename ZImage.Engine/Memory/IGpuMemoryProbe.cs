@@ -11,13 +11,21 @@ public sealed record GpuMemoryInfo(string Name, long TotalBytes, long FreeBytes,
 
 public enum ResidencyPolicy
 {
-    /// <summary>Resident when every model plus the job's peak fits, sequential otherwise (and after an out-of-memory error).</summary>
+    /// <summary>
+    /// Resident when every model plus the job's peak fits, else Lean when that fits, sequential otherwise (and after an
+    /// out-of-memory error).
+    /// </summary>
     Auto,
     /// <summary>All sessions stay loaded: fastest, needs the most memory.</summary>
     Resident,
+    /// <summary>
+    /// All sessions stay loaded, and each hands its free workspace back after its stage, so the stages' workspaces
+    /// take turns instead of adding up: about 10 GB less at 1024x1024, the VAE a little slower (docs/performance.md).
+    /// </summary>
+    Lean,
     /// <summary>Text encoder, release, transformer, release, VAE: slowest, needs the least memory.</summary>
     Sequential,
 }
 
-/// <summary>What the pipeline must do for one run. Only <see cref="ResidencyPolicy.Resident"/> or <see cref="ResidencyPolicy.Sequential"/>.</summary>
+/// <summary>What the pipeline must do for one run: Resident, Lean or Sequential, never Auto.</summary>
 public sealed record ResidencyDecision(ResidencyPolicy Mode, string Reason);

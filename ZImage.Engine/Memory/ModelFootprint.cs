@@ -1,10 +1,15 @@
+using System.Text.Json;
 using Microsoft.Extensions.Options;
+using ZImage.Engine.Models;
 using ZImage.Engine.Pipeline;
 
 namespace ZImage.Engine.Memory;
 
-/// <summary>Bytes each model part occupies once loaded (weights dominate, so file sizes are the measure).</summary>
-public sealed record ModelFootprint(long TextEncoderBytes, long TransformerBytes, long VaeBytes)
+/// <summary>
+/// Bytes each model part occupies once loaded (weights dominate, so file sizes are the measure), and whether the VAE
+/// decoder computes in fp16 (its activations are then about half, docs/vram.md).
+/// </summary>
+public sealed record ModelFootprint(long TextEncoderBytes, long TransformerBytes, long VaeBytes, bool VaeHalfPrecision = false)
 {
     public long TotalBytes => TextEncoderBytes + TransformerBytes + VaeBytes;
 
@@ -21,7 +26,7 @@ public sealed record ModelFootprint(long TextEncoderBytes, long TransformerBytes
             foreach (var file in Directory.EnumerateFiles(modelDirectory, "*", SearchOption.AllDirectories))
             {
                 var rel = Path.GetRelativePath(modelDirectory, file).ToLowerInvariant();
-                long size = new FileInfo(file).Length;
+                long size = LengthFollowingLinks(file);
                 if (rel.Contains("text_encoder") || rel.Contains("text-encoder"))
                     te += size;
                 else if (rel.Contains("transformer") || rel.Contains("dit"))
@@ -34,7 +39,36 @@ public sealed record ModelFootprint(long TextEncoderBytes, long TransformerBytes
         return new ModelFootprint(
             te > 0 ? te : options.TextEncoderBytes,
             dit > 0 ? dit : options.TransformerBytes,
-            vae > 0 ? vae : options.VaeBytes);
+            vae > 0 ? vae : options.VaeBytes,
+            VaeDtypeIsFp16(modelDirectory));
+    }
+
+    // A linked part (export --reuse-from) weighs what its target weighs, not the link's few bytes.
+    private static long LengthFollowingLinks(string file)
+    {
+        FileSystemInfo info = new FileInfo(file);
+        if (info.LinkTarget is not null)
+            info = info.ResolveLinkTarget(returnFinalTarget: true) ?? info;
+        return info is FileInfo { Exists: true } f ? f.Length : 0;
+    }
+
+    /// <summary>dtypes.vae_decoder of the folder's manifest; false when there is none or it cannot be read.</summary>
+    private static bool VaeDtypeIsFp16(string? modelDirectory)
+    {
+        if (string.IsNullOrWhiteSpace(modelDirectory))
+            return false;
+        var manifest = Path.Combine(modelDirectory, ModelManifest.ManifestFileName);
+        try
+        {
+            using var json = JsonDocument.Parse(File.ReadAllText(manifest));
+            return json.RootElement.TryGetProperty("dtypes", out var dtypes)
+                && dtypes.TryGetProperty("vae_decoder", out var vae)
+                && vae.ValueKind == JsonValueKind.String && vae.GetString() == "fp16";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        {
+            return false; // the model folder check reports a broken manifest; the estimate stays on the safe side
+        }
     }
 }
 

@@ -23,14 +23,21 @@ public sealed class VramGuard(IGpuMemoryProbe probe, IModelFootprintSource footp
         long ditActivations = TransformerActivations(request, o);
         long pixels = (long)request.Width * request.Height;
         long latentCells = pixels / 64;
-        long vaeActivations = pixels * o.VaeBytesPerPixel + latentCells * latentCells * o.VaeAttentionBytesPerPair;
+        long vaeActivations = models.VaeHalfPrecision
+            ? pixels * o.VaeHalfBytesPerPixel
+            : pixels * o.VaeBytesPerPixel + latentCells * latentCells * o.VaeAttentionBytesPerPair;
         long teActivations = o.TextEncoderWorkspaceBytes;
 
-        return mode == ResidencyPolicy.Sequential
-            ? Math.Max(models.TextEncoderBytes + teActivations, Math.Max(models.TransformerBytes + ditActivations, models.VaeBytes + vaeActivations))
+        return mode switch
+        {
+            ResidencyPolicy.Sequential => Math.Max(models.TextEncoderBytes + teActivations,
+                Math.Max(models.TransformerBytes + ditActivations, models.VaeBytes + vaeActivations)),
+            // Lean: every session hands its workspace back after its stage, so only the largest one counts.
+            ResidencyPolicy.Lean => models.TotalBytes + o.LeanFixedBytes + Math.Max(ditActivations, vaeActivations),
             // Resident: ONNX Runtime keeps each session's memory arena at its high-water mark, so the three
             // workspaces add up rather than take turns (measured on an H200: docs/performance.md).
-            : models.TotalBytes + teActivations + ditActivations + vaeActivations;
+            _ => models.TotalBytes + teActivations + ditActivations + vaeActivations,
+        };
     }
 
     public string? CheckNeverFits(GenerationRequest request)
@@ -83,8 +90,11 @@ public sealed class VramGuard(IGpuMemoryProbe probe, IModelFootprintSource footp
             return new ResidencyDecision(ResidencyPolicy.Sequential, "auto: sequential since an out-of-memory error");
         if (probe.Read() is not { } gpu)
             return new ResidencyDecision(ResidencyPolicy.Resident, "auto: no GPU, models stay in system memory");
-        return EstimatePeakBytes(request, ResidencyPolicy.Resident) <= Capacity(gpu)
-            ? new ResidencyDecision(ResidencyPolicy.Resident, "auto: all models fit together")
+        long capacity = Capacity(gpu);
+        if (EstimatePeakBytes(request, ResidencyPolicy.Resident) <= capacity)
+            return new ResidencyDecision(ResidencyPolicy.Resident, "auto: all models fit together");
+        return EstimatePeakBytes(request, ResidencyPolicy.Lean) <= capacity
+            ? new ResidencyDecision(ResidencyPolicy.Lean, "auto: all models fit together when each stage hands its workspace back")
             : new ResidencyDecision(ResidencyPolicy.Sequential, "auto: models do not fit together, loading one at a time");
     }
 
@@ -104,7 +114,8 @@ public sealed class VramGuard(IGpuMemoryProbe probe, IModelFootprintSource footp
     private long SmallestPeak(GenerationRequest request) => options.CurrentValue.Residency switch
     {
         ResidencyPolicy.Resident => EstimatePeakBytes(request, ResidencyPolicy.Resident),
-        _ => Math.Min(EstimatePeakBytes(request, ResidencyPolicy.Resident), EstimatePeakBytes(request, ResidencyPolicy.Sequential)),
+        ResidencyPolicy.Lean => EstimatePeakBytes(request, ResidencyPolicy.Lean),
+        _ => Math.Min(EstimatePeakBytes(request, ResidencyPolicy.Lean), EstimatePeakBytes(request, ResidencyPolicy.Sequential)),
     };
 
     private (int Width, int Height)? LargestFittingSize(GenerationRequest request, long capacity)

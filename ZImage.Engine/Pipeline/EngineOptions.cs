@@ -20,13 +20,6 @@ public sealed class EngineOptions
     /// </summary>
     public ProviderChoice? VaeProvider { get; set; }
 
-    /// <summary>
-    /// Each session hands its arena's free memory back after its last run of a job, so the three resident sessions do
-    /// not each keep their peak workspace (the resident 1024² peak is ~13 GB above the weights, docs/performance.md).
-    /// Off by default until its effect on GPU memory and speed has been measured.
-    /// </summary>
-    public bool ReleaseWorkspaceAfterStage { get; set; }
-
     [Range(0, 64, ErrorMessage = "ZImage:Engine:DeviceId must be between 0 and 64.")]
     public int DeviceId { get; set; }
 

@@ -152,7 +152,7 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
     private Lease Current()
     {
         var o = _options.CurrentValue;
-        var key = $"{o.ModelDirectory}|{o.Provider}|{o.DeviceId}|{string.Join(",", o.ProviderOptions.Select(kv => kv.Key + "=" + kv.Value))}|{o.IntraOpThreads}|{o.VaeProvider}|{o.ReleaseWorkspaceAfterStage}";
+        var key = $"{o.ModelDirectory}|{o.Provider}|{o.DeviceId}|{string.Join(",", o.ProviderOptions.Select(kv => kv.Key + "=" + kv.Value))}|{o.IntraOpThreads}|{o.VaeProvider}";
         {
             if (_current is not null && _current.Key == key)
                 return _current;
@@ -165,7 +165,7 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
             var runtime = _runtime();
             var pipeline = new ZImagePipeline(folder, runtime, o.ToSessionOptions(runtime),
                 request => _guard.DecideResidency(request).Mode, _loggers.CreateLogger<ZImagePipeline>(),
-                o.ToVaeSessionOptions(runtime), o.ReleaseWorkspaceAfterStage);
+                o.ToVaeSessionOptions(runtime));
             _guard.ReportLoadedModelBytes(folder.PartBytes(folder.Manifest.TextEncoder) + folder.PartBytes(folder.Manifest.Transformer) + folder.PartBytes(folder.Manifest.VaeDecoder));
             _current = new Lease(pipeline, key);
             _lastError = null;

@@ -31,18 +31,17 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
 
     public ZImagePipeline(ModelFolder model, OrtRuntime runtime, InferenceSessionOptions sessionOptions,
         Func<GenerationRequest, ResidencyPolicy>? residency = null, ILogger? logger = null,
-        InferenceSessionOptions? vaeSessionOptions = null, bool releaseWorkspaceAfterStage = false)
-        // Residency: Resident keeps all three sessions; Sequential releases each after its stage (Auto is decided
-        // by the VRAM guard before the run and arrives here as one of the two). vaeSessionOptions: the VAE decoder
-        // on another provider (ORT's WebGPU Conv kernels exceed some GPUs' workgroup memory; docs/performance.md).
-        // releaseWorkspaceAfterStage: each session hands its arena's free memory back after its last run of a job
-        // (text encoder, final step, VAE), so resident sessions do not each keep their peak workspace.
+        InferenceSessionOptions? vaeSessionOptions = null)
+        // Residency: Resident keeps all three sessions; Lean keeps them too, but each hands its arena's free memory
+        // back after its last run of a job (text encoder, final step, VAE), so their peak workspaces take turns;
+        // Sequential releases each session after its stage (Auto is decided by the VRAM guard before the run and
+        // arrives here as one of the three). vaeSessionOptions: the VAE decoder on another provider (ORT's WebGPU
+        // Conv kernels exceed some GPUs' workgroup memory; docs/performance.md).
     {
-        _releaseWorkspace = releaseWorkspaceAfterStage;
         _model = model;
         _runtime = runtime;
-        _sessionOptions = AllowShapeOpsOnCpu(sessionOptions);
-        _vaeSessionOptions = vaeSessionOptions is null ? _sessionOptions : AllowShapeOpsOnCpu(vaeSessionOptions);
+        _sessionOptions = CudaMemoryDefaults(AllowShapeOpsOnCpu(sessionOptions));
+        _vaeSessionOptions = vaeSessionOptions is null ? _sessionOptions : CudaMemoryDefaults(AllowShapeOpsOnCpu(vaeSessionOptions));
         _residency = residency ?? (_ => ResidencyPolicy.Resident);
         _logger = logger ?? NullLogger.Instance;
         _tokenizer = new Lazy<Qwen3Tokenizer>(() => Qwen3Tokenizer.Load(model.TokenizerPath));
@@ -60,6 +59,24 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
             {
                 ConfigEntries = new Dictionary<string, string>(options.ConfigEntries) { [InferenceSessionOptions.DisableCpuFallbackKey] = "0" },
             };
+
+    /// <summary>
+    /// CUDA settings that hold GPU memory to what is asked for, unless the caller set them: arenas grow by the size
+    /// requested instead of the next power of two, weights are allocated outside the arenas (so a shrink can return
+    /// a whole arena region), and cuDNN convolutions keep to their default workspace instead of the largest one.
+    /// Measured on an H100 at 1024x1024 (docs/performance.md): 1.9 GB less resident, the VAE ~10 ms slower.
+    /// </summary>
+    internal static InferenceSessionOptions CudaMemoryDefaults(InferenceSessionOptions options)
+    {
+        if (options.Provider != ExecutionProvider.Cuda)
+            return options;
+        var provider = new Dictionary<string, string>(options.ProviderOptions);
+        provider.TryAdd("arena_extend_strategy", "kSameAsRequested");
+        provider.TryAdd("cudnn_conv_use_max_workspace", "0");
+        var config = new Dictionary<string, string>(options.ConfigEntries);
+        config.TryAdd("session.use_device_allocator_for_initializers", "1");
+        return options with { ProviderOptions = provider, ConfigEntries = config };
+    }
 
     public ModelFolder Model => _model;
     public ExecutionProvider Provider => _sessionOptions.Provider;
@@ -112,8 +129,9 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
             var tokenizeTime = clock.Elapsed;
 
             clock.Restart();
-            var positive = EncodeText(positiveTokens.Ids, ct);
-            var negative = negativeTokens is null ? null : EncodeText(negativeTokens.Ids, ct);
+            var lean = residency == ResidencyPolicy.Lean;
+            var positive = EncodeText(positiveTokens.Ids, ct, lean && negativeTokens is null);
+            var negative = negativeTokens is null ? null : EncodeText(negativeTokens.Ids, ct, lean);
             if (residency == ResidencyPolicy.Sequential)
                 _textEncoder.Release();
             var textTime = clock.Elapsed;
@@ -128,7 +146,8 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
                 ct.ThrowIfCancellationRequested();
                 var latent = noise?.Invoke(image)
                     ?? GaussianNoise.Create(request.Seed + image, m.LatentChannels, latentHeight, latentWidth);
-                Denoise(latent, latentHeight, latentWidth, positive, negative, request, schedule, image, stepTimes, total, progress, ct);
+                Denoise(latent, latentHeight, latentWidth, positive, negative, request, schedule, image, stepTimes, total, progress, ct,
+                    releaseAfterLastStep: lean && image == request.Count - 1);
                 nonFinite += CountNonFinite(latent);
                 latents.Add(latent);
             }
@@ -140,7 +159,8 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
             for (var image = 0; image < request.Count; image++)
             {
                 ct.ThrowIfCancellationRequested();
-                images.Add(new GeneratedImage(Decode(latents[image], latentHeight, latentWidth, ref nonFinite, ct), request.Seed + image));
+                images.Add(new GeneratedImage(Decode(latents[image], latentHeight, latentWidth, ref nonFinite, ct,
+                    releaseAfter: lean && image == request.Count - 1), request.Seed + image));
             }
             if (residency == ResidencyPolicy.Sequential)
                 _vaeDecoder.Release();
@@ -172,20 +192,20 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
     }
 
     /// <summary>Caption features <c>[L, hidden]</c> (row-major) for the given ids: the decoder's second-to-last hidden state.</summary>
-    internal float[] EncodeText(int[] ids, CancellationToken ct)
+    internal float[] EncodeText(int[] ids, CancellationToken ct, bool releaseAfter = false)
     {
         var inputIds = new long[ids.Length];
         for (var i = 0; i < ids.Length; i++)
             inputIds[i] = ids[i];
         using var input = Tensor.Create(inputIds, 1, ids.Length);
-        using var outputs = _textEncoder.Session.Run(new Dictionary<string, Tensor> { ["input_ids"] = input }, ["hidden_states"], ct, _textEncoder.ShrinkConfig);
+        using var outputs = _textEncoder.Session.Run(new Dictionary<string, Tensor> { ["input_ids"] = input }, ["hidden_states"], ct, releaseAfter ? _textEncoder.ShrinkConfig : null);
         return outputs[0].ToArray<float>();
     }
 
     /// <summary>The sampler loop for one image, in place on <paramref name="latent"/> (<c>[C, h, w]</c>).</summary>
     internal void Denoise(float[] latent, int latentHeight, int latentWidth, float[] positive, float[]? negative,
         GenerationRequest request, FlowMatchEulerSchedule schedule, int imageIndex, TimeSpan[] stepTimes,
-        Stopwatch total, IProgress<GenerationProgress>? progress, CancellationToken ct)
+        Stopwatch total, IProgress<GenerationProgress>? progress, CancellationToken ct, bool releaseAfterLastStep = false)
     {
         var m = _model.Manifest;
         var shape = new long[] { 1, m.LatentChannels, latentHeight, latentWidth };
@@ -202,7 +222,7 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
             var timestep = schedule.Timestep(step);
             var scale = Guidance.ScaleAt(request.Cfg, request.CfgTruncation, timestep);
 
-            var lastStep = step == schedule.Steps - 1;
+            var lastStep = releaseAfterLastStep && step == schedule.Steps - 1;
             var positiveOut = Forward(latent, shape, timestep, positiveCaption, lastStep, ct);
             if (scale > 0f && negativeCaption is not null)
             {
@@ -236,7 +256,7 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
     }
 
     /// <summary>VAE decode of a final latent to 8-bit RGB: <c>clamp(x / 2 + 0.5, 0, 1) * 255</c>, rounded.</summary>
-    internal RgbImage Decode(float[] latent, int latentHeight, int latentWidth, ref long nonFinite, CancellationToken ct)
+    internal RgbImage Decode(float[] latent, int latentHeight, int latentWidth, ref long nonFinite, CancellationToken ct, bool releaseAfter = false)
     {
         var m = _model.Manifest;
         var input = latent;
@@ -249,7 +269,7 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
                 input[i] = latent[i] / scaling + shift;
         }
         using var tensor = Tensor.Create(input, 1, m.LatentChannels, latentHeight, latentWidth);
-        using var outputs = _vaeDecoder.Session.Run(new Dictionary<string, Tensor> { ["latent"] = tensor }, ["image"], ct, _vaeDecoder.ShrinkConfig);
+        using var outputs = _vaeDecoder.Session.Run(new Dictionary<string, Tensor> { ["latent"] = tensor }, ["image"], ct, releaseAfter ? _vaeDecoder.ShrinkConfig : null);
         var image = outputs[0];
         var height = checked((int)image.Shape[2]);
         var width = checked((int)image.Shape[3]);
@@ -307,7 +327,6 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
     }
 
     private volatile bool _disposed;
-    private readonly bool _releaseWorkspace;
 
     /// <summary>A session opened on first use and released on demand (sequential residency, after OOM, on dispose).</summary>
     private sealed class SessionSlot(ZImagePipeline owner, string path, InferenceSessionOptions options)
@@ -316,9 +335,10 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
 
         /// <summary>
         /// The run option that shrinks this session's arena after a run (ORT's memory.enable_memory_arena_shrinkage,
-        /// naming the arena's device), or null when the setting is off or the provider has no such arena.
+        /// naming the arena's device), or null when the provider has no such arena. Lean residency passes it on the
+        /// last run of each stage.
         /// </summary>
-        public IReadOnlyDictionary<string, string>? ShrinkConfig { get; } = !owner._releaseWorkspace ? null : options.Provider switch
+        public IReadOnlyDictionary<string, string>? ShrinkConfig { get; } = options.Provider switch
         {
             ExecutionProvider.Cpu => new Dictionary<string, string> { ["memory.enable_memory_arena_shrinkage"] = "cpu:0" },
             ExecutionProvider.Cuda => new Dictionary<string, string> { ["memory.enable_memory_arena_shrinkage"] = $"gpu:{options.DeviceId}" },

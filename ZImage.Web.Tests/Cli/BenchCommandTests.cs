@@ -35,7 +35,7 @@ public sealed class BenchCommandTests
                 Assert.Equal(["text_encoder_and_first_step", "later_steps", "vae_decode"], stages.EnumerateObject().Select(p => p.Name));
             }
             Assert.Equal(2, results[1].GetProperty("count").GetInt32());
-            Assert.False(report.RootElement.GetProperty("release_workspace_after_stage").GetBoolean());
+            Assert.Equal("Resident", report.RootElement.GetProperty("residency").GetString());
         }
         finally
         {

@@ -15,7 +15,7 @@ namespace ZImage.Web.Cli;
 /// <summary>
 /// <c>bench --model DIR [--provider cuda] [--sizes 512,1024,1536] [--counts 1,4] [--steps 8] [--runs 3] [--warmup 1]
 /// [--prompt TEXT | --prompt-tokens N] [--provider-option k=v]... [--session-config k=v]... [--vae-provider P]
-/// [--sequential] [--save DIR] [--json FILE]</c>: the engine alone, no web server. Prints one JSON document:
+/// [--sequential | --lean] [--save DIR] [--json FILE]</c>: the engine alone, no web server. Prints one JSON document:
 /// per-stage times for every size and count, images per hour, peak GPU memory (NVML, sampled every 2 ms while the
 /// runs are in flight), the warm-up separately, and the cold start (process start to the first image).
 /// --prompt-tokens builds a prompt whose templated encoding is exactly N tokens (the PyTorch reference times its
@@ -67,8 +67,7 @@ internal static class BenchCommand
                 ["gpu"] = baseline?.Name,
                 ["gpu_used_before_mib"] = baseline is null ? null : baseline.UsedBytes / (1 << 20),
                 ["vae_provider"] = pipeline.VaeProvider.ToString(),
-                ["residency"] = a.Flag("sequential") ? "Sequential" : "Resident",
-                ["release_workspace_after_stage"] = a.Flag("release-workspace"),
+                ["residency"] = a.Flag("sequential") ? "Sequential" : a.Flag("lean") ? "Lean" : "Resident",
                 ["prompt_tokens"] = pipeline.Tokenizer.EncodePrompt(prompt).Ids.Length,
                 ["steps"] = steps,
             };

@@ -9,7 +9,7 @@ namespace ZImage.Web.Cli;
 /// <summary>What generate and bench share: opening the runtime and a model on a provider from the command line.</summary>
 internal static class EngineCli
 {
-    public static readonly HashSet<string> CommonFlags = ["verbose", "release-workspace"];
+    public static readonly HashSet<string> CommonFlags = ["verbose", "lean"];
 
     public static ExecutionProvider ParseProvider(string? value) => value?.ToLowerInvariant() switch
     {
@@ -42,7 +42,9 @@ internal static class EngineCli
         }
         var vaeProvider = args.String("vae-provider") is { } vae ? ParseProvider(vae) : (ExecutionProvider?)null;
         var sequential = args.Flag("sequential");
-        var releaseWorkspace = args.Flag("release-workspace");
+        var lean = args.Flag("lean");
+        if (sequential && lean)
+            throw new CliException("--sequential and --lean are two different residencies: pass one of them");
         var ortDirectory = args.String("ort-dir");
         var threads = args.Int("threads", 0);
 
@@ -60,8 +62,8 @@ internal static class EngineCli
             ? new InferenceSessionOptions { Provider = p, IntraOpThreads = threads, ConfigEntries = sessionConfig }
             : null;
         var pipeline = new ZImagePipeline(folder, runtime, sessionOptions,
-            _ => sequential ? ResidencyPolicy.Sequential : ResidencyPolicy.Resident,
-            loggers.CreateLogger<ZImagePipeline>(), vaeOptions, releaseWorkspace);
+            _ => sequential ? ResidencyPolicy.Sequential : lean ? ResidencyPolicy.Lean : ResidencyPolicy.Resident,
+            loggers.CreateLogger<ZImagePipeline>(), vaeOptions);
         return (pipeline, runtime);
     }
 

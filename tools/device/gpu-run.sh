@@ -84,25 +84,19 @@ memory)
     tr -d ' \n' < "$OUT/mem-$name.json" 2>/dev/null | grep -o '"step_ms_median":[0-9.]*\|"vae_ms":[0-9.]*\|"pipeline_total_ms":[0-9.]*\|"non_finite_values":[0-9]*' | tr '\n' ' '; echo
     [ -f "$OUT/mem-$name.json" ] || tail -5 /tmp/mem-$name.log
   }
-  ws0="--provider-option cudnn_conv_use_max_workspace=0"
-  exact="$ws0 --provider-option arena_extend_strategy=kSameAsRequested --session-config session.use_device_allocator_for_initializers=1"
-  lean="--release-workspace $exact"
-  for v in ${MEMORY_VARIANTS:-base ws0 shrink shrink-ws0 vae16 shrink-ws0-vae16}; do
+  # Since the memory call of 05:00 (docs/performance.md) the engine's CUDA defaults are kSameAsRequested arenas,
+  # weights outside the arenas and cuDNN's default convolution workspace; "ortdefault" asks for ORT's own defaults.
+  ortdefault="--provider-option arena_extend_strategy=kNextPowerOfTwo --provider-option cudnn_conv_use_max_workspace=1 \
+      --session-config session.use_device_allocator_for_initializers=0"
+  for v in ${MEMORY_VARIANTS:-ortdefault base lean vae16 lean-vae16 lean-vae16-x4}; do
     case $v in
+      ortdefault) mem_variant ortdefault "$full" $ortdefault ;;
       base) mem_variant base "$full" ;;
-      ws0) mem_variant ws0 "$full" $ws0 ;;
-      shrink) mem_variant shrink "$full" --release-workspace ;;
-      shrink-ws0) mem_variant shrink-ws0 "$full" --release-workspace $ws0 ;;
+      lean) mem_variant lean "$full" --lean ;;
       vae16) mem_variant vae16 "$full16vae" ;;
-      shrink-ws0-vae16) mem_variant shrink-ws0-vae16 "$full16vae" --release-workspace $ws0 ;;
-      shrink-vae16) mem_variant shrink-vae16 "$full16vae" --release-workspace ;;
-      heuristic) mem_variant heuristic "$full" --release-workspace $ws0 --provider-option cudnn_conv_algo_search=HEURISTIC ;;
-      # "lean": each stage's arena shrunk after it, exact-size arena growth, weights outside the arena, cuDNN
-      # convolutions limited to their default workspace
-      lean-fp32) mem_variant lean-fp32 "$full" $lean ;;
-      lean-vae16) mem_variant lean-vae16 "$full16vae" $lean ;;
-      lean-vae16-x4) COUNTS=4 mem_variant lean-vae16-x4 "$full16vae" $lean ;;
-      exact-vae16) mem_variant exact-vae16 "$full16vae" $exact ;;
+      lean-vae16) mem_variant lean-vae16 "$full16vae" --lean ;;
+      lean-vae16-x4) COUNTS=4 mem_variant lean-vae16-x4 "$full16vae" --lean ;;
+      heuristic) mem_variant heuristic "$full16vae" --lean --provider-option cudnn_conv_algo_search=HEURISTIC ;;
     esac
   done
   python3 - /tmp/save-${BASE_IMAGE:-base}/bench-1024x1024-x1.png /tmp/save-vae16/bench-1024x1024-x1.png /tmp/save-${LEAN_IMAGE:-shrink-ws0}/bench-1024x1024-x1.png <<'PY' 2>&1 | tee -a "$OUT/compare.log"

@@ -1,0 +1,44 @@
+using ZImage.Engine.Onnx;
+using ZImage.Engine.Pipeline;
+
+namespace ZImage.Engine.Tests.Pipeline;
+
+public class CudaMemoryDefaultsTests
+{
+    [Fact]
+    public void CudaSessionsGrowArenasByWhatIsAskedKeepWeightsOutsideThemAndCapConvolutionWorkspace()
+    {
+        var options = ZImagePipeline.CudaMemoryDefaults(new InferenceSessionOptions { Provider = ExecutionProvider.Cuda });
+
+        Assert.Equal("kSameAsRequested", options.ProviderOptions["arena_extend_strategy"]);
+        Assert.Equal("0", options.ProviderOptions["cudnn_conv_use_max_workspace"]);
+        Assert.Equal("1", options.ConfigEntries["session.use_device_allocator_for_initializers"]);
+    }
+
+    [Fact]
+    public void WhatTheOperatorSetWinsOverTheDefaults()
+    {
+        var options = ZImagePipeline.CudaMemoryDefaults(new InferenceSessionOptions
+        {
+            Provider = ExecutionProvider.Cuda,
+            ProviderOptions = new Dictionary<string, string> { ["cudnn_conv_use_max_workspace"] = "1", ["use_tf32"] = "0" },
+            ConfigEntries = new Dictionary<string, string> { ["session.use_device_allocator_for_initializers"] = "0" },
+        });
+
+        Assert.Equal("1", options.ProviderOptions["cudnn_conv_use_max_workspace"]);
+        Assert.Equal("0", options.ProviderOptions["use_tf32"]);
+        Assert.Equal("kSameAsRequested", options.ProviderOptions["arena_extend_strategy"]);
+        Assert.Equal("0", options.ConfigEntries["session.use_device_allocator_for_initializers"]);
+    }
+
+    [Theory]
+    [InlineData(ExecutionProvider.Cpu)]
+    [InlineData(ExecutionProvider.WebGpu)]
+    [InlineData(ExecutionProvider.TensorRT)]
+    public void OtherProvidersAreLeftAsTheyAre(ExecutionProvider provider)
+    {
+        var given = new InferenceSessionOptions { Provider = provider };
+
+        Assert.Same(given, ZImagePipeline.CudaMemoryDefaults(given));
+    }
+}
