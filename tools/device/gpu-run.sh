@@ -97,6 +97,7 @@ memory)
       lean-vae16) mem_variant lean-vae16 "$full16vae" --lean ;;
       lean-vae16-x4) COUNTS=4 mem_variant lean-vae16-x4 "$full16vae" --lean ;;
       heuristic) mem_variant heuristic "$full16vae" --lean --provider-option cudnn_conv_algo_search=HEURISTIC ;;
+      nhwc) mem_variant nhwc "$full16vae" --lean --provider-option prefer_nhwc=1 ;;
     esac
   done
   python3 - /tmp/save-${BASE_IMAGE:-base}/bench-1024x1024-x1.png /tmp/save-vae16/bench-1024x1024-x1.png /tmp/save-${LEAN_IMAGE:-shrink-ws0}/bench-1024x1024-x1.png <<'PY' 2>&1 | tee -a "$OUT/compare.log"
@@ -118,6 +119,12 @@ measure)
       --counts "${COUNTS:-1,4}" --runs "${RUNS:-3}" --warmup 1 --prompt-tokens 128 --save /tmp/save-cuda \
       --json "$OUT/bench-cuda.json" ${BENCH_ARGS:-} > "$OUT/bench-cuda.log" 2>&1
   echo "bench cuda exit $?"; grep "total" "$OUT/bench-cuda.log" | head -8
+  if [ -n "${LEAN_TOO:-}" ]; then # the same sizes in lean residency, same call
+    timeout ${BENCH_TIMEOUT:-240} dotnet "$app" bench --model "${MODEL:-$full}" --provider cuda --sizes "${SIZES:-512,1024,1536}" \
+        --counts "${COUNTS:-1,4}" --runs "${RUNS:-3}" --warmup 1 --prompt-tokens 128 --lean --json "$OUT/bench-cuda-lean.json" \
+        ${BENCH_ARGS:-} > /tmp/bench-lean.log 2>&1
+    echo "bench cuda --lean exit $?"; grep "total" /tmp/bench-lean.log | head -8
+  fi
   mkdir -p /tmp/stub && echo 'import logging; logger = logging.getLogger("loguru")' > /tmp/stub/loguru.py
   timeout ${TORCH_TIMEOUT:-180} python3 "${REF:-$zx/ref/torch_reference_timing.py}" "$zx/zsrc/src" /tmp/stub > "$OUT/torch-reference.json" 2>/tmp/torch.err
   echo "torch exit $?"; tail -3 /tmp/torch.err
