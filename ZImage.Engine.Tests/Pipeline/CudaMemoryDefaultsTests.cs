@@ -41,4 +41,17 @@ public class CudaMemoryDefaultsTests
 
         Assert.Same(given, ZImagePipeline.CudaMemoryDefaults(given));
     }
+
+    [Fact]
+    public void AnFp16VaeOnCudaRunsChannelsLastAndAnFp32OneDoesNot()
+    {
+        var cuda = new InferenceSessionOptions { Provider = ExecutionProvider.Cuda };
+
+        Assert.Equal("1", ZImagePipeline.VaeLayoutDefault(cuda, "fp16").ProviderOptions["prefer_nhwc"]);
+        Assert.False(ZImagePipeline.VaeLayoutDefault(cuda, "fp32").ProviderOptions.ContainsKey("prefer_nhwc"));
+        Assert.False(ZImagePipeline.VaeLayoutDefault(new InferenceSessionOptions { Provider = ExecutionProvider.Cpu }, "fp16")
+            .ProviderOptions.ContainsKey("prefer_nhwc"));
+        var chosen = cuda with { ProviderOptions = new Dictionary<string, string> { ["prefer_nhwc"] = "0" } };
+        Assert.Equal("0", ZImagePipeline.VaeLayoutDefault(chosen, "fp16").ProviderOptions["prefer_nhwc"]);
+    }
 }

@@ -17,6 +17,9 @@ public sealed record ModelManifest
     public required bool RandomWeights { get; init; }
     public required string AttentionOp { get; init; }
     public required string TransformerDtype { get; init; }
+
+    /// <summary>dtypes.vae_decoder: "fp32" (older exports say nothing and are fp32) or "fp16" (export --vae-dtype fp16).</summary>
+    public string VaeDtype { get; init; } = "fp32";
     public required TokenizerSection Tokenizer { get; init; }
     public required PartSection TextEncoder { get; init; }
     public required PartSection Transformer { get; init; }
@@ -72,6 +75,7 @@ public sealed record ModelManifest
                 RandomWeights = reader.Bool("random_weights") ?? false,
                 AttentionOp = reader.String("export.attention_op") ?? "",
                 TransformerDtype = reader.String("dtypes.transformer") ?? "",
+                VaeDtype = reader.String("dtypes.vae_decoder") ?? "fp32",
                 Tokenizer = new TokenizerSection(
                     reader.String("tokenizer.file") ?? "",
                     reader.Int("tokenizer.max_tokens") ?? 0,

@@ -41,7 +41,8 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
         _model = model;
         _runtime = runtime;
         _sessionOptions = CudaMemoryDefaults(AllowShapeOpsOnCpu(sessionOptions));
-        _vaeSessionOptions = vaeSessionOptions is null ? _sessionOptions : CudaMemoryDefaults(AllowShapeOpsOnCpu(vaeSessionOptions));
+        _vaeSessionOptions = VaeLayoutDefault(vaeSessionOptions is null ? _sessionOptions : CudaMemoryDefaults(AllowShapeOpsOnCpu(vaeSessionOptions)),
+            model.Manifest.VaeDtype);
         _residency = residency ?? (_ => ResidencyPolicy.Resident);
         _logger = logger ?? NullLogger.Instance;
         _tokenizer = new Lazy<Qwen3Tokenizer>(() => Qwen3Tokenizer.Load(model.TokenizerPath));
@@ -76,6 +77,18 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
         var config = new Dictionary<string, string>(options.ConfigEntries);
         config.TryAdd("session.use_device_allocator_for_initializers", "1");
         return options with { ProviderOptions = provider, ConfigEntries = config };
+    }
+
+    /// <summary>
+    /// An fp16 VAE decoder on CUDA runs its convolutions channels-last (ORT's prefer_nhwc) unless the caller set it:
+    /// measured on an H100 at 1024x1024 in lean residency, its peak fell from 25,050 to 23,374 MiB and it ran
+    /// faster (176 to 160 ms). An fp32 VAE stays channels-first: there NHWC was slower (131 to 171 ms on an H200).
+    /// </summary>
+    internal static InferenceSessionOptions VaeLayoutDefault(InferenceSessionOptions options, string vaeDtype)
+    {
+        if (options.Provider != ExecutionProvider.Cuda || vaeDtype != "fp16" || options.ProviderOptions.ContainsKey("prefer_nhwc"))
+            return options;
+        return options with { ProviderOptions = new Dictionary<string, string>(options.ProviderOptions) { ["prefer_nhwc"] = "1" } };
     }
 
     public ModelFolder Model => _model;
