@@ -26,7 +26,7 @@ public sealed record ModelFootprint(long TextEncoderBytes, long TransformerBytes
             foreach (var file in Directory.EnumerateFiles(modelDirectory, "*", SearchOption.AllDirectories))
             {
                 var rel = Path.GetRelativePath(modelDirectory, file).ToLowerInvariant();
-                long size = LengthFollowingLinks(file);
+                long size = ModelFolder.FileLength(file) ?? 0;
                 if (rel.Contains("text_encoder") || rel.Contains("text-encoder"))
                     te += size;
                 else if (rel.Contains("transformer") || rel.Contains("dit"))
@@ -41,15 +41,6 @@ public sealed record ModelFootprint(long TextEncoderBytes, long TransformerBytes
             dit > 0 ? dit : options.TransformerBytes,
             vae > 0 ? vae : options.VaeBytes,
             VaeDtypeIsFp16(modelDirectory));
-    }
-
-    // A linked part (export --reuse-from) weighs what its target weighs, not the link's few bytes.
-    private static long LengthFollowingLinks(string file)
-    {
-        FileSystemInfo info = new FileInfo(file);
-        if (info.LinkTarget is not null)
-            info = info.ResolveLinkTarget(returnFinalTarget: true) ?? info;
-        return info is FileInfo { Exists: true } f ? f.Length : 0;
     }
 
     /// <summary>dtypes.vae_decoder of the folder's manifest; false when there is none or it cannot be read.</summary>

@@ -64,12 +64,7 @@ public sealed class ModelFolder
         void Expect(string relative, long? expectedBytes)
         {
             var path = Path.Combine(directory, relative);
-            // A linked file (a shared text encoder, a VAE variant beside the same weights) counts by its target:
-            // FileInfo of a symbolic link reports the link's own few bytes. A dangling link is a missing file.
-            FileSystemInfo info = new FileInfo(path);
-            if (info.LinkTarget is not null)
-                info = info.ResolveLinkTarget(returnFinalTarget: true) ?? info;
-            long? actual = info.Exists && info is FileInfo file ? file.Length : null;
+            long? actual = FileLength(path);
             files.Add(new ModelFileStatus(relative, expectedBytes, actual));
             if (actual is null)
                 problems.Add($"{path} is missing");
@@ -84,6 +79,19 @@ public sealed class ModelFolder
             Expect(part.ExternalData, part.ExternalDataBytes);
         }
         return new ModelHealth(directory, manifest, files, problems);
+    }
+
+    /// <summary>
+    /// A file's length in bytes, or null when it is missing. A linked file (a shared text encoder, a VAE variant
+    /// beside the same weights: export --reuse-from) counts by its target, since FileInfo of a symbolic link reports
+    /// the link's own few bytes; a dangling link is missing.
+    /// </summary>
+    public static long? FileLength(string path)
+    {
+        FileSystemInfo info = new FileInfo(path);
+        if (info.LinkTarget is not null)
+            info = info.ResolveLinkTarget(returnFinalTarget: true) ?? info;
+        return info is FileInfo { Exists: true } file ? file.Length : null;
     }
 }
 
