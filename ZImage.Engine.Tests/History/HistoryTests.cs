@@ -150,6 +150,41 @@ public class HistoryTests
     }
 
     [Fact]
+    public async Task EachPictureRemembersTheModelThatMadeItAndOlderOnesShowTheDefaultName()
+    {
+        var pipeline = new FakePipeline();
+        string root = JobsHost.NewRoot();
+        await using (var host = new JobsHost(root, pipeline))
+        {
+            await host.StartWorkerAsync();
+            var turbo = await MakeAsync(host, "ann", "a harbour at dawn");
+            pipeline.ModelName = "self-test-tiny";
+            var tiny = await MakeAsync(host, "ann", "a harbour at dusk");
+
+            Assert.Equal("Z-Image-Turbo", (await host.History.GetImageAsync(turbo[0]))!.Model);
+            Assert.Equal("self-test-tiny", (await host.History.GetImageAsync(tiny[0]))!.Model);
+        }
+
+        // A database from before the column: schema 2, rows without a model. Opening it adds the column and keeps them.
+        string db = Directory.EnumerateFiles(root, "*.db", SearchOption.AllDirectories).Single();
+        using (var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={db};Pooling=False"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "ALTER TABLE images DROP COLUMN model; DELETE FROM schema_version WHERE version = 3;";
+            cmd.ExecuteNonQuery();
+        }
+        await using (var store = new SqliteJobStore(db, Path.Combine(root, "outputs")))
+        {
+            await store.InitializeAsync();
+            Assert.Equal(3, store.SchemaVersion);
+            var page = await store.QueryImagesAsync(new HistoryQuery());
+            Assert.Equal(2, page.Items.Count);
+            Assert.All(page.Items, i => Assert.Equal("Z-Image-Turbo", i.Model));
+        }
+    }
+
+    [Fact]
     public async Task TheStoreUsesWalAndAppliesEachMigrationOnce()
     {
         string root = JobsHost.NewRoot();
@@ -157,7 +192,7 @@ public class HistoryTests
         await using (var store = new SqliteJobStore(db, root))
         {
             await store.InitializeAsync();
-            Assert.Equal(2, store.SchemaVersion);
+            Assert.Equal(3, store.SchemaVersion);
             Assert.True(store.HasFullTextSearch);
         }
         await using (var again = new SqliteJobStore(db, root))
@@ -169,7 +204,7 @@ public class HistoryTests
         cmd.CommandText = "PRAGMA journal_mode";
         Assert.Equal("wal", cmd.ExecuteScalar());
         cmd.CommandText = "SELECT group_concat(version) FROM schema_version";
-        Assert.Equal("1,2", cmd.ExecuteScalar());
+        Assert.Equal("1,2,3", cmd.ExecuteScalar());
     }
 
     [Fact]

@@ -53,6 +53,8 @@ public sealed class FakePipeline : IImagePipeline
     public ConcurrentQueue<GenerationRequest> Started { get; } = new();
     public Func<GenerationRequest, Exception?>? FailWith { get; set; }
     public TimeSpan StepTime { get; set; } = TimeSpan.FromMilliseconds(10);
+    /// <summary>The model name the results carry, as a manifest would give it.</summary>
+    public string ModelName { get; set; } = ZImage.Engine.Imaging.ImageSettings.DefaultModel;
 
     /// <summary>From now on runs wait after their first step until <see cref="Release"/>.</summary>
     public void Hold()
@@ -89,7 +91,10 @@ public sealed class FakePipeline : IImagePipeline
         }
         var steps = Enumerable.Repeat(StepTime * request.Count, request.Steps).ToArray();
         return new GenerationResult(images, false,
-            new GenerationTimings(TimeSpan.Zero, TimeSpan.Zero, steps, TimeSpan.Zero, StepTime * request.Count * request.Steps + TimeSpan.FromMilliseconds(5 * request.Count)));
+            new GenerationTimings(TimeSpan.Zero, TimeSpan.Zero, steps, TimeSpan.Zero, StepTime * request.Count * request.Steps + TimeSpan.FromMilliseconds(5 * request.Count)))
+        {
+            ModelName = ModelName,
+        };
     }
 
     public static RgbImage Pixel(int w, int h, byte value) => new(w, h, Enumerable.Repeat(value, w * h * 3).ToArray());

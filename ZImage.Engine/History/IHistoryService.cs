@@ -1,3 +1,4 @@
+using ZImage.Engine.Imaging;
 using ZImage.Engine.Jobs;
 using ZImage.Engine.Pipeline;
 
@@ -59,4 +60,8 @@ public sealed record ImageRecord(
     long Seed,
     bool Favourite,
     DateTimeOffset CreatedAt,
-    GenerationRequest Parameters);
+    GenerationRequest Parameters)
+{
+    /// <summary>The model that made the picture, as its PNG says; the default name for pictures stored before it was kept.</summary>
+    public string Model { get; init; } = ImageSettings.DefaultModel;
+}

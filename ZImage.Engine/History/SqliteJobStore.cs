@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Microsoft.Data.Sqlite;
+using ZImage.Engine.Imaging;
 using ZImage.Engine.Jobs;
 using ZImage.Engine.Pipeline;
 
@@ -103,6 +104,9 @@ public sealed class SqliteJobStore : IJobStore
                 INSERT INTO jobs_fts(rowid, prompt) SELECT rowid, prompt FROM jobs;
                 """);
         }),
+        // Pictures made before it have NULL: they all came from Z-Image-Turbo folders or the self-test model, and
+        // their PNGs carry the name; History shows the default name for them.
+        (3, "model that made each picture", (c, t) => Exec(c, t, "ALTER TABLE images ADD COLUMN model TEXT;")),
     ];
 
     public async Task InitializeAsync(CancellationToken ct = default)
@@ -219,12 +223,12 @@ public sealed class SqliteJobStore : IJobStore
             foreach (var image in images)
             {
                 ids.Add(Scalar<long>(c, t, """
-                    INSERT INTO images(job_id, user_id, idx, path, thumb_path, width, height, seed, created_at)
-                    SELECT id, user_id, $idx, $path, $thumb, $w, $h, $seed, $created FROM jobs WHERE id = $job;
+                    INSERT INTO images(job_id, user_id, idx, path, thumb_path, width, height, seed, created_at, model)
+                    SELECT id, user_id, $idx, $path, $thumb, $w, $h, $seed, $created, $model FROM jobs WHERE id = $job;
                     SELECT last_insert_rowid();
                     """,
                     ("$job", jobId), ("$idx", image.Index), ("$path", image.RelativePath), ("$thumb", image.RelativeThumbnailPath),
-                    ("$w", image.Width), ("$h", image.Height), ("$seed", image.Seed), ("$created", image.CreatedAt.ToUnixTimeMilliseconds())));
+                    ("$w", image.Width), ("$h", image.Height), ("$seed", image.Seed), ("$created", image.CreatedAt.ToUnixTimeMilliseconds()), ("$model", image.Model)));
             }
             Exec(c, t, "UPDATE jobs SET status = 'Succeeded', finished_at = $at, notice = COALESCE($notice, notice), error = NULL WHERE id = $id",
                 ("$id", jobId), ("$at", at.ToUnixTimeMilliseconds()), ("$notice", notice));
@@ -424,7 +428,7 @@ public sealed class SqliteJobStore : IJobStore
     {
         using var cmd = Command(c, null, $"""
             SELECT i.id, i.job_id, u.name, i.idx, i.path, i.thumb_path, i.width, i.height, i.seed, i.favourite, i.created_at,
-                j.prompt, j.negative_prompt, j.steps, j.cfg, j.cfg_truncation, j.cfg_normalization
+                j.prompt, j.negative_prompt, j.steps, j.cfg, j.cfg_truncation, j.cfg_normalization, i.model
             FROM images i JOIN jobs j ON j.id = i.job_id JOIN users u ON u.id = i.user_id {tail}
             """, [.. args]);
         using var r = cmd.ExecuteReader();
@@ -449,7 +453,10 @@ public sealed class SqliteJobStore : IJobStore
                     CfgNormalization = r.GetFloat(16),
                     Seed = seed,
                     Count = 1,
-                }));
+                })
+            {
+                Model = r.IsDBNull(17) ? ImageSettings.DefaultModel : r.GetString(17),
+            });
         }
         return list;
     }

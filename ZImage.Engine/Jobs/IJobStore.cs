@@ -83,7 +83,9 @@ public sealed record JobRecord
 }
 
 /// <summary>Paths are relative to the output folder, with forward slashes.</summary>
-public sealed record NewImage(int Index, string RelativePath, string RelativeThumbnailPath, int Width, int Height, long Seed, DateTimeOffset CreatedAt);
+/// <summary>A picture's row. Model: the manifest's model name (the self-test model says so); null when unknown.</summary>
+public sealed record NewImage(int Index, string RelativePath, string RelativeThumbnailPath, int Width, int Height, long Seed, DateTimeOffset CreatedAt,
+    string? Model = null);
 
 public sealed record StoredImagePaths(long Id, string RelativePath, string RelativeThumbnailPath);
 

@@ -211,7 +211,7 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
                 written.Add(pngPath);
                 written.Add(thumbPath);
                 await writer.WriteAsync(image.Image, new ImageMetadata(job.Id, job.UserName, i, parameters, now) { ModelName = model.Name, SamplerShift = model.Shift }, pngPath, thumbPath, CancellationToken.None);
-                rows.Add(new NewImage(i, png, thumb, image.Image.Width, image.Image.Height, image.Seed, now));
+                rows.Add(new NewImage(i, png, thumb, image.Image.Width, image.Image.Height, image.Seed, now, model.Name));
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -81,6 +81,7 @@ public sealed class TinyModelApiTests(TinyModelApiFactory factory) : IClassFixtu
         Assert.Equal(image.GetProperty("id").GetInt64(), Assert.Single(done.GetProperty("images").EnumerateArray()).GetProperty("id").GetInt64());
         var history = await (await client.GetAsync("/api/v1/history?text=paper")).JsonAsync();
         Assert.Contains(image.GetProperty("id").GetInt64(), history.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("id").GetInt64()));
+        Assert.All(history.GetProperty("items").EnumerateArray(), i => Assert.Equal("self-test-tiny", i.GetProperty("model").GetString()));
         await other.WaitForStatusAsync(blocker.GetProperty("id").GetString()!, "succeeded");
     }
 

@@ -82,6 +82,7 @@ public sealed class DesignerRoundTripTests(TinyModelStudioServer server) : IClas
         await page.Locator("#history-grid .zi-tile-open").First.ClickAsync();
         await Expect(page.Locator("#image-detail")).ToBeVisibleAsync();
         var seed = await page.Locator("#detail-seed").InnerTextAsync();
+        await Expect(page.Locator("#detail-model")).ToHaveTextAsync("self-test-tiny");   // the model that made it, not a fixed name
         await lin.ScreenshotAsync("history-detail-1366x768");
         await page.Locator("#detail-reuse").ClickAsync();
         await Expect(page.Locator("#prompt")).ToHaveValueAsync("a paper boat on a rainy street, cinematic light");

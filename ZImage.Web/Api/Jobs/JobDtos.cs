@@ -87,10 +87,10 @@ public sealed record JobDto(
 public sealed record QueueEntryDto(int Position, string Status, bool IsMine, string? JobId, double? EtaStartSeconds);
 
 public sealed record ImageDto(long Id, string JobId, string User, int Index, int Width, int Height, long Seed, bool Favourite,
-    DateTimeOffset CreatedAt, string Url, string ThumbUrl, ParametersDto Parameters)
+    DateTimeOffset CreatedAt, string Url, string ThumbUrl, ParametersDto Parameters, string Model)
 {
     public static ImageDto From(ImageRecord r) => new(r.Id, r.JobId, r.UserName, r.Index, r.Width, r.Height, r.Seed, r.Favourite,
-        r.CreatedAt, ApiRoutes.Image(r.Id), ApiRoutes.Thumb(r.Id), ParametersDto.From(r.Parameters));
+        r.CreatedAt, ApiRoutes.Image(r.Id), ApiRoutes.Thumb(r.Id), ParametersDto.From(r.Parameters), r.Model);
 }
 
 public sealed record HistoryPageDto(IReadOnlyList<ImageDto> Items, int TotalCount, int Page, int PageSize);

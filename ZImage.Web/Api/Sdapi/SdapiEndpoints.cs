@@ -157,7 +157,7 @@ public static class SdapiEndpoints
                 images.Add(Convert.ToBase64String(png));
             // The text embedded in the file, so infotexts and png-info of the same image always agree.
             infotexts.Add(PngParameters.ReadTextChunks(png)?.GetValueOrDefault(PngParameters.ParametersKey)
-                ?? ImageSettings.FromRequest(record.Parameters, 0, ImageSettings.DefaultModel, FlowMatchEulerSchedule.DefaultShift).ToParameters().ToA1111Text());
+                ?? ImageSettings.FromRequest(record.Parameters, 0, record.Model, FlowMatchEulerSchedule.DefaultShift).ToParameters().ToA1111Text());
         }
 
         var ignored = (req.Other?.Keys ?? Enumerable.Empty<string>())
