@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using ZImage.Engine.Jobs;
 using ZImage.Engine.Memory;
@@ -115,7 +116,10 @@ public class VramGuardTests
         Sized("transformer/model.onnx.data", 12_587_659_264);
         Sized("vae_decoder/model.onnx", 120_000);
         Sized("vae_decoder/model.onnx.data", vaeFp16 ? 98_900_000 : 197_800_000);
-        File.WriteAllText(Path.Combine(dir, "zimage.json"), $$"""{ "dtypes": { "transformer": "fp16", "vae_decoder": "{{(vaeFp16 ? "fp16" : "fp32")}}" } }""");
+        // The self-test model's manifest with the VAE dtype of this export: the footprint reads it as the engine does.
+        var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "models", "self-test-tiny", "zimage.json")))!;
+        manifest["dtypes"]!["vae_decoder"] = vaeFp16 ? "fp16" : "fp32";
+        File.WriteAllText(Path.Combine(dir, "zimage.json"), manifest.ToJsonString());
         return dir;
     }
 

@@ -82,8 +82,10 @@ public sealed record JobRecord
     public IReadOnlyList<long> ImageIds { get; init; } = [];
 }
 
-/// <summary>Paths are relative to the output folder, with forward slashes.</summary>
-/// <summary>A picture's row. Model: the manifest's model name (the self-test model says so); null when unknown.</summary>
+/// <summary>
+/// A picture's row. Paths are relative to the output folder, with forward slashes. Model: the manifest's model name
+/// (the self-test model says so); null when unknown.
+/// </summary>
 public sealed record NewImage(int Index, string RelativePath, string RelativeThumbnailPath, int Width, int Height, long Seed, DateTimeOffset CreatedAt,
     string? Model = null);
 

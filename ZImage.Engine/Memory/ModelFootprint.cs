@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.Extensions.Options;
 using ZImage.Engine.Models;
 using ZImage.Engine.Pipeline;
@@ -43,7 +42,7 @@ public sealed record ModelFootprint(long TextEncoderBytes, long TransformerBytes
             VaeDtypeIsFp16(modelDirectory));
     }
 
-    /// <summary>dtypes.vae_decoder of the folder's manifest; false when there is none or it cannot be read.</summary>
+    /// <summary>The manifest's VAE dtype (ModelManifest.VaeDtype); false when there is none or it cannot be read.</summary>
     private static bool VaeDtypeIsFp16(string? modelDirectory)
     {
         if (string.IsNullOrWhiteSpace(modelDirectory))
@@ -51,12 +50,9 @@ public sealed record ModelFootprint(long TextEncoderBytes, long TransformerBytes
         var manifest = Path.Combine(modelDirectory, ModelManifest.ManifestFileName);
         try
         {
-            using var json = JsonDocument.Parse(File.ReadAllText(manifest));
-            return json.RootElement.TryGetProperty("dtypes", out var dtypes)
-                && dtypes.TryGetProperty("vae_decoder", out var vae)
-                && vae.ValueKind == JsonValueKind.String && vae.GetString() == "fp16";
+            return ModelManifest.Parse(File.ReadAllText(manifest), manifest).VaeDtype == "fp16";
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ModelFolderException)
         {
             return false; // the model folder check reports a broken manifest; the estimate stays on the safe side
         }

@@ -41,8 +41,8 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
         _model = model;
         _runtime = runtime;
         _sessionOptions = CudaMemoryDefaults(AllowShapeOpsOnCpu(sessionOptions));
-        _vaeSessionOptions = VaeLayoutDefault(vaeSessionOptions is null ? _sessionOptions : CudaMemoryDefaults(AllowShapeOpsOnCpu(vaeSessionOptions)),
-            model.Manifest.VaeDtype);
+        var vae = vaeSessionOptions is null ? _sessionOptions : CudaMemoryDefaults(AllowShapeOpsOnCpu(vaeSessionOptions));
+        _vaeSessionOptions = VaeLayoutDefault(vae, model.Manifest.VaeDtype);
         _residency = residency ?? (_ => ResidencyPolicy.Resident);
         _logger = logger ?? NullLogger.Instance;
         _tokenizer = new Lazy<Qwen3Tokenizer>(() => Qwen3Tokenizer.Load(model.TokenizerPath));
@@ -65,7 +65,8 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
     /// CUDA settings that hold GPU memory to what is asked for, unless the caller set them: arenas grow by the size
     /// requested instead of the next power of two, weights are allocated outside the arenas (so a shrink can return
     /// a whole arena region), and cuDNN convolutions keep to their default workspace instead of the largest one.
-    /// Measured on an H100 at 1024x1024 (docs/performance.md): 1.9 GB less resident, the VAE ~10 ms slower.
+    /// Measured on an H100 at 1024x1024, resident (docs/performance.md): 3.6 GB less with the fp32 VAE (which got 32 ms
+    /// slower, 142 to 174 ms) and 1.9 GB less with the fp16 one (11 ms slower).
     /// </summary>
     internal static InferenceSessionOptions CudaMemoryDefaults(InferenceSessionOptions options)
     {
@@ -235,11 +236,11 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
             var timestep = schedule.Timestep(step);
             var scale = Guidance.ScaleAt(request.Cfg, request.CfgTruncation, timestep);
 
-            var lastStep = releaseAfterLastStep && step == schedule.Steps - 1;
-            var positiveOut = Forward(latent, shape, timestep, positiveCaption, lastStep, ct);
+            var releaseAfter = releaseAfterLastStep && step == schedule.Steps - 1;
+            var positiveOut = Forward(latent, shape, timestep, positiveCaption, releaseAfter, ct);
             if (scale > 0f && negativeCaption is not null)
             {
-                var negativeOut = Forward(latent, shape, timestep, negativeCaption, lastStep, ct);
+                var negativeOut = Forward(latent, shape, timestep, negativeCaption, releaseAfter, ct);
                 Guidance.Combine(positiveOut, negativeOut, scale, request.CfgNormalization, guided);
                 schedule.StepWithModelOutput(step, latent, guided);
             }
@@ -255,7 +256,7 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
         }
     }
 
-    private float[] Forward(float[] latent, long[] shape, float timestep, Tensor caption, bool lastStep, CancellationToken ct)
+    private float[] Forward(float[] latent, long[] shape, float timestep, Tensor caption, bool releaseAfter, CancellationToken ct)
     {
         using var latentTensor = Tensor.Create(latent, shape);
         using var time = Tensor.Create(new[] { timestep }, 1);
@@ -264,7 +265,7 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
             ["latent"] = latentTensor,
             ["timestep"] = time,
             ["caption"] = caption,
-        }, ["model_out"], ct, lastStep ? _transformer.ShrinkConfig : null);
+        }, ["model_out"], ct, releaseAfter ? _transformer.ShrinkConfig : null);
         return outputs[0].ToArray<float>();
     }
 

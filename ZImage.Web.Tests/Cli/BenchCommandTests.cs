@@ -42,4 +42,16 @@ public sealed class BenchCommandTests
             File.Delete(json);
         }
     }
+
+    [Fact]
+    public async Task AskingForTwoResidenciesAtOnceIsRefusedWithBothNamed()
+    {
+        var error = new StringWriter();
+
+        var rc = await BenchCommand.RunAsync(["--model", TinyModelApiFactory.ModelDirectory, "--provider", "cpu", "--sizes", "256",
+            "--sequential", "--lean"], new StringWriter(), error);
+
+        Assert.Equal(2, rc);
+        Assert.Contains("--sequential and --lean", error.ToString());
+    }
 }

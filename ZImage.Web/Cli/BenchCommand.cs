@@ -29,7 +29,7 @@ internal static class BenchCommand
     {
         try
         {
-            var a = new CliArguments(args, new HashSet<string>(EngineCli.CommonFlags) { "sequential", "png-only" });
+            var a = new CliArguments(args, new HashSet<string>(EngineCli.CommonFlags) { "png-only" });
             if (a.Flag("png-only"))
                 return await PngBench(a, output);
             var sizes = a.IntList("sizes", [512, 1024, 1536]);
@@ -67,7 +67,7 @@ internal static class BenchCommand
                 ["gpu"] = baseline?.Name,
                 ["gpu_used_before_mib"] = baseline is null ? null : baseline.UsedBytes / (1 << 20),
                 ["vae_provider"] = pipeline.VaeProvider.ToString(),
-                ["residency"] = a.Flag("sequential") ? "Sequential" : a.Flag("lean") ? "Lean" : "Resident",
+                ["residency"] = EngineCli.Residency(a).ToString(),
                 ["prompt_tokens"] = pipeline.Tokenizer.EncodePrompt(prompt).Ids.Length,
                 ["steps"] = steps,
             };
@@ -217,12 +217,13 @@ internal static class BenchCommand
         var result = await pipeline.RunAsync(request, stages, CancellationToken.None);
         stop.Cancel();
         await sampler;
-        if (probe.Read() is { } after)
-            stages.Record(after.UsedBytes);
+        var after = probe.Read()?.UsedBytes;
+        if (after is { } used)
+            stages.Record(used);
         var png = Stopwatch.StartNew();
         foreach (var image in result.Images)
             _ = GenerationPng.Encode(image.Image, ImageSettings.FromRequest(request, 0, "bench", 3.0));
-        return new Measured(result, png.Elapsed.TotalMilliseconds, stages.Peak, floor, stages.Peaks, probe.Read()?.UsedBytes);
+        return new Measured(result, png.Elapsed.TotalMilliseconds, stages.Peak, floor, stages.Peaks, after);
     }
 
     private sealed record Measured(GenerationResult Result, double PngMs, long? PeakBytes, long? BeforeBytes, long?[] StagePeakBytes, long? AfterBytes);

@@ -9,7 +9,17 @@ namespace ZImage.Web.Cli;
 /// <summary>What generate and bench share: opening the runtime and a model on a provider from the command line.</summary>
 internal static class EngineCli
 {
-    public static readonly HashSet<string> CommonFlags = ["verbose", "lean"];
+    public static readonly HashSet<string> CommonFlags = ["verbose", "sequential", "lean"];
+
+    /// <summary>--sequential or --lean, else resident; both at once is refused.</summary>
+    public static ResidencyPolicy Residency(CliArguments args)
+    {
+        var sequential = args.Flag("sequential");
+        var lean = args.Flag("lean");
+        if (sequential && lean)
+            throw new CliException("--sequential and --lean are two different residencies: pass one of them");
+        return sequential ? ResidencyPolicy.Sequential : lean ? ResidencyPolicy.Lean : ResidencyPolicy.Resident;
+    }
 
     public static ExecutionProvider ParseProvider(string? value) => value?.ToLowerInvariant() switch
     {
@@ -41,10 +51,7 @@ internal static class EngineCli
             sessionConfig[pair[..eq]] = pair[(eq + 1)..];
         }
         var vaeProvider = args.String("vae-provider") is { } vae ? ParseProvider(vae) : (ExecutionProvider?)null;
-        var sequential = args.Flag("sequential");
-        var lean = args.Flag("lean");
-        if (sequential && lean)
-            throw new CliException("--sequential and --lean are two different residencies: pass one of them");
+        var residency = Residency(args);
         var ortDirectory = args.String("ort-dir");
         var threads = args.Int("threads", 0);
 
@@ -62,7 +69,7 @@ internal static class EngineCli
             ? new InferenceSessionOptions { Provider = p, IntraOpThreads = threads, ConfigEntries = sessionConfig }
             : null;
         var pipeline = new ZImagePipeline(folder, runtime, sessionOptions,
-            _ => sequential ? ResidencyPolicy.Sequential : lean ? ResidencyPolicy.Lean : ResidencyPolicy.Resident,
+            _ => residency,
             loggers.CreateLogger<ZImagePipeline>(), vaeOptions);
         return (pipeline, runtime);
     }

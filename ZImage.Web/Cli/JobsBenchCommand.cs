@@ -18,7 +18,7 @@ internal static class JobsBenchCommand
     {
         try
         {
-            var a = new CliArguments(args, new HashSet<string>(EngineCli.CommonFlags) { "sequential" });
+            var a = new CliArguments(args, EngineCli.CommonFlags);
             var settings = new JobsBenchmark.Settings(
                 Jobs: a.Int("jobs", 100), Users: a.Int("users", 4),
                 Width: a.Int("width", 256), Height: a.Int("height", 256), Steps: a.Int("steps", 8));

@@ -100,7 +100,7 @@ memory)
       nhwc) mem_variant nhwc "$full16vae" --lean --provider-option prefer_nhwc=1 ;;
     esac
   done
-  python3 - /tmp/save-${BASE_IMAGE:-base}/bench-1024x1024-x1.png /tmp/save-vae16/bench-1024x1024-x1.png /tmp/save-${LEAN_IMAGE:-shrink-ws0}/bench-1024x1024-x1.png <<'PY' 2>&1 | tee -a "$OUT/compare.log"
+  python3 - /tmp/save-${BASE_IMAGE:-base}/bench-1024x1024-x1.png /tmp/save-vae16/bench-1024x1024-x1.png /tmp/save-${LEAN_IMAGE:-lean-vae16}/bench-1024x1024-x1.png <<'PY' 2>&1 | tee -a "$OUT/compare.log"
 import sys, os, numpy as np
 from PIL import Image
 def load(p): return np.asarray(Image.open(p).convert("RGB"), dtype=np.int16) if os.path.exists(p) else None
