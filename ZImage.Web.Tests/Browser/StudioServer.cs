@@ -41,6 +41,9 @@ public class StudioServer : IAsyncLifetime
             web.UseSetting("ZImage:Jobs:DataDirectory", Path.Combine(_folder, "data"));
             web.UseSetting("ZImage:Jobs:OutputDirectory", Path.Combine(_folder, "outputs"));
             web.UseEnvironment("Production");
+            // appsettings.json asks for localhost:7860, where the owner may be running the studio: the test server
+            // takes a free loopback port instead (the Urls setting wins over UseKestrel's port).
+            web.UseSetting("urls", "http://127.0.0.1:0");
             ConfigureEngine(web);
         });
         _factory.UseKestrel(0);
