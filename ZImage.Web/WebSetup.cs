@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Radzen;
+using ZImage.Engine.Models;
 using ZImage.Web.Api;
 using ZImage.Web.Components;
 using ZImage.Web.Ui;
@@ -55,6 +56,7 @@ public static class WebSetup
         services.AddSingleton<StudioPaths>();
         services.AddSingleton<SettingsStore>();
         services.AddSingleton<AccountStore>();
+        services.AddZImageModels();
         services.AddSingleton<IPromptTokenCounter, ModelTokenCounter>();
         services.AddScoped<Localizer>();
         services.AddScoped<UiUser>();

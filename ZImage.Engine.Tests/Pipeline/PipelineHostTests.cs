@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using ZImage.Engine.Jobs;
 using ZImage.Engine.Memory;
+using ZImage.Engine.Models;
 using ZImage.Engine.Onnx;
 using ZImage.Engine.Pipeline;
 
@@ -16,8 +17,9 @@ public sealed class PipelineHostTests
     {
         var options = new Monitor(new EngineOptions { ModelDirectory = modelDirectory, Provider = ProviderChoice.Cpu });
         var vram = new Monitor<VramOptions>(new VramOptions());
-        var guard = new VramGuard(new NoGpu(), new OptionsModelFootprintSource(vram, options), vram);
-        return (new PipelineHost(options, () => OrtRuntime.Load(), guard, NullLoggerFactory.Instance), options);
+        var catalog = new ModelCatalog(options);
+        var guard = new VramGuard(new NoGpu(), new OptionsModelFootprintSource(vram, catalog), vram);
+        return (new PipelineHost(options, catalog, () => OrtRuntime.Load(), guard, NullLoggerFactory.Instance), options);
     }
 
     [Fact]

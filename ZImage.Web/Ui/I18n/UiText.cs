@@ -288,6 +288,7 @@ public static class UiText
         ["settings.problem.required"] = ("{0} is required.", "{0} 不能为空。"),
         ["settings.problem.folderNotWritable"] = ("{0}: the folder {1} cannot be created or written.", "{0}：无法创建或写入文件夹 {1}。"),
         ["settings.problem.folderMissing"] = ("{0}: the folder {1} does not exist.", "{0}：文件夹 {1} 不存在。"),
+        ["settings.problem.modelUnusable"] = ("{0}: this folder cannot be used as the model: {1}", "{0}：此文件夹不能用作模型：{1}"),
         ["settings.problem.totalBelowPerUser"] = ("{0} must be at least the number of waiting jobs per person.", "{0} 不能小于每人最多排队任务数。"),
     };
 
