@@ -117,7 +117,7 @@ public partial class ComponentTests
     }
 
     /// <summary>The renderer escapes non-ASCII characters (·, Chinese); assertions read the text as a person would.</summary>
-    private static string Decoded(string html) => System.Net.WebUtility.HtmlDecode(html);
+    internal static string Decoded(string html) => System.Net.WebUtility.HtmlDecode(html);
 
     public static TheoryData<string> Pages => ["generate", "history", "settings", "settings-accounts"];
 

@@ -47,7 +47,7 @@ public sealed class SettingsForm
     public int SafetyMarginMiB { get; set; } = 1024;
     public int MaxQueuedPerUser { get; set; } = 10;
     public int MaxQueuedTotal { get; set; } = 1000;
-    public string OutputDirectory { get; set; } = "outputs";
+    public string OutputDirectory { get; set; } = ZImage.Engine.Jobs.JobsOptions.DefaultOutputDirectory;
     public int RetentionDays { get; set; }
     public int DefaultSteps { get; set; } = GenerateForm.DefaultSteps;
     public float DefaultCfg { get; set; }

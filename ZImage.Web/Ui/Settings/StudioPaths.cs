@@ -27,7 +27,7 @@ public sealed class StudioPaths
         _appBase = appBase ?? AppContext.BaseDirectory;
     }
 
-    public string DataDirectory() => Resolve(_configuration[$"{JobsOptions.Section}:DataDirectory"] ?? "data");
+    public string DataDirectory() => Resolve(_configuration[$"{JobsOptions.Section}:DataDirectory"] ?? JobsOptions.DefaultDataDirectory);
 
     public string SettingsFile() => Path.Combine(DataDirectory(), SettingsFileName);
 
