@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Radzen;
 using ZImage.Engine.Models;
+using ZImage.Engine.Models.Install;
 using ZImage.Web.Api;
 using ZImage.Web.Components;
 using ZImage.Web.Ui;
@@ -58,6 +59,13 @@ public static class WebSetup
         services.AddSingleton<AccountStore>();
         services.AddZImageModels();
         services.AddSingleton<IPromptTokenCounter, ModelTokenCounter>();
+        services.TryAddSingleton<IModelActivator, SettingsModelActivator>();
+        services.AddZImageInstaller(sp => new InstallOptions
+        {
+            CacheDirectory = InstallOptions.DefaultCacheDirectory(),
+            HistoryFile = Path.Combine(sp.GetRequiredService<StudioPaths>().DataDirectory(), "installs.jsonl"),
+        });
+        services.AddScoped<ModelInstallActions>();
         services.AddScoped<Localizer>();
         services.AddScoped<UiUser>();
         services.AddScoped<GenerateSession>();

@@ -61,7 +61,7 @@ internal static class InstallModelCommand
             _ => throw new CliException($"--from must be a checkpoint folder that exists, hf or modelscope (got '{from}': no such folder)"),
         };
         return new Arguments(new InstallRequest(source, Path.GetFullPath(output), new ConvertOptions(weights, vae)),
-            Path.GetFullPath(cache ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "zimage", "hub")),
+            Path.GetFullPath(cache ?? InstallOptions.DefaultCacheDirectory()),
             provider, ortDirectory, verbose);
     }
 

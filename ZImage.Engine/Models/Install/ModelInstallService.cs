@@ -137,8 +137,15 @@ public sealed class InstallOptions
     /// <summary>The test picture: 256², 2 steps; a minute is generous on a GPU, loading included.</summary>
     public static readonly TimeSpan CheckAllowance = TimeSpan.FromMinutes(1);
 
-    /// <summary>Downloads land here and are reused by the next install.</summary>
+    /// <summary>Downloads land here and are reused by the next install (the app's and the command's alike).</summary>
     public required string CacheDirectory { get; init; }
+
+    /// <summary>$ZIMAGE_CACHE/hub, else ~/.cache/zimage/hub: beside the build's caches, outside any model or data folder.</summary>
+    public static string DefaultCacheDirectory() => Path.Combine(
+        Environment.GetEnvironmentVariable("ZIMAGE_CACHE") is { Length: > 0 } cache
+            ? cache
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "zimage"),
+        "hub");
 
     /// <summary>One JSON line per finished install (succeeded, failed with its reason, cancelled).</summary>
     public string? HistoryFile { get; init; }
