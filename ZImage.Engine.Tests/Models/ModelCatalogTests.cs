@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using ZImage.Engine.Memory;
 using ZImage.Engine.Models;
 using ZImage.Engine.Pipeline;
@@ -33,7 +32,7 @@ public sealed class ModelCatalogTests : IDisposable
         CopyFolder(SelfTest, folder);
         var options = new Monitor(new EngineOptions { ModelDirectory = folder });
         var catalog = new ModelCatalog(options);
-        var footprint = new OptionsModelFootprintSource(new StaticVram(), catalog);
+        var footprint = new OptionsModelFootprintSource(new SettableMonitor<VramOptions>(new VramOptions()), catalog);
         var before = footprint.Current;
         var changes = 0;
         catalog.Changed += () => changes++;
@@ -83,30 +82,5 @@ public sealed class ModelCatalogTests : IDisposable
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
-    private sealed class StaticVram : IOptionsMonitor<VramOptions>
-    {
-        public VramOptions CurrentValue { get; } = new();
-        public VramOptions Get(string? name) => CurrentValue;
-        public IDisposable? OnChange(Action<VramOptions, string?> listener) => null;
-    }
-
-    private sealed class Monitor(EngineOptions value) : IOptionsMonitor<EngineOptions>
-    {
-        private readonly List<Action<EngineOptions, string?>> _listeners = [];
-        public EngineOptions CurrentValue { get; private set; } = value;
-        public EngineOptions Get(string? name) => CurrentValue;
-
-        public IDisposable? OnChange(Action<EngineOptions, string?> listener)
-        {
-            _listeners.Add(listener);
-            return null;
-        }
-
-        public void Set(EngineOptions value)
-        {
-            CurrentValue = value;
-            foreach (var l in _listeners)
-                l(value, null);
-        }
-    }
+    private sealed class Monitor(EngineOptions value) : SettableMonitor<EngineOptions>(value);
 }

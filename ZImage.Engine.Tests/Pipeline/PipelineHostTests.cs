@@ -16,7 +16,7 @@ public sealed class PipelineHostTests
     private static (PipelineHost Host, Monitor Options) Host(string? modelDirectory)
     {
         var options = new Monitor(new EngineOptions { ModelDirectory = modelDirectory, Provider = ProviderChoice.Cpu });
-        var vram = new Monitor<VramOptions>(new VramOptions());
+        var vram = new SettableMonitor<VramOptions>(new VramOptions());
         var catalog = new ModelCatalog(options);
         var guard = new VramGuard(new NoGpu(), new OptionsModelFootprintSource(vram, catalog), vram);
         return (new PipelineHost(options, catalog, () => OrtRuntime.Load(), guard, NullLoggerFactory.Instance), options);
@@ -76,25 +76,5 @@ public sealed class PipelineHostTests
         public GpuMemoryInfo? Read() => null;
     }
 
-    private class Monitor<T>(T value) : IOptionsMonitor<T>
-    {
-        private readonly List<Action<T, string?>> _listeners = [];
-        public T CurrentValue { get; private set; } = value;
-        public T Get(string? name) => CurrentValue;
-
-        public IDisposable? OnChange(Action<T, string?> listener)
-        {
-            _listeners.Add(listener);
-            return null;
-        }
-
-        public void Set(T value)
-        {
-            CurrentValue = value;
-            foreach (var listener in _listeners)
-                listener(value, null);
-        }
-    }
-
-    private sealed class Monitor(EngineOptions value) : Monitor<EngineOptions>(value);
+    private sealed class Monitor(EngineOptions value) : SettableMonitor<EngineOptions>(value);
 }

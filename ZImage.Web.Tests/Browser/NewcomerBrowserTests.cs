@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Playwright;
 using Xunit.Abstractions;
 using ZImage.Web.Cli.Load;
+using ZImage.Web.Tests.Kit;
 using static Microsoft.Playwright.Assertions;
 
 namespace ZImage.Web.Tests.Browser;
@@ -22,7 +23,7 @@ public sealed class NewcomerBrowserTests(ITestOutputHelper output) : IAsyncLifet
     public Task InitializeAsync()
     {
         // The tracked files, as `git clone` would give them, in a repository of their own.
-        var repository = Git(RepositoryRoot(), "rev-parse", "--show-toplevel").Trim();
+        var repository = Git(TestFolders.RepositoryRoot() ?? throw new InvalidOperationException("no checkout (ZImage.sln) above the test output"), "rev-parse", "--show-toplevel").Trim();
         foreach (var file in Git(repository, "ls-files", "-z").Split('\0', StringSplitOptions.RemoveEmptyEntries))
         {
             var from = Path.Combine(repository, file);
@@ -114,14 +115,6 @@ public sealed class NewcomerBrowserTests(ITestOutputHelper output) : IAsyncLifet
         var error = git.StandardError.ReadToEnd();
         git.WaitForExit();
         return git.ExitCode == 0 ? text : throw new InvalidOperationException($"git {string.Join(' ', args)} failed in {folder}: {error}");
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "ZImage.sln")))
-                return dir.FullName;
-        throw new InvalidOperationException("the repository (ZImage.sln) is not above the test output");
     }
 
     public Task DisposeAsync()

@@ -29,7 +29,7 @@ public class StudioServer : IAsyncLifetime
 
     /// <summary>Screenshots go here; CI keeps the folder as an artifact.</summary>
     public static string ArtifactsFolder =>
-        Environment.GetEnvironmentVariable("ZIMAGE_ARTIFACTS") is { Length: > 0 } dir ? dir : Path.Combine(RepositoryRoot(), "artifacts", "screenshots");
+        Environment.GetEnvironmentVariable("ZIMAGE_ARTIFACTS") is { Length: > 0 } dir ? dir : Path.Combine(TestFolders.RepositoryRoot() ?? AppContext.BaseDirectory, "artifacts", "screenshots");
 
     public async Task InitializeAsync()
     {
@@ -103,16 +103,6 @@ public class StudioServer : IAsyncLifetime
         catch (IOException)
         {
         }
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "ZImage.sln")))
-                return dir.FullName;
-        }
-        return AppContext.BaseDirectory;
     }
 }
 

@@ -18,7 +18,7 @@ public sealed class FirstRunTests : IDisposable
     private string CloneWithIncompleteSelfTest()
     {
         var clone = Path.Combine(_root, "clone");
-        CopyFolder(BuiltSelfTest, Path.Combine(clone, "models", "self-test-tiny"));
+        TestFolders.CopyFolder(BuiltSelfTest, Path.Combine(clone, "models", "self-test-tiny"));
         File.Delete(Path.Combine(clone, "models", "self-test-tiny", "tokenizer", "tokenizer.json"));
         Directory.CreateDirectory(Path.Combine(clone, "ZImage.Web"));
         return clone;
@@ -115,26 +115,8 @@ public sealed class FirstRunTests : IDisposable
         Assert.StartsWith(options.DataDirectory + "/", options.OutputDirectory);
         Assert.Equal(options.OutputDirectory, new SettingsForm().OutputDirectory);
         // dotnet run --project ZImage.Web runs with ZImage.Web/ as its content root: that data folder is ignored.
-        var gitignore = File.ReadAllLines(Path.Combine(RepositoryRoot(), ".gitignore"));
+        var gitignore = File.ReadAllLines(Path.Combine(TestFolders.RepositoryRoot()!, ".gitignore"));
         Assert.Contains("/ZImage.Web/data/", gitignore);
-    }
-
-    internal static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "ZImage.sln")))
-                return dir.FullName;
-        throw new InvalidOperationException("the repository root (ZImage.sln) is not above the test output");
-    }
-
-    internal static void CopyFolder(string from, string to)
-    {
-        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
-        {
-            var target = Path.Combine(to, Path.GetRelativePath(from, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.Copy(file, target);
-        }
     }
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
