@@ -54,7 +54,7 @@ internal sealed class FakeHub : IAsyncDisposable
     public Func<string, Task>? BeforeServe { get; set; }
 
     /// <summary>One request, logged when it arrives; Status and File are filled in before the client sees the response.</summary>
-    public sealed record Hit(int Port, string Path, string Query, string? Range, string? Authorization, DateTime At)
+    public sealed record Hit(int Port, string Host, string Path, string Query, string? Range, string? Authorization, DateTime At)
     {
         public volatile int Status;
         public volatile string? File;
@@ -154,7 +154,7 @@ internal sealed class FakeHub : IAsyncDisposable
     {
         var request = context.Request;
         string path = Uri.UnescapeDataString(request.Path.Value ?? "");
-        var hit = new Hit(context.Connection.LocalPort, path, request.QueryString.Value ?? "", request.Headers.Range.ToString() is { Length: > 0 } r ? r : null,
+        var hit = new Hit(context.Connection.LocalPort, request.Host.Value ?? "", path, request.QueryString.Value ?? "", request.Headers.Range.ToString() is { Length: > 0 } r ? r : null,
             request.Headers.Authorization.ToString() is { Length: > 0 } a ? a : null, DateTime.UtcNow);
         context.Response.OnStarting(() =>
         {
@@ -162,7 +162,7 @@ internal sealed class FakeHub : IAsyncDisposable
             return Task.CompletedTask;
         });
         Log.Enqueue(hit);
-        if (context.Connection.LocalPort == Storage.Port && path.StartsWith("/lfs/", StringComparison.Ordinal))
+        if (path.StartsWith("/lfs/", StringComparison.Ordinal)) // on any port, so a proxy in front of both hosts works
         {
             string file = hit.File = path["/lfs/".Length..];
             await ServeFileAsync(context, file);

@@ -276,6 +276,24 @@ public sealed class HubDownloadTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TheConfiguredProxyCarriesEveryRequest()
+    {
+        // The hub host does not resolve: the download can only work if the proxy (the fake hub, which answers
+        // absolute-form requests as a forward proxy sees them) carries every request, the redirected ones included.
+        var options = OptionsFor(new Uri("http://hub.invalid/"));
+        options.Proxy = _hub.Endpoint.AbsoluteUri;
+        using var downloader = new CheckpointDownloader(options);
+
+        var plan = await downloader.PlanAsync(new HubSource(HubKind.HuggingFace), _cache, CancellationToken.None);
+        var folder = await downloader.DownloadAsync(plan, _cache, null, CancellationToken.None);
+
+        AssertCheckpointIsComplete(folder);
+        Assert.All(_hub.Log, h => Assert.Equal(_hub.Endpoint.Port, h.Port));
+        Assert.Contains(_hub.Log, h => h.Host == "hub.invalid" && h.File == "model_index.json");
+        Assert.Contains(_hub.Log, h => h.Host == $"127.0.0.1:{_hub.Storage.Port}" && h.File == Shard1);
+    }
+
+    [Fact]
     public async Task AClosedPortIsReportedAsUnreachableNamingTheHost()
     {
         int closed = FreePort();
@@ -331,6 +349,7 @@ public sealed class HubDownloadTests : IAsyncLifetime
     [InlineData("ZImage:Install:Hub:HuggingFaceEndpoint", "not a url", "ZImage:Install:Hub:HuggingFaceEndpoint must be an absolute http:// or https:// URL")]
     [InlineData("ZImage:Install:Hub:ModelScopeEndpoint", "ftp://mirror.example", "ZImage:Install:Hub:ModelScopeEndpoint must be an absolute http:// or https:// URL")]
     [InlineData("ZImage:Install:Hub:MaxConnections", "0", "MaxConnections")]
+    [InlineData("ZImage:Install:Hub:Proxy", "socks5://127.0.0.1:1080", "ZImage:Install:Hub:Proxy must be empty (use the environment) or an http:// URL")]
     [InlineData("ZImage:Install:Hub:CacheDirectory", "", "CacheDirectory")]
     public void BadSettingsStopStartUpNamingTheKey(string key, string value, string expected)
     {

@@ -18,12 +18,13 @@ internal sealed class HubHttp : IDisposable
     public HubHttp(HubOptions options)
     {
         _options = options;
-        // Proxy: UseProxy with no Proxy set means HttpClient.DefaultProxy, which on Linux reads HTTP_PROXY, HTTPS_PROXY,
-        // ALL_PROXY and NO_PROXY (upper or lower case). No automatic decompression: sizes and Range offsets must be of
+        // Proxy: the configured one, else (Proxy null) HttpClient.DefaultProxy, which on Linux reads HTTP_PROXY, HTTPS_PROXY,
+        // ALL_PROXY and NO_PROXY (upper or lower case) and goes direct when none is set. No automatic decompression: sizes and Range offsets must be of
         // the file's own bytes, so no Accept-Encoding is sent. Redirects are followed by hand (see SendAsync).
         var handler = new SocketsHttpHandler
         {
             UseProxy = true,
+            Proxy = string.IsNullOrEmpty(options.Proxy) ? null : new WebProxy(options.Proxy),
             AllowAutoRedirect = false,
             AutomaticDecompression = DecompressionMethods.None,
             ConnectTimeout = TimeSpan.FromSeconds(30),

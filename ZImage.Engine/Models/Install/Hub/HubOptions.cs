@@ -23,6 +23,12 @@ public sealed class HubOptions : IValidatableObject
     /// </summary>
     public string? HuggingFaceToken { get; set; } = Environment.GetEnvironmentVariable("HF_TOKEN") is { Length: > 0 } t ? t : null;
 
+    /// <summary>
+    /// An HTTP proxy for the downloads only (e.g. http://127.0.0.1:7890). Empty uses the environment, as every .NET
+    /// client does: HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY (upper or lower case).
+    /// </summary>
+    public string? Proxy { get; set; }
+
     /// <summary>Downloads land in <c>CacheDirectory/{hub}/{owner}/{name}/{revision}/</c>. Relative paths are relative to the content root.</summary>
     [Required]
     public string CacheDirectory { get; set; } = Path.Combine("data", "hub-cache");
@@ -57,6 +63,8 @@ public sealed class HubOptions : IValidatableObject
             if (!IsHttpUrl(value))
                 yield return new ValidationResult($"{Section}:{name} must be an absolute http:// or https:// URL (got '{value}').", [name]);
         }
+        if (!string.IsNullOrEmpty(Proxy) && !IsHttpUrl(Proxy))
+            yield return new ValidationResult($"{Section}:{nameof(Proxy)} must be empty (use the environment) or an http:// URL such as http://127.0.0.1:7890 (got '{Proxy}').", [nameof(Proxy)]);
         if (MaxRetryDelaySeconds < RetryBaseDelaySeconds)
             yield return new ValidationResult($"{Section}:{nameof(MaxRetryDelaySeconds)} must be at least {nameof(RetryBaseDelaySeconds)} ({RetryBaseDelaySeconds}).", [nameof(MaxRetryDelaySeconds)]);
     }
