@@ -28,7 +28,7 @@ internal sealed class FakeHub : IAsyncDisposable
     private const int PageSize = 5;
 
     private readonly WebApplication _app;
-    private readonly ConcurrentDictionary<string, Fault> _faults = new();
+    private readonly ConcurrentDictionary<string, ConcurrentQueue<Fault>> _faults = new();
     private int _inFlight;
 
     private FakeHub(WebApplication app, IReadOnlyDictionary<string, byte[]> files)
@@ -121,30 +121,35 @@ internal sealed class FakeHub : IAsyncDisposable
 
     // ---- faults -------------------------------------------------------------------------------------------------
 
-    private sealed record Fault(string Kind, int Times, long Bytes = 0, int Status = 0, TimeSpan RetryAfter = default)
+    /// <summary>Faults are queued per file: each request for the file takes the next one, then files are served cleanly.</summary>
+    private sealed record Fault(string Kind, long Bytes = 0, int Status = 0, TimeSpan RetryAfter = default)
     {
-        public int Left = Times;
         public TaskCompletionSource Reached { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
+    private Fault Arm(string file, Fault fault)
+    {
+        _faults.GetOrAdd(file, _ => new()).Enqueue(fault);
+        return fault;
+    }
+
     /// <summary>The next response for the file sends this many bytes, then the connection is dropped.</summary>
-    public void CutOnce(string file, long afterBytes) => _faults[file] = new Fault("cut", 1, afterBytes);
+    public void CutOnce(string file, long afterBytes) => Arm(file, new Fault("cut", afterBytes));
 
     /// <summary>The next <paramref name="times"/> responses for the file carry one flipped byte.</summary>
-    public void Corrupt(string file, int times) => _faults[file] = new Fault("corrupt", times);
+    public void Corrupt(string file, int times)
+    {
+        for (int i = 0; i < times; i++)
+            Arm(file, new Fault("corrupt"));
+    }
 
     /// <summary>The next response for the file is the whole file with 200, whatever Range asked.</summary>
-    public void IgnoreRangeOnce(string file) => _faults[file] = new Fault("ignore-range", 1);
+    public void IgnoreRangeOnce(string file) => Arm(file, new Fault("ignore-range"));
 
-    public void FailOnce(string file, int status, TimeSpan retryAfter) => _faults[file] = new Fault("fail", 1, Status: status, RetryAfter: retryAfter);
+    public void FailOnce(string file, int status, TimeSpan retryAfter) => Arm(file, new Fault("fail", Status: status, RetryAfter: retryAfter));
 
     /// <summary>The next response sends this many bytes and then hangs until the client goes away; the task completes when it hangs.</summary>
-    public Task StallOnce(string file, long afterBytes)
-    {
-        var fault = new Fault("stall", 1, afterBytes);
-        _faults[file] = fault;
-        return fault.Reached.Task;
-    }
+    public Task StallOnce(string file, long afterBytes) => Arm(file, new Fault("stall", afterBytes)).Reached.Task;
 
     public IReadOnlyList<Hit> FileRequests(string file) => Log.Where(h => h.File == file && h.Status is 200 or 206).ToList();
 
@@ -251,7 +256,7 @@ internal sealed class FakeHub : IAsyncDisposable
                 await Task.Delay(FileDelay, context.RequestAborted);
             if (BeforeServe is { } hook)
                 await hook(file);
-            var fault = _faults.TryGetValue(file, out var f) && Interlocked.Decrement(ref f.Left) >= 0 ? f : null;
+            var fault = _faults.TryGetValue(file, out var queue) && queue.TryDequeue(out var next) ? next : null;
             var response = context.Response;
             if (fault?.Kind == "fail")
             {

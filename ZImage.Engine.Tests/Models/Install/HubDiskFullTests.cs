@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using ZImage.Engine.Models.Install;
 using ZImage.Engine.Models.Install.Hub;
+using ZImage.Tests.Kit;
 
 namespace ZImage.Engine.Tests.Models.Install;
 
@@ -11,29 +11,25 @@ namespace ZImage.Engine.Tests.Models.Install;
 public sealed class HubDiskFullTests : IAsyncLifetime
 {
     private const string Shard1 = "transformer/diffusion_pytorch_model-00001-of-00002.safetensors";
-    private readonly string _mount = Directory.CreateTempSubdirectory("zimage-hub-full-disk-").FullName;
-    private bool _mounted;
+    private Tmpfs? _disk;
     private FakeHub _hub = null!;
 
     public async Task InitializeAsync() => _hub = await FakeHub.StartAsync();
 
-    private async Task MountAsync(string size)
-    {
-        var (code, text) = await RunAsync("mount", "-t", "tmpfs", "-o", $"size={size},mode=0777", "tmpfs", _mount);
-        Assert.True(code == 0, $"mounting a {size} tmpfs at {_mount} was refused ({text.Trim()}); these tests need root (CI runs as root)");
-        _mounted = true;
-    }
+    private string Mount => _disk!.Path;
 
-    private string CheckpointDir => Path.Combine(_mount, "modelscope", FakeHub.Owner, FakeHub.Name, "master");
+    private async Task MountAsync(string size) => _disk = await Tmpfs.MountAsync(size, "zimage-hub-full-disk-");
+
+    private string CheckpointDir => Path.Combine(Mount, "modelscope", FakeHub.Owner, FakeHub.Name, "master");
 
     [Fact]
     public async Task ADownloadThatCannotFitIsRefusedBeforeTheFirstByte()
     {
         await MountAsync("256k");
         using var downloader = new CheckpointDownloader(HubDownloadTests.OptionsFor(_hub.Endpoint));
-        var plan = await downloader.PlanAsync(new HubSource(HubKind.ModelScope), _mount, CancellationToken.None);
+        var plan = await downloader.PlanAsync(new HubSource(HubKind.ModelScope), Mount, CancellationToken.None);
 
-        var e = await Assert.ThrowsAsync<HubDownloadException>(() => downloader.DownloadAsync(plan, _mount, null, CancellationToken.None));
+        var e = await Assert.ThrowsAsync<HubDownloadException>(() => downloader.DownloadAsync(plan, Mount, null, CancellationToken.None));
 
         Assert.Equal(HubFailure.DiskFull, e.Failure);
         Assert.Equal(plan.TotalBytes, e.NeededBytes);
@@ -48,7 +44,7 @@ public sealed class HubDiskFullTests : IAsyncLifetime
     public async Task ADiskThatFillsMidFileFailsClearlyLeavesNoHalfFileAndResumesOnceThereIsRoom()
     {
         await MountAsync("2m");
-        var filler = Path.Combine(_mount, "filler.bin");
+        var filler = Path.Combine(Mount, "filler.bin");
         // Another program takes the space while the largest shard is on its way: only 50 000 bytes stay free.
         int fills = 0;
         _hub.BeforeServe = file =>
@@ -56,14 +52,14 @@ public sealed class HubDiskFullTests : IAsyncLifetime
             if (file == Shard1 && Interlocked.Increment(ref fills) == 1)
             {
                 using var s = new FileStream(filler, FileMode.CreateNew);
-                s.Write(new byte[new DriveInfo(_mount).AvailableFreeSpace - 50_000]);
+                s.Write(new byte[new DriveInfo(Mount).AvailableFreeSpace - 50_000]);
             }
             return Task.CompletedTask;
         };
         using var downloader = new CheckpointDownloader(HubDownloadTests.OptionsFor(_hub.Endpoint, connections: 1));
-        var plan = await downloader.PlanAsync(new HubSource(HubKind.ModelScope), _mount, CancellationToken.None);
+        var plan = await downloader.PlanAsync(new HubSource(HubKind.ModelScope), Mount, CancellationToken.None);
 
-        var e = await Assert.ThrowsAsync<HubDownloadException>(() => downloader.DownloadAsync(plan, _mount, null, CancellationToken.None));
+        var e = await Assert.ThrowsAsync<HubDownloadException>(() => downloader.DownloadAsync(plan, Mount, null, CancellationToken.None));
 
         Assert.Equal(HubFailure.DiskFull, e.Failure);
         Assert.StartsWith("Disk full: the download needs ", e.Message);
@@ -72,12 +68,12 @@ public sealed class HubDiskFullTests : IAsyncLifetime
         // Whatever is in the checkpoint folder is whole and checked; the half file is only a .part beside it.
         foreach (var file in Directory.Exists(CheckpointDir) ? Directory.EnumerateFiles(CheckpointDir, "*", SearchOption.AllDirectories) : [])
             Assert.Equal(FakeHub.Sha256(_hub.Files[Path.GetRelativePath(CheckpointDir, file)]), FakeHub.Sha256(File.ReadAllBytes(file)));
-        var part = Path.Combine(_mount, "modelscope", FakeHub.Owner, FakeHub.Name, ".partial", "master", Shard1 + ".part");
+        var part = Path.Combine(Mount, "modelscope", FakeHub.Owner, FakeHub.Name, ".partial", "master", Shard1 + ".part");
         long kept = new FileInfo(part).Length;
 
         File.Delete(filler);
-        var again = await downloader.PlanAsync(new HubSource(HubKind.ModelScope), _mount, CancellationToken.None);
-        await downloader.DownloadAsync(again, _mount, null, CancellationToken.None);
+        var again = await downloader.PlanAsync(new HubSource(HubKind.ModelScope), Mount, CancellationToken.None);
+        await downloader.DownloadAsync(again, Mount, null, CancellationToken.None);
 
         Assert.Equal(FakeHub.Sha256(_hub.Files[Shard1]), FakeHub.Sha256(File.ReadAllBytes(Path.Combine(CheckpointDir, Shard1))));
         Assert.True(kept > 0, "the bytes that fitted are kept for the resume");
@@ -87,19 +83,7 @@ public sealed class HubDiskFullTests : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await _hub.DisposeAsync();
-        if (_mounted)
-            await RunAsync("umount", "-l", _mount);
-        Directory.Delete(_mount, recursive: true);
-    }
-
-    private static async Task<(int Code, string Output)> RunAsync(string file, params string[] args)
-    {
-        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args)
-            info.ArgumentList.Add(a);
-        using var process = Process.Start(info)!;
-        var text = await process.StandardOutput.ReadToEndAsync() + await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, text);
+        if (_disk is not null)
+            await _disk.DisposeAsync();
     }
 }
