@@ -221,6 +221,21 @@ public sealed class HubDownloadTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AConnectionThatStallsIsDroppedAndTheFileResumedOnANewOne()
+    {
+        _ = _hub.StallOnce(Shard1, afterBytes: 64_000);
+        var options = OptionsFor(_hub.Endpoint);
+        options.StallTimeoutSeconds = 1;
+        using var downloader = new CheckpointDownloader(options);
+        var plan = await downloader.PlanAsync(new HubSource(HubKind.HuggingFace), _cache, CancellationToken.None);
+
+        var folder = await downloader.DownloadAsync(plan, _cache, null, CancellationToken.None);
+
+        AssertCheckpointIsComplete(folder);
+        Assert.Equal("bytes=64000-", _hub.FileRequests(Shard1)[^1].Range);
+    }
+
+    [Fact]
     public async Task ASecondInstallReusesTheCacheWithoutFetchingAByte()
     {
         using var downloader = Downloader();

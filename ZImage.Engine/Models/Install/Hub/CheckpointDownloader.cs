@@ -148,6 +148,8 @@ public sealed partial class CheckpointDownloader : ICheckpointDownloader, IDispo
                         bool resumes = response.StatusCode == HttpStatusCode.PartialContent && response.Content.Headers.ContentRange?.From == stream.Length;
                         if (!resumes)
                         {
+                            if (stream.Length == 0 && response.StatusCode != HttpStatusCode.OK)
+                                throw new HubDownloadException(HubFailure.HubError, $"{uri.Host} answered HTTP {(int)response.StatusCode} to a request for all of {f.Path}.") { Host = uri.Host, File = f.Path, Status = (int)response.StatusCode };
                             // 200 (the server ignored Range), 416 or another range than asked: what is kept may not be
                             // a prefix of what is served, so start the file over.
                             stream.SetLength(0);

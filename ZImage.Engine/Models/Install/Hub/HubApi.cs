@@ -49,6 +49,10 @@ internal abstract partial class HubApi
     protected static HubDownloadException BadListing(Uri uri, string why, Exception? inner = null) =>
         new(HubFailure.BadListing, $"The file listing from {uri.Host} could not be read: {why}. Is the endpoint a {(uri.AbsolutePath.Contains("/api/v1/") ? "ModelScope" : "Hugging Face")} hub or mirror?", inner) { Host = uri.Host };
 
+    /// <summary>A published SHA-256 as 64 lower-case hex digits; anything else (empty for folders, a git SHA-1) is no hash.</summary>
+    protected static string? Sha256OrNull(JsonElement value) =>
+        value.ValueKind == JsonValueKind.String && value.GetString() is { Length: 64 } s && s.All(char.IsAsciiHexDigit) ? s.ToLowerInvariant() : null;
+
     protected static string EscapePath(string path) => string.Join('/', path.Split('/').Select(Uri.EscapeDataString));
 
     /// <summary>The "next" URL of a GitHub-style Link header, which Hugging Face uses to page long listings.</summary>
@@ -99,9 +103,9 @@ internal sealed class HuggingFaceApi : HubApi
                     if (!entry.TryGetProperty("path", out var path) || !entry.TryGetProperty("size", out var size) || !size.TryGetInt64(out long bytes))
                         throw BadListing(current, "an entry lacks path or size");
                     string? sha256 = entry.TryGetProperty("lfs", out var lfs) && lfs.ValueKind == JsonValueKind.Object && lfs.TryGetProperty("oid", out var oid)
-                        ? oid.GetString()
+                        ? Sha256OrNull(oid)
                         : null; // small files are plain git blobs: the listing gives only their git SHA-1, so size is what is checked
-                    files.Add(new HubFile(path.GetString()!, bytes, sha256?.ToLowerInvariant()));
+                    files.Add(new HubFile(path.GetString()!, bytes, sha256));
                 }
             }
             page = next is null ? null : new Uri(current, next);
@@ -147,7 +151,7 @@ internal sealed class ModelScopeApi : HubApi
                     continue;
                 if (!entry.TryGetProperty("Path", out var path) || !entry.TryGetProperty("Size", out var size) || !size.TryGetInt64(out long bytes))
                     throw BadListing(uri, "an entry lacks Path or Size");
-                string? sha256 = entry.TryGetProperty("Sha256", out var sha) && sha.ValueKind == JsonValueKind.String && sha.GetString() is { Length: 64 } s ? s.ToLowerInvariant() : null;
+                string? sha256 = entry.TryGetProperty("Sha256", out var sha) ? Sha256OrNull(sha) : null;
                 files.Add(new HubFile(path.GetString()!, bytes, sha256));
             }
             return files;

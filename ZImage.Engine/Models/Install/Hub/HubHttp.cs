@@ -56,9 +56,12 @@ internal sealed class HubHttp : IDisposable
                 request.Headers.Range = new RangeHeaderValue(rangeFrom, null);
 
             HttpResponseMessage response;
+            // A server that accepts the connection and never answers must not hold the download for ever.
+            using var silence = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            silence.CancelAfter(StallTimeout);
             try
             {
-                response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+                response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, silence.Token);
             }
             catch (HttpRequestException e)
             {

@@ -61,7 +61,7 @@ public sealed class HubOptions : IValidatableObject
         foreach (var (name, value) in new[] { (nameof(HuggingFaceEndpoint), HuggingFaceEndpoint), (nameof(ModelScopeEndpoint), ModelScopeEndpoint) })
         {
             if (!IsHttpUrl(value))
-                yield return new ValidationResult($"{Section}:{name} must be an absolute http:// or https:// URL (got '{value}').", [name]);
+                yield return new ValidationResult($"{Section}:{name} must be an absolute http:// or https:// URL without a query (got '{value}'{(name == nameof(HuggingFaceEndpoint) ? "; HF_ENDPOINT sets its default" : "")}).", [name]);
         }
         if (!string.IsNullOrEmpty(Proxy) && !IsHttpUrl(Proxy))
             yield return new ValidationResult($"{Section}:{nameof(Proxy)} must be empty (use the environment) or an http:// URL such as http://127.0.0.1:7890 (got '{Proxy}').", [nameof(Proxy)]);
