@@ -316,6 +316,20 @@ public sealed class HubDownloadTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnUnreachableProxyIsNamedBesideTheHub()
+    {
+        int closed = FreePort();
+        var options = OptionsFor(new Uri("http://hub.invalid/"));
+        options.Proxy = $"http://127.0.0.1:{closed}";
+        using var downloader = new CheckpointDownloader(options);
+
+        var e = await Assert.ThrowsAsync<HubDownloadException>(() => downloader.PlanAsync(new HubSource(HubKind.HuggingFace), _cache, CancellationToken.None));
+
+        Assert.Equal(HubFailure.Unreachable, e.Failure);
+        Assert.Contains($"Could not reach hub.invalid through the proxy 127.0.0.1:{closed}: the connection was refused", e.Message);
+    }
+
+    [Fact]
     public async Task AnUnresolvableHostIsReportedAsUnreachableNamingIt()
     {
         using var downloader = new CheckpointDownloader(OptionsFor(new Uri("http://hub.invalid/")));

@@ -182,7 +182,7 @@ public sealed partial class CheckpointDownloader : ICheckpointDownloader, IDispo
                             ArrayPool<byte>.Shared.Return(buffer);
                         }
                         if (stream.Length < f.Size)
-                            throw new TransientHubException(uri.Host, f.Path, null, null, new IOException($"the connection closed after {stream.Length} of {f.Size} bytes"));
+                            throw new TransientHubException(uri, f.Path, null, null, new IOException($"the connection closed after {stream.Length} of {f.Size} bytes"));
                         return true;
                     }, () => moved, ct);
                 }
@@ -207,11 +207,11 @@ public sealed partial class CheckpointDownloader : ICheckpointDownloader, IDispo
         }
         catch (OperationCanceledException e) when (!ct.IsCancellationRequested)
         {
-            throw new TransientHubException(uri.Host, file, null, null, e);
+            throw new TransientHubException(uri, file, null, null, e);
         }
         catch (Exception e) when (e is IOException or HttpRequestException)
         {
-            throw new TransientHubException(uri.Host, file, null, null, e);
+            throw new TransientHubException(uri, file, null, null, e);
         }
     }
 

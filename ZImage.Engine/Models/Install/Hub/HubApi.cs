@@ -42,7 +42,7 @@ internal abstract partial class HubApi
         }
         catch (IOException e)
         {
-            throw new TransientHubException(uri.Host, null, null, null, e);
+            throw new TransientHubException(uri, null, null, null, e);
         }
     }
 

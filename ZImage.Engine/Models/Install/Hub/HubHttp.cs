@@ -14,17 +14,19 @@ internal sealed class HubHttp : IDisposable
     private const int MaxRedirects = 10;
     private readonly HttpClient _client;
     private readonly HubOptions _options;
+    private readonly IWebProxy _proxy;
 
     public HubHttp(HubOptions options)
     {
         _options = options;
+        _proxy = string.IsNullOrEmpty(options.Proxy) ? HttpClient.DefaultProxy : new WebProxy(options.Proxy);
         // Proxy: the configured one, else (Proxy null) HttpClient.DefaultProxy, which on Linux reads HTTP_PROXY, HTTPS_PROXY,
         // ALL_PROXY and NO_PROXY (upper or lower case) and goes direct when none is set. No automatic decompression: sizes and Range offsets must be of
         // the file's own bytes, so no Accept-Encoding is sent. Redirects are followed by hand (see SendAsync).
         var handler = new SocketsHttpHandler
         {
             UseProxy = true,
-            Proxy = string.IsNullOrEmpty(options.Proxy) ? null : new WebProxy(options.Proxy),
+            Proxy = _proxy,
             AllowAutoRedirect = false,
             AutomaticDecompression = DecompressionMethods.None,
             ConnectTimeout = TimeSpan.FromSeconds(30),
@@ -65,11 +67,11 @@ internal sealed class HubHttp : IDisposable
             }
             catch (HttpRequestException e)
             {
-                throw new TransientHubException(current.Host, file, null, null, e);
+                throw new TransientHubException(current, file, null, null, e);
             }
             catch (OperationCanceledException e) when (!ct.IsCancellationRequested)
             {
-                throw new TransientHubException(current.Host, file, null, null, e);
+                throw new TransientHubException(current, file, null, null, e);
             }
 
             int status = (int)response.StatusCode;
@@ -87,7 +89,7 @@ internal sealed class HubHttp : IDisposable
             var retryAfter = RetryAfter(response);
             response.Dispose();
             if (status is 408 or 429 or >= 500)
-                throw new TransientHubException(current.Host, file, status, retryAfter, null);
+                throw new TransientHubException(current, file, status, retryAfter, null);
             throw Refusal(current, status, file);
         }
     }
@@ -135,7 +137,7 @@ internal sealed class HubHttp : IDisposable
         return null;
     }
 
-    private static HubDownloadException GiveUp(TransientHubException e, int tries)
+    private HubDownloadException GiveUp(TransientHubException e, int tries)
     {
         if (e.Status is { } status)
             return new HubDownloadException(HubFailure.HubError, $"{e.Host} kept answering HTTP {status} ({tries} tries){For(e.File)}. The hub may be busy or down; try again later or use another source.", e)
@@ -153,7 +155,9 @@ internal sealed class HubHttp : IDisposable
             { } inner => inner.Message,
             null => "the connection failed",
         };
-        return new HubDownloadException(HubFailure.Unreachable, $"Could not reach {e.Host}: {reason} ({tries} tries){For(e.File)}. Check the network, the proxy (HTTPS_PROXY) or the hub endpoint in Settings.", e)
+        // Behind a proxy the connection that failed may be the one to the proxy: say which proxy, or the user hunts the hub.
+        string via = !_proxy.IsBypassed(e.Uri) && _proxy.GetProxy(e.Uri) is { } proxy && proxy != e.Uri ? $" through the proxy {proxy.Authority}" : "";
+        return new HubDownloadException(HubFailure.Unreachable, $"Could not reach {e.Host}{via}: {reason} ({tries} tries){For(e.File)}. Check the network, the proxy (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) or the hub endpoint in Settings.", e)
         { Host = e.Host, File = e.File };
     }
 
@@ -168,10 +172,13 @@ internal sealed class HubHttp : IDisposable
 }
 
 /// <summary>A failure a later try may not meet: a dropped or refused connection, a stall, 408, 429 or 5xx.</summary>
-internal sealed class TransientHubException(string host, string? file, int? status, TimeSpan? retryAfter, Exception? inner)
-    : Exception(status is { } s ? $"{host} answered HTTP {s}" : $"connection to {host} failed", inner)
+internal sealed class TransientHubException(Uri uri, string? file, int? status, TimeSpan? retryAfter, Exception? inner)
+    : Exception(status is { } s ? $"{uri.Host} answered HTTP {s}" : $"connection to {uri.Host} failed", inner)
 {
-    public string Host { get; } = host;
+    public Uri Uri { get; } = uri;
+
+    public string Host => Uri.Host;
+
     public int? Status { get; } = status;
     public TimeSpan? RetryAfter { get; } = retryAfter;
     public string? File { get; } = file;
