@@ -207,7 +207,7 @@ public sealed class HubDownloadTests : IAsyncLifetime
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
 
         var folder = Path.Combine(_cache, "huggingface", FakeHub.Owner, FakeHub.Name, "main");
-        Assert.False(File.Exists(Path.Combine(folder, Shard1)));
+        Assert.False(Directory.Exists(folder)); // the largest file goes first, so nothing was complete yet
         var part = Path.Combine(_cache, "huggingface", FakeHub.Owner, FakeHub.Name, ".partial", "main", Shard1 + ".part");
         Assert.Equal(64_000, new FileInfo(part).Length);
 
@@ -233,6 +233,24 @@ public sealed class HubDownloadTests : IAsyncLifetime
 
         AssertCheckpointIsComplete(folder);
         Assert.Equal("bytes=64000-", _hub.FileRequests(Shard1)[^1].Range);
+    }
+
+    [Fact]
+    public async Task ASecondDownloadIntoTheSameCacheWhileTheFirstRunsIsRefused()
+    {
+        var stalled = _hub.StallOnce(Shard1, afterBytes: 64_000);
+        using var downloader = Downloader(connections: 1);
+        var plan = await downloader.PlanAsync(new HubSource(HubKind.HuggingFace), _cache, CancellationToken.None);
+        using var cts = new CancellationTokenSource();
+        var first = downloader.DownloadAsync(plan, _cache, null, cts.Token);
+        await stalled.WaitAsync(TimeSpan.FromSeconds(10));
+
+        var e = await Assert.ThrowsAsync<HubDownloadException>(() => downloader.DownloadAsync(plan, _cache, null, CancellationToken.None));
+
+        Assert.Equal(HubFailure.InUse, e.Failure);
+        Assert.Equal(Shard1, e.File);
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
     }
 
     [Fact]

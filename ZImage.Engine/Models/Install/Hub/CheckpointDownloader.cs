@@ -127,7 +127,7 @@ public sealed partial class CheckpointDownloader : ICheckpointDownloader, IDispo
         {
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             long hashed = 0;
-            await using (var stream = new FileStream(partPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, BufferBytes, useAsync: true))
+            await using (var stream = OpenPart(partPath, f))
             {
                 if (stream.Length > f.Size)
                     stream.SetLength(0);
@@ -194,6 +194,22 @@ public sealed partial class CheckpointDownloader : ICheckpointDownloader, IDispo
         catch (IOException e) when (JobWorker.IsDiskFull(e))
         {
             throw DiskFull(t.Cache, t.Meter.Total - t.Meter.Done, FreeBytes(t.Cache.PartialDir), e);
+        }
+    }
+
+    /// <summary>
+    /// Opens the partial file for this run alone: a second download of the same checkpoint into the same cache (the
+    /// studio and the install-model command at once) would interleave its bytes with ours, so it is refused instead.
+    /// </summary>
+    private static FileStream OpenPart(string partPath, HubFile f)
+    {
+        try
+        {
+            return new FileStream(partPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, BufferBytes, useAsync: true);
+        }
+        catch (IOException e) when (!JobWorker.IsDiskFull(e) && File.Exists(partPath))
+        {
+            throw new HubDownloadException(HubFailure.InUse, $"{f.Path} is being downloaded into {Path.GetDirectoryName(partPath)} by another install; wait for it to finish or cancel it.", e) { File = f.Path };
         }
     }
 

@@ -15,6 +15,8 @@ public enum HubFailure
     BadListing,
     /// <summary>The bytes did not match the published SHA-256 twice in a row.</summary>
     HashMismatch,
+    /// <summary>Another download (another process, or another install in this one) is writing the same file of the cache.</summary>
+    InUse,
     /// <summary>The cache folder's disk has too little room (<see cref="HubDownloadException.NeededBytes"/> vs <see cref="HubDownloadException.FreeBytes"/>).</summary>
     DiskFull,
 }
