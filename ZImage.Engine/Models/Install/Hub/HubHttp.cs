@@ -19,10 +19,11 @@ internal sealed class HubHttp : IDisposable
     public HubHttp(HubOptions options)
     {
         _options = options;
+        // The configured proxy, else HttpClient.DefaultProxy, which on Linux reads HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and
+        // NO_PROXY (upper or lower case) and goes direct when none is set; kept so an error can name the proxy it used.
         _proxy = string.IsNullOrEmpty(options.Proxy) ? HttpClient.DefaultProxy : new WebProxy(options.Proxy);
-        // Proxy: the configured one, else (Proxy null) HttpClient.DefaultProxy, which on Linux reads HTTP_PROXY, HTTPS_PROXY,
-        // ALL_PROXY and NO_PROXY (upper or lower case) and goes direct when none is set. No automatic decompression: sizes and Range offsets must be of
-        // the file's own bytes, so no Accept-Encoding is sent. Redirects are followed by hand (see SendAsync).
+        // No automatic decompression: sizes and Range offsets must count the file's own bytes, so no Accept-Encoding is
+        // sent. Redirects are followed by hand (see GetAsync).
         var handler = new SocketsHttpHandler
         {
             UseProxy = true,
