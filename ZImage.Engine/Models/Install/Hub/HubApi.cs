@@ -31,16 +31,19 @@ internal abstract partial class HubApi
     {
         using var response = await http.GetAsync(uri, token, uri.GetLeftPart(UriPartial.Authority), null, null, ct);
         string? next = response.Headers.TryGetValues("Link", out var links) ? NextLink(string.Join(",", links)) : null;
+        // A listing is a few hundred KB at most: one stall timeout for all of it keeps a silent server from hanging the plan.
+        using var silence = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        silence.CancelAfter(http.StallTimeout);
         try
         {
-            await using var body = await response.Content.ReadAsStreamAsync(ct);
-            return (await JsonDocument.ParseAsync(body, cancellationToken: ct), next);
+            await using var body = await response.Content.ReadAsStreamAsync(silence.Token);
+            return (await JsonDocument.ParseAsync(body, cancellationToken: silence.Token), next);
         }
         catch (JsonException e)
         {
             throw BadListing(uri, "it is not JSON", e);
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or HttpRequestException || (e is OperationCanceledException && !ct.IsCancellationRequested))
         {
             throw new TransientHubException(uri, null, null, null, e);
         }
