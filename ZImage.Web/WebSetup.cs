@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Radzen;
 using ZImage.Engine.Models;
 using ZImage.Engine.Models.Install;
+using ZImage.Engine.Models.Install.Hub;
 using ZImage.Web.Api;
 using ZImage.Web.Components;
 using ZImage.Web.Ui;
@@ -62,7 +63,7 @@ public static class WebSetup
         services.TryAddSingleton<IModelActivator, SettingsModelActivator>();
         services.AddZImageInstaller(sp => new InstallOptions
         {
-            CacheDirectory = InstallOptions.DefaultCacheDirectory(),
+            CacheDirectory = sp.GetRequiredService<StudioPaths>().Resolve(sp.GetRequiredService<IOptions<HubOptions>>().Value.CacheDirectory),
             HistoryFile = Path.Combine(sp.GetRequiredService<StudioPaths>().DataDirectory(), "installs.jsonl"),
         });
         services.AddScoped<ModelInstallActions>();

@@ -2,7 +2,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Spectre.Console;
+using Microsoft.Extensions.Configuration;
 using ZImage.Engine.Models.Install;
+using ZImage.Engine.Models.Install.Hub;
 using ZImage.Engine.Onnx;
 using ZImage.Engine.Pipeline;
 
@@ -10,7 +12,7 @@ namespace ZImage.Web.Cli;
 
 /// <summary>
 /// <c>install-model --from DIR|hf|modelscope [--endpoint URL] --out DIR [--dtype fp16|bf16] [--vae-dtype fp16|fp32]</c>
-/// [--cache DIR] [--provider cpu|cuda|tensorrt|webgpu] [--ort-dir DIR] [--verbose]: the official Z-Image-Turbo checkpoint
+/// [--cache DIR (default data/hub-cache, the app's)] [--provider cpu|cuda|tensorrt|webgpu] [--ort-dir DIR] [--verbose]: the official Z-Image-Turbo checkpoint
 /// (a folder already downloaded, or fetched from Hugging Face or ModelScope) into a model folder, checked with one small
 /// picture. A progress bar in a terminal, plain lines when the output is redirected.
 /// Exit codes: 0 installed, 1 the install failed (the reason is printed), 2 bad arguments, 130 cancelled (Ctrl+C).
@@ -61,7 +63,7 @@ internal static class InstallModelCommand
             _ => throw new CliException($"--from must be a checkpoint folder that exists, hf or modelscope (got '{from}': no such folder)"),
         };
         return new Arguments(new InstallRequest(source, Path.GetFullPath(output), new ConvertOptions(weights, vae)),
-            Path.GetFullPath(cache ?? InstallOptions.DefaultCacheDirectory()),
+            Path.GetFullPath(cache ?? new HubOptions().CacheDirectory),
             provider, ortDirectory, verbose);
     }
 
@@ -86,6 +88,10 @@ internal static class InstallModelCommand
         services.AddSingleton(_ => OrtRuntime.Load(parsed.OrtDirectory));
         services.AddSingleton<IOptionsMonitor<EngineOptions>>(new FixedOptions(new EngineOptions { Provider = ToChoice(parsed.Provider) }));
         parts?.Invoke(services);
+        // The hub's options (token, proxy, retries) from the environment (ZImage__Install__Hub__…, HF_TOKEN, HTTPS_PROXY).
+        var configuration = new ConfigurationBuilder().AddEnvironmentVariables().Build();
+        services.AddSingleton<IConfiguration>(configuration);
+        services.AddZImageHubDownloads(configuration);
         services.AddZImageInstaller(_ => new InstallOptions { CacheDirectory = parsed.CacheDirectory });
         await using var provider = services.BuildServiceProvider();
         if (!InstallSetup.IsAvailable(provider))
@@ -126,7 +132,7 @@ internal static class InstallModelCommand
             error.WriteLine("cancelled before the install started");
             return Cancelled;
         }
-        catch (Exception e) when (e is InstallRefusedException or HttpRequestException or IOException or InvalidDataException)
+        catch (Exception e) when (e is InstallRefusedException or HubDownloadException or HttpRequestException or IOException or InvalidDataException)
         {
             error.WriteLine($"error: {e.Message}");
             return Failed;

@@ -137,15 +137,11 @@ public sealed class InstallOptions
     /// <summary>The test picture: 256², 2 steps; a minute is generous on a GPU, loading included.</summary>
     public static readonly TimeSpan CheckAllowance = TimeSpan.FromMinutes(1);
 
-    /// <summary>Downloads land here and are reused by the next install (the app's and the command's alike).</summary>
+    /// <summary>
+    /// Downloads land here and are reused by the next install: ZImage:Install:Hub:CacheDirectory (HubOptions), resolved
+    /// against the content root, so the app and <c>dotnet run --project ZImage.Web -- install-model</c> share it.
+    /// </summary>
     public required string CacheDirectory { get; init; }
-
-    /// <summary>$ZIMAGE_CACHE/hub, else ~/.cache/zimage/hub: beside the build's caches, outside any model or data folder.</summary>
-    public static string DefaultCacheDirectory() => Path.Combine(
-        Environment.GetEnvironmentVariable("ZIMAGE_CACHE") is { Length: > 0 } cache
-            ? cache
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "zimage"),
-        "hub");
 
     /// <summary>One JSON line per finished install (succeeded, failed with its reason, cancelled).</summary>
     public string? HistoryFile { get; init; }
@@ -289,8 +285,9 @@ public sealed class ModelInstallService
         {
             final = new InstallStatus(InstallState.Cancelled, Status.Stage, Message: "cancelled: no model folder was made and the active model is unchanged; downloaded files stay in the cache for next time", Plan: plan);
         }
-        catch (Exception e) when (e is InstallRefusedException or InstallCheckFailedException or IOException or UnauthorizedAccessException
-                                      or InvalidDataException or HttpRequestException or ModelFolderException or InvalidOperationException)
+        catch (Exception e) when (e is InstallRefusedException or InstallCheckFailedException or Hub.HubDownloadException or IOException
+                                      or UnauthorizedAccessException or InvalidDataException or HttpRequestException or ModelFolderException
+                                      or InvalidOperationException)
         {
             final = new InstallStatus(InstallState.Failed, Status.Stage, Message: Sentence(e), Plan: plan);
         }
