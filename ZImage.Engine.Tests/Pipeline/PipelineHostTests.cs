@@ -43,6 +43,20 @@ public sealed class PipelineHostTests
     }
 
     [Fact]
+    public async Task AJobOnAFolderThatFailsItsCheckFailsWithAPathFreeSentence()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "zimage-secret-place-" + Guid.NewGuid().ToString("N"));
+        var (host, _) = Host(folder);
+        using var _ = host;
+
+        var e = await Assert.ThrowsAsync<ZImage.Engine.Models.ModelFolderException>(() =>
+            host.RunAsync(new GenerationRequest { Prompt = "x", Width = 256, Height = 256, Steps = 1 }, null, CancellationToken.None));
+
+        Assert.Equal("The model can't be used: the model folder does not exist. An administrator can fix it in Settings.", e.Message);
+        Assert.DoesNotContain("zimage-secret-place", host.Detail);
+    }
+
+    [Fact]
     public async Task SwitchingTheModelDuringARunLetsTheRunFinishAndTheNextRunUsesTheNewSettings()
     {
         var (host, options) = Host(SelfTest);

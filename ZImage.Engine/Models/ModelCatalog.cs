@@ -163,12 +163,18 @@ public sealed class ModelEntry
     /// <summary>The folder's tokenizer, loaded once in the background (a few hundred ms); null when there is none or it is broken.</summary>
     public Task<Qwen3Tokenizer?> Tokenizer => _tokenizer.Value;
 
-    /// <summary>A sentence in English for logs and the command line (the UI translates <see cref="Problems"/>).</summary>
+    /// <summary>How a job's error begins when the model folder fails its check; the pages show their own translated words for it.</summary>
+    public const string UnusablePrefix = "The model can't be used: ";
+
+    /// <summary>
+    /// A sentence in English for the status line, /readyz and failed jobs (the UI translates <see cref="Problems"/>).
+    /// It names files relative to the folder and never the folder's own path: people who are not administrators read it.
+    /// </summary>
     public string Describe() => !IsSet ? "no model folder is set"
-        : Problems.Count == 0 ? $"{Directory} is ready"
+        : Problems.Count == 0 ? "the model folder is ready"
         : string.Join("; ", Problems.Select(p => p.Kind switch
         {
-            ModelProblemKind.FolderMissing => $"the folder {p.Subject} does not exist",
+            ModelProblemKind.FolderMissing => "the model folder does not exist",
             ModelProblemKind.NoManifest => $"{p.Subject} is missing: the export or install did not finish",
             ModelProblemKind.BadManifest => $"{p.Subject} is damaged",
             ModelProblemKind.FileMissing => $"{p.Subject} is missing",

@@ -165,6 +165,8 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
             _loadedOnce = false;
             if (model.Directory is not { } directory)
                 throw new InvalidOperationException("No model is installed yet: open Settings to choose a model folder or the self-test model.");
+            if (!model.IsUsable)
+                throw Unusable(model);
             ModelFolder folder;
             try
             {
@@ -174,7 +176,7 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
             catch (ModelFolderException)
             {
                 _catalog.Refresh();
-                throw;
+                throw Unusable(_catalog.Current);
             }
             var runtime = _runtime();
             var pipeline = new ZImagePipeline(folder, runtime, o.ToSessionOptions(runtime),
@@ -187,6 +189,10 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
             return _current;
         }
     }
+
+    /// <summary>The job's error: what is wrong, without the server's paths (the person who queued it may not be an administrator).</summary>
+    private static ModelFolderException Unusable(ModelEntry model) =>
+        new($"{ModelEntry.UnusablePrefix}{model.Describe()}. An administrator can fix it in Settings.", [.. model.Problems.Select(p => p.Subject)]);
 
     private void Reset()
     {

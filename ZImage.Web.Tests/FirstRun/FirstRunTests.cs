@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using ZImage.Engine.Jobs;
+using ZImage.Engine.Pipeline;
+using ZImage.Web.Ui.Generate;
 using ZImage.Web.Components.Pages;
 using ZImage.Web.Tests.Components;
 using ZImage.Web.Tests.Kit;
@@ -105,6 +107,25 @@ public sealed class FirstRunTests : IDisposable
         Assert.Contains("Ask an administrator", html);
         Assert.DoesNotContain(missing, html);
         Assert.DoesNotContain("server-only", html);
+    }
+
+    [Fact]
+    public async Task TheStatusBarAndAFailedJobSayItInThePagesLanguageWithoutThePathForNonAdministrators()
+    {
+        var missing = Path.Combine(_root, "server-only", "z-image-turbo");
+        await using var studio = await TestStudio.StartAsync(model: ModelState.Error, isAdmin: false, modelDetail: $"the folder {missing} does not exist",
+            settings: new Dictionary<string, string?> { ["ZImage:Engine:ModelDirectory"] = missing, ["ZImage:Web:Mode"] = "Accounts" });
+        var failed = new JobView("j1", JobStatus.Failed, new GenerationRequest { Prompt = "p" }, DateTimeOffset.Now,
+            Error: $"{ZImage.Engine.Models.ModelEntry.UnusablePrefix}the model folder does not exist. An administrator can fix it in Settings.");
+        studio.Localizer.SetLanguage(UiLanguage.Chinese);
+
+        var status = ComponentTests.Decoded(await studio.RenderAsync<ZImage.Web.Components.Layout.StatusBar>());
+        var card = ComponentTests.Decoded(await studio.RenderAsync<ZImage.Web.Components.Shared.JobProgressCard>(new Dictionary<string, object?> { ["Job"] = failed }));
+
+        Assert.Contains("· 文件夹不存在。", status);
+        Assert.DoesNotContain("server-only", status);
+        Assert.Contains("模型无法使用——请在设置中修复", card);
+        Assert.DoesNotContain("The model can't be used", card);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using ZImage.Engine.Models;
+using ZImage.Web.Ui.I18n;
 
 namespace ZImage.Web.Ui.Settings;
 
@@ -21,6 +22,13 @@ public sealed record ModelFolderReport(ModelFolderState State, string? Folder, I
 
     /// <summary>A folder is set but cannot be used: Generate says so instead of letting the job fail.</summary>
     public bool IsUnusable => State is ModelFolderState.Missing or ModelFolderState.Incomplete;
+
+    /// <summary>
+    /// The problems in the page's language. Subjects are files inside the folder, except a missing folder's own path,
+    /// which only people who manage the studio see.
+    /// </summary>
+    public IEnumerable<string> ProblemTexts(Localizer l, bool showServerPaths) => Problems.Select(p =>
+        p.TextKey == "settings.health.folderMissing" && !showServerPaths ? l["settings.health.Missing"] : l.Format(p.TextKey, p.Subject));
 }
 
 /// <summary>
