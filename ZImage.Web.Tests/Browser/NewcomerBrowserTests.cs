@@ -68,6 +68,8 @@ public sealed class NewcomerBrowserTests(ITestOutputHelper output) : IAsyncLifet
             await page.Locator("#settings-save").ClickAsync();
             await Expect(page.Locator("#settings-saved")).ToBeVisibleAsync();
             await Expect(page.Locator("#settings-problems")).ToHaveCountAsync(0);
+            await Expect(page.Locator("#install")).ToContainTextAsync("Install Z-Image-Turbo");
+            await newcomer.ScreenshotAsync("newcomer-settings-1366x768");
 
             await newcomer.OpenAsync("/");
             await Expect(page.Locator("#self-test-model")).ToBeVisibleAsync();
