@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Spectre.Console;
 using ZImage.Engine.Models;
 using ZImage.Engine.Models.Install;
 using ZImage.Web.Cli;
@@ -72,6 +73,30 @@ public sealed class InstallModelCommandTests : IDisposable
         Assert.Contains("check: making a 256×256 test picture", text);
         Assert.Contains("its test picture is fine", text);
         Assert.True(ModelEntry.Read(target, target).IsUsable);
+    }
+
+    [Fact]
+    public async Task InATerminalTheStagesShowAsProgressBars()
+    {
+        var screen = new StringWriter();
+        var target = Path.Combine(_root, "z-image-turbo");
+
+        var rc = await InstallModelCommand.RunAsync(["--from", _root, "--out", target, "--provider", "cpu"], screen, new StringWriter(),
+            services => services.AddSingleton<ICheckpointConverter>(new CopyingConverter(SelfTest)), CancellationToken.None,
+            writer => AnsiConsole.Create(new AnsiConsoleSettings
+            {
+                Ansi = AnsiSupport.Yes,
+                Interactive = InteractionSupport.Yes,
+                ColorSystem = ColorSystemSupport.NoColors,
+                Out = new AnsiConsoleOutput(writer),
+            }));
+
+        Assert.Equal(InstallModelCommand.Installed, rc);
+        var text = screen.ToString();
+        Assert.Contains("convert ", text);
+        Assert.Contains("━", text); // the bar itself
+        Assert.Contains("100%", text);
+        Assert.Contains("check: making a 256×256 test picture", text);
     }
 
     [Fact]

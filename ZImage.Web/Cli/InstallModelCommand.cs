@@ -70,7 +70,9 @@ internal static class InstallModelCommand
     public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error) => RunAsync(args, output, error, parts: null, CancellationToken.None);
 
     /// <param name="parts">Registers the downloader and the converter (tests pass fakes); null: the engine's own.</param>
-    internal static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, Action<IServiceCollection>? parts, CancellationToken ct)
+    /// <param name="terminalFor">The live console for the progress bar (tests pass one); null: the real terminal when output is not redirected.</param>
+    internal static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, Action<IServiceCollection>? parts, CancellationToken ct,
+        Func<TextWriter, IAnsiConsole?>? terminalFor = null)
     {
         Arguments parsed;
         try
@@ -109,9 +111,10 @@ internal static class InstallModelCommand
             var plan = await installer.PlanAsync(parsed.Request, cancel.Token);
             foreach (var line in InstallWords.PlanLines(plan))
                 output.WriteLine(line);
-            var live = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
-            var final = live
-                ? await WithProgressBarAsync(installer, parsed.Request, cancel.Token)
+            var terminal = terminalFor?.Invoke(output)
+                ?? (ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive ? AnsiConsole.Console : null);
+            var final = terminal is not null
+                ? await WithProgressBarAsync(terminal, installer, parsed.Request, cancel.Token)
                 : await installer.InstallAsync(parsed.Request, new PlainLines(output), cancel.Token);
             switch (final.State)
             {
@@ -144,10 +147,10 @@ internal static class InstallModelCommand
     }
 
     /// <summary>One Spectre.Console bar per stage, fed by the install's own progress stream (its speed and time left).</summary>
-    private static async Task<InstallStatus> WithProgressBarAsync(ModelInstallService installer, InstallRequest request, CancellationToken ct)
+    private static async Task<InstallStatus> WithProgressBarAsync(IAnsiConsole terminal, ModelInstallService installer, InstallRequest request, CancellationToken ct)
     {
         InstallStatus final = InstallStatus.Idle;
-        await AnsiConsole.Progress()
+        await terminal.Progress()
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new SpinnerColumn())
             .StartAsync(async ctx =>
