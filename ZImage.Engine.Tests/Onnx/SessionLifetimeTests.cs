@@ -36,10 +36,10 @@ public sealed class SessionLifetimeTests(OrtFixture fixture, ITestOutputHelper o
         // The exact check behind the resident-memory one: every ORT object the binding adopts (session, options,
         // run options, tensors, binding, allocator, memory info) is counted until ORT's Release runs for it.
         var model = TestModels.Linear(fixture, "linear_counted.onnx");
-        var before = OrtHandle.LiveCount;
+        var before = OrtObjects.LiveCount;
         for (var i = 0; i < 1000; i++)
             SessionCycle(model);
-        Assert.Equal(before, OrtHandle.LiveCount);
+        Assert.Equal(before, OrtObjects.LiveCount);
     }
 
     /// <summary>Open a session, run it plainly and through a binding, dispose everything.</summary>
