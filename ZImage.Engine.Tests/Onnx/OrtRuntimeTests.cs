@@ -29,20 +29,12 @@ public sealed class OrtRuntimeTests(OrtFixture fixture)
     [Fact]
     public void AConfiguredFolderWinsOverTheEnvironmentWhichWinsOverTheBuildsCopy()
     {
+        // The environment is passed in, not set: other test classes load the runtime from the default folder meanwhile.
         var configured = fixture.PathFor("configured");
-        var previous = Environment.GetEnvironmentVariable(OrtRuntime.DirectoryEnvironmentVariable);
-        try
-        {
-            Environment.SetEnvironmentVariable(OrtRuntime.DirectoryEnvironmentVariable, "/opt/ort");
-            Assert.Equal(configured, OrtRuntime.ResolveDirectory(configured));
-            Assert.Equal("/opt/ort", OrtRuntime.ResolveDirectory(null));
-            Environment.SetEnvironmentVariable(OrtRuntime.DirectoryEnvironmentVariable, null);
-            Assert.Equal(Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native"), OrtRuntime.ResolveDirectory(null));
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable(OrtRuntime.DirectoryEnvironmentVariable, previous);
-        }
+
+        Assert.Equal(configured, OrtRuntime.ResolveDirectory(configured, "/opt/ort"));
+        Assert.Equal("/opt/ort", OrtRuntime.ResolveDirectory(null, "/opt/ort"));
+        Assert.Equal(Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native"), OrtRuntime.ResolveDirectory(null, null));
     }
 
     [Fact]

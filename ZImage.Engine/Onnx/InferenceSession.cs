@@ -176,25 +176,23 @@ public sealed class InferenceSession : IDisposable
     public Tensor AllocateTensor(TensorElementType elementType, ReadOnlySpan<long> shape, DeviceMemory memory = DeviceMemory.Cpu)
     {
         _lease.Enter(this);
+        Ort.OrtValue value;
         try
         {
             var allocator = AllocatorEntry(memory).Allocator;
-            Ort.OrtValue value;
-            try
-            {
-                value = OrtObjects.Adopt(Ort.OrtValue.CreateAllocatedTensorValue(allocator, (Ort.Tensors.TensorElementType)(int)elementType, shape.ToArray()));
-            }
-            catch (Ort.OnnxRuntimeException e)
-            {
-                throw OnnxRuntimeException.From(e, $"Allocating {elementType}[{string.Join(", ", shape.ToArray())}] in {memory} memory");
-            }
-            return new Tensor(value, session: _lease);
+            value = OrtObjects.Adopt(Ort.OrtValue.CreateAllocatedTensorValue(allocator, (Ort.Tensors.TensorElementType)(int)elementType, shape.ToArray()));
+        }
+        catch (Ort.OnnxRuntimeException e)
+        {
+            _lease.Exit();
+            throw OnnxRuntimeException.From(e, $"Allocating {elementType}[{string.Join(", ", shape.ToArray())}] in {memory} memory");
         }
         catch
         {
             _lease.Exit();
             throw;
         }
+        return new Tensor(value, session: _lease); // a tensor that fails to wrap gives the value and the lease back itself
     }
 
     internal Ort.OrtMemoryInfo MemoryInfo(DeviceMemory memory) => AllocatorEntry(memory).Info;

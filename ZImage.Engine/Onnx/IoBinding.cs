@@ -53,13 +53,13 @@ public sealed class IoBinding : IDisposable
 
     public void ClearInputs()
     {
-        Live.ClearBoundInputs();
+        Call(() => Live.ClearBoundInputs(), "Clearing bound inputs");
         Release(_inputs);
     }
 
     public void ClearOutputs()
     {
-        Live.ClearBoundOutputs();
+        Call(() => Live.ClearBoundOutputs(), "Clearing bound outputs");
         Release(_outputs);
     }
 
@@ -79,8 +79,13 @@ public sealed class IoBinding : IDisposable
     public RunOutputs GetOutputs()
     {
         var binding = Live;
-        var names = binding.GetOutputNames();
-        var values = binding.GetOutputValues();
+        string[] names = [];
+        IEnumerable<Ort.OrtValue> values = [];
+        Call(() =>
+        {
+            names = binding.GetOutputNames();
+            values = binding.GetOutputValues();
+        }, "Reading bound outputs");
         return new RunOutputs(names, _session.WrapOutputs(values));
     }
 

@@ -57,11 +57,13 @@ public sealed class OrtRuntime
     /// if set, else the ZIMAGE_ORT_DIR environment variable, else where the build put the NuGet package's native files
     /// (runtimes/linux-x64/native/ beside the application, or the application's own folder after a RID-specific publish).
     /// </summary>
-    public static string ResolveDirectory(string? configuredDirectory)
+    public static string ResolveDirectory(string? configuredDirectory) =>
+        ResolveDirectory(configuredDirectory, Environment.GetEnvironmentVariable(DirectoryEnvironmentVariable));
+
+    internal static string ResolveDirectory(string? configuredDirectory, string? fromEnvironment)
     {
         if (!string.IsNullOrWhiteSpace(configuredDirectory))
             return Path.GetFullPath(configuredDirectory);
-        var fromEnvironment = Environment.GetEnvironmentVariable(DirectoryEnvironmentVariable);
         if (!string.IsNullOrWhiteSpace(fromEnvironment))
             return Path.GetFullPath(fromEnvironment);
         var nuget = Path.Combine(AppContext.BaseDirectory, NuGetNativeFolder);
