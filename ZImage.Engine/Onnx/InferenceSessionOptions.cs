@@ -168,36 +168,29 @@ public sealed record InferenceSessionOptions
         try
         {
             if (Provider == ExecutionProvider.Cuda)
-            {
-                var cuda = OrtObjects.Adopt(new Ort.OrtCUDAProviderOptions());
-                try
-                {
-                    cuda.UpdateOptions(settings);
-                    options.AppendExecutionProvider_CUDA(cuda);
-                }
-                finally
-                {
-                    OrtObjects.Release(cuda);
-                }
-            }
+                Append(new Ort.OrtCUDAProviderOptions(), o => o.UpdateOptions(settings), options.AppendExecutionProvider_CUDA);
             else
-            {
-                var tensorRt = OrtObjects.Adopt(new Ort.OrtTensorRTProviderOptions());
-                try
-                {
-                    tensorRt.UpdateOptions(settings);
-                    options.AppendExecutionProvider_Tensorrt(tensorRt);
-                }
-                finally
-                {
-                    OrtObjects.Release(tensorRt);
-                }
-            }
+                Append(new Ort.OrtTensorRTProviderOptions(), o => o.UpdateOptions(settings), options.AppendExecutionProvider_Tensorrt);
         }
         catch (Ort.OnnxRuntimeException e)
         {
             var inner = OnnxRuntimeException.From(e, $"{Provider} provider");
             throw new OnnxRuntimeException(inner.ErrorCode, ProviderDiagnostics.Explain(Provider, runtime.Directory, inner.Message), inner);
+        }
+    }
+
+    // The provider's own options object lives only while its settings are read and the provider is appended.
+    private static void Append<T>(T providerOptions, Action<T> update, Action<T> append) where T : IDisposable
+    {
+        OrtObjects.Adopt(providerOptions);
+        try
+        {
+            update(providerOptions);
+            append(providerOptions);
+        }
+        finally
+        {
+            OrtObjects.Release(providerOptions);
         }
     }
 }
