@@ -67,6 +67,16 @@ public sealed class OrtRuntimeTests(OrtFixture fixture)
     }
 
     [Fact]
+    public void TheSelfCheckOfOrtCheckPassesOnTheCpu()
+    {
+        // What `ort-check --provider cpu` runs: a MatMul against C#, and its output bound back in as the next input.
+        var result = OrtSelfCheck.Run(fixture.Runtime, ExecutionProvider.Cpu, 64);
+
+        Assert.True(result.Passed, $"max error {result.MaxAbsError}, chained {result.DeviceChainMaxAbsError}, tolerance {result.Tolerance}");
+        Assert.Equal(DeviceMemory.Cpu, result.DeviceOutputLocation);
+    }
+
+    [Fact]
     public void TensorKnowsItsMemory()
     {
         using var session = fixture.Runtime.OpenSession(TestModels.Add(fixture));
