@@ -24,7 +24,8 @@ public sealed class NewcomerBrowserTests(ITestOutputHelper output) : IAsyncLifet
     {
         // The tracked files, as `git clone` would give them, in a repository of their own.
         var repository = Git(TestFolders.RepositoryRoot() ?? throw new InvalidOperationException("no checkout (ZImage.sln) above the test output"), "rev-parse", "--show-toplevel").Trim();
-        foreach (var file in Git(repository, "ls-files", "-z").Split('\0', StringSplitOptions.RemoveEmptyEntries))
+        // Distinct: during a merge a conflicted file is listed once per stage.
+        foreach (var file in Git(repository, "ls-files", "-z").Split('\0', StringSplitOptions.RemoveEmptyEntries).Distinct())
         {
             var from = Path.Combine(repository, file);
             if (!File.Exists(from))

@@ -12,7 +12,7 @@ namespace ZImage.Web.Cli;
 
 /// <summary>
 /// <c>install-model --from DIR|hf|modelscope [--endpoint URL] --out DIR [--dtype fp16|bf16] [--vae-dtype fp16|fp32]</c>
-/// [--cache DIR (default data/hub-cache, the app's)] [--provider cpu|cuda|tensorrt|webgpu] [--ort-dir DIR] [--verbose]: the official Z-Image-Turbo checkpoint
+/// [--cache DIR (default data/hub-cache, the app's)] [--provider cpu|cuda|tensorrt] [--ort-dir DIR] [--verbose]: the official Z-Image-Turbo checkpoint
 /// (a folder already downloaded, or fetched from Hugging Face or ModelScope) into a model folder, checked with one small
 /// picture. A progress bar in a terminal, plain lines when the output is redirected.
 /// Exit codes: 0 installed, 1 the install failed (the reason is printed), 2 bad arguments, 130 cancelled (Ctrl+C).
@@ -181,7 +181,6 @@ internal static class InstallModelCommand
     {
         ExecutionProvider.Cuda => ProviderChoice.Cuda,
         ExecutionProvider.TensorRT => ProviderChoice.TensorRT,
-        ExecutionProvider.WebGpu => ProviderChoice.WebGpu,
         _ => ProviderChoice.Cpu,
     };
 
