@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using ZImage.Engine.Models.Install;
 using ZImage.Engine.Onnx;
 using ZImage.Engine.Pipeline;
+using ZImage.Web.Tests.Kit;
 using static Microsoft.Playwright.Assertions;
 
 namespace ZImage.Web.Tests.Browser;
@@ -59,7 +60,7 @@ public sealed class InstallBrowserTests(InstallStudioServer server) : IClassFixt
 public sealed class InstallStudioServer : StudioServer
 {
     public string Target { get; } = Path.Combine(Path.GetTempPath(), "zimage-install-target-" + Guid.NewGuid().ToString("N"), "z-image-turbo");
-    public HoldingConverter Converter { get; } = new(Path.Combine(AppContext.BaseDirectory, "models", "self-test-tiny"));
+    public CopyingConverter Converter { get; } = new(Path.Combine(AppContext.BaseDirectory, "models", "self-test-tiny")) { Hold = true };
 
     protected override void ConfigureEngine(IWebHostBuilder web)
     {
@@ -70,40 +71,5 @@ public sealed class InstallStudioServer : StudioServer
             services.AddSingleton<IInstallCheck>(new PipelineInstallCheck(() => OrtRuntime.Load(),
                 () => new EngineOptions { Provider = ProviderChoice.Cpu }, NullLoggerFactory.Instance));
         });
-    }
-}
-
-/// <summary>Copies a finished model folder through a temporary folder; while <see cref="Hold"/> it stops halfway until cancelled.</summary>
-public sealed class HoldingConverter(string modelToCopy) : ICheckpointConverter
-{
-    public volatile bool Hold = true;
-
-    public long EstimateOutputBytes(string checkpointDir, ConvertOptions options) =>
-        Directory.EnumerateFiles(modelToCopy, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
-
-    public async Task ConvertAsync(string checkpointDir, string modelDir, ConvertOptions options, IProgress<InstallProgress>? progress, CancellationToken ct)
-    {
-        var temporary = modelDir + ".partial";
-        var files = Directory.EnumerateFiles(modelToCopy, "*", SearchOption.AllDirectories).ToList();
-        long total = files.Sum(f => new FileInfo(f).Length), done = 0;
-        try
-        {
-            foreach (var file in files)
-            {
-                var target = Path.Combine(temporary, Path.GetRelativePath(modelToCopy, file));
-                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-                File.Copy(file, target);
-                done += new FileInfo(file).Length;
-                progress?.Report(new InstallProgress(InstallStage.Convert, done, total, Path.GetRelativePath(modelToCopy, file)));
-                if (Hold && done > total / 2)
-                    await Task.Delay(Timeout.Infinite, ct);
-            }
-            Directory.Move(temporary, modelDir);
-        }
-        catch (OperationCanceledException)
-        {
-            Directory.Delete(temporary, recursive: true);
-            throw;
-        }
     }
 }

@@ -3,6 +3,7 @@ using Spectre.Console;
 using ZImage.Engine.Models;
 using ZImage.Engine.Models.Install;
 using ZImage.Web.Cli;
+using ZImage.Web.Tests.Kit;
 
 namespace ZImage.Web.Tests.Cli;
 
@@ -116,30 +117,5 @@ public sealed class InstallModelCommandTests : IDisposable
     {
         public Task<DownloadPlan> PlanAsync(HubSource source, string cacheRoot, CancellationToken ct) => throw new InvalidOperationException("no hub in this test");
         public Task<string> DownloadAsync(DownloadPlan plan, string cacheRoot, IProgress<InstallProgress>? progress, CancellationToken ct) => throw new InvalidOperationException("no hub in this test");
-    }
-
-    /// <summary>Stands in for the converter: copies a finished model folder through a temporary folder and a rename.</summary>
-    internal sealed class CopyingConverter(string modelToCopy) : ICheckpointConverter
-    {
-        public long EstimateOutputBytes(string checkpointDir, ConvertOptions options) =>
-            Directory.EnumerateFiles(modelToCopy, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
-
-        public Task ConvertAsync(string checkpointDir, string modelDir, ConvertOptions options, IProgress<InstallProgress>? progress, CancellationToken ct)
-        {
-            var temporary = modelDir + ".partial";
-            var files = Directory.EnumerateFiles(modelToCopy, "*", SearchOption.AllDirectories).ToList();
-            long total = files.Sum(f => new FileInfo(f).Length), done = 0;
-            foreach (var file in files)
-            {
-                ct.ThrowIfCancellationRequested();
-                var target = Path.Combine(temporary, Path.GetRelativePath(modelToCopy, file));
-                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-                File.Copy(file, target);
-                done += new FileInfo(file).Length;
-                progress?.Report(new InstallProgress(InstallStage.Convert, done, total));
-            }
-            Directory.Move(temporary, modelDir);
-            return Task.CompletedTask;
-        }
     }
 }

@@ -4,7 +4,6 @@ using ZImage.Engine.Jobs;
 using ZImage.Engine.Models;
 using ZImage.Engine.Models.Install;
 using ZImage.Web.Components.Pages;
-using ZImage.Web.Tests.Cli;
 using ZImage.Web.Tests.Kit;
 using ZImage.Web.Ui.I18n;
 using ZImage.Web.Ui.Settings;
@@ -21,7 +20,7 @@ public partial class ComponentTests
         // As the app does: the saved settings file is a configuration source, so saving reaches the engine's options.
         configuration.AddJsonFile(Path.Combine(configuration["ZImage:Jobs:DataDirectory"]!, StudioPaths.SettingsFileName), optional: true, reloadOnChange: false);
         services.AddSingleton<ICheckpointDownloader, NoHubDownloader>();
-        services.AddSingleton<ICheckpointConverter>(new InstallModelCommandTests.CopyingConverter(BuiltSelfTest));
+        services.AddSingleton<ICheckpointConverter>(new CopyingConverter(BuiltSelfTest));
         services.AddSingleton<IInstallCheck, PassingCheck>();
     };
 
