@@ -10,13 +10,19 @@ namespace ZImage.Engine.Tests.Pipeline;
 /// the reference outputs made from it by the official PyTorch code on the GPU machine
 /// (Fixtures/golden-tiny, written by tools/export/golden.py; format in its index.json).
 /// </summary>
-public sealed class GoldenFixture : IDisposable
+public class GoldenFixture : IDisposable
 {
     public GoldenFixture()
+        : this(Path.Combine(AppContext.BaseDirectory, "models", "self-test-tiny"))
+    {
+    }
+
+    /// <summary>The same golden outputs from another folder holding the tiny model (e.g. one the installer wrote).</summary>
+    protected GoldenFixture(string modelDirectory)
     {
         Directory = Path.Combine(AppContext.BaseDirectory, "Fixtures", "golden-tiny");
         Index = JsonDocument.Parse(File.ReadAllText(Path.Combine(Directory, "index.json")));
-        ModelDirectory = Path.Combine(AppContext.BaseDirectory, "models", "self-test-tiny");
+        ModelDirectory = modelDirectory;
         Model = ModelFolder.Open(ModelDirectory);
         Runtime = OrtRuntime.Load();
         Pipeline = new ZImagePipeline(Model, Runtime, new InferenceSessionOptions { Provider = ExecutionProvider.Cpu });
@@ -45,9 +51,10 @@ public sealed class GoldenFixture : IDisposable
 
     public byte[] Bytes(JsonElement entry) => File.ReadAllBytes(Path.Combine(Directory, entry.GetProperty("file").GetString()!));
 
-    public void Dispose()
+    public virtual void Dispose()
     {
         Pipeline.Dispose();
         Index.Dispose();
+        GC.SuppressFinalize(this);
     }
 }

@@ -17,7 +17,11 @@ namespace ZImage.Engine.Tests.Pipeline;
 /// - final 8-bit image: rounding to bytes turns a last-bit difference into at most one level, and only where a
 ///   value sits on a rounding edge; so every pixel within 1 level and at most 1% of them off at all.
 /// </summary>
-public sealed class GoldenParityTests(GoldenFixture fixture, Xunit.Abstractions.ITestOutputHelper output) : IClassFixture<GoldenFixture>
+public sealed class GoldenParityTests(GoldenFixture fixture, Xunit.Abstractions.ITestOutputHelper output)
+    : GoldenParityChecks<GoldenFixture>(fixture, output), IClassFixture<GoldenFixture>;
+
+/// <summary>The checks of <see cref="GoldenParityTests"/>, for every folder that must compute the golden outputs.</summary>
+public abstract class GoldenParityChecks<TFixture>(TFixture fixture, Xunit.Abstractions.ITestOutputHelper output) where TFixture : GoldenFixture
 {
     private const double RelativeTolerance = 1e-4;
 

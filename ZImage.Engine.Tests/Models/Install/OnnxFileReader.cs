@@ -66,19 +66,29 @@ internal sealed class OnnxFileReader
     public static float[] Floats(OnnxInitializer init, string dataFile)
     {
         Assert.Equal(1, init.DataType);
-        byte[] bytes;
-        if (init.Raw is not null)
-            bytes = init.Raw;
-        else
-        {
-            bytes = new byte[init.Length];
-            using var f = File.OpenRead(dataFile);
-            f.Position = init.Offset;
-            f.ReadExactly(bytes);
-        }
+        var bytes = Bytes(init, dataFile);
         var values = new float[bytes.Length / 4];
         Buffer.BlockCopy(bytes, 0, values, 0, bytes.Length);
         return values;
+    }
+
+    /// <summary>An FLOAT16 initializer's values, widened to float32.</summary>
+    public static float[] Halves(OnnxInitializer init, string dataFile)
+    {
+        Assert.Equal(10, init.DataType);
+        var bytes = Bytes(init, dataFile);
+        return Enumerable.Range(0, bytes.Length / 2).Select(i => (float)BitConverter.ToHalf(bytes, 2 * i)).ToArray();
+    }
+
+    public static byte[] Bytes(OnnxInitializer init, string dataFile)
+    {
+        if (init.Raw is not null)
+            return init.Raw;
+        var bytes = new byte[init.Length];
+        using var f = File.OpenRead(dataFile);
+        f.Position = init.Offset;
+        f.ReadExactly(bytes);
+        return bytes;
     }
 
     private static string Text(byte[] b) => Encoding.UTF8.GetString(b);

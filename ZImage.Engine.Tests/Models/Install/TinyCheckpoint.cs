@@ -26,6 +26,23 @@ internal static class TinyCheckpoint
         return destination;
     }
 
+    /// <summary>
+    /// Rewrites one .safetensors file: <paramref name="edit"/> sees each tensor (name, values) and returns the values
+    /// to keep (possibly changed), or null to drop the tensor; every kept tensor is written as <paramref name="dtype"/>.
+    /// </summary>
+    public static void RewriteTensors(string path, Func<string, float[], float[]?> edit, string dtype = "F32")
+    {
+        var kept = new List<SafetensorsTensor>();
+        using (var file = SafetensorsFile.Open(path))
+            foreach (var entry in file.Entries.Values)
+            {
+                var values = new SafetensorsWeight(file, entry).ToArray();
+                if (edit(entry.Name, values) is { } changed)
+                    kept.Add(SafetensorsTensor.FromArray(entry.Name, dtype, entry.Shape, changed));
+            }
+        SafetensorsWriter.Write(path, kept);
+    }
+
     public static void CopyTree(string source, string destination)
     {
         foreach (var dir in Directory.GetDirectories(source, "*", SearchOption.AllDirectories))
