@@ -29,6 +29,30 @@ public sealed class WeightCodecTests
         Assert.Equal(2 * 0x4780, bits.Length); // 0x0000..0x477F (65280) and their negatives: every bf16 value within fp16 range
     }
 
+    [Fact]
+    public void Float32ValuesBecomeTheNearestFp16TiesToEven()
+    {
+        // fp32 sources (and fp32 values scaled by the overflow factor) carry bits bf16 has not: every exponent that
+        // fits fp16, random mantissas, ties placed on purpose.
+        var random = new Random(20251205);
+        var values = new float[200_000];
+        for (var i = 0; i < values.Length; i++)
+        {
+            var exponent = random.Next(100, 143); // 2^-27 .. 2^15
+            var mantissa = (uint)random.Next(1 << 23);
+            if (i % 4 == 0)
+                mantissa = (mantissa & ~0x1FFFu) | 0x1000u; // exactly halfway between two fp16 neighbours (for normal results)
+            var v = BitConverter.UInt32BitsToSingle(((uint)exponent << 23) | mantissa) * (i % 2 == 0 ? 1 : -1);
+            values[i] = Math.Abs(v) > 65504f ? 65504f : v;
+        }
+        var output = new byte[values.Length * 2];
+
+        WeightCodec.Narrow(values, WeightDtype.Fp16, output, "random");
+
+        for (var i = 0; i < values.Length; i++)
+            Assert.True(NearestFp16TiesToEven(values[i]) == BitConverter.ToUInt16(output, 2 * i), $"{values[i]:R}");
+    }
+
     [Theory]
     [InlineData(0x3F80, 0x3C00)] // 1.0
     [InlineData(0xC040, 0xC200)] // -3.0

@@ -75,7 +75,7 @@ public sealed class WeightMappingTests(OrtFixture ort) : IDisposable
         var data = Path.Combine(model, "transformer", "model.onnx.data");
         float[] Stored(string name) => OnnxFileReader.Halves(graph.Initializers.Single(i => i.Name == name), data);
         float[] TransposedSource(CheckpointPart part, string name, float divide) =>
-            part.Get(name).Transpose().ToArray().Select(v => (float)(Half)(v / divide)).ToArray();
+            part.Get(name).Transpose(new TransposeScratch()).ToArray().Select(v => (float)(Half)(v / divide)).ToArray();
 
         Assert.Equal(TransposedSource(dit, "layers.1.feed_forward.w3.weight", 64), Stored("layers.1.feed_forward.w3.weight"));
         Assert.Equal(TransposedSource(dit, "noise_refiner.0.attention.to_out.0.weight", 64), Stored("noise_refiner.0.attention.to_out.0.weight"));

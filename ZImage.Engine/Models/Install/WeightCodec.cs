@@ -1,4 +1,6 @@
+using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using ZImage.Engine.Models.Install.Checkpoint;
 
 namespace ZImage.Engine.Models.Install;
@@ -41,14 +43,10 @@ internal static class WeightCodec
                 MemoryMarshal.Cast<byte, float>(source).CopyTo(destination);
                 break;
             case SafetensorsDtype.F16:
-                var halves = MemoryMarshal.Cast<byte, ushort>(source);
-                for (var i = 0; i < destination.Length; i++)
-                    destination[i] = (float)BitConverter.UInt16BitsToHalf(halves[i]);
+                TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(source), destination);
                 break;
             case SafetensorsDtype.BF16:
-                var bits = MemoryMarshal.Cast<byte, ushort>(source);
-                for (var i = 0; i < destination.Length; i++)
-                    destination[i] = BitConverter.UInt32BitsToSingle((uint)bits[i] << 16);
+                WidenBf16(MemoryMarshal.Cast<byte, ushort>(source), MemoryMarshal.Cast<float, uint>(destination));
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(dtype));
@@ -68,15 +66,15 @@ internal static class WeightCodec
                 MemoryMarshal.AsBytes(source).CopyTo(destination);
                 break;
             case WeightDtype.Fp16:
-                var halves = MemoryMarshal.Cast<byte, ushort>(destination);
-                for (var i = 0; i < source.Length; i++)
-                {
-                    var v = source[i];
-                    if (float.IsFinite(v) && Math.Abs(v) > Fp16Max)
-                        throw new CheckpointException(
-                            $"Tensor {tensor} has the value {v:R}, which does not fit fp16 (largest ±65504). Install with the bf16 or fp32 weight type instead.");
-                    halves[i] = BitConverter.HalfToUInt16Bits((Half)v);
-                }
+                // The largest magnitude decides (vectorized); only a slice holding a NaN or infinity is searched element by element.
+                var largest = source.IsEmpty ? 0f : TensorPrimitives.MaxMagnitude(source);
+                if (!float.IsFinite(largest) || Math.Abs(largest) > Fp16Max)
+                    foreach (var v in source)
+                        if (float.IsFinite(v) && Math.Abs(v) > Fp16Max)
+                            throw new CheckpointException(
+                                $"Tensor {tensor} has the value {v:R}, which does not fit fp16 (largest ±65504). Install with the bf16 or fp32 weight type instead.");
+                // Round to nearest even, the same conversion as (Half)value, vectorized.
+                TensorPrimitives.ConvertToHalf(source, MemoryMarshal.Cast<byte, Half>(destination));
                 break;
             case WeightDtype.Bf16:
                 var shorts = MemoryMarshal.Cast<byte, ushort>(destination);
@@ -88,6 +86,21 @@ internal static class WeightCodec
         }
         if (!BitConverter.IsLittleEndian)
             throw new PlatformNotSupportedException("the model format is little-endian");
+    }
+
+    /// <summary>bf16 bits are the top half of the float32 bits: widen each to 32 bits and shift.</summary>
+    private static void WidenBf16(ReadOnlySpan<ushort> source, Span<uint> destination)
+    {
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + Vector256<ushort>.Count <= source.Length; i += Vector256<ushort>.Count)
+            {
+                var (lower, upper) = Vector256.Widen(Vector256.Create<ushort>(source[i..]));
+                (lower << 16).CopyTo(destination[i..]);
+                (upper << 16).CopyTo(destination[(i + Vector256<uint>.Count)..]);
+            }
+        for (; i < source.Length; i++)
+            destination[i] = (uint)source[i] << 16;
     }
 
     /// <summary>float32 → bfloat16 bits, round to nearest even; every NaN becomes the quiet NaN 0x7FC0.</summary>

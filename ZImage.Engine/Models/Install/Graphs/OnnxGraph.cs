@@ -33,6 +33,9 @@ internal sealed class OnnxGraph : IDisposable
     private readonly List<byte[]> _inputs = [];
     private readonly List<byte[]> _outputs = [];
     private readonly Dictionary<string, string> _consts = new(StringComparer.Ordinal);
+    // One pair of slice buffers for every tensor: fresh 4 MB arrays per tensor would churn the large-object heap.
+    private readonly float[] _floats = new float[SliceElements];
+    private readonly byte[] _bytes = new byte[SliceElements * 4];
     private long _offset;
     private int _n;
 
@@ -158,15 +161,12 @@ internal sealed class OnnxGraph : IDisposable
             _offset += pad;
         }
         var start = _offset;
-        var slice = (int)Math.Min(data.Count, SliceElements);
-        var floats = new float[slice];
-        var output = new byte[slice * size];
-        for (long done = 0; done < data.Count; done += slice)
+        for (long done = 0; done < data.Count; done += SliceElements)
         {
-            var n = (int)Math.Min(slice, data.Count - done);
-            data.Read(done, floats.AsSpan(0, n));
-            WeightCodec.Narrow(floats.AsSpan(0, n), dtype, output.AsSpan(0, n * size), data.Source);
-            _data.Write(output, 0, n * size);
+            var n = (int)Math.Min(SliceElements, data.Count - done);
+            data.Read(done, _floats.AsSpan(0, n));
+            WeightCodec.Narrow(_floats.AsSpan(0, n), dtype, _bytes.AsSpan(0, n * size), data.Source);
+            _data.Write(_bytes, 0, n * size);
         }
         _offset += bytes;
         _initializers.Add(OnnxProto.ExternalTensor(name, type, data.Shape, DataFileName, start, bytes));
@@ -178,6 +178,8 @@ internal sealed class OnnxGraph : IDisposable
 /// <summary>Layer helpers over an <see cref="OnnxGraph"/>. Activations are float32 unless a helper says so.</summary>
 internal sealed class Ops(OnnxGraph g, WeightDtype dtype)
 {
+    private readonly TransposeScratch _scratch = new();
+
     public const int ElemFloat = 1, ElemInt64 = 7;
 
     public OnnxGraph G => g;
@@ -201,7 +203,7 @@ internal sealed class Ops(OnnxGraph g, WeightDtype dtype)
     /// <summary>x @ w.T (+ b). w is [out, in] as torch stores it; the graph keeps w.T.</summary>
     public string Linear(string x, string name, WeightData w, WeightData? b = null, WeightDtype weightDtype = WeightDtype.Fp32, float scale = 1f)
     {
-        var wt = w.Transpose().Scale(scale);
+        var wt = w.Transpose(_scratch).Scale(scale);
         var y = g.Op("MatMul", [x, g.Weight(name + ".weight", wt, weightDtype)], hint: "mm");
         if (b is not null)
             y = g.Op("Add", [y, g.Weight(name + ".bias", b.Scale(scale), weightDtype)], hint: "add");
