@@ -5,10 +5,12 @@
 // real Z-Image-Turbo widths (hidden 2560/3840, full vocabulary, full VAE) but few layers, in bf16 as published.
 //
 //   dotnet build tools/convert-bench/bench.cs -o /tmp/convert-bench        (once)
-//   dotnet /tmp/convert-bench/bench.dll make DIR [te_layers] [dit_layers]   (writes the checkpoint; default 3 and 4)
-//   /usr/bin/time -v dotnet /tmp/convert-bench/bench.dll convert DIR OUT [fp16|bf16|fp32]
+//   dotnet /tmp/convert-bench/bench.dll make DIR [te_layers] [dit_layers] [tokenizer.json]
+//        writes the checkpoint (default 3 text-encoder and 4 transformer layers; 36 and 30 give the full-size model)
+//   /usr/bin/time -v dotnet /tmp/convert-bench/bench.dll convert DIR OUT [fp16|bf16|fp32] [fp32|fp16 VAE]
 //
 // The checkpoint's values are uniform noise of the usual scales (|w| well inside fp16); only sizes matter here.
+// With a real tokenizer.json the converted full-size folder is also the random-weight model for GPU benchmarks.
 using System.Diagnostics;
 using System.Text.Json;
 using ZImage.Engine.Models.Install;
@@ -16,29 +18,30 @@ using ZImage.Engine.Models.Install.Checkpoint;
 
 if (args.Length >= 2 && args[0] == "make")
 {
-    Make(args[1], args.Length > 2 ? int.Parse(args[2]) : 3, args.Length > 3 ? int.Parse(args[3]) : 4);
+    Make(args[1], args.Length > 2 ? int.Parse(args[2]) : 3, args.Length > 3 ? int.Parse(args[3]) : 4, args.Length > 4 ? args[4] : null);
     return 0;
 }
 if (args.Length >= 3 && args[0] == "convert")
 {
     var dtype = args.Length > 3 ? Enum.Parse<WeightDtype>(args[3], ignoreCase: true) : WeightDtype.Fp16;
     var converter = new CheckpointConverter();
-    var options = new ConvertOptions(dtype, WeightDtype.Fp32);
+    var vaeDtype = args.Length > 4 ? Enum.Parse<WeightDtype>(args[4], ignoreCase: true) : WeightDtype.Fp32;
+    var options = new ConvertOptions(dtype, vaeDtype);
     var input = Directory.GetFiles(args[1], "*.safetensors", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
     var clock = Stopwatch.StartNew();
     await converter.ConvertAsync(args[1], args[2], options, null, CancellationToken.None);
     var seconds = clock.Elapsed.TotalSeconds;
     var output = Directory.GetFiles(args[2], "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
     using var self = Process.GetCurrentProcess();
-    Console.WriteLine($"converted {input / 1e9:F2} GB of bf16 safetensors into {output / 1e9:F2} GB ({dtype}, VAE fp32) in {seconds:F1} s");
+    Console.WriteLine($"converted {input / 1e9:F2} GB of bf16 safetensors into {output / 1e9:F2} GB ({dtype}, VAE {vaeDtype}) in {seconds:F1} s");
     Console.WriteLine($"  {seconds / (input / 1e9):F2} s per GB read, {input / 1e6 / seconds:F0} MB/s read, {output / 1e6 / seconds:F0} MB/s written");
     Console.WriteLine($"  peak working set {self.PeakWorkingSet64 / 1e6:F0} MB, managed heap now {GC.GetTotalMemory(false) / 1e6:F0} MB");
     return 0;
 }
-Console.Error.WriteLine("usage: bench make DIR [te_layers] [dit_layers] | bench convert DIR OUT [fp16|bf16|fp32]");
+Console.Error.WriteLine("usage: bench make DIR [te_layers] [dit_layers] [tokenizer.json] | bench convert DIR OUT [fp16|bf16|fp32] [fp32|fp16]");
 return 2;
 
-static void Make(string dir, int teLayers, int ditLayers)
+static void Make(string dir, int teLayers, int ditLayers, string? tokenizer)
 {
     Directory.CreateDirectory(dir);
     foreach (var sub in new[] { "transformer", "text_encoder", "vae", "tokenizer", "scheduler" })
@@ -134,8 +137,11 @@ static void Make(string dir, int teLayers, int ditLayers)
     SafetensorsWriter.Write(Path.Combine(dir, "vae", "diffusion_pytorch_model.safetensors"), vae.Select(t => Tensor(t.Item1, t.Item2)));
 
     Json("scheduler/scheduler_config.json", new Dictionary<string, object> { ["_class_name"] = "FlowMatchEulerDiscreteScheduler", ["shift"] = 3.0 });
-    Json("model_index.json", new Dictionary<string, object> { ["_class_name"] = "ZImagePipeline", ["_zimage_model_name"] = "convert-bench", ["_zimage_random_weights"] = true });
-    File.WriteAllText(Path.Combine(dir, "tokenizer", "tokenizer.json"), "{}"); // the converter copies it; its content is not read
+    Json("model_index.json", new Dictionary<string, object> { ["_class_name"] = "ZImagePipeline", ["_zimage_model_name"] = "Z-Image-Turbo architecture, random weights", ["_zimage_random_weights"] = true });
+    if (tokenizer is not null)
+        File.Copy(tokenizer, Path.Combine(dir, "tokenizer", "tokenizer.json"), overwrite: true);
+    else
+        File.WriteAllText(Path.Combine(dir, "tokenizer", "tokenizer.json"), "{}"); // the converter copies it; its content is not read
     Console.WriteLine($"wrote {Directory.GetFiles(dir, "*.safetensors", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length) / 1e9:F2} GB under {dir}");
 }
 
