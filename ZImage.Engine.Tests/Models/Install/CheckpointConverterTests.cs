@@ -120,6 +120,21 @@ public sealed class CheckpointConverterTests : IDisposable
     }
 
     [Fact]
+    public async Task NotEnoughFreeDiskIsRefusedUpFrontNamingWhatIsNeeded()
+    {
+        var checkpoint = Checkpoint();
+        var converter = new CheckpointConverter { FreeBytes = _ => 1_000_000 };
+        var needed = converter.EstimateOutputBytes(checkpoint, Fp32);
+
+        var e = await Assert.ThrowsAsync<IOException>(() => converter.ConvertAsync(checkpoint, ModelDir, Fp32, null, CancellationToken.None));
+
+        Assert.Contains(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"needs {needed / 1e9:0.0#} GB"), e.Message);
+        Assert.Contains("0.0 GB is free", e.Message);
+        Assert.False(Directory.Exists(ModelDir));
+        Assert.False(Directory.Exists(ModelDir + CheckpointConverter.PartialSuffix));
+    }
+
+    [Fact]
     public async Task AnExistingModelFolderIsNeverOverwritten()
     {
         var checkpoint = Checkpoint();

@@ -24,6 +24,9 @@ public sealed class CheckpointConverter : ICheckpointConverter
     private const long FixedOverheadBytes = 8L << 20;
     private const long PerTensorOverheadBytes = 4096;
 
+    /// <summary>Free bytes on the volume holding a folder; replaceable so the refusal can be tested without filling a disk.</summary>
+    internal Func<string, long> FreeBytes { get; init; } = folder => new DriveInfo(Path.GetPathRoot(Path.GetFullPath(folder))!).AvailableFreeSpace;
+
     public long EstimateOutputBytes(string checkpointDir, ConvertOptions options)
     {
         ValidateOptions(options);
@@ -69,7 +72,13 @@ public sealed class CheckpointConverter : ICheckpointConverter
         Architecture.Validate("vae", vae, arch.Vae.Shapes());
 
         var total = EstimateOutputBytes(checkpointDir, options);
+        var parent = Path.GetDirectoryName(modelDir)!;
+        Directory.CreateDirectory(parent);
         var partial = modelDir + PartialSuffix;
+        var reclaimable = Directory.Exists(partial) ? Directory.GetFiles(partial, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length) : 0;
+        var free = FreeBytes(parent) + reclaimable;
+        if (free < total)
+            throw new IOException($"Not enough free disk for the model folder: it needs {Gb(total)} in {parent}, {Gb(free)} is free.");
         // A partial folder is never in use: it is what a crashed or killed conversion left.
         if (Directory.Exists(partial))
             Directory.Delete(partial, recursive: true);
@@ -113,6 +122,8 @@ public sealed class CheckpointConverter : ICheckpointConverter
             throw;
         }
     }
+
+    private static string Gb(long bytes) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{bytes / 1e9:0.0#} GB");
 
     private static void ValidateOptions(ConvertOptions options)
     {
