@@ -135,6 +135,30 @@ public sealed class CheckpointConverterTests : IDisposable
     }
 
     [Fact]
+    public async Task ACheckpointMixingFloat32AndBfloat16PartsConvertsEachExactly()
+    {
+        // The official checkpoint has a float32 transformer beside a bfloat16 text encoder and VAE.
+        var checkpoint = Checkpoint();
+        foreach (var shard in Directory.GetFiles(Path.Combine(checkpoint, "text_encoder"), "*.safetensors")
+                     .Concat(Directory.GetFiles(Path.Combine(checkpoint, "vae"), "*.safetensors")))
+            TinyCheckpoint.RewriteTensors(shard, (_, values) => values, dtype: "BF16");
+
+        await _converter.ConvertAsync(checkpoint, ModelDir, Fp32, null, CancellationToken.None);
+
+        // bf16 widens exactly: the fp32 folder holds the bf16-rounded values; the float32 transformer is untouched
+        var graph = OnnxFileReader.Read(Path.Combine(ModelDir, "text_encoder", "model.onnx"));
+        var embedding = OnnxFileReader.Floats(graph.Initializers.Single(i => i.Name == "embed_tokens.weight"), Path.Combine(ModelDir, "text_encoder", "model.onnx.data"));
+        using (var original = new CheckpointPart(Path.Combine(TinyCheckpoint.FixtureDirectory, "text_encoder"), stripPrefix: "model."))
+        {
+            var expected = original.Get("embed_tokens.weight").ToArray().Select(v => WeightCodec.Bf16ToSingle(WeightCodec.ToBf16Bits(v))).ToArray();
+            Assert.Equal(expected, embedding);
+        }
+        Assert.Equal(
+            await File.ReadAllBytesAsync(Path.Combine(TinyCheckpoint.SelfTestModelDirectory, "transformer", "model.onnx.data")),
+            await File.ReadAllBytesAsync(Path.Combine(ModelDir, "transformer", "model.onnx.data")));
+    }
+
+    [Fact]
     public async Task AnExistingModelFolderIsNeverOverwritten()
     {
         var checkpoint = Checkpoint();

@@ -19,8 +19,6 @@ internal static class ManifestWriter
     public const string TemplatePrefix = "<|im_start|>user\n";
     public const string TemplateSuffix = "<|im_end|>\n<|im_start|>assistant\n";
 
-    public sealed record PartFacts(long Parameters);
-
     /// <summary>What the manifest says about where the weights came from.</summary>
     public sealed record Origin(string ModelName, bool RandomWeights, string Source, DateTime CreatedUtc);
 

@@ -80,9 +80,6 @@ internal sealed class CheckpointPart : IDisposable
         return new SafetensorsWeight(file, entry);
     }
 
-    /// <summary>Bytes the named tensor takes in the checkpoint.</summary>
-    public long StoredBytes(string name) => Entry(name).Entry.End - Entry(name).Entry.Begin;
-
     public void Dispose()
     {
         foreach (var file in _files)

@@ -163,6 +163,7 @@ internal sealed class OnnxGraph : IDisposable
         var start = _offset;
         for (long done = 0; done < data.Count; done += SliceElements)
         {
+            _ct.ThrowIfCancellationRequested(); // the embedding alone is 389 M elements: do not wait for its end
             var n = (int)Math.Min(SliceElements, data.Count - done);
             data.Read(done, _floats.AsSpan(0, n));
             WeightCodec.Narrow(_floats.AsSpan(0, n), dtype, _bytes.AsSpan(0, n * size), data.Source);
@@ -181,11 +182,6 @@ internal sealed class Ops(OnnxGraph g, WeightDtype dtype)
     private readonly TransposeScratch _scratch = new();
 
     public const int ElemFloat = 1, ElemInt64 = 7;
-
-    public OnnxGraph G => g;
-
-    /// <summary>Weight and compute type of the large matmuls and attention.</summary>
-    public WeightDtype Dtype => dtype;
 
     public static OnnxAttribute A(string name, long value) => new(name, value);
 
