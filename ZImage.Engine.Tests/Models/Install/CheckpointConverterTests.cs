@@ -68,8 +68,10 @@ public sealed class CheckpointConverterTests : IDisposable
             .EnumerateObject().Where(p => p.Name != Missing).ToDictionary(p => p.Name, p => p.Value.GetString()!);
         SafetensorsWriter.WriteIndex(index, map, 0);
 
-        var e = await Assert.ThrowsAsync<CheckpointException>(() => _converter.ConvertAsync(checkpoint, ModelDir, Fp32, null, CancellationToken.None));
+        var e = await Assert.ThrowsAsync<ConvertException>(() => _converter.ConvertAsync(checkpoint, ModelDir, Fp32, null, CancellationToken.None));
 
+        Assert.Equal(ConvertFailure.TensorsDoNotMatch, e.Failure);
+        Assert.Equal(Missing, e.Tensor);
         Assert.Contains("transformer", e.Message);
         Assert.Contains("1 missing tensor", e.Message);
         Assert.Contains(Missing, e.Message);
@@ -86,8 +88,9 @@ public sealed class CheckpointConverterTests : IDisposable
         File.WriteAllText(Path.Combine(checkpoint, "transformer", "config.json"),
             File.ReadAllText(Path.Combine(checkpoint, "transformer", "config.json")).Replace("\"in_channels\": 16", "\"in_channels\": 12"));
 
-        var e = await Assert.ThrowsAsync<CheckpointException>(() => _converter.ConvertAsync(checkpoint, ModelDir, Fp32, null, CancellationToken.None));
+        var e = await Assert.ThrowsAsync<ConvertException>(() => _converter.ConvertAsync(checkpoint, ModelDir, Fp32, null, CancellationToken.None));
 
+        Assert.Equal(ConvertFailure.TensorsDoNotMatch, e.Failure);
         Assert.Contains("all_x_embedder.2-1.weight: expected [32, 48], found [32, 64]", e.Message);
         Assert.False(Directory.Exists(ModelDir));
     }
@@ -105,9 +108,12 @@ public sealed class CheckpointConverterTests : IDisposable
                 return values;
             }, dtype: "BF16");
 
-        var e = await Assert.ThrowsAsync<CheckpointException>(() =>
+        var e = await Assert.ThrowsAsync<ConvertException>(() =>
             _converter.ConvertAsync(checkpoint, ModelDir, new ConvertOptions(WeightDtype.Fp16, WeightDtype.Fp32), null, CancellationToken.None));
 
+        Assert.Equal(ConvertFailure.Fp16Overflow, e.Failure);
+        Assert.Equal(Big, e.Tensor);
+        Assert.Equal(70144f, e.Value); // 70000 as stored in bf16
         Assert.Contains(Big, e.Message);
         Assert.Contains("65504", e.Message);
         Assert.Contains("bf16 or fp32", e.Message);
@@ -126,8 +132,11 @@ public sealed class CheckpointConverterTests : IDisposable
         var converter = new CheckpointConverter { FreeBytes = _ => 1_000_000 };
         var needed = converter.EstimateOutputBytes(checkpoint, Fp32);
 
-        var e = await Assert.ThrowsAsync<IOException>(() => converter.ConvertAsync(checkpoint, ModelDir, Fp32, null, CancellationToken.None));
+        var e = await Assert.ThrowsAsync<ConvertException>(() => converter.ConvertAsync(checkpoint, ModelDir, Fp32, null, CancellationToken.None));
 
+        Assert.Equal(ConvertFailure.DiskFull, e.Failure);
+        Assert.Equal(needed, e.NeededBytes);
+        Assert.Equal(1_000_000, e.FreeBytes);
         Assert.Contains(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"needs {needed / 1e9:0.0#} GB"), e.Message);
         Assert.Contains("0.0 GB is free", e.Message);
         Assert.False(Directory.Exists(ModelDir));
@@ -159,14 +168,31 @@ public sealed class CheckpointConverterTests : IDisposable
     }
 
     [Fact]
+    public async Task ATruncatedShardIsReportedAsMalformedNamingTheFile()
+    {
+        var checkpoint = Checkpoint();
+        var shard = Path.Combine(checkpoint, "transformer", "diffusion_pytorch_model-00002-of-00002.safetensors");
+        await using (var f = new FileStream(shard, FileMode.Open))
+            f.SetLength(f.Length - 1000); // a download cut short
+
+        var e = await Assert.ThrowsAsync<ConvertException>(() => _converter.ConvertAsync(checkpoint, ModelDir, Fp32, null, CancellationToken.None));
+
+        Assert.Equal(ConvertFailure.Malformed, e.Failure);
+        Assert.Equal(shard, e.File);
+        Assert.Contains("truncated", e.Message);
+        Assert.False(Directory.Exists(ModelDir));
+    }
+
+    [Fact]
     public async Task AnExistingModelFolderIsNeverOverwritten()
     {
         var checkpoint = Checkpoint();
         Directory.CreateDirectory(ModelDir);
         await File.WriteAllTextAsync(Path.Combine(ModelDir, "mine.txt"), "keep me");
 
-        var e = await Assert.ThrowsAsync<IOException>(() => _converter.ConvertAsync(checkpoint, ModelDir, Fp32, null, CancellationToken.None));
+        var e = await Assert.ThrowsAsync<ConvertException>(() => _converter.ConvertAsync(checkpoint, ModelDir, Fp32, null, CancellationToken.None));
 
+        Assert.Equal(ConvertFailure.TargetExists, e.Failure);
         Assert.Contains("already exists", e.Message);
         Assert.Equal("keep me", await File.ReadAllTextAsync(Path.Combine(ModelDir, "mine.txt")));
     }

@@ -83,7 +83,10 @@ public sealed class WeightCodecTests
     public void AFiniteWeightBeyondFp16IsRefusedNamingTheTensor(float value)
     {
         float[] values = [0.5f, value, 1f];
-        var e = Assert.Throws<CheckpointException>(() => WeightCodec.Narrow(values, WeightDtype.Fp16, new byte[6], "layers.3.feed_forward.w2.weight"));
+        var e = Assert.Throws<ConvertException>(() => WeightCodec.Narrow(values, WeightDtype.Fp16, new byte[6], "layers.3.feed_forward.w2.weight"));
+        Assert.Equal(ConvertFailure.Fp16Overflow, e.Failure);
+        Assert.Equal("layers.3.feed_forward.w2.weight", e.Tensor);
+        Assert.Equal(value, e.Value);
         Assert.Contains("layers.3.feed_forward.w2.weight", e.Message);
         Assert.Contains("does not fit fp16", e.Message);
     }

@@ -54,14 +54,14 @@ public sealed class CheckpointConverter : ICheckpointConverter
         checkpointDir = Path.GetFullPath(checkpointDir);
         modelDir = Path.GetFullPath(modelDir.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar));
         if (!Directory.Exists(checkpointDir))
-            throw new CheckpointException($"The checkpoint folder {checkpointDir} does not exist.");
+            throw new ConvertException(ConvertFailure.MissingFile, $"The checkpoint folder {checkpointDir} does not exist.") { File = checkpointDir };
         if (Directory.Exists(modelDir) && Directory.EnumerateFileSystemEntries(modelDir).Any())
-            throw new IOException($"The model folder {modelDir} already exists and is not empty; choose another folder or remove it first.");
+            throw new ConvertException(ConvertFailure.TargetExists, $"The model folder {modelDir} already exists and is not empty; choose another folder or remove it first.") { File = modelDir };
 
         var arch = Architecture.FromCheckpoint(checkpointDir);
         var tokenizerJson = Path.Combine(checkpointDir, "tokenizer", "tokenizer.json");
         if (!File.Exists(tokenizerJson))
-            throw new CheckpointException($"The checkpoint has no tokenizer/tokenizer.json ({tokenizerJson}).");
+            throw new ConvertException(ConvertFailure.MissingFile, $"The checkpoint has no tokenizer/tokenizer.json ({tokenizerJson}).") { File = tokenizerJson };
         var origin = ReadOrigin(checkpointDir);
 
         using var textEncoder = new CheckpointPart(Path.Combine(checkpointDir, "text_encoder"), stripPrefix: "model.");
@@ -78,7 +78,12 @@ public sealed class CheckpointConverter : ICheckpointConverter
         var reclaimable = Directory.Exists(partial) ? Directory.GetFiles(partial, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length) : 0;
         var free = FreeBytes(parent) + reclaimable;
         if (free < total)
-            throw new IOException($"Not enough free disk for the model folder: it needs {Gb(total)} in {parent}, {Gb(free)} is free.");
+            throw new ConvertException(ConvertFailure.DiskFull, $"Not enough free disk for the model folder: it needs {Gb(total)} in {parent}, {Gb(free)} is free.")
+            {
+                File = parent,
+                NeededBytes = total,
+                FreeBytes = free,
+            };
         // A partial folder is never in use: it is what a crashed or killed conversion left.
         if (Directory.Exists(partial))
             Directory.Delete(partial, recursive: true);

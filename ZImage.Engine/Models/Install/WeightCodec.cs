@@ -71,8 +71,9 @@ internal static class WeightCodec
                 if (!float.IsFinite(largest) || Math.Abs(largest) > Fp16Max)
                     foreach (var v in source)
                         if (float.IsFinite(v) && Math.Abs(v) > Fp16Max)
-                            throw new CheckpointException(
-                                $"Tensor {tensor} has the value {v:R}, which does not fit fp16 (largest ±65504). Install with the bf16 or fp32 weight type instead.");
+                            throw new ConvertException(ConvertFailure.Fp16Overflow,
+                                $"Tensor {tensor} has the value {v:R}, which does not fit fp16 (largest ±65504). Install with the bf16 or fp32 weight type instead.")
+                            { Tensor = tensor, Value = v };
                 // Round to nearest even, the same conversion as (Half)value, vectorized.
                 TensorPrimitives.ConvertToHalf(source, MemoryMarshal.Cast<byte, Half>(destination));
                 break;

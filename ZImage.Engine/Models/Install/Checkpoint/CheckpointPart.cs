@@ -16,7 +16,7 @@ internal sealed class CheckpointPart : IDisposable
     public CheckpointPart(string folder, string stripPrefix = "")
     {
         if (!Directory.Exists(folder))
-            throw new CheckpointException($"The checkpoint has no folder {Path.GetFileName(folder)}/ ({folder}).");
+            throw new ConvertException(ConvertFailure.MissingFile, $"The checkpoint has no folder {Path.GetFileName(folder)}/ ({folder}).") { File = folder };
         Folder = folder;
         try
         {
@@ -30,13 +30,13 @@ internal sealed class CheckpointPart : IDisposable
                 {
                     var path = Path.Combine(folder, shard);
                     if (!File.Exists(path))
-                        throw new CheckpointException($"{Path.GetFileName(index)} lists {shard}, which is not in {folder} (download incomplete?).");
+                        throw new ConvertException(ConvertFailure.MissingFile, $"{Path.GetFileName(index)} lists {shard}, which is not in {folder} (download incomplete?).") { File = path };
                     files[shard] = Open(path);
                 }
                 foreach (var (name, shard) in map)
                 {
                     if (!files[shard].Entries.TryGetValue(name, out var entry))
-                        throw new CheckpointException($"{Path.GetFileName(index)} places tensor {name} in {shard}, but that file does not hold it.");
+                        throw new ConvertException(ConvertFailure.Malformed, $"{Path.GetFileName(index)} places tensor {name} in {shard}, but that file does not hold it.") { File = Path.Combine(folder, shard), Tensor = name };
                     _tensors[name] = (files[shard], entry);
                 }
             }
@@ -44,7 +44,7 @@ internal sealed class CheckpointPart : IDisposable
             {
                 var singles = Directory.GetFiles(folder, "*.safetensors").Order(StringComparer.Ordinal).ToArray();
                 if (singles.Length == 0)
-                    throw new CheckpointException($"No .safetensors files in {folder}.");
+                    throw new ConvertException(ConvertFailure.MissingFile, $"No .safetensors files in {folder}.") { File = folder };
                 foreach (var path in singles)
                 {
                     var file = Open(path);
@@ -88,7 +88,7 @@ internal sealed class CheckpointPart : IDisposable
     }
 
     private (SafetensorsFile File, SafetensorsEntry Entry) Entry(string name) =>
-        Names.TryGetValue(name, out var raw) ? _tensors[raw] : throw new CheckpointException($"{Path.GetFileName(Folder)}: the checkpoint has no tensor {name}.");
+        Names.TryGetValue(name, out var raw) ? _tensors[raw] : throw new ConvertException(ConvertFailure.TensorsDoNotMatch, $"{Path.GetFileName(Folder)}: the checkpoint has no tensor {name}.") { Tensor = name };
 
     private SafetensorsFile Open(string path)
     {
@@ -100,10 +100,7 @@ internal sealed class CheckpointPart : IDisposable
         }
         catch (Exception e) when (e is InvalidDataException or JsonException)
         {
-            throw new CheckpointException(e.Message, e);
+            throw new ConvertException(ConvertFailure.Malformed, e.Message, e) { File = path };
         }
     }
 }
-
-/// <summary>The checkpoint cannot be converted: a file is missing or malformed, or a tensor is missing, mis-shaped or out of range.</summary>
-public sealed class CheckpointException(string message, Exception? inner = null) : Exception(message, inner);

@@ -31,12 +31,12 @@ internal sealed record TextEncoderArch
         const string File = "text_encoder/config.json";
         var act = Config.String(cfg, "hidden_act") ?? "silu";
         if (act != "silu")
-            throw new CheckpointException($"{File}: hidden_act must be 'silu', found '{act}'.");
+            throw new ConvertException(ConvertFailure.Unsupported, $"{File}: hidden_act must be 'silu', found '{act}'.");
         var ropeParameters = Config.Object(cfg, "rope_parameters");
         var theta = Config.Double(cfg, "rope_theta") ?? (ropeParameters is { } rp ? Config.Double(rp, "rope_theta") : null) ?? 1_000_000.0;
         var ropeType = (Config.Object(cfg, "rope_scaling") ?? ropeParameters) is { } rs ? Config.String(rs, "rope_type") : null;
         if (ropeType is not null and not "default")
-            throw new CheckpointException($"{File}: only default RoPE is supported, found rope_type '{ropeType}'.");
+            throw new ConvertException(ConvertFailure.Unsupported, $"{File}: only default RoPE is supported, found rope_type '{ropeType}'.");
         var heads = Config.RequiredInt(cfg, "num_attention_heads", File);
         var hidden = Config.RequiredInt(cfg, "hidden_size", File);
         var headDim = Config.Int(cfg, "head_dim") is { } hd and not 0 ? hd : hidden / heads;
@@ -132,13 +132,13 @@ internal sealed record TransformerArch
         var patch = Config.Ints(cfg, "all_patch_size") ?? [2];
         var fpatch = Config.Ints(cfg, "all_f_patch_size") ?? [1];
         if (patch is not [2] || fpatch is not [1])
-            throw new CheckpointException($"{File}: only all_patch_size [2] / all_f_patch_size [1] are supported, found [{string.Join(", ", patch)}] / [{string.Join(", ", fpatch)}].");
+            throw new ConvertException(ConvertFailure.Unsupported, $"{File}: only all_patch_size [2] / all_f_patch_size [1] are supported, found [{string.Join(", ", patch)}] / [{string.Join(", ", fpatch)}].");
         if (a.NKvHeads != a.NHeads)
-            throw new CheckpointException($"{File}: n_kv_heads must equal n_heads (the official code has no GQA path).");
+            throw new ConvertException(ConvertFailure.Unsupported, $"{File}: n_kv_heads must equal n_heads (the official code has no GQA path).");
         if (!a.QkNorm)
-            throw new CheckpointException($"{File}: qk_norm false is not supported.");
+            throw new ConvertException(ConvertFailure.Unsupported, $"{File}: qk_norm false is not supported.");
         if (a.NHeads <= 0 || a.Dim % a.NHeads != 0 || a.HeadDim != a.AxesDims.Sum() || a.AxesDims.Any(d => d % 2 != 0) || a.AxesDims.Length != 3 || a.AxesLens.Length != 3)
-            throw new CheckpointException($"{File}: axes_dims [{string.Join(", ", a.AxesDims)}] must be three even numbers summing to dim/n_heads = {a.Dim}/{a.NHeads}.");
+            throw new ConvertException(ConvertFailure.Unsupported, $"{File}: axes_dims [{string.Join(", ", a.AxesDims)}] must be three even numbers summing to dim/n_heads = {a.Dim}/{a.NHeads}.");
         return a;
     }
 
@@ -224,9 +224,9 @@ internal sealed record VaeArch
             UsePostQuantConv = Config.Bool(cfg, "use_post_quant_conv") ?? true,
         };
         if (Config.Strings(cfg, "up_block_types") is { } ups && ups.Any(t => t != "UpDecoderBlock2D"))
-            throw new CheckpointException($"{File}: only UpDecoderBlock2D up blocks are supported, found [{string.Join(", ", ups)}].");
+            throw new ConvertException(ConvertFailure.Unsupported, $"{File}: only UpDecoderBlock2D up blocks are supported, found [{string.Join(", ", ups)}].");
         if (a.BlockOutChannels.Length == 0 || a.NormNumGroups <= 0 || a.BlockOutChannels.Any(c => c % a.NormNumGroups != 0))
-            throw new CheckpointException($"{File}: block_out_channels [{string.Join(", ", a.BlockOutChannels)}] must be multiples of norm_num_groups {a.NormNumGroups}.");
+            throw new ConvertException(ConvertFailure.Unsupported, $"{File}: block_out_channels [{string.Join(", ", a.BlockOutChannels)}] must be multiples of norm_num_groups {a.NormNumGroups}.");
         return a;
     }
 
@@ -297,13 +297,13 @@ internal sealed record Architecture(TextEncoderArch TextEncoder, TransformerArch
         {
             var s = Config.Read(checkpointDir, "scheduler/scheduler_config.json");
             if (Config.Bool(s, "use_dynamic_shifting") == true)
-                throw new CheckpointException("scheduler/scheduler_config.json: use_dynamic_shifting true is not supported.");
+                throw new ConvertException(ConvertFailure.Unsupported, "scheduler/scheduler_config.json: use_dynamic_shifting true is not supported.");
             shift = Config.Double(s, "shift") ?? 3.0;
         }
         if (dit.CapFeatDim != te.HiddenSize)
-            throw new CheckpointException($"transformer cap_feat_dim {dit.CapFeatDim} != text encoder hidden_size {te.HiddenSize}.");
+            throw new ConvertException(ConvertFailure.Unsupported, $"transformer cap_feat_dim {dit.CapFeatDim} != text encoder hidden_size {te.HiddenSize}.");
         if (dit.InChannels != vae.LatentChannels)
-            throw new CheckpointException($"transformer in_channels {dit.InChannels} != vae latent_channels {vae.LatentChannels}.");
+            throw new ConvertException(ConvertFailure.Unsupported, $"transformer in_channels {dit.InChannels} != vae latent_channels {vae.LatentChannels}.");
         return new Architecture(te, dit, vae, shift);
     }
 
@@ -319,7 +319,10 @@ internal sealed record Architecture(TextEncoderArch TextEncoder, TransformerArch
         if (missing.Count > 0)
             lines.Add($"  {missing.Count} missing tensor{(missing.Count == 1 ? "" : "s")}: {string.Join(", ", missing.Take(8))}{(missing.Count > 8 ? ", ..." : "")}");
         lines.AddRange(wrong.Take(8).Select(w => "  " + w));
-        throw new CheckpointException(string.Join("\n", lines));
+        throw new ConvertException(ConvertFailure.TensorsDoNotMatch, string.Join("\n", lines))
+        {
+            Tensor = missing.Count > 0 ? missing[0] : expected.First(e => source.Contains(e.Name) && !source.Shape(e.Name).SequenceEqual(e.Shape)).Name,
+        };
     }
 }
 
@@ -330,7 +333,7 @@ internal static class Config
     {
         var path = Path.Combine(checkpointDir, relative);
         if (!File.Exists(path))
-            throw new CheckpointException($"The checkpoint has no {relative} ({path}).");
+            throw new ConvertException(ConvertFailure.MissingFile, $"The checkpoint has no {relative} ({path}).") { File = path };
         try
         {
             using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
@@ -338,7 +341,7 @@ internal static class Config
         }
         catch (JsonException e)
         {
-            throw new CheckpointException($"{relative} is not valid JSON: {e.Message}", e);
+            throw new ConvertException(ConvertFailure.Malformed, $"{relative} is not valid JSON: {e.Message}", e) { File = path };
         }
     }
 
@@ -354,10 +357,10 @@ internal static class Config
     public static int? Int(JsonElement cfg, string key) => Value(cfg, key) is { } v ? (int)Number(v, key).GetDouble() : null;
 
     public static int RequiredInt(JsonElement cfg, string key, string file) =>
-        Int(cfg, key) ?? throw new CheckpointException($"{file}: the key {key} is missing.");
+        Int(cfg, key) ?? throw new ConvertException(ConvertFailure.Malformed, $"{file}: the key {key} is missing.") { File = file };
 
     public static bool? Bool(JsonElement cfg, string key) => Value(cfg, key) is { } v
-        ? v.ValueKind switch { JsonValueKind.True => true, JsonValueKind.False => false, _ => throw new CheckpointException($"config key {key}: expected true or false, found {v}") }
+        ? v.ValueKind switch { JsonValueKind.True => true, JsonValueKind.False => false, _ => throw new ConvertException(ConvertFailure.Malformed, $"config key {key}: expected true or false, found {v}") }
         : null;
 
     public static int[]? Ints(JsonElement cfg, string key) => Value(cfg, key) is { ValueKind: JsonValueKind.Array } v
@@ -369,5 +372,5 @@ internal static class Config
         : null;
 
     private static JsonElement Number(JsonElement v, string key) =>
-        v.ValueKind == JsonValueKind.Number ? v : throw new CheckpointException($"config key {key}: expected a number, found {v}");
+        v.ValueKind == JsonValueKind.Number ? v : throw new ConvertException(ConvertFailure.Malformed, $"config key {key}: expected a number, found {v}");
 }
