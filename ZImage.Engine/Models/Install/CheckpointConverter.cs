@@ -11,7 +11,8 @@ namespace ZImage.Engine.Models.Install;
 /// the chosen dtype, the tokenizer and zimage.json. Weights stream tensor by tensor, so memory stays near the
 /// largest single matrix (157 MB) whatever the model size. Everything is written into "&lt;model&gt;.partial"
 /// beside the target and renamed at the end: a folder under the final name is always complete. A cancelled or
-/// failed conversion removes the partial folder; one left by a crash is removed by the next run.
+/// failed conversion removes the partial folder; one left by a crash is removed by the next run. Refusals are
+/// <see cref="ConvertException"/>s; two conversions into the same target at once are not supported.
 /// </summary>
 public sealed class CheckpointConverter : ICheckpointConverter
 {
@@ -45,7 +46,7 @@ public sealed class CheckpointConverter : ICheckpointConverter
     {
         ValidateOptions(options);
         // The work is disk reads, conversion loops and disk writes: one background thread, cancellation checked
-        // before every tensor.
+        // before every tensor and every 1 M-element slice of a large one.
         return Task.Run(() => Convert(checkpointDir, modelDir, options, progress, ct), ct);
     }
 
