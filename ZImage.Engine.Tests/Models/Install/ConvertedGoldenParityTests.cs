@@ -1,5 +1,4 @@
 using ZImage.Engine.Models.Install;
-using ZImage.Engine.Pipeline;
 using ZImage.Engine.Tests.Pipeline;
 
 namespace ZImage.Engine.Tests.Models.Install;
@@ -73,27 +72,7 @@ public sealed class ConvertedFp16ParityTests(ConvertedFp16TinyModelFixture fixtu
     public void EveryStepMatchesTheReferenceWithinFp16Rounding()
     {
         var run = fixture.Run("cfg_off");
-        var request = new GenerationRequest
-        {
-            Prompt = run.GetProperty("prompt_text").GetString()!,
-            Width = run.GetProperty("width").GetInt32(),
-            Height = run.GetProperty("height").GetInt32(),
-            Steps = run.GetProperty("steps").GetInt32(),
-            Cfg = run.GetProperty("guidance_scale").GetSingle(),
-            Seed = 42,
-        };
-        var noise = fixture.Floats(run.GetProperty("noise"));
-        var perStep = new List<float[]>();
-        fixture.Pipeline.StepObserver = (_, _, latent) => perStep.Add((float[])latent.Clone());
-        GenerationResult result;
-        try
-        {
-            result = fixture.Pipeline.Run(request, progress: null, noise: _ => (float[])noise.Clone(), CancellationToken.None);
-        }
-        finally
-        {
-            fixture.Pipeline.StepObserver = null;
-        }
+        var (perStep, result) = fixture.RunRecordingSteps(run);
 
         var steps = run.GetProperty("per_step").EnumerateArray().ToArray();
         Assert.Equal(steps.Length, perStep.Count);
@@ -110,13 +89,7 @@ public sealed class ConvertedFp16ParityTests(ConvertedFp16TinyModelFixture fixtu
     private void AssertClose(float[] expected, float[] actual, string what)
     {
         Assert.Equal(expected.Length, actual.Length);
-        double scale = 0, worst = 0;
-        for (var i = 0; i < expected.Length; i++)
-        {
-            scale = Math.Max(scale, Math.Abs(expected[i]));
-            worst = Math.Max(worst, Math.Abs((double)expected[i] - actual[i]));
-        }
-        var relative = worst / Math.Max(scale, 1e-12);
+        var (worst, _, scale, relative) = GoldenFixture.Difference(expected, actual);
         output.WriteLine($"{what}: max |diff| {worst:E2}, relative to scale {scale:E2}: {relative:E2}");
         Assert.True(relative <= RelativeTolerance, $"{what}: {relative:E3} of the reference scale; allowed {RelativeTolerance:E0}");
     }
