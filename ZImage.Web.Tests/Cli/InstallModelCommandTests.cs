@@ -101,14 +101,18 @@ public sealed class InstallModelCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task WithoutAConverterInThisBuildTheCommandSaysSoAndFails()
+    public async Task AFolderThatIsNotACheckpointFailsWithTheConvertersReasonAndWritesNothing()
     {
         var error = new StringWriter();
+        var target = Path.Combine(_root, "m");
 
-        var rc = await InstallModelCommand.RunAsync(["--from", _root, "--out", Path.Combine(_root, "m")], new StringWriter(), error, null, CancellationToken.None);
+        var rc = await InstallModelCommand.RunAsync(["--from", _root, "--out", target], new StringWriter(), error, null, CancellationToken.None);
 
         Assert.Equal(InstallModelCommand.Failed, rc);
-        Assert.Contains("no checkpoint downloader or converter", error.ToString());
+        Assert.StartsWith("error: ", error.ToString());
+        Assert.Contains("error: The checkpoint has no text_encoder", error.ToString());
+        Assert.DoesNotContain("   at ", error.ToString());
+        Assert.False(Directory.Exists(target));
     }
 
     public void Dispose() => Directory.Delete(_root, recursive: true);

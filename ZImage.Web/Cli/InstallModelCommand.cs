@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Spectre.Console;
@@ -94,13 +95,9 @@ internal static class InstallModelCommand
         var configuration = new ConfigurationBuilder().AddEnvironmentVariables().Build();
         services.AddSingleton<IConfiguration>(configuration);
         services.AddZImageHubDownloads(configuration);
+        services.TryAddSingleton<ICheckpointConverter, CheckpointConverter>();
         services.AddZImageInstaller(_ => new InstallOptions { CacheDirectory = parsed.CacheDirectory });
         await using var provider = services.BuildServiceProvider();
-        if (!InstallSetup.IsAvailable(provider))
-        {
-            error.WriteLine("error: this build of ZImage has no checkpoint downloader or converter registered, so it cannot install a model");
-            return Failed;
-        }
         var installer = provider.GetRequiredService<ModelInstallService>();
 
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -135,7 +132,7 @@ internal static class InstallModelCommand
             error.WriteLine("cancelled before the install started");
             return Cancelled;
         }
-        catch (Exception e) when (e is InstallRefusedException or HubDownloadException or HttpRequestException or IOException or InvalidDataException)
+        catch (Exception e) when (e is InstallRefusedException or HubDownloadException or ConvertException or HttpRequestException or IOException or InvalidDataException)
         {
             error.WriteLine($"error: {e.Message}");
             return Failed;
@@ -231,7 +228,7 @@ internal static class InstallWords
         if (s.Stage == InstallStage.Check)
             return $"{stage}: {s.Message ?? "making a test picture"}";
         var speed = s.BytesPerSecond > 0 ? $" · {Size((long)s.BytesPerSecond)}/s" : "";
-        var eta = s.Eta is { } e ? $" · {Duration(e)} left" : "";
+        var eta = s.Eta is { } e && s.Done < s.Total ? $" · {Duration(e)} left" : "";
         return $"{stage} {Size(s.Done)} of {Size(s.Total)}{speed}{eta}";
     }
 

@@ -285,7 +285,7 @@ public sealed class ModelInstallService
         {
             final = new InstallStatus(InstallState.Cancelled, Status.Stage, Message: "cancelled: no model folder was made and the active model is unchanged; downloaded files stay in the cache for next time", Plan: plan);
         }
-        catch (Exception e) when (e is InstallRefusedException or InstallCheckFailedException or Hub.HubDownloadException or IOException
+        catch (Exception e) when (e is InstallRefusedException or InstallCheckFailedException or Hub.HubDownloadException or ConvertException or IOException
                                       or UnauthorizedAccessException or InvalidDataException or HttpRequestException or ModelFolderException
                                       or InvalidOperationException)
         {
