@@ -80,6 +80,17 @@ public partial class ComponentTests
         Assert.Contains("Installed: Z-Image-Turbo is now the active model.", settings);
     }
 
+    [Fact]
+    public void EveryReasonAnInstallCanStopForHasWordsInBothLanguages()
+    {
+        var reasons = new[] { "source", "busy", "target", "disk", "check", "other" }
+            .Concat(Enum.GetNames<ZImage.Engine.Models.Install.Hub.HubFailure>().Select(f => $"hub.{f}"))
+            .Concat(Enum.GetNames<ConvertFailure>().Select(f => $"convert.{f}"));
+
+        Assert.All(reasons, r => Assert.Contains($"install.reason.{r}", UiText.Keys));
+        Assert.Equal("convert.Fp16Overflow", InstallStatus.ReasonOf(new ConvertException(ConvertFailure.Fp16Overflow, "x")));
+    }
+
     private sealed class NoHubDownloader : ICheckpointDownloader
     {
         public Task<DownloadPlan> PlanAsync(HubSource source, string cacheRoot, CancellationToken ct) => throw new HttpRequestException($"{source.Endpoint ?? "huggingface.co"} cannot be reached in this test");

@@ -62,7 +62,7 @@ public sealed class HubInstallTests : IAsyncLifetime
 
         var final = await service.InstallAsync(new InstallRequest(new InstallSource.Hub(new HubSource(HubKind.HuggingFace)), target, new ConvertOptions()), null, CancellationToken.None);
 
-        Assert.Equal(InstallState.Failed, final.State);
+        Assert.Equal((InstallState.Failed, "hub.Unreachable"), (final.State, final.ReasonKey));
         Assert.Contains("hub.invalid", final.Message);
         Assert.False(Directory.Exists(target));
         Assert.Empty(activator.Activated);

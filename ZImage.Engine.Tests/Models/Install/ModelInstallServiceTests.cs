@@ -90,7 +90,7 @@ public sealed class ModelInstallServiceTests : IDisposable
 
         var final = await service.InstallAsync(FromHub(Target), null, CancellationToken.None);
 
-        Assert.Equal(InstallState.Failed, final.State);
+        Assert.Equal((InstallState.Failed, "disk"), (final.State, final.ReasonKey));
         Assert.Equal("not enough free disk: the install needs 8.1 GB (4.0 GB to download, 4.1 GB for the model folder) and 5.0 GB is free", final.Message);
         Assert.Equal(0, downloader.Downloads);
         Assert.False(Directory.Exists(Target));
@@ -132,7 +132,7 @@ public sealed class ModelInstallServiceTests : IDisposable
 
         var final = await service.InstallAsync(new InstallRequest(new InstallSource.Folder(checkpoint), Target, new ConvertOptions()), null, CancellationToken.None);
 
-        Assert.Equal(InstallState.Failed, final.State);
+        Assert.Equal((InstallState.Failed, "check"), (final.State, final.ReasonKey));
         Assert.Contains("test picture failed: the test picture has 12 broken values (NaN or infinity)", final.Message);
         Assert.Empty(_activator.Activated);
         Assert.Contains("\"state\":\"Failed\"", await File.ReadAllTextAsync(History));

@@ -79,8 +79,23 @@ public sealed record InstallStatus(
     string? Item = null,
     string? Message = null,
     InstallPlan? Plan = null,
-    string? ModelDirectory = null)
+    string? ModelDirectory = null,
+    string? ReasonKey = null)
 {
+    /// <summary>
+    /// Why a failed install stopped, as a stable key the page translates (install.reason.{key}): "hub.Unreachable",
+    /// "convert.Fp16Overflow", "disk", "check"…; <see cref="Message"/> has the engine's sentence with the details.
+    /// </summary>
+    public static string ReasonOf(Exception e) => e switch
+    {
+        InstallRefusedException r => r.Reason,
+        InstallCheckFailedException => "check",
+        Hub.HubDownloadException h => $"hub.{h.Failure}",
+        ConvertException c => $"convert.{c.Failure}",
+        HttpRequestException => "hub.Unreachable",
+        _ => "other",
+    };
+
     public static readonly InstallStatus Idle = new(InstallState.Idle);
 
     public double Fraction => Total > 0 ? Math.Clamp((double)Done / Total, 0, 1) : 0;
@@ -88,7 +103,11 @@ public sealed record InstallStatus(
 }
 
 /// <summary>An install the service refused before starting (another one runs, not enough disk, the folder exists).</summary>
-public sealed class InstallRefusedException(string message) : Exception(message);
+/// <param name="Reason">A short stable word for the page to translate: source, busy, target or disk.</param>
+public sealed class InstallRefusedException(string reason, string message) : Exception(message)
+{
+    public string Reason { get; } = reason;
+}
 
 /// <summary>Makes one small picture with a new model folder and says in plain words what is wrong with it, if anything.</summary>
 public interface IInstallCheck
@@ -199,7 +218,7 @@ public sealed class ModelInstallService
         {
             case InstallSource.Folder folder:
                 if (!Directory.Exists(folder.Path))
-                    throw new InstallRefusedException($"the checkpoint folder {folder.Path} does not exist");
+                    throw new InstallRefusedException("source", $"the checkpoint folder {folder.Path} does not exist");
                 output = _converter.EstimateOutputBytes(folder.Path, request.Convert);
                 break;
             case InstallSource.Hub hub:
@@ -240,7 +259,7 @@ public sealed class ModelInstallService
     public async Task<InstallStatus> InstallAsync(InstallRequest request, IProgress<InstallStatus>? progress, CancellationToken ct)
     {
         if (!_one.Wait(0))
-            throw new InstallRefusedException("another model install is running: wait for it or cancel it first");
+            throw new InstallRefusedException("busy", "another model install is running: wait for it or cancel it first");
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
         lock (_gate)
             _running = cancel;
@@ -250,10 +269,10 @@ public sealed class ModelInstallService
         try
         {
             if (Directory.Exists(request.ModelDirectory) && Directory.EnumerateFileSystemEntries(request.ModelDirectory).Any())
-                throw new InstallRefusedException($"the folder {request.ModelDirectory} already holds files: choose a new folder, or remove that one first");
+                throw new InstallRefusedException("target", $"the folder {request.ModelDirectory} already holds files: choose a new folder, or remove that one first");
             plan = await PlanAsync(request, cancel.Token);
             if (!plan.EnoughDisk)
-                throw new InstallRefusedException(
+                throw new InstallRefusedException("disk",
                     $"not enough free disk: the install needs {Gb(plan.DiskNeededBytes)} ({Gb(plan.ToDownloadBytes)} to download, {Gb(plan.OutputBytes)} for the model folder) and {Gb(plan.FreeBytes)} is free");
 
             var checkpoint = request.Source switch
@@ -289,7 +308,7 @@ public sealed class ModelInstallService
                                       or UnauthorizedAccessException or InvalidDataException or HttpRequestException or ModelFolderException
                                       or InvalidOperationException)
         {
-            final = new InstallStatus(InstallState.Failed, Status.Stage, Message: Sentence(e), Plan: plan);
+            final = new InstallStatus(InstallState.Failed, Status.Stage, Message: Sentence(e), Plan: plan, ReasonKey: InstallStatus.ReasonOf(e));
         }
         finally
         {
