@@ -2,6 +2,9 @@ using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Radzen;
+using ZImage.Engine.Models;
+using ZImage.Engine.Models.Install;
+using ZImage.Engine.Models.Install.Hub;
 using ZImage.Web.Api;
 using ZImage.Web.Components;
 using ZImage.Web.Ui;
@@ -55,7 +58,15 @@ public static class WebSetup
         services.AddSingleton<StudioPaths>();
         services.AddSingleton<SettingsStore>();
         services.AddSingleton<AccountStore>();
+        services.AddZImageModels();
         services.AddSingleton<IPromptTokenCounter, ModelTokenCounter>();
+        services.TryAddSingleton<IModelActivator, SettingsModelActivator>();
+        services.AddZImageInstaller(sp => new InstallOptions
+        {
+            CacheDirectory = sp.GetRequiredService<StudioPaths>().Resolve(sp.GetRequiredService<IOptions<HubOptions>>().Value.CacheDirectory),
+            HistoryFile = Path.Combine(sp.GetRequiredService<StudioPaths>().DataDirectory(), "installs.jsonl"),
+        });
+        services.AddScoped<ModelInstallActions>();
         services.AddScoped<Localizer>();
         services.AddScoped<UiUser>();
         services.AddScoped<GenerateSession>();
