@@ -31,14 +31,7 @@ public static class WebSetup
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddZImageUi();
         // Cookie sign-in is only used in accounts mode; in open mode nobody is ever signed in and it stays idle.
-        builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie(o =>
-        {
-            o.LoginPath = AccountEndpoints.SignInPath;
-            o.Cookie.Name = "zi-auth";
-            o.Cookie.SameSite = SameSiteMode.Lax;
-            o.ExpireTimeSpan = TimeSpan.FromDays(30);
-            o.SlidingExpiration = true;
-        });
+        builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie(AccountCookie.Configure);
         builder.Services.AddAuthorization();
         builder.Services.AddSignInRateLimit(builder.Configuration);
         builder.Services.AddCascadingAuthenticationState();

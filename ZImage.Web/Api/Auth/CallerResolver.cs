@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Options;
 using ZImage.Engine.Jobs;
+using ZImage.Web.Ui;
+using ZImage.Web.Ui.Identity;
 
 namespace ZImage.Web.Api.Auth;
 
@@ -11,7 +13,7 @@ namespace ZImage.Web.Api.Auth;
 /// collapsed, at most 40 characters) and compare case-insensitively. No name: <see cref="AnonymousUser"/>.
 /// Accounts mode demands <c>Authorization: Bearer zit_...</c>; a valid token in open mode is honoured too.
 /// </summary>
-public sealed class CallerResolver(IOptionsMonitor<ApiOptions> options, ApiTokenStore tokens)
+public sealed class CallerResolver(IOptionsMonitor<ApiOptions> options, IOptionsMonitor<UiOptions> ui, ApiTokenStore tokens, AccountStore accounts)
 {
     public const string UserHeader = "X-ZImage-User";
     public const string UserCookie = "zimage-user";
@@ -32,7 +34,14 @@ public sealed class CallerResolver(IOptionsMonitor<ApiOptions> options, ApiToken
             var token = await tokens.ValidateAsync(authorization["Bearer ".Length..].Trim(), http.RequestAborted);
             if (token is null)
                 return CallerResolution.Fail(StatusCodes.Status401Unauthorized, "The API token is unknown or revoked. Create one in Settings.");
-            return CallerResolution.Ok(new Caller(token.User, token.IsAdmin));
+            if (ui.CurrentValue.Mode != UserMode.Accounts)
+                return CallerResolution.Ok(new Caller(token.User, token.IsAdmin));
+            // With people signing in, a token lives only as long as its person and their credentials: removal or a new
+            // password (a new stamp) ends every token made before it.
+            var account = await accounts.FindAsync(token.User, http.RequestAborted);
+            if (account is null || token.CreatedAt.ToUnixTimeMilliseconds() < (account.StampedAt?.ToUnixTimeMilliseconds() ?? long.MinValue))
+                return CallerResolution.Fail(StatusCodes.Status401Unauthorized, "The API token is unknown or revoked. Create one in Settings.");
+            return CallerResolution.Ok(new Caller(account.Name, token.IsAdmin && account.IsAdmin));
         }
 
         if (mode == ApiAuthMode.Accounts)

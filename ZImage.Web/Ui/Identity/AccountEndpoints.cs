@@ -1,4 +1,3 @@
-using System.Security.Claims;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
@@ -45,15 +44,8 @@ public static class AccountEndpoints
         }).AllowAnonymous();
     }
 
-    private static Task SignInAsync(HttpContext http, Account account)
-    {
-        var claims = new List<Claim> { new(ClaimTypes.Name, account.Name) };
-        if (account.IsAdmin)
-            claims.Add(new Claim(ClaimTypes.Role, UiRoles.Admin));
-        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, CookieAuthenticationDefaults.AuthenticationScheme));
-        return http.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, principal,
-            new AuthenticationProperties { IsPersistent = true });
-    }
+    private static Task SignInAsync(HttpContext http, Account account) =>
+        http.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, AccountCookie.Principal(account), new AuthenticationProperties { IsPersistent = true });
 
     /// <summary>Only paths on this site: a crafted returnUrl must not send people elsewhere.</summary>
     private static string Local(string? returnUrl) =>
