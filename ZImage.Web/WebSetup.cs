@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Radzen;
 using ZImage.Web.Api;
 using ZImage.Web.Components;
+using ZImage.Web.Trust;
 using ZImage.Web.Ui;
 using ZImage.Web.Ui.Generate;
 using ZImage.Web.Ui.I18n;
@@ -17,10 +18,6 @@ public static class WebSetup
 {
     public static WebApplicationBuilder AddZImageWeb(this WebApplicationBuilder builder)
     {
-        var options = builder.Configuration.GetSection(UiOptions.Section).Get<UiOptions>() ?? new UiOptions();
-        if (ListeningGuard.Check(builder.Configuration, options.Mode) is { } refusal)
-            throw new InvalidOperationException(refusal);
-
         // The Settings tab saves here; as a configuration source its values reach every options class and survive a restart.
         var paths = new StudioPaths(builder.Configuration, builder.Environment.ContentRootPath);
         builder.Configuration.AddJsonFile(paths.SettingsFile(), optional: true, reloadOnChange: true);
@@ -33,6 +30,7 @@ public static class WebSetup
         // Cookie sign-in is only used in accounts mode; in open mode nobody is ever signed in and it stays idle.
         builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie(AccountCookie.Configure);
         builder.Services.AddAuthorization();
+        builder.Services.AddLoopbackHostFilter(builder.Configuration);
         builder.Services.AddSignInRateLimit(builder.Configuration);
         builder.Services.AddCascadingAuthenticationState();
         builder.AddZImageApi();
@@ -59,6 +57,7 @@ public static class WebSetup
     {
         if (!app.Environment.IsDevelopment())
             app.UseExceptionHandler("/error", createScopeForErrors: true);
+        app.UseCrossSiteGuard();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();

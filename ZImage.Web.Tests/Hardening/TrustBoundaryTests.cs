@@ -69,3 +69,93 @@ public sealed class AccountsTrustTests(AccountsStudioFactory factory) : IClassFi
         browser.Dispose();
     }
 }
+
+/// <summary>Issue #15 in open mode: what a page of another origin or a rebinding DNS name can make the studio do.</summary>
+public sealed class OpenTrustTests(ApiFactory factory) : IClassFixture<ApiFactory>
+{
+    private static HttpRequestMessage Job(string? origin = null, string? fetchSite = null, string? contentType = "application/json")
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/jobs")
+        {
+            Content = new ByteArrayContent("""{"prompt":"x","width":256,"height":256,"steps":2}"""u8.ToArray()),
+        };
+        if (contentType is not null)
+            request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(contentType);
+        if (origin is not null)
+            request.Headers.Add("Origin", origin);
+        if (fetchSite is not null)
+            request.Headers.Add("Sec-Fetch-Site", fetchSite);
+        return request;
+    }
+
+    [Theory]
+    [InlineData("http://localhost:8080", null)]
+    [InlineData("http://evil.example", null)]
+    [InlineData("null", null)]
+    [InlineData(null, "same-site")]
+    [InlineData(null, "cross-site")]
+    public async Task StateChangingRequestsMarkedAsFromAnotherOriginAreRefused(string? origin, string? fetchSite)
+    {
+        using var client = factory.ClientFor($"csrf-target-{origin}-{fetchSite}");
+        using var response = await client.SendAsync(Job(origin, fetchSite));
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Contains("another", (await response.JsonAsync()).GetProperty("detail").GetString());
+        using var interrupt = new HttpRequestMessage(HttpMethod.Post, "/sdapi/v1/interrupt");
+        interrupt.Headers.Add("Origin", origin ?? "http://localhost:8080");
+        Assert.Equal(HttpStatusCode.Forbidden, (await client.SendAsync(interrupt)).StatusCode);
+        Assert.Empty((await (await client.GetAsync("/api/v1/jobs")).JsonAsync()).EnumerateArray());
+    }
+
+    [Fact]
+    public async Task ScriptsWithoutOriginAndTheStudiosOwnPagesStillWork()
+    {
+        using var client = factory.ClientFor("script-user");
+        using (var script = await client.SendAsync(Job()))
+            Assert.Equal(HttpStatusCode.Accepted, script.StatusCode);
+        // The TestServer's address is http://localhost.
+        using (var own = await client.SendAsync(Job("http://localhost", "same-origin")))
+            Assert.Equal(HttpStatusCode.Accepted, own.StatusCode);
+        using (var typed = await client.SendAsync(Job(fetchSite: "none")))
+            Assert.Equal(HttpStatusCode.Accepted, typed.StatusCode);
+        // Reading is never refused for its origin: without CORS headers a foreign page cannot read the answer anyway.
+        using var read = new HttpRequestMessage(HttpMethod.Get, "/api/v1/jobs");
+        read.Headers.Add("Origin", "http://evil.example");
+        Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(read)).StatusCode);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("text/plain")]
+    public async Task AJsonBodyWithoutTheJsonContentTypeIsRefused(string? contentType)
+    {
+        using var client = factory.ClientFor("blob-sender");
+        using var response = await client.SendAsync(Job(contentType: contentType));
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        Assert.Contains("application/json", (await response.JsonAsync()).GetProperty("detail").GetString());
+    }
+
+    [Theory]
+    [InlineData("evil.example", HttpStatusCode.BadRequest)]
+    [InlineData("rebind.attacker.test:7860", HttpStatusCode.BadRequest)]
+    [InlineData("localhost:7860", HttpStatusCode.OK)]
+    [InlineData("127.0.0.1:7860", HttpStatusCode.OK)]
+    [InlineData("[::1]:7860", HttpStatusCode.OK)]
+    public async Task OpenModeAnswersOnlyToLoopbackHostNames(string host, HttpStatusCode expected)
+    {
+        using var client = factory.ClientFor("rebinder");
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/jobs");
+        request.Headers.Host = host;
+        Assert.Equal(expected, (await client.SendAsync(request)).StatusCode);
+    }
+}
+
+public sealed class AccountsHostTests(AccountsStudioFactory factory) : IClassFixture<AccountsStudioFactory>
+{
+    [Fact]
+    public async Task AccountsModeIsReachedByAnyNameBecauseEveryRequestIsSignedIn()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/healthz");
+        request.Headers.Host = "studio.team.lan";
+        Assert.Equal(HttpStatusCode.OK, (await factory.CreateClient().SendAsync(request)).StatusCode);
+    }
+}

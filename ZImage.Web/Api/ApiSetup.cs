@@ -103,6 +103,7 @@ public static class ApiSetup
             {
                 404 => $"No API endpoint at {http.Request.Path}.",
                 405 => $"{http.Request.Method} is not allowed on {http.Request.Path}.",
+                415 => $"Send the body as application/json (got {(string.IsNullOrEmpty(http.Request.ContentType) ? "no Content-Type" : http.Request.ContentType)}).",
                 _ => "The request could not be handled.",
             }).ExecuteAsync(http);
         }
