@@ -32,3 +32,17 @@ public sealed class ListeningRefusalTests
         Assert.DoesNotContain("   at ", server.Tail);
     }
 }
+
+public sealed class SetupCodeConsoleTests
+{
+    [Fact]
+    public async Task AccountsModeWithNobodyYetPrintsTheOneTimeSetupCodeOnTheConsole()
+    {
+        await using var folder = new RealServerFolder();
+        folder.Settings["ZImage:Web:Mode"] = "Accounts";
+        await using var server = await folder.StartAsync();
+        var line = server.Tail.Split('\n').SingleOrDefault(l => l.Contains("One-time setup code", StringComparison.Ordinal));
+        Assert.True(line is not null, $"no setup code on the console:\n{server.Tail}");
+        Assert.Matches("[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}", line);
+    }
+}

@@ -159,3 +159,73 @@ public sealed class AccountsHostTests(AccountsStudioFactory factory) : IClassFix
         Assert.Equal(HttpStatusCode.OK, (await factory.CreateClient().SendAsync(request)).StatusCode);
     }
 }
+
+/// <summary>Issue #15 items 5 and 6: everyone changes their own password; a returnUrl with a tab keeps the sign-in.</summary>
+public sealed class PasswordTests(AccountsStudioFactory factory) : IClassFixture<AccountsStudioFactory>
+{
+    private static async Task<HttpResponseMessage> ChangeAsync(HttpClient browser, string current, string password, string confirm)
+    {
+        var token = await AccountsStudioFactory.AntiforgeryTokenAsync(browser);
+        return await browser.PostAsync("/ui/password", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["current"] = current, ["password"] = password, ["confirm"] = confirm, ["__RequestVerificationToken"] = token,
+        }));
+    }
+
+    [Fact]
+    public async Task APersonChangesTheirOwnPasswordKeepsThisSessionAndEndsTheOthers()
+    {
+        using var token = factory.ClientWithToken(await factory.AccountWithTokenAsync("self-changer"));
+        using var here = factory.Browser();
+        using var elsewhere = factory.Browser();
+        await AccountsStudioFactory.SignInAsync(here, "self-changer", AccountsStudioFactory.Password);
+        await AccountsStudioFactory.SignInAsync(elsewhere, "self-changer", AccountsStudioFactory.Password);
+
+        foreach (var (current, password, confirm, error) in new[]
+                 {
+                     ("wrong current password", "the next password", "the next password", "current"),
+                     (AccountsStudioFactory.Password, "the next password", "the next passwort", "confirm"),
+                     (AccountsStudioFactory.Password, "short", "short", "password"),
+                 })
+        {
+            using var refused = await ChangeAsync(here, current, password, confirm);
+            Assert.Equal($"/settings?passwordError=accounts.problem.{error}", refused.Headers.Location!.ToString());
+        }
+        Assert.Equal(HttpStatusCode.OK, (await token.GetAsync("/api/v1/me")).StatusCode);
+
+        using var changed = await ChangeAsync(here, AccountsStudioFactory.Password, "the next password", "the next password");
+        Assert.Equal("/settings?password=changed", changed.Headers.Location!.ToString());
+        Assert.Equal(HttpStatusCode.OK, (await here.GetAsync("/settings")).StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, (await elsewhere.GetAsync("/settings")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await token.GetAsync("/api/v1/me")).StatusCode);
+        Assert.NotNull(await factory.Services.GetRequiredService<AccountStore>().VerifyAsync("self-changer", "the next password"));
+    }
+
+    [Fact]
+    public async Task NobodySignedInCannotChangeAPassword()
+    {
+        using var stranger = factory.Browser();
+        using var response = await ChangeAsync(stranger, "x", "the next password", "the next password");
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.StartsWith("/signin", response.Headers.Location!.PathAndQuery);
+    }
+
+    [Theory]
+    [InlineData("/\t/evil.example", "/")]
+    [InlineData("/history\r\n", "/")]
+    [InlineData("/history", "/history")]
+    public async Task AReturnUrlWithControlCharactersStillSignsIn(string returnUrl, string expected)
+    {
+        await factory.AccountWithTokenAsync($"tabber-{expected.Length}-{returnUrl.Length}");
+        using var browser = factory.Browser();
+        var form = new Dictionary<string, string>
+        {
+            ["name"] = $"tabber-{expected.Length}-{returnUrl.Length}", ["password"] = AccountsStudioFactory.Password, ["returnUrl"] = returnUrl,
+            ["__RequestVerificationToken"] = await AccountsStudioFactory.AntiforgeryTokenAsync(browser),
+        };
+        using var response = await browser.PostAsync("/ui/signin", new FormUrlEncodedContent(form));
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.Equal(expected, response.Headers.Location!.ToString());
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/history")).StatusCode);
+    }
+}

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using ZImage.Web.Ui.Identity;
 using ZImage.Web.Ui.Settings;
 
@@ -69,13 +70,28 @@ public sealed partial class AccountsTests : IDisposable
         var token = AntiforgeryField().Match(signInPage).Groups[1].Value;
         Assert.NotEmpty(token);
 
-        var setup = await client.PostAsync("/ui/setup-admin", new FormUrlEncodedContent(new Dictionary<string, string>
+        Dictionary<string, string> Form(string code, string confirm) => new()
         {
             ["__RequestVerificationToken"] = token,
             ["name"] = "Lin",
             ["password"] = "a long password",
-        }));
+            ["confirm"] = confirm,
+            ["setupCode"] = code,
+        };
+        // Arriving first is not enough: the code printed on the server console is asked for, and the password twice.
+        var code = factory.Services.GetRequiredService<AccountSetup>().Code!;
+        foreach (var (typed, confirm, error) in new[] { ("", "a long password", "setupCode"), ("ABCD-EFGH-JKMN", "a long password", "setupCode"), (code, "a long passwort", "confirm") })
+        {
+            using var refused = await client.PostAsync("/ui/setup-admin", new FormUrlEncodedContent(Form(typed, confirm)));
+            Assert.Equal($"/signin?error=accounts.problem.{error}", refused.Headers.Location!.ToString());
+        }
+        Assert.Contains("Create the administrator", await client.GetStringAsync("/signin"));
+
+        var setup = await client.PostAsync("/ui/setup-admin", new FormUrlEncodedContent(Form(code.ToLowerInvariant().Replace("-", " "), "a long password")));
         Assert.Equal(HttpStatusCode.Redirect, setup.StatusCode);
+        Assert.Equal("/settings", setup.Headers.Location!.ToString());
+        // The code is spent.
+        Assert.Null(factory.Services.GetRequiredService<AccountSetup>().Code);
 
         var home = await client.GetAsync("/");
         Assert.Equal(HttpStatusCode.OK, home.StatusCode);
