@@ -229,3 +229,92 @@ public sealed class PasswordTests(AccountsStudioFactory factory) : IClassFixture
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/history")).StatusCode);
     }
 }
+
+/// <summary>Issue #15 item 6: the small holes.</summary>
+public sealed class SmallHoleTests(ApiFactory factory) : IClassFixture<ApiFactory>
+{
+    [Fact]
+    public async Task BatchSizeTimesNIterCannotOverflowIntoASmallCount()
+    {
+        using var client = factory.ClientFor("overflow");
+        using var response = await client.PostAsync("/sdapi/v1/txt2img", System.Net.Http.Json.JsonContent.Create(new { prompt = "x", batch_size = 3, n_iter = 1431655766 }));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.JsonAsync();
+        Assert.True(problem.GetProperty("errors").TryGetProperty("batch_size", out _), problem.ToString());
+        Assert.Empty((await (await client.GetAsync("/api/v1/jobs")).JsonAsync()).EnumerateArray());
+    }
+
+    [Fact]
+    public async Task AnIdempotencyKeyReusedWithAnotherBodyIs422AndTheSameBodyReplays()
+    {
+        using var client = factory.ClientFor("idempotent");
+        var first = await client.PostJobAsync(new { prompt = "a lighthouse", width = 256, height = 256, steps = 2 }, "key-1");
+        var again = await client.PostJobAsync(new { prompt = "a lighthouse", width = 256, height = 256, steps = 2 }, "key-1");
+        Assert.Equal(first.GetProperty("id").GetString(), again.GetProperty("id").GetString());
+
+        using var other = new HttpRequestMessage(HttpMethod.Post, "/api/v1/jobs")
+        {
+            Content = System.Net.Http.Json.JsonContent.Create(new { prompt = "a different picture", width = 256, height = 256, steps = 2 }),
+        };
+        other.Headers.Add("Idempotency-Key", "key-1");
+        using var response = await client.SendAsync(other);
+        Assert.Equal((HttpStatusCode)422, response.StatusCode);
+        var problem = await response.JsonAsync();
+        Assert.Contains(first.GetProperty("id").GetString()!, problem.GetProperty("detail").GetString());
+        Assert.True(problem.GetProperty("errors").TryGetProperty("Idempotency-Key", out _));
+    }
+
+    [Theory]
+    [InlineData("admin\u200b")]     // zero-width space
+    [InlineData("\u202eadmin")]     // right-to-left override
+    [InlineData("ad\u00admin")]     // soft hyphen
+    [InlineData("admin\ufeff")]     // byte order mark
+    public async Task DisplayNamesWithInvisibleCharactersAreRefused(string name)
+    {
+        using var client = factory.ClientFor(name);
+        using var response = await client.GetAsync("/api/v1/jobs");
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Null(ZImage.Web.Ui.Identity.UiUser.Normalize(name));
+    }
+
+    /// <summary>Not over HTTP: percent-encoding turns a lone surrogate into U+FFFD on the way.</summary>
+    [Fact]
+    public void ALoneSurrogateIsRefused() => Assert.Null(ZImage.Web.Ui.Identity.UiUser.Normalize("adm\ud800in"));
+
+    [Theory]
+    [InlineData("林薇")]
+    [InlineData("𠮷野 家")]   // beyond the BMP
+    [InlineData("Ann-Marie O'Neil")]
+    public async Task OrdinaryNamesInAnyScriptStillWork(string name)
+    {
+        using var client = factory.ClientFor(name);
+        var me = await (await client.GetAsync("/api/v1/me")).JsonAsync();
+        Assert.Equal(name, me.GetProperty("user").GetString());
+    }
+}
+
+public sealed class QueueLimitTests(CappedApiFactory factory) : IClassFixture<CappedApiFactory>
+{
+    [Fact]
+    public async Task AFullShareOfTheQueueIs429WithRetryAfterAndAProblemType()
+    {
+        await factory.Pipeline.HoldAsync();
+        try
+        {
+            using var client = factory.ClientFor("greedy-trust");
+            await client.PostJobAsync(new { prompt = "running", width = 256, height = 256, steps = 1 });
+            await ApiTestExtensions.WaitUntilAsync(() => factory.Pipeline.Running == 1, "first job running");
+            for (var i = 0; i < 2; i++)
+                await client.PostJobAsync(new { prompt = $"waiting {i}", width = 256, height = 256, steps = 1 });
+            using var response = await client.PostAsync("/api/v1/jobs", System.Net.Http.Json.JsonContent.Create(new { prompt = "one more", width = 256, height = 256, steps = 2 }));
+            Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
+            Assert.Equal(TimeSpan.FromSeconds(ZImage.Web.Api.ApiProblems.RetryAfterSeconds), response.Headers.RetryAfter?.Delta);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            Assert.Equal(ZImage.Web.Api.ApiProblems.QueueLimitType, (await response.JsonAsync()).GetProperty("type").GetString());
+        }
+        finally
+        {
+            factory.Pipeline.Unhold();
+        }
+    }
+}

@@ -21,7 +21,7 @@ public sealed class CallerResolver(IOptionsMonitor<ApiOptions> options, IOptions
     public const string UiNameCookie = "zi-user";
     public const string AnonymousUser = "anonymous";
     /// <summary>Same limit as the UI's name picker, so a name valid in one is valid in the other.</summary>
-    public const int MaxUserNameLength = 40;
+    public const int MaxUserNameLength = UiUser.MaxNameLength;
 
     public async Task<CallerResolution> ResolveAsync(HttpContext http)
     {
@@ -63,14 +63,8 @@ public sealed class CallerResolver(IOptionsMonitor<ApiOptions> options, IOptions
         return CallerResolution.Ok(MakeCaller(name));
     }
 
-    /// <summary>The UI's rule (UiUser.Normalize): trimmed, runs of whitespace become one space; null when unusable.</summary>
-    public static string? Normalize(string? name)
-    {
-        if (string.IsNullOrWhiteSpace(name))
-            return null;
-        var collapsed = string.Join(' ', name.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
-        return collapsed.Length > MaxUserNameLength || collapsed.Any(char.IsControl) ? null : collapsed;
-    }
+    /// <summary>The one rule for names: <see cref="UiUser.Normalize"/>.</summary>
+    public static string? Normalize(string? name) => UiUser.Normalize(name);
 
     private Caller MakeCaller(string name) =>
         new(name, options.CurrentValue.Admins.Contains(name, Caller.NameComparer));

@@ -111,7 +111,8 @@ public static class SdapiEndpoints
         var req = body.Value!;
         var batchSize = req.BatchSize ?? 1;
         var nIter = req.NIter ?? 1;
-        if (batchSize < 1 || nIter < 1 || batchSize * nIter > GenerationLimits.MaxCount)
+        // In long: 3 x 1431655766 wraps to 2 in int.
+        if (batchSize < 1 || nIter < 1 || (long)batchSize * nIter > GenerationLimits.MaxCount)
             return ApiProblems.Invalid("batch_size",
                 $"batch_size x n_iter must be between {GenerationLimits.MinCount} and {GenerationLimits.MaxCount} images (got {batchSize} x {nIter}).");
         if (req.Seed is < -1)

@@ -38,7 +38,7 @@ public static class UiText
         ["accounts.setupTitle"] = ("Create the administrator", "创建管理员"),
         ["accounts.setupText"] = ("Nobody has an account yet. The first account manages the studio: its settings and the other people's accounts.", "还没有任何账户。第一个账户将管理工作室，包括设置和其他人的账户。"),
         ["accounts.createAdmin"] = ("Create administrator", "创建管理员"),
-        ["accounts.problem.name"] = ("Please enter a user name of 1 to 40 characters.", "请输入 1 到 40 个字符的用户名。"),
+        ["accounts.problem.name"] = ("Please enter a user name of 1 to 40 visible characters.", "请输入 1 到 40 个可见字符的用户名。"),
         ["accounts.problem.password"] = ("The password must have at least 8 characters.", "密码至少需要 8 个字符。"),
         ["accounts.problem.taken"] = ("Someone already has that user name.", "该用户名已被使用。"),
         ["accounts.problem.alreadySetUp"] = ("The administrator already exists: sign in instead.", "管理员已存在，请直接登录。"),

@@ -1,3 +1,4 @@
+using System.Globalization;
 using ZImage.Engine.Jobs;
 
 namespace ZImage.Web.Ui.Identity;
@@ -27,14 +28,33 @@ public sealed class UiUser
         Changed?.Invoke();
     }
 
-    /// <summary>Trimmed, inner whitespace collapsed; null when nothing usable is left.</summary>
+    /// <summary>
+    /// Trimmed, inner whitespace collapsed; null when nothing usable is left. The one rule for names everywhere (pages,
+    /// API header and cookies, accounts). Invisible characters are refused: zero-width and right-to-left marks (Unicode
+    /// format characters) would let "admin\u200b" or a mirrored name pass for someone else.
+    /// </summary>
     public static string? Normalize(string? name)
     {
         if (string.IsNullOrWhiteSpace(name))
             return null;
         var collapsed = string.Join(' ', name.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
-        if (collapsed.Length > MaxNameLength || collapsed.Any(char.IsControl))
+        if (collapsed.Length > MaxNameLength || HasInvisible(collapsed))
             return null;
         return collapsed;
+    }
+
+    /// <summary>Decoded as code points, so a lone surrogate is refused and Chinese or emoji beyond the BMP are not.</summary>
+    private static bool HasInvisible(string name)
+    {
+        for (var i = 0; i < name.Length;)
+        {
+            if (System.Text.Rune.DecodeFromUtf16(name.AsSpan(i), out var rune, out var used) != System.Buffers.OperationStatus.Done)
+                return true;
+            if (System.Text.Rune.GetUnicodeCategory(rune) is UnicodeCategory.Control or UnicodeCategory.Format or UnicodeCategory.PrivateUse
+                or UnicodeCategory.OtherNotAssigned or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator)
+                return true;
+            i += used;
+        }
+        return false;
     }
 }
