@@ -59,6 +59,7 @@ public static class WebSetup
     {
         if (!app.Environment.IsDevelopment())
             app.UseExceptionHandler("/error", createScopeForErrors: true);
+        app.UseSecurityHeaders();
         app.UseCrossSiteGuard();
         app.UseAuthentication();
         app.UseAuthorization();

@@ -318,3 +318,58 @@ public sealed class QueueLimitTests(CappedApiFactory factory) : IClassFixture<Ca
         }
     }
 }
+
+/// <summary>Issue #15 item 7: what the server shows about itself, and the headers every answer carries.</summary>
+public sealed class ExposureTests(AccountsStudioFactory factory) : IClassFixture<AccountsStudioFactory>
+{
+    [Fact]
+    public async Task MetricsNeedAnAdministratorsTokenInAccountsMode()
+    {
+        using var anonymous = factory.CreateClient();
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/metrics")).StatusCode);
+        using var member = factory.ClientWithToken(await factory.AccountWithTokenAsync("metrics-member"));
+        Assert.Equal(HttpStatusCode.Forbidden, (await member.GetAsync("/metrics")).StatusCode);
+        using var admin = factory.ClientWithToken(await factory.AccountWithTokenAsync("metrics-admin", isAdmin: true));
+        using var metrics = await admin.GetAsync("/metrics");
+        Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
+        Assert.Contains("zimage_queue_depth", await metrics.Content.ReadAsStringAsync());
+        // Probes stay open: they name nobody.
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/healthz")).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("/healthz")]
+    [InlineData("/readyz")]
+    [InlineData("/metrics")]
+    [InlineData("/api/v1/me")]
+    [InlineData("/api/v1/nowhere")]
+    [InlineData("/sdapi/v1/samplers")]
+    [InlineData("/openapi/v1.json")]
+    [InlineData("/signin")]
+    public async Task EveryAnswerIsNosniffAndApiAnswersMayNotBeFramed(string path)
+    {
+        using var client = factory.ClientWithToken(await factory.AccountWithTokenAsync($"headers-{path.Replace('/', '-')}", isAdmin: true));
+        using var response = await client.GetAsync(path);
+        Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
+        var policy = response.Headers.GetValues("Content-Security-Policy").Single();
+        Assert.Contains("frame-ancestors 'none'", policy);
+        if (path == "/signin")
+        {
+            Assert.Contains("script-src 'self' 'nonce-", policy);
+            Assert.DoesNotContain("unsafe-eval", policy);
+            var nonce = System.Text.RegularExpressions.Regex.Match(policy, "'nonce-([^']+)'").Groups[1].Value;
+            Assert.Contains($"nonce=\"{nonce}\"", await response.Content.ReadAsStringAsync());
+        }
+        else
+            Assert.StartsWith("default-src 'none'", policy);
+    }
+}
+
+public sealed class ServerPathTests
+{
+    [Theory]
+    [InlineData("model folder /home/ann/models/z-image-turbo-fp16 has no zimage.json", "model folder …/z-image-turbo-fp16 has no zimage.json")]
+    [InlineData(@"C:\Users\ann\models\zit\zimage.json is missing", "…/zimage.json is missing")]
+    [InlineData("Z-Image-Turbo, on CUDA/TensorRT at 1/2 speed", "Z-Image-Turbo, on CUDA/TensorRT at 1/2 speed")]
+    public void SentencesKeepOnlyThePathsLastPart(string sentence, string expected) => Assert.Equal(expected, ZImage.Web.Api.ServerPaths.Hide(sentence));
+}

@@ -72,7 +72,52 @@ public static class ApiSetup
 
         app.MapOperationsEndpoints();
         app.MapOpenApi();
+        // Without these, an unknown API path is claimed by a GET-only catch-all of the pages and answers 405 "Allow: GET, HEAD".
+        foreach (var prefix in new[] { "/api/{**rest}", "/sdapi/{**rest}" })
+            app.MapFallback(prefix, NoSuchEndpoint).ExcludeFromDescription();
         return app;
+    }
+
+    /// <summary>
+    /// Reached when routing found no endpoint for this method (and content type) under /api or /sdapi: 404 for a path no
+    /// API endpoint has; 405 with Allow when the path exists with other methods; 415 when it exists for this method but
+    /// takes another body type.
+    /// </summary>
+    private static IResult NoSuchEndpoint(HttpContext http, EndpointDataSource endpoints, ParameterPolicyFactory policies)
+    {
+        var path = http.Request.Path.Value ?? "";
+        var methods = endpoints.Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText is { } raw && !raw.Contains("{**rest}", StringComparison.Ordinal)
+                        && (raw.StartsWith("/api", StringComparison.Ordinal) || raw.StartsWith("/sdapi", StringComparison.Ordinal))
+                        && Matches(e.RoutePattern, path, http, policies))
+            .SelectMany(e => e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? [])
+            .Distinct(StringComparer.OrdinalIgnoreCase)
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        if (methods.Count == 0)
+            return ApiProblems.Status(StatusCodes.Status404NotFound, $"No API endpoint at {path}.");
+        if (methods.Contains(http.Request.Method, StringComparer.OrdinalIgnoreCase))
+            return ApiProblems.Status(StatusCodes.Status415UnsupportedMediaType,
+                $"Send the body as application/json (got {(string.IsNullOrEmpty(http.Request.ContentType) ? "no Content-Type" : http.Request.ContentType)}).");
+        http.Response.Headers.Allow = string.Join(", ", methods);
+        return ApiProblems.Status(StatusCodes.Status405MethodNotAllowed, $"{http.Request.Method} is not allowed on {path}; use {string.Join(" or ", methods)}.");
+    }
+
+    private static bool Matches(Microsoft.AspNetCore.Routing.Patterns.RoutePattern pattern, string path, HttpContext http, ParameterPolicyFactory policies)
+    {
+        var values = new RouteValueDictionary();
+        if (!new Microsoft.AspNetCore.Routing.Template.TemplateMatcher(Microsoft.AspNetCore.Routing.Template.TemplateParser.Parse(pattern.RawText!), []).TryMatch(path, values))
+            return false;
+        foreach (var (name, references) in pattern.ParameterPolicies)
+        {
+            foreach (var reference in references)
+            {
+                if (policies.Create(pattern.GetParameter(name), reference) is IRouteConstraint constraint
+                    && !constraint.Match(http, null, name, values, RouteDirection.IncomingRequest))
+                    return false;
+            }
+        }
+        return true;
     }
 
     private static bool IsApiPath(HttpContext http) =>
