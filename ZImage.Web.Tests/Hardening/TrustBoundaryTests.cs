@@ -373,3 +373,53 @@ public sealed class ServerPathTests
     [InlineData("Z-Image-Turbo, on CUDA/TensorRT at 1/2 speed", "Z-Image-Turbo, on CUDA/TensorRT at 1/2 speed")]
     public void SentencesKeepOnlyThePathsLastPart(string sentence, string expected) => Assert.Equal(expected, ZImage.Web.Api.ServerPaths.Hide(sentence));
 }
+
+/// <summary>Issue #15 item 10: the event stream for clients that dispatch every block, and for browsers in accounts mode.</summary>
+public sealed class EventStreamTests(AccountsStudioFactory factory) : IClassFixture<AccountsStudioFactory>
+{
+    /// <summary>Every block up to the first blank line, raw, as httpx-sse sees it.</summary>
+    private static async Task<string> FirstBlockAsync(HttpResponseMessage response)
+    {
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        var block = new System.Text.StringBuilder();
+        using var cts = new CancellationTokenSource(ApiTestExtensions.Deadline);
+        while (await reader.ReadLineAsync(cts.Token) is { Length: > 0 } line)
+            block.Append(line).Append('\n');
+        return block.ToString();
+    }
+
+    [Fact]
+    public async Task RetryRidesOnTheFirstRealEventSoNoEmptyMessageIsDispatched()
+    {
+        using var client = factory.ClientWithToken(await factory.AccountWithTokenAsync("sse-retry"));
+        var job = await client.PostJobAsync(new { prompt = "x", width = 256, height = 256, steps = 2 });
+        var id = job.GetProperty("id").GetString()!;
+        using var response = await client.GetAsync($"/api/v1/jobs/{id}/events", HttpCompletionOption.ResponseHeadersRead);
+        var first = await FirstBlockAsync(response);
+        Assert.Matches("^retry: 3000\nid: 1\nevent: (queued|started|completed)\ndata: \\{", first);
+    }
+
+    [Fact]
+    public async Task ASignedInBrowserFollowsItsOwnJobWithItsCookieButNotSomeoneElses()
+    {
+        using var ann = factory.ClientWithToken(await factory.AccountWithTokenAsync("sse-ann"));
+        await factory.AccountWithTokenAsync("sse-bob");
+        var annsJob = (await ann.PostJobAsync(new { prompt = "ann's", width = 256, height = 256, steps = 2 })).GetProperty("id").GetString()!;
+
+        using var annBrowser = factory.Browser();
+        await AccountsStudioFactory.SignInAsync(annBrowser, "sse-ann", AccountsStudioFactory.Password);
+        using (var own = await annBrowser.GetAsync($"/api/v1/jobs/{annsJob}/events", HttpCompletionOption.ResponseHeadersRead))
+        {
+            Assert.Equal(HttpStatusCode.OK, own.StatusCode);
+            Assert.Equal("text/event-stream", own.Content.Headers.ContentType?.MediaType);
+        }
+        // The cookie opens the event stream only, not the rest of the API.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await annBrowser.GetAsync("/api/v1/jobs")).StatusCode);
+
+        using var bobBrowser = factory.Browser();
+        await AccountsStudioFactory.SignInAsync(bobBrowser, "sse-bob", AccountsStudioFactory.Password);
+        Assert.Equal(HttpStatusCode.NotFound, (await bobBrowser.GetAsync($"/api/v1/jobs/{annsJob}/events")).StatusCode);
+        using var nobody = factory.Browser();
+        Assert.Equal(HttpStatusCode.Unauthorized, (await nobody.GetAsync($"/api/v1/jobs/{annsJob}/events")).StatusCode);
+    }
+}

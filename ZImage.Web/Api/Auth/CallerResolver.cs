@@ -44,6 +44,11 @@ public sealed class CallerResolver(IOptionsMonitor<ApiOptions> options, IOptions
             return CallerResolution.Ok(new Caller(account.Name, token.IsAdmin && account.IsAdmin));
         }
 
+        // A browser's EventSource cannot send Authorization: on endpoints that say so (a person's own job events), the
+        // sign-in cookie stands in. It is the cookie the pages use, checked against the account's stamp on this request.
+        if (http.GetEndpoint()?.Metadata.GetMetadata<SignedInBrowserMayCall>() is not null && http.User.Identity is { IsAuthenticated: true, Name: { } signedIn })
+            return CallerResolution.Ok(new Caller(signedIn, http.User.IsInRole(UiRoles.Admin)));
+
         if (mode == ApiAuthMode.Accounts)
             return CallerResolution.Fail(StatusCodes.Status401Unauthorized, "This server runs in accounts mode: send 'Authorization: Bearer <token>' with a token created in Settings.");
 
@@ -69,6 +74,9 @@ public sealed class CallerResolver(IOptionsMonitor<ApiOptions> options, IOptions
     private Caller MakeCaller(string name) =>
         new(name, options.CurrentValue.Admins.Contains(name, Caller.NameComparer));
 }
+
+/// <summary>Endpoint metadata: a signed-in browser's cookie identifies the caller here, as a token would.</summary>
+public sealed class SignedInBrowserMayCall;
 
 public sealed record CallerResolution(Caller? Caller, int Status, string? Error, string? Field)
 {
