@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
+using Scalar.AspNetCore;
 using ZImage.Engine.Jobs;
 using ZImage.Web.Api.Auth;
 using ZImage.Web.Api.Images;
@@ -16,6 +17,7 @@ public static class ApiSetup
     /// <summary>The clock that paces SSE previews; keyed so tests can step it without touching the engine's clock.</summary>
     public const string PreviewClock = "ZImage.Api.PreviewClock";
     public const string UiModeKey = "ZImage:Web:Mode";
+    public const string ApiReferencePath = "/api-reference";
 
     public static WebApplicationBuilder AddZImageApi(this WebApplicationBuilder builder)
     {
@@ -36,20 +38,13 @@ public static class ApiSetup
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ApiMetrics>());
         builder.Services.AddProblemDetails();
         // Two values for one key are read differently by different parsers (first wins, last wins); refuse them.
-        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.AllowDuplicateProperties = false);
-        builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
+        // Numbers are numbers: "256" for width is refused (not silently read), so the document types them integer only.
+        builder.Services.ConfigureHttpJsonOptions(o =>
         {
-            document.Components ??= new OpenApiComponents();
-            document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
-            document.Components.SecuritySchemes["bearer"] = new OpenApiSecurityScheme
-            {
-                Type = SecuritySchemeType.Http,
-                Scheme = "bearer",
-                Description = "Accounts mode: an API token (zit_...) created in Settings or with POST /api/v1/tokens. "
-                    + "Open mode: no token; the caller is named by the X-ZImage-User header or the zimage-user / zi-user cookie.",
-            };
-            return Task.CompletedTask;
-        }));
+            o.SerializerOptions.AllowDuplicateProperties = false;
+            o.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
+        });
+        builder.Services.AddOpenApi(ApiDocument.Configure);
         return builder;
     }
 
@@ -72,6 +67,13 @@ public static class ApiSetup
 
         app.MapOperationsEndpoints();
         app.MapOpenApi();
+        // A human reference of the same document, served with its own script (no CDN, no telemetry, no web fonts).
+        app.MapScalarApiReference(ApiReferencePath, o =>
+        {
+            o.Title = "ZImage API";
+            o.Telemetry = false;
+            o.DefaultFonts = false;
+        });
         // Without these, an unknown API path is claimed by a GET-only catch-all of the pages and answers 405 "Allow: GET, HEAD".
         foreach (var prefix in new[] { "/api/{**rest}", "/sdapi/{**rest}" })
             app.MapFallback(prefix, NoSuchEndpoint).ExcludeFromDescription();

@@ -18,6 +18,14 @@ public static class SecurityHeaders
         "default-src 'self'; script-src 'self'{0}; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; "
         + "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
+    /// <summary>
+    /// The API reference page (Scalar) configures itself with an inline script; it holds no studio data and calls only
+    /// this origin, so inline scripts are allowed there and nowhere else.
+    /// </summary>
+    public const string ReferencePolicy =
+        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; "
+        + "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
     public const string ApiPolicy = "default-src 'none'; frame-ancestors 'none'; sandbox";
 
     private static readonly object NonceKey = new();
@@ -42,7 +50,8 @@ public static class SecurityHeaders
             headers["Referrer-Policy"] = "same-origin";
             // Replaces the frame-ancestors 'self' that Blazor's interactive render mode sets on its own: ours is stricter.
             var html = http.Response.ContentType?.StartsWith("text/html", StringComparison.OrdinalIgnoreCase) == true;
-            headers.ContentSecurityPolicy = html
+            headers.ContentSecurityPolicy = http.Request.Path.StartsWithSegments(Api.ApiSetup.ApiReferencePath) ? ReferencePolicy
+                : html
                 ? string.Format(System.Globalization.CultureInfo.InvariantCulture, PagePolicyTemplate, http.Items[NonceKey] is string nonce ? $" 'nonce-{nonce}'" : "")
                 : ApiPolicy;
             headers.XFrameOptions = "DENY";

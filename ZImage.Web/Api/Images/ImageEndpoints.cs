@@ -50,6 +50,17 @@ public static class ImageEndpoints
 
         api.MapGet("/history", History)
             .WithTags("Images")
+            .WithMetadata(
+                new DocumentedQuery("user", Microsoft.OpenApi.JsonSchemaType.String, "mine (default), everyone (or *), or a user name. Accounts mode: only administrators see others'."),
+                new DocumentedQuery("text", Microsoft.OpenApi.JsonSchemaType.String, "Words the prompt contains (at most 500 characters)."),
+                new DocumentedQuery("from", Microsoft.OpenApi.JsonSchemaType.String, "ISO 8601 date or time; pictures made at or after it."),
+                new DocumentedQuery("to", Microsoft.OpenApi.JsonSchemaType.String, "ISO 8601 date or time, exclusive; after from."),
+                new DocumentedQuery("size", Microsoft.OpenApi.JsonSchemaType.String, "WIDTHxHEIGHT, e.g. 1024x768."),
+                new DocumentedQuery("width", Microsoft.OpenApi.JsonSchemaType.Integer, "Picture width.", 1, 100_000),
+                new DocumentedQuery("height", Microsoft.OpenApi.JsonSchemaType.Integer, "Picture height.", 1, 100_000),
+                new DocumentedQuery("favourites", Microsoft.OpenApi.JsonSchemaType.Boolean, "true: starred pictures only."),
+                new DocumentedQuery("page", Microsoft.OpenApi.JsonSchemaType.Integer, "0-based page.", 0, int.MaxValue),
+                new DocumentedQuery("pageSize", Microsoft.OpenApi.JsonSchemaType.Integer, "Pictures per page (default 48).", 1, MaxPageSize))
             .Produces<HistoryPageDto>()
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status403Forbidden)

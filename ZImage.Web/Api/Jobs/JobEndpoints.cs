@@ -30,6 +30,7 @@ public static class JobEndpoints
                 return TypedResults.Ok(mine.Select(JobDto.From).ToList());
             })
             .Produces<List<JobDto>>()
+            .WithMetadata(new DocumentedQuery("limit", Microsoft.OpenApi.JsonSchemaType.Integer, "How many jobs, newest first (default 50).", 1, 500))
             .WithSummary("The caller's own jobs, newest first.");
 
         jobs.MapGet("/queue", (HttpContext http, IJobService service) =>

@@ -19,11 +19,13 @@ public static class OperationsEndpoints
             {
                 var s = status.GetStatus();
                 // Probes carry no user: the detail says what is wrong, not where the server keeps its files.
-                var body = new { ready = s.ModelState == ModelState.Ready, model = s.ModelState.ToString().ToLowerInvariant(), detail = ServerPaths.Hide(s.ModelDetail) };
+                var body = new ReadyDto(s.ModelState == ModelState.Ready, s.ModelState.ToString().ToLowerInvariant(), ServerPaths.Hide(s.ModelDetail));
                 return s.ModelState == ModelState.Ready
                     ? Results.Json(body)
                     : Results.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);
             })
+            .Produces(StatusCodes.Status200OK, typeof(ReadyDto))
+            .Produces(StatusCodes.Status503ServiceUnavailable, typeof(ReadyDto))
             .WithSummary("Ready: 200 when the model is loaded, 503 otherwise.");
         ops.MapGet("/metrics", async Task<IResult> (HttpContext http, ISystemStatus status, ApiMetrics metrics, IOptions<ApiOptions> options, CallerResolver callers) =>
             {
@@ -92,3 +94,6 @@ public static class OperationsEndpoints
         return p.ToString();
     }
 }
+
+/// <param name="Model">The model's state: notinstalled, loading, ready or error.</param>
+public sealed record ReadyDto(bool Ready, string Model, string? Detail);

@@ -35,6 +35,7 @@ public static class SdapiEndpoints
             .WithSummary("Queue a job and wait for it; answers with base64 PNGs carrying the parameters chunk.");
         sdapi.MapGet("/progress", Progress)
             .Produces<ProgressResponse>()
+            .WithMetadata(new DocumentedQuery("skip_current_image", Microsoft.OpenApi.JsonSchemaType.Boolean, "true: leave the preview out (current_image is null)."))
             .WithSummary("The caller's running job (or next queued one): progress 0..1, ETA in seconds, latest preview.");
         sdapi.MapPost("/interrupt", Interrupt)
             .WithSummary("Stops the caller's own running job; other users' jobs are never touched.");

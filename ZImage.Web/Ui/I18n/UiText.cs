@@ -17,6 +17,7 @@ public static class UiText
         ["header.language"] = ("Language", "语言"),
         ["header.themeDark"] = ("Switch to dark theme", "切换到深色主题"),
         ["header.themeLight"] = ("Switch to light theme", "切换到浅色主题"),
+        ["header.apiReference"] = ("API reference", "API 参考"),
         ["header.signedInAs"] = ("Your pictures are saved under this name", "你的图片以此名字保存"),
 
         // Who is who
