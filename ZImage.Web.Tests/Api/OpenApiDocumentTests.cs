@@ -81,4 +81,26 @@ public sealed class OpenApiDocumentTests(ApiFactory factory) : IClassFixture<Api
         var studio = await factory.ClientFor("reader").GetStringAsync("/");
         Assert.Contains("href=\"api-reference\"", studio);
     }
+
+    /// <summary>The checker the fuzz tests use finds what it should: so its silence there means something.</summary>
+    [Fact]
+    public async Task TheConformanceCheckCatchesAnUndocumentedStatusAndABodyOfTheWrongShape()
+    {
+        var check = await OpenApiConformance.LoadAsync(factory.CreateClient());
+        using var client = factory.ClientFor("conformance");
+        using var real = await client.GetAsync("/api/v1/jobs/queue");
+        Assert.Null(await check.CheckAsync(real));
+
+        HttpResponseMessage Fake(HttpStatusCode status, string path, string json) => new(status)
+        {
+            RequestMessage = new HttpRequestMessage(HttpMethod.Get, new Uri(client.BaseAddress!, path)),
+            Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json"),
+        };
+        using var teapot = Fake((HttpStatusCode)418, "/api/v1/jobs/abc", "{}");
+        Assert.Contains("does not list", await check.CheckAsync(teapot));
+        using var wrongType = Fake(HttpStatusCode.OK, "/api/v1/jobs", "[{\"id\": 5}]");
+        Assert.Contains("$[0].", await check.CheckAsync(wrongType));
+        using var notAList = Fake(HttpStatusCode.OK, "/api/v1/jobs", "{}");
+        Assert.NotNull(await check.CheckAsync(notAList));
+    }
 }
