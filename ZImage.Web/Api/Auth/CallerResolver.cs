@@ -35,7 +35,7 @@ public sealed class CallerResolver(IOptionsMonitor<ApiOptions> options, IOptions
             if (token is null)
                 return CallerResolution.Fail(StatusCodes.Status401Unauthorized, "The API token is unknown or revoked. Create one in Settings.");
             if (ui.CurrentValue.Mode != UserMode.Accounts)
-                return CallerResolution.Ok(new Caller(token.User, token.IsAdmin));
+                return CallerResolution.Ok(new Caller(token.User, token.IsAdmin, SharedGallery: mode == ApiAuthMode.Open));
             // With people signing in, a token lives only as long as its person and their credentials: removal or a new
             // password (a new stamp) ends every token made before it.
             var account = await accounts.FindAsync(token.User, http.RequestAborted);
@@ -72,7 +72,7 @@ public sealed class CallerResolver(IOptionsMonitor<ApiOptions> options, IOptions
     public static string? Normalize(string? name) => UiUser.Normalize(name);
 
     private Caller MakeCaller(string name) =>
-        new(name, options.CurrentValue.Admins.Contains(name, Caller.NameComparer));
+        new(name, options.CurrentValue.Admins.Contains(name, Caller.NameComparer), SharedGallery: true);
 }
 
 /// <summary>Endpoint metadata: a signed-in browser's cookie identifies the caller here, as a token would.</summary>

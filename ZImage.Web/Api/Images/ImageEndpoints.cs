@@ -88,7 +88,7 @@ public static class ImageEndpoints
         var record = await history.GetImageAsync(id, http.RequestAborted);
         if (record is null)
             return null;
-        return options.AuthMode == ApiAuthMode.Open || http.Caller().CanManage(record.UserName) ? record : null;
+        return http.Caller().CanSee(record.UserName) ? record : null;
     }
 
     private static async Task<IResult> SetFavourite(long id, HttpContext http, IHistoryService history, IOptions<ApiOptions> options)
@@ -139,7 +139,7 @@ public static class ImageEndpoints
             _ when user.Equals("everyone", StringComparison.OrdinalIgnoreCase) || user == "*" => null,
             _ => user,
         };
-        if (options.Value.AuthMode == ApiAuthMode.Accounts && !caller.IsAdmin && (userName is null || !caller.Owns(userName)))
+        if (!caller.SeesEveryone && (userName is null || !caller.Owns(userName)))
             return ApiProblems.Status(StatusCodes.Status403Forbidden,
                 "In accounts mode only admins may list other users' images; use user=mine.", "user");
 

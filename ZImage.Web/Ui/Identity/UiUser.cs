@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.Extensions.Options;
 using ZImage.Engine.Jobs;
 
 namespace ZImage.Web.Ui.Identity;
@@ -7,8 +8,10 @@ namespace ZImage.Web.Ui.Identity;
 /// Who is using this browser session. In open mode the name is the one picked on first visit (kept in a
 /// cookie); in accounts mode it comes from the sign-in cookie. Jobs and history belong to this name.
 /// </summary>
-public sealed class UiUser
+public sealed class UiUser(IOptions<UiOptions>? options = null)
 {
+    private readonly bool _sharedGallery = (options?.Value.Mode ?? UserMode.Open) == UserMode.Open;
+
     public const string NameCookie = "zi-user";
     public const int MaxNameLength = 40;
 
@@ -17,7 +20,7 @@ public sealed class UiUser
 
     public bool HasName => Name is not null;
 
-    public Caller Caller => new(Name ?? throw new InvalidOperationException("No display name picked yet."), IsAdmin);
+    public Caller Caller => new(Name ?? throw new InvalidOperationException("No display name picked yet."), IsAdmin, _sharedGallery);
 
     public event Action? Changed;
 
