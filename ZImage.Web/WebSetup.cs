@@ -33,6 +33,7 @@ public static class WebSetup
         builder.Services.AddLoopbackHostFilter(builder.Configuration);
         builder.Services.AddSignInRateLimit(builder.Configuration);
         builder.Services.AddCascadingAuthenticationState();
+        builder.Services.AddScoped<Microsoft.AspNetCore.Components.Server.Circuits.CircuitHandler, AccountCircuitGuard>();
         builder.Services.AddSingleton<AccountSetup>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AccountSetup>());
         builder.AddZImageApi();

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using ZImage.Web.Tests.Hardening;
 
@@ -161,5 +162,43 @@ public sealed class CrossOriginBrowserTests(StudioServer server) : IClassFixture
             seen.AddRange(violations);
         Assert.True(seen.Count == 0, "CSP violations:\n" + string.Join("\n", seen));
         Assert.Empty(ann.Errors);
+    }
+}
+
+/// <summary>Issue #15 item 1 for a page left open: the live circuit ends when its person is removed.</summary>
+[Collection(nameof(StudioBrowserTests))]
+[Trait("Category", "Browser")]
+public sealed class AccountsCircuitTests(AccountsStudioServer server) : IClassFixture<AccountsStudioServer>
+{
+    [Fact]
+    public async Task AnOpenGeneratePageStopsWorkingOnceItsPersonIsRemoved()
+    {
+        var accounts = server.Services.GetRequiredService<ZImage.Web.Ui.Identity.AccountStore>();
+        var jobs = server.Services.GetRequiredService<ZImage.Engine.Jobs.IJobService>();
+        var me = new ZImage.Engine.Jobs.Caller("leaver-tab");
+        Assert.Empty(await accounts.CreateAsync("root", "a long password", isAdmin: true));
+        Assert.Empty(await accounts.CreateAsync("leaver-tab", "a long password", isAdmin: false));
+
+        await using var person = await server.NewPersonAsync();
+        var page = person.Page;
+        await page.GotoAsync("/signin");
+        await page.Locator("#account-name").FillAsync("leaver-tab");
+        await page.Locator("#account-password").FillAsync("a long password");
+        await page.Locator("#signin").ClickAsync();
+        await page.Locator("html[data-zi-interactive]").WaitForAsync(new() { State = WaitForSelectorState.Attached });
+
+        // While the account stands, the tab works.
+        await page.Locator("#prompt").FillAsync("before removal");
+        await page.Locator("#generate").ClickAsync();
+        await ZImage.Web.Tests.Api.ApiTestExtensions.WaitUntilAsync(async () => (await jobs.ListMineAsync(me, 10)).Count == 1, "the first job");
+
+        Assert.True(await accounts.DeleteAsync("leaver-tab"));
+        await page.Locator("#prompt").FillAsync("after removal");
+        await page.Locator("#generate").ClickAsync(new() { Timeout = 5000 }).ContinueWith(_ => { });
+        await Task.Delay(1500);
+        Assert.Single(await jobs.ListMineAsync(me, 10));
+        // A reload goes to the sign-in page.
+        await page.GotoAsync("/");
+        Assert.Contains("/signin", page.Url);
     }
 }

@@ -24,8 +24,12 @@ public sealed class UiUser(IOptions<UiOptions>? options = null)
 
     public event Action? Changed;
 
-    public void SignIn(string name, bool isAdmin)
+    /// <summary>Accounts mode: the account's security stamp when this session signed in (see <see cref="AccountCircuitGuard"/>).</summary>
+    public string? Stamp { get; private set; }
+
+    public void SignIn(string name, bool isAdmin, string? stamp = null)
     {
+        Stamp = stamp;
         Name = Normalize(name) ?? throw new ArgumentException("A display name is required.", nameof(name));
         IsAdmin = isAdmin;
         Changed?.Invoke();
