@@ -103,4 +103,34 @@ public sealed class OpenApiDocumentTests(ApiFactory factory) : IClassFixture<Api
         using var notAList = Fake(HttpStatusCode.OK, "/api/v1/jobs", "{}");
         Assert.NotNull(await check.CheckAsync(notAList));
     }
+
+    /// <summary>
+    /// No valid input is rejected: every bound the document states for a job is accepted as it stands (small pictures,
+    /// so the fake GPU's memory never decides), and the answer matches the document.
+    /// </summary>
+    [Fact]
+    public async Task EveryDocumentedBoundIsAccepted()
+    {
+        var doc = await DocumentAsync();
+        var check = new OpenApiConformance(doc);
+        var props = doc.GetProperty("components").GetProperty("schemas").GetProperty("JobCreateRequest").GetProperty("properties");
+        using var client = factory.ClientFor("bounds");
+        var tried = 0;
+        foreach (var field in new[] { "width", "height", "steps", "cfg", "count", "seed" })
+        {
+            foreach (var bound in new[] { "minimum", "maximum" })
+            {
+                var value = props.GetProperty(field).GetProperty(bound).GetRawText();
+                var body = new Dictionary<string, object> { ["prompt"] = "a bound", ["width"] = 256, ["height"] = 256, ["steps"] = 1, ["count"] = 1 };
+                body[field] = JsonDocument.Parse(value).RootElement;
+                using var response = await client.PostAsync("/api/v1/jobs", System.Net.Http.Json.JsonContent.Create(body));
+                Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"{field} = {value} ({bound}) answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+                Assert.Null(await check.CheckAsync(response));
+                var id = (await response.JsonAsync()).GetProperty("id").GetString()!;
+                await client.DeleteAsync($"/api/v1/jobs/{id}");
+                tried++;
+            }
+        }
+        Assert.Equal(12, tried);
+    }
 }
