@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Radzen;
 using ZImage.Web.Api;
+using ZImage.Web.Api.Auth;
 using ZImage.Web.Components;
 using ZImage.Web.Trust;
 using ZImage.Web.Ui;
@@ -28,7 +29,7 @@ public static class WebSetup
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddZImageUi();
         // Cookie sign-in is only used in accounts mode; in open mode nobody is ever signed in and it stays idle.
-        builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie(AccountCookie.Configure);
+        builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie(AccountCookie.Configure).AddCallerSchemes();
         builder.Services.AddAuthorization();
         builder.Services.AddLoopbackHostFilter(builder.Configuration);
         builder.Services.AddSignInRateLimit(builder.Configuration);
