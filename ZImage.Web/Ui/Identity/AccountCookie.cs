@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
+using ZImage.Web.Api.Auth;
 
 namespace ZImage.Web.Ui.Identity;
 
@@ -34,12 +35,12 @@ public static class AccountCookie
         };
     }
 
+    /// <summary>The caller's principal as every way of signing in makes it, plus the stamp this cookie is valid under.</summary>
     public static ClaimsPrincipal Principal(Account account)
     {
-        var claims = new List<Claim> { new(ClaimTypes.Name, account.Name), new(StampClaim, account.Stamp ?? "") };
-        if (account.IsAdmin)
-            claims.Add(new Claim(ClaimTypes.Role, UiRoles.Admin));
-        return new ClaimsPrincipal(new ClaimsIdentity(claims, CookieAuthenticationDefaults.AuthenticationScheme));
+        var principal = CallerAuthentication.Principal(account.Name, account.IsAdmin, sharedGallery: false, CookieAuthenticationDefaults.AuthenticationScheme);
+        ((ClaimsIdentity)principal.Identity!).AddClaim(new Claim(StampClaim, account.Stamp ?? ""));
+        return principal;
     }
 
     private static async Task ValidateAsync(CookieValidatePrincipalContext context)
