@@ -2,9 +2,11 @@
 # The GPU-machine measurements, run by the device tool after the carry folders of ../shared/device arrived
 # (make-carry.sh): one step per call, because one call may run at most 10 minutes. docs/performance.md has the
 # exact sequence and what came out.
-#   start-export  (with .carry/c4 and .dev/zx: the export tool, the official src, tokenizer.json)
-#                 starts the full-size random-weight fp16 export in the background (about 5 minutes), then the same
-#                 model with an fp16 VAE decoder ($full16vae: text encoder and transformer linked, VAE checked)
+#   start-export  (with .carry/c4, .carry/convert-bench (dotnet build tools/convert-bench/bench.cs -o .carry/convert-bench)
+#                 and .dev/zx/tok/tokenizer.json) writes the full-size random-weight bf16 checkpoint and converts it in
+#                 the background with the C# installer: fp16 ($full), then again with an fp16 VAE decoder ($full16vae);
+#                 /usr/bin/time -v records the install time and peak memory in /tmp/export.log. Disk: about 61 GB
+#                 (checkpoint 20.5 GB + two folders of 20 GB), too close to the 64 GB of nvidia-h200: use nvidia-h200-x2
 #   checks        (with .carry/c5 and .carry/app: the published app without the ONNX Runtime libraries, models/, wwwroot/)
 #                 ort-check MatMul on CPU and CUDA through the engine's adapter; the tiny model on CPU and CUDA
 #   variants      (c5 + app) PNG encode on this machine's cores while the export runs; then, once it is written,
@@ -25,9 +27,10 @@ case "$step" in
 start-export)
   rm -rf "$zx" && cp -r .dev/zx "$zx"
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
-  (cd "$zx" && PYTHONPATH=$zx PYTHONUNBUFFERED=1 setsid nohup bash -c "python3 -m tools.export --random-full --out $full \
-      --dtype fp16 --no-check --tokenizer $zx/tok/tokenizer.json && python3 -m tools.export --random-full --out $full16vae \
-      --dtype fp16 --vae-dtype fp16 --reuse-from $full --reference-src $zx/zsrc/src --tokenizer $zx/tok/tokenizer.json" \
+  bench="dotnet $PWD/.carry/convert-bench/bench.dll"
+  (setsid nohup bash -c "$bench make /tmp/full-ckpt 36 30 $zx/tok/tokenizer.json \
+      && /usr/bin/time -v $bench convert /tmp/full-ckpt $full fp16 fp32 \
+      && /usr/bin/time -v $bench convert /tmp/full-ckpt $full16vae fp16 fp16" \
       > /tmp/export.log 2>&1 < /dev/null &)
   sleep 5; cat /tmp/export.log
   ;;
