@@ -106,6 +106,25 @@ public sealed class OpenTrustTests(ApiFactory factory) : IClassFixture<ApiFactor
         Assert.Empty((await (await client.GetAsync("/api/v1/jobs")).JsonAsync()).EnumerateArray());
     }
 
+    /// <summary>A foreign page opening the pages' WebSocket (cross-site WebSocket hijacking) is refused before Blazor sees it.</summary>
+    [Fact]
+    public async Task AWebSocketUpgradeFromAnotherOriginIsRefused()
+    {
+        using var client = factory.ClientFor("ws-target");
+        foreach (var path in new[] { "/_blazor?id=x", "/_blazor/negotiate?negotiateVersion=1" })
+        {
+            using var request = new HttpRequestMessage(path.Contains("negotiate") ? HttpMethod.Post : HttpMethod.Get, path);
+            request.Headers.Add("Origin", "http://localhost:9999");
+            if (!path.Contains("negotiate"))
+            {
+                request.Headers.Add("Connection", "Upgrade");
+                request.Headers.Add("Upgrade", "websocket");
+            }
+            using var response = await client.SendAsync(request);
+            Assert.True(response.StatusCode == HttpStatusCode.Forbidden, $"{path} answered {(int)response.StatusCode}");
+        }
+    }
+
     [Fact]
     public async Task ScriptsWithoutOriginAndTheStudiosOwnPagesStillWork()
     {
