@@ -387,10 +387,11 @@ public sealed class ExposureTests(AccountsStudioFactory factory) : IClassFixture
 public sealed class ServerPathTests
 {
     [Theory]
-    [InlineData("model folder /home/ann/models/z-image-turbo-fp16 has no zimage.json", "model folder …/z-image-turbo-fp16 has no zimage.json")]
-    [InlineData(@"C:\Users\ann\models\zit\zimage.json is missing", "…/zimage.json is missing")]
+    [InlineData("model folder /home/ann/models/z-image-turbo-fp16 has no zimage.json", "model folder …/models/z-image-turbo-fp16 has no zimage.json")]
+    [InlineData("/srv/zimage/models/zit/transformer/model.onnx.data has 743,168 bytes", "…/transformer/model.onnx.data has 743,168 bytes")]
+    [InlineData(@"C:\Users\ann\models\zit\zimage.json is missing", "…/zit/zimage.json is missing")]
     [InlineData("Z-Image-Turbo, on CUDA/TensorRT at 1/2 speed", "Z-Image-Turbo, on CUDA/TensorRT at 1/2 speed")]
-    public void SentencesKeepOnlyThePathsLastPart(string sentence, string expected) => Assert.Equal(expected, ZImage.Web.Api.ServerPaths.Hide(sentence));
+    public void SentencesKeepOnlyThePathsLastTwoParts(string sentence, string expected) => Assert.Equal(expected, ZImage.Web.Api.ServerPaths.Hide(sentence));
 }
 
 /// <summary>Issue #15 item 10: the event stream for clients that dispatch every block, and for browsers in accounts mode.</summary>
