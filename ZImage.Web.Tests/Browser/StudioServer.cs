@@ -26,6 +26,7 @@ public class StudioServer : IAsyncLifetime
     public FakePipeline Pipeline { get; } = new() { StepTime = TimeSpan.FromMilliseconds(120) };
     public IBrowser Browser { get; private set; } = default!;
     public string BaseUrl { get; private set; } = "";
+    public IServiceProvider Services => _factory!.Services;
 
     /// <summary>Screenshots go here; CI keeps the folder as an artifact.</summary>
     public static string ArtifactsFolder =>

@@ -17,6 +17,7 @@ public static class UiText
         ["header.language"] = ("Language", "语言"),
         ["header.themeDark"] = ("Switch to dark theme", "切换到深色主题"),
         ["header.themeLight"] = ("Switch to light theme", "切换到浅色主题"),
+        ["header.apiReference"] = ("API reference", "API 参考"),
         ["header.signedInAs"] = ("Your pictures are saved under this name", "你的图片以此名字保存"),
 
         // Who is who
@@ -38,7 +39,7 @@ public static class UiText
         ["accounts.setupTitle"] = ("Create the administrator", "创建管理员"),
         ["accounts.setupText"] = ("Nobody has an account yet. The first account manages the studio: its settings and the other people's accounts.", "还没有任何账户。第一个账户将管理工作室，包括设置和其他人的账户。"),
         ["accounts.createAdmin"] = ("Create administrator", "创建管理员"),
-        ["accounts.problem.name"] = ("Please enter a user name of 1 to 40 characters.", "请输入 1 到 40 个字符的用户名。"),
+        ["accounts.problem.name"] = ("Please enter a user name of 1 to 40 visible characters.", "请输入 1 到 40 个可见字符的用户名。"),
         ["accounts.problem.password"] = ("The password must have at least 8 characters.", "密码至少需要 8 个字符。"),
         ["accounts.problem.taken"] = ("Someone already has that user name.", "该用户名已被使用。"),
         ["accounts.problem.alreadySetUp"] = ("The administrator already exists: sign in instead.", "管理员已存在，请直接登录。"),
@@ -68,6 +69,20 @@ public static class UiText
         ["apiTokens.problem.name"] = ("Please give the token a name of 1 to {0} characters.", "请为令牌输入 1 到 {0} 个字符的名称。"),
         ["apiTokens.problem.notYours"] = ("That token is already revoked or is not yours.", "该令牌已被吊销或不属于你。"),
         ["accounts.cannotRemove"] = ("The last administrator cannot be removed.", "不能移除最后一位管理员。"),
+        ["accounts.setupCode"] = ("Setup code", "设置码"),
+        ["accounts.setupCodeHint"] = ("The one-time code printed on the server console when the studio started. Ask whoever runs the server.", "工作室启动时打印在服务器控制台上的一次性代码。请向运行服务器的人索取。"),
+        ["accounts.confirmPassword"] = ("Repeat the password", "再次输入密码"),
+        ["accounts.currentPassword"] = ("Current password", "当前密码"),
+        ["accounts.newPassword"] = ("New password", "新密码"),
+        ["accounts.yourPassword"] = ("Your password", "你的密码"),
+        ["accounts.yourPasswordText"] = ("A new password signs you out everywhere else and ends your API tokens.", "设置新密码后，你在其他地方的登录和你的 API 令牌都会失效。"),
+        ["accounts.changePassword"] = ("Change password", "修改密码"),
+        ["accounts.passwordChanged"] = ("Password changed. Other sessions and your API tokens have ended.", "密码已修改。其他会话和你的 API 令牌已失效。"),
+        ["accounts.resetPassword"] = ("Reset password", "重置密码"),
+        ["accounts.passwordReset"] = ("Password reset. That person's sessions and API tokens have ended.", "密码已重置。该成员的会话和 API 令牌已失效。"),
+        ["accounts.problem.setupCode"] = ("That is not the setup code printed on the server console.", "这不是服务器控制台上打印的设置码。"),
+        ["accounts.problem.confirm"] = ("The two passwords are not the same.", "两次输入的密码不一致。"),
+        ["accounts.problem.current"] = ("The current password is not right.", "当前密码不正确。"),
 
         // Generate
         ["gen.title"] = ("Create a picture", "创作图片"),
