@@ -24,7 +24,8 @@ public sealed class StudioBrowserTests(StudioServer server) : IClassFixture<Stud
         await Expect(ann.Page.Locator("#tab-generate")).ToContainTextAsync("生成");
         await Expect(ann.Page.Locator("#generate")).ToContainTextAsync("生成");
 
-        // A MudBlazor component round-trips over the circuit: the steps slider follows the keyboard.
+        // A MudBlazor component round-trips over the circuit: the steps slider (in the Advanced section) follows the keyboard.
+        await ann.Page.Locator("#advanced .mud-expand-panel-header").ClickAsync();
         await ann.Page.Locator("#steps input[type=range]").FocusAsync();
         await ann.Page.Keyboard.PressAsync("ArrowRight");
         await Expect(ann.Page.Locator("#steps-value")).ToHaveTextAsync("9");

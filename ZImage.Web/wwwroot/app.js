@@ -5,6 +5,15 @@ window.zimage = {
         document.cookie = `${name}=${encodeURIComponent(value)}; path=/; max-age=31536000; samesite=lax`;
     },
 
+    // Small per-browser choices that need not reach the server before the page renders (the Advanced section).
+    getLocal(key) {
+        try { return localStorage.getItem(key); } catch { return null; }
+    },
+
+    setLocal(key, value) {
+        try { localStorage.setItem(key, value); } catch { /* private mode: not remembered */ }
+    },
+
     // Set once the circuit is live, so automated checks (and CSS) know clicks will be answered.
     markInteractive() {
         document.documentElement.dataset.ziInteractive = "true";
