@@ -9,7 +9,7 @@ namespace ZImage.Engine.Tests.Memory;
 
 public class VramGuardTests
 {
-    private static VramGuard Guard(IGpuMemoryProbe probe, VramOptions? options = null)
+    internal static VramGuard Guard(IGpuMemoryProbe probe, VramOptions? options = null)
     {
         var o = options ?? new VramOptions();
         return new VramGuard(probe, new OptionsModelFootprintSource(new StaticMonitor<VramOptions>(o), new StaticMonitor<EngineOptions>(new EngineOptions())), new StaticMonitor<VramOptions>(o));

@@ -1,3 +1,5 @@
+using ZImage.Engine.Sampling;
+
 namespace ZImage.Engine.Pipeline;
 
 /// <summary>
@@ -18,6 +20,8 @@ public sealed record GenerationRequest
     /// (two forwards a step); 0 to 1 means off (one forward a step).
     /// </summary>
     public float Cfg { get; init; }
+    /// <summary>True when the run does two transformer forwards a step (cfg &gt; 1, see <see cref="Guidance.IsOn"/>).</summary>
+    public bool IsGuided => Guidance.IsOn(Cfg);
     /// <summary>Steps whose <c>1 - sigma</c> exceeds this use g = 0. 1 (the default) never truncates.</summary>
     public float CfgTruncation { get; init; } = 1f;
     /// <summary>Renormalisation bound k: the guided prediction's L2 norm is capped at k times the positive one's. 0 = off.</summary>

@@ -8,6 +8,12 @@ namespace ZImage.Engine.Sampling;
 public static class Guidance
 {
     /// <summary>
+    /// Whether a run guides at all (two forwards a step): the reference's do_classifier_free_guidance is <c>cfg &gt; 1</c>.
+    /// Everything that prices a run (memory, ETA) asks this, so the estimate and the run never disagree.
+    /// </summary>
+    public static bool IsOn(float cfg) => cfg > 1f;
+
+    /// <summary>
     /// The scale g used at a step, 0 meaning "one forward, no negative prompt". The reference turns guidance on
     /// only for <c>cfg &gt; 1</c> (its do_classifier_free_guidance), and then drops it (g = 0) on steps whose
     /// timestep <c>1 - sigma</c> is strictly greater than <paramref name="cfgTruncation"/>; a truncation above 1 never
@@ -15,7 +21,7 @@ public static class Guidance
     /// </summary>
     public static float ScaleAt(float cfg, double cfgTruncation, float timestep)
     {
-        if (!(cfg > 1f))
+        if (!IsOn(cfg))
             return 0f;
         if (cfgTruncation <= 1.0 && timestep > cfgTruncation)
             return 0f;

@@ -126,6 +126,16 @@ public class GenerateFormTests
         Assert.Equal(SizeMode.Custom, form.SizeMode);
         Assert.Equal((640, 480), (form.Width, form.Height));
     }
+    [Fact]
+    public void ReuseSettingsKeepsCfgTruncationAndNormalizationSoThePictureIsRemadeExactly()
+    {
+        var form = new GenerateForm();
+        form.LoadFrom(new GenerationRequest { Prompt = "p", Cfg = 4f, CfgTruncation = 0.6f, CfgNormalization = 1.5f, Seed = 7 });
+
+        var request = form.ToJobRequest("k");
+
+        Assert.Equal((4f, 0.6f, 1.5f), (request.Cfg, request.CfgTruncation, request.CfgNormalization));
+    }
 }
 
 public class SizePresetsTests

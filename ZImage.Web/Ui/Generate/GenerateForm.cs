@@ -53,6 +53,10 @@ public sealed class GenerateForm
         set => _count = Math.Clamp(value, GenerationLimits.MinCount, GenerationLimits.MaxCount);
     }
 
+    /// <summary>Not on the form; kept from a reused picture so "reuse settings" remakes it exactly.</summary>
+    public float CfgTruncation { get; set; } = 1f;
+    public float CfgNormalization { get; set; }
+
     public SizeMode SizeMode { get; set; } = SizeMode.Preset;
 
     public SizePreset Preset { get; set; } = SizePresets.Default;
@@ -128,6 +132,8 @@ public sealed class GenerateForm
             Height = Height,
             Steps = Steps,
             Cfg = Cfg,
+            CfgTruncation = CfgTruncation,
+            CfgNormalization = CfgNormalization,
             SeedPolicy = seed is null ? SeedPolicy.Random : SeedPolicy.Fixed,
             Seed = seed,
             Count = Count,
@@ -142,6 +148,8 @@ public sealed class GenerateForm
         NegativePrompt = request.NegativePrompt;
         Steps = request.Steps;
         Cfg = request.Cfg;
+        CfgTruncation = request.CfgTruncation;
+        CfgNormalization = request.CfgNormalization;
         Count = request.Count;
         SetSize(request.Width, request.Height);
         if (includeSeed)
