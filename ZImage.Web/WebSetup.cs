@@ -54,6 +54,7 @@ public static class WebSetup
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<StudioPaths>();
         services.AddSingleton<SettingsStore>();
+        services.AddSingleton<NewPictureDefaults>();
         services.AddSingleton<AccountStore>();
         services.AddSingleton<IPromptTokenCounter, ModelTokenCounter>();
         services.AddScoped<Localizer>();

@@ -51,11 +51,7 @@ public class HistoryTests
     {
         await using var host = new JobsHost(JobsHost.NewRoot());
         await host.StartWorkerAsync();
-        var result = await host.Jobs.SubmitAsync(new JobRequest
-        {
-            Prompt = "lighthouse", NegativePrompt = "blurry", Width = 640, Height = 448, Steps = 3, Cfg = 1.5f,
-            SeedPolicy = SeedPolicy.Fixed, Seed = 7, Count = 2,
-        }, new Caller("ann"));
+        var result = await host.Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "lighthouse", NegativePrompt = "blurry", Width = 640, Height = 448, Steps = 3, Cfg = 1.5f, Seed = 7, Count = 2 }, SeedPolicy = SeedPolicy.Fixed }, new Caller("ann"));
         await host.UntilFinalAsync(result.Job!.Id);
 
         var page = await host.History.QueryAsync(new HistoryQuery { UserName = "ann" });

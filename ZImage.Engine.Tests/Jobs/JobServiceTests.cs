@@ -52,8 +52,8 @@ public class JobServiceTests
         for (int i = 0; i < 10; i++)
             await host.SubmitAsync("ann");
 
-        var refused = await host.Jobs.SubmitAsync(new JobRequest { Prompt = "one more", Width = 512, Height = 512 }, new Caller("ann"));
-        var othersStillWelcome = await host.Jobs.SubmitAsync(new JobRequest { Prompt = "mine", Width = 512, Height = 512 }, new Caller("bob"));
+        var refused = await host.Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "one more", Width = 512, Height = 512 } }, new Caller("ann"));
+        var othersStillWelcome = await host.Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "mine", Width = 512, Height = 512 } }, new Caller("bob"));
 
         Assert.False(refused.Accepted);
         Assert.Equal(RefusalKind.UserQueueFull, refused.Refusal);
@@ -66,7 +66,7 @@ public class JobServiceTests
     public async Task BadFieldsAreRefusedNamingEachField()
     {
         await using var host = new JobsHost(JobsHost.NewRoot());
-        var result = await host.Jobs.SubmitAsync(new JobRequest { Prompt = "x", Width = 1000, Steps = 99, Count = 5 }, new Caller("ann"));
+        var result = await host.Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "x", Width = 1000, Steps = 99, Count = 5 } }, new Caller("ann"));
 
         Assert.Equal(RefusalKind.Invalid, result.Refusal);
         Assert.Equal(["count", "steps", "width"], result.Problems.Select(p => p.Field).Order());
@@ -78,12 +78,12 @@ public class JobServiceTests
     {
         await using var host = new JobsHost(JobsHost.NewRoot());
         var caller = new Caller("ann");
-        var fixedSeed = await host.Jobs.SubmitAsync(new JobRequest { Prompt = "x", Width = 512, Height = 512, SeedPolicy = SeedPolicy.Fixed, Seed = 42 }, caller);
-        var missingSeed = await host.Jobs.SubmitAsync(new JobRequest { Prompt = "x", Width = 512, Height = 512, SeedPolicy = SeedPolicy.Fixed }, caller);
-        var random = await host.Jobs.SubmitAsync(new JobRequest { Prompt = "x", Width = 512, Height = 512 }, caller);
+        var fixedSeed = await host.Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "x", Width = 512, Height = 512, Seed = 42 }, SeedPolicy = SeedPolicy.Fixed }, caller);
+        var negativeSeed = await host.Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "x", Width = 512, Height = 512, Seed = -5 }, SeedPolicy = SeedPolicy.Fixed }, caller);
+        var random = await host.Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "x", Width = 512, Height = 512 } }, caller);
 
         Assert.Equal(42, fixedSeed.Job!.Request.Seed);
-        Assert.Equal("seed", missingSeed.Problems.Single().Field);
+        Assert.Equal("seed", negativeSeed.Problems.Single().Field);
         var stored = await host.Store.GetJobAsync(random.Job!.Id);
         Assert.Equal(random.Job.Request.Seed, stored!.Request.Seed);
         Assert.InRange(random.Job.Request.Seed, GenerationLimits.MinSeed, GenerationLimits.MaxSeed);
@@ -93,7 +93,7 @@ public class JobServiceTests
     public async Task TheSameIdempotencyKeyFromTheSameUserReturnsTheSameJob()
     {
         await using var host = new JobsHost(JobsHost.NewRoot());
-        var request = new JobRequest { Prompt = "x", Width = 512, Height = 512, IdempotencyKey = "click-1" };
+        var request = new JobRequest { Settings = new() { Prompt = "x", Width = 512, Height = 512 }, IdempotencyKey = "click-1" };
 
         var first = await host.Jobs.SubmitAsync(request, new Caller("ann"));
         var again = await host.Jobs.SubmitAsync(request, new Caller("ann"));

@@ -217,7 +217,7 @@ public sealed class JobsHost : IAsyncDisposable
 
     public async Task<JobSnapshot> SubmitAsync(string user, int width = 512, int height = 512, int steps = 4, int count = 1, string prompt = "a red fox")
     {
-        var result = await Jobs.SubmitAsync(new JobRequest { Prompt = prompt, Width = width, Height = height, Steps = steps, Count = count }, new Caller(user));
+        var result = await Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = prompt, Width = width, Height = height, Steps = steps, Count = count } }, new Caller(user));
         Assert.True(result.Accepted, result.Message);
         return result.Job!;
     }

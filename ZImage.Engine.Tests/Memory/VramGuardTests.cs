@@ -208,7 +208,7 @@ public class VramGuardTests
     {
         await using var host = new JobsHost(JobsHost.NewRoot(), probe: FakeMemoryProbe.Gpu(24, 24));
 
-        var result = await host.Jobs.SubmitAsync(new JobRequest { Prompt = "x", Width = 2048, Height = 2048, Count = 4 }, new Caller("ann"));
+        var result = await host.Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "x", Width = 2048, Height = 2048, Count = 4 } }, new Caller("ann"));
 
         Assert.Equal(RefusalKind.TooLargeForGpu, result.Refusal);
         Assert.Equal("size", result.Problems.Single().Field);
@@ -264,7 +264,7 @@ public class VramGuardTests
         await host.StartWorkerAsync();
 
         var job = await host.Jobs.SubmitAsync(
-            new JobRequest { Prompt = "x", Width = 512, Height = 512, Steps = 2, Count = 3, SeedPolicy = SeedPolicy.Fixed, Seed = 100 }, new Caller("ann"));
+            new JobRequest { Settings = new() { Prompt = "x", Width = 512, Height = 512, Steps = 2, Count = 3, Seed = 100 }, SeedPolicy = SeedPolicy.Fixed }, new Caller("ann"));
         await host.UntilFinalAsync(job.Job!.Id);
 
         var finished = host.Events.Of<JobFinished>().Single();

@@ -79,7 +79,7 @@ public sealed class JobService : IJobService
             {
                 var state = JobState.FromRecord(record);
                 _active[state.Id] = state;
-                _queue.Enqueue(state, state.UserName, state.Cost);
+                _queue.Enqueue(state, state.UserName, state.Request.Cost);
             }
         }
         if (queued.Count > 0)
@@ -96,13 +96,11 @@ public sealed class JobService : IJobService
             return SubmitResult.Refuse(RefusalKind.ShuttingDown, "queue", "The server is shutting down; please try again in a minute.");
         if (string.IsNullOrWhiteSpace(caller.UserName))
             return SubmitResult.Refuse(RefusalKind.Invalid, "user", "A user name is required to queue a job.");
-        if (request.SeedPolicy == SeedPolicy.Fixed && request.Seed is null)
-            return SubmitResult.Refuse(RefusalKind.Invalid, "seed", $"A fixed seed needs a value between {GenerationLimits.MinSeed} and {GenerationLimits.MaxSeed}.");
+        ArgumentNullException.ThrowIfNull(request.Settings);
 
-        long seed = request.SeedPolicy == SeedPolicy.Fixed
-            ? request.Seed!.Value
-            : Random.Shared.NextInt64(GenerationLimits.MinSeed, GenerationLimits.MaxSeed + 1);
-        var generation = request.ToGenerationRequest(seed);
+        var generation = request.SeedPolicy == SeedPolicy.Fixed
+            ? request.Settings
+            : request.Settings with { Seed = Random.Shared.NextInt64(GenerationLimits.MinSeed, GenerationLimits.MaxSeed + 1) };
         var problems = generation.Validate();
         if (problems.Count > 0)
             return new SubmitResult(null, RefusalKind.Invalid, problems);
@@ -143,7 +141,7 @@ public sealed class JobService : IJobService
             lock (_gate)
             {
                 _active[state.Id] = state;
-                _queue.Enqueue(state, state.UserName, state.Cost);
+                _queue.Enqueue(state, state.UserName, state.Request.Cost);
             }
         }
         finally
@@ -339,7 +337,7 @@ public sealed class JobService : IJobService
             state.Status = JobStatus.Queued;
             state.StartedAt = null;
             state.Progress = null;
-            _queue.Enqueue(state, state.UserName, state.Cost);
+            _queue.Enqueue(state, state.UserName, state.Request.Cost);
         }
     }
 

@@ -24,9 +24,6 @@ internal sealed class JobState
     public CancellationTokenSource? Cancellation { get; set; }
     public string? CancelledBy { get; set; }
 
-    /// <summary>Fair-share cost in units of one 1024x1024, 8-step image.</summary>
-    public double Cost => (double)Request.Width * Request.Height * Request.Steps * Request.Count / (1024.0 * 1024 * 8);
-
     public JobSnapshot Snapshot(int? position, TimeSpan? etaStart, TimeSpan? etaFinish) => new()
     {
         Id = Id,

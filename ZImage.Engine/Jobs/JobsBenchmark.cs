@@ -57,10 +57,7 @@ public static class JobsBenchmark
             {
                 var result = await jobs.SubmitAsync(new JobRequest
                 {
-                    Prompt = $"benchmark job {i}",
-                    Width = settings.Width,
-                    Height = settings.Height,
-                    Steps = settings.Steps,
+                    Settings = new() { Prompt = $"benchmark job {i}", Width = settings.Width, Height = settings.Height, Steps = settings.Steps },
                 }, new Caller($"user{i % settings.Users}"), ct);
                 if (!result.Accepted)
                     throw new InvalidOperationException(result.Message);

@@ -13,13 +13,16 @@ public static class ApiJson
 {
     public sealed record Body<T>(T? Value, IResult? Error);
 
-    public static async Task<Body<T>> ReadAsync<T>(HttpContext http) where T : class
+    public static Task<Body<T>> ReadAsync<T>(HttpContext http) where T : class =>
+        ReadAsync<T>(http, http.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions);
+
+    /// <param name="json">The app's options or ones derived from them (see <see cref="Jobs.JobBody"/>).</param>
+    public static async Task<Body<T>> ReadAsync<T>(HttpContext http, JsonSerializerOptions json) where T : class
     {
         if (!(http.Request.HasJsonContentType() || string.IsNullOrEmpty(http.Request.ContentType)))
             return new(null, TypedResults.Problem(
                 detail: $"Send the body as application/json (got {http.Request.ContentType}).",
                 statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported media type"));
-        var json = http.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
         try
         {
             var value = await JsonSerializer.DeserializeAsync<T>(http.Request.Body, json, http.RequestAborted);

@@ -9,13 +9,15 @@ using ZImage.Engine.Pipeline;
 using ZImage.Engine.Sampling;
 using ZImage.Web.Api.Auth;
 using ZImage.Web.Api.Jobs;
+using ZImage.Web.Ui.Settings;
 
 namespace ZImage.Web.Api.Sdapi;
 
 /// <summary>
 /// The AUTOMATIC1111-compatible subset under /sdapi/v1, so existing scripts and clients work unchanged.
-/// Where A1111's defaults make no sense for Z-Image-Turbo, absent fields take Z-Image's (8 steps, CFG 0,
-/// 1024x1024); fields a client does send are honoured or refused with the allowed range, never silently changed.
+/// Where A1111's defaults make no sense for Z-Image-Turbo, absent fields take the defaults for new pictures from
+/// Settings (out of the box 8 steps, CFG 0, 1024x1024); fields a client does send are honoured or refused with the
+/// allowed range, never silently changed.
 /// Unlike A1111, progress and interrupt are per caller: a designer sees and stops only their own job.
 /// </summary>
 public static class SdapiEndpoints
@@ -103,7 +105,7 @@ public static class SdapiEndpoints
     }
 
     private static async Task<IResult> Txt2Img(HttpContext http, IJobService service, IJobNotifier notifier, IHistoryService history,
-        IOptions<ApiOptions> options, TimeProvider clock)
+        NewPictureDefaults newPictures, IOptions<ApiOptions> options, TimeProvider clock)
     {
         var body = await ApiJson.ReadAsync<Txt2ImgRequest>(http);
         if (body.Error is not null)
@@ -117,19 +119,11 @@ public static class SdapiEndpoints
         if (req.Seed is < -1)
             return ApiProblems.Invalid("seed", $"seed must be -1 (random) or between {GenerationLimits.MinSeed} and {GenerationLimits.MaxSeed} (got {req.Seed}).");
 
-        var defaults = new JobRequest { Prompt = "" };
         var random = req.Seed is null or -1;
         var jobRequest = new JobRequest
         {
-            Prompt = req.Prompt ?? "",
-            NegativePrompt = req.NegativePrompt ?? "",
-            Width = req.Width ?? defaults.Width,
-            Height = req.Height ?? defaults.Height,
-            Steps = req.Steps ?? defaults.Steps,
-            Cfg = req.CfgScale ?? defaults.Cfg,
-            Count = batchSize * nIter,
+            Settings = req.ToSettings(newPictures.Current) with { Count = batchSize * nIter },
             SeedPolicy = random ? SeedPolicy.Random : SeedPolicy.Fixed,
-            Seed = random ? null : req.Seed,
             IdempotencyKey = http.Request.Headers[JobEndpoints.IdempotencyHeader].ToString() is { Length: > 0 and <= JobEndpoints.MaxIdempotencyKeyLength } key ? key : null,
         };
 
@@ -210,11 +204,11 @@ public static class SdapiEndpoints
         var echo = new Dictionary<string, object?>
         {
             ["prompt"] = req.Prompt ?? "",
-            ["negative_prompt"] = req.NegativePrompt ?? "",
-            ["width"] = jobRequest.Width,
-            ["height"] = jobRequest.Height,
-            ["steps"] = jobRequest.Steps,
-            ["cfg_scale"] = jobRequest.Cfg,
+            ["negative_prompt"] = jobRequest.Settings.NegativePrompt,
+            ["width"] = jobRequest.Settings.Width,
+            ["height"] = jobRequest.Settings.Height,
+            ["steps"] = jobRequest.Settings.Steps,
+            ["cfg_scale"] = jobRequest.Settings.Cfg,
             ["seed"] = req.Seed ?? -1,
             ["batch_size"] = batchSize,
             ["n_iter"] = nIter,

@@ -6,6 +6,7 @@ using ZImage.Engine.Jobs;
 using ZImage.Engine.Pipeline;
 using ZImage.Web.Ui.Identity;
 using ZImage.Web.Ui.Images;
+using ZImage.Web.Ui.Settings;
 
 namespace ZImage.Web.Ui.Generate;
 
@@ -73,15 +74,17 @@ public sealed class GenerateSession : IDisposable
     private IDisposable? _subscription;
     private string? _attachedUser;
 
-    public GenerateSession(IJobService jobs, IJobNotifier notifier, IHistoryService history, UiUser user)
+    public GenerateSession(IJobService jobs, IJobNotifier notifier, IHistoryService history, UiUser user, NewPictureDefaults defaults)
     {
         _jobs = jobs;
         _notifier = notifier;
         _history = history;
         _user = user;
+        Form = new GenerateForm(defaults.Current);
     }
 
-    public GenerateForm Form { get; } = new();
+    /// <summary>Starts from the defaults for new pictures saved in Settings.</summary>
+    public GenerateForm Form { get; }
 
     /// <summary>Newest first: unfinished jobs and the last few finished ones.</summary>
     public IReadOnlyList<JobView> Jobs => _jobViews;
@@ -208,8 +211,7 @@ public sealed class GenerateSession : IDisposable
         }
         else
         {
-            var current = new GenerationRequest { Prompt = Form.Prompt, NegativePrompt = Form.NegativePrompt, Width = Form.Width, Height = Form.Height, Steps = Form.Steps, Cfg = Form.Cfg, Count = Form.Count };
-            Form.LoadFrom(parameters.ApplyTo(current) with { Count = Form.Count }, includeSeed: parameters.Seed is not null);
+            Form.LoadFrom(parameters.ApplyTo(Form.ToSettings()), includeSeed: parameters.Seed is not null);
             DropResultKey = "gen.png.loaded";
         }
         Changed?.Invoke();

@@ -3,7 +3,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using ZImage.Engine.Memory;
 using ZImage.Engine.Pipeline;
-using ZImage.Web.Ui.Generate;
 
 namespace ZImage.Web.Ui.Settings;
 
@@ -40,22 +39,11 @@ public sealed class SettingsForm
     public int MaxQueuedTotal { get; set; } = 1000;
     public string OutputDirectory { get; set; } = "outputs";
     public int RetentionDays { get; set; }
-    public int DefaultSteps { get; set; } = GenerateForm.DefaultSteps;
-    public float DefaultCfg { get; set; }
-    public int DefaultWidth { get; set; } = 1024;
-    public int DefaultHeight { get; set; } = 1024;
-    public int DefaultCount { get; set; } = 1;
-    public string DefaultNegativePrompt { get; set; } = "";
+    /// <summary>"Defaults for new pictures": the engine's own settings record, checked by its own rules.</summary>
+    public GenerationRequest Defaults { get; set; } = GenerationRequest.Defaults;
 
-    public GenerationDefaults Defaults => new()
-    {
-        Steps = DefaultSteps,
-        Cfg = DefaultCfg,
-        Width = DefaultWidth,
-        Height = DefaultHeight,
-        Count = DefaultCount,
-        NegativePrompt = DefaultNegativePrompt,
-    };
+    /// <summary>The field key of a default (its label's text key is settings.field.{key}), from the engine's field name.</summary>
+    public static string DefaultField(string engineField) => "Default" + char.ToUpperInvariant(engineField[0]) + engineField[1..];
 
     public static SettingsForm From(IConfiguration c)
     {
@@ -69,13 +57,7 @@ public sealed class SettingsForm
         form.MaxQueuedTotal = Int(c, SettingsKeys.MaxQueuedTotal, form.MaxQueuedTotal);
         form.OutputDirectory = c[SettingsKeys.OutputDirectory] ?? form.OutputDirectory;
         form.RetentionDays = Int(c, SettingsKeys.RetentionDays, form.RetentionDays);
-        var d = c.GetSection(SettingsKeys.Defaults);
-        form.DefaultSteps = Int(d, "Steps", form.DefaultSteps);
-        form.DefaultCfg = float.TryParse(d["Cfg"], CultureInfo.InvariantCulture, out var cfg) ? cfg : form.DefaultCfg;
-        form.DefaultWidth = Int(d, "Width", form.DefaultWidth);
-        form.DefaultHeight = Int(d, "Height", form.DefaultHeight);
-        form.DefaultCount = Int(d, "Count", form.DefaultCount);
-        form.DefaultNegativePrompt = d["NegativePrompt"] ?? form.DefaultNegativePrompt;
+        form.Defaults = NewPictureDefaults.Read(c).Defaults;
         return form;
     }
 
@@ -98,16 +80,9 @@ public sealed class SettingsForm
         if (MaxQueuedTotal < MaxQueuedPerUser)
             problems.Add(new(nameof(MaxQueuedTotal), "settings.problem.totalBelowPerUser"));
         Range(nameof(RetentionDays), RetentionDays, 0, 36500);
-        Range(nameof(DefaultSteps), DefaultSteps, GenerationLimits.MinSteps, GenerationLimits.MaxSteps);
-        Range(nameof(DefaultCfg), DefaultCfg, GenerationLimits.MinCfg, GenerationLimits.MaxCfg);
-        Range(nameof(DefaultCount), DefaultCount, GenerationLimits.MinCount, GenerationLimits.MaxCount);
-        foreach (var (field, side) in new[] { (nameof(DefaultWidth), DefaultWidth), (nameof(DefaultHeight), DefaultHeight) })
-        {
-            if (side is < GenerationLimits.MinSide or > GenerationLimits.MaxSide || side % GenerationLimits.SideMultiple != 0)
-                problems.Add(new(field, "settings.problem.side", GenerationLimits.SideMultiple, GenerationLimits.MinSide, GenerationLimits.MaxSide));
-        }
-        if (DefaultNegativePrompt.Length > GenerationLimits.MaxPromptChars)
-            problems.Add(new(nameof(DefaultNegativePrompt), "settings.problem.tooLong", GenerationLimits.MaxPromptChars));
+        // The engine's rules and ranges, worded in the person's language by the rule's text key.
+        foreach (var p in Defaults.ValidateAsDefaults())
+            problems.Add(new(DefaultField(p.Field), "settings.problem." + p.Rule, [.. p.Args]));
         // A NUL in a path makes resolving it throw; such a path names no folder on any system.
         if (string.IsNullOrWhiteSpace(OutputDirectory))
             problems.Add(new(nameof(OutputDirectory), "settings.problem.required"));
@@ -135,12 +110,12 @@ public sealed class SettingsForm
     {
         var defaults = new JsonObject
         {
-            ["Steps"] = DefaultSteps,
-            ["Cfg"] = DefaultCfg,
-            ["Width"] = DefaultWidth,
-            ["Height"] = DefaultHeight,
-            ["Count"] = DefaultCount,
-            ["NegativePrompt"] = DefaultNegativePrompt,
+            ["Steps"] = Defaults.Steps,
+            ["Cfg"] = Defaults.Cfg,
+            ["Width"] = Defaults.Width,
+            ["Height"] = Defaults.Height,
+            ["Count"] = Defaults.Count,
+            ["NegativePrompt"] = Defaults.NegativePrompt,
         };
         var root = new JsonObject
         {
