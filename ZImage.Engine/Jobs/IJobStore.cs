@@ -64,8 +64,12 @@ public interface IJobStore : IAsyncDisposable
     Task<IReadOnlyList<StoredImagePaths>> ListImagePathsAsync(CancellationToken ct = default);
 }
 
-/// <summary>A job as stored. <see cref="Request"/> has the resolved seed.</summary>
-public sealed record JobRecord
+/// <summary>
+/// A job as stored. <see cref="Request"/> has the resolved seed. <see cref="Error"/>: failed, cancelled or interrupted,
+/// a sentence a designer can read. <see cref="Notice"/>: something to know that is not an error, e.g. "retried one
+/// image at a time". <see cref="JobSnapshot"/> adds what only exists while the job waits or runs.
+/// </summary>
+public record JobRecord
 {
     public required string Id { get; init; }
     public required string UserName { get; init; }

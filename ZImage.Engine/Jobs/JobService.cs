@@ -77,7 +77,7 @@ public sealed class JobService : IJobService
         {
             foreach (var record in queued)
             {
-                var state = JobState.FromRecord(record);
+                var state = new JobState(record);
                 _active[state.Id] = state;
                 _queue.Enqueue(state, state.UserName, state.Request.Cost);
             }
@@ -127,17 +127,18 @@ public sealed class JobService : IJobService
                         $"The queue is full ({options.MaxQueuedTotal} jobs waiting); please try again later.");
             }
 
-            state = new JobState
+            state = new JobState(new JobRecord
             {
                 Id = Guid.CreateVersion7().ToString("N"),
                 UserName = caller.UserName,
+                Status = JobStatus.Queued,
                 Request = generation,
                 SeedPolicy = request.SeedPolicy,
                 IdempotencyKey = key,
                 SubmittedAt = _clock.GetUtcNow(),
-            };
+            });
             // Durable before visible: a job that was ever announced survives a crash.
-            await _store.InsertJobAsync(state.ToRecord(), ct);
+            await _store.InsertJobAsync(state.Record, ct);
             lock (_gate)
             {
                 _active[state.Id] = state;
@@ -158,7 +159,7 @@ public sealed class JobService : IJobService
     {
         lock (_gate)
         {
-            var live = _active.Values.FirstOrDefault(s => s.IdempotencyKey == key && Caller.NameComparer.Equals(s.UserName, user));
+            var live = _active.Values.FirstOrDefault(s => s.Record.IdempotencyKey == key && Caller.NameComparer.Equals(s.UserName, user));
             if (live is not null)
                 return SnapshotLocked(live);
         }
@@ -465,18 +466,5 @@ public sealed class JobService : IJobService
         return result;
     }
 
-    private static JobSnapshot FromRecord(JobRecord r) => new()
-    {
-        Id = r.Id,
-        UserName = r.UserName,
-        Status = r.Status,
-        Request = r.Request,
-        SeedPolicy = r.SeedPolicy,
-        SubmittedAt = r.SubmittedAt,
-        StartedAt = r.StartedAt,
-        FinishedAt = r.FinishedAt,
-        ImageIds = r.ImageIds,
-        Error = r.Error,
-        Notice = r.Notice,
-    };
+    private static JobSnapshot FromRecord(JobRecord r) => new(r);
 }

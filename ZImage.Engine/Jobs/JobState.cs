@@ -2,21 +2,37 @@ using ZImage.Engine.Pipeline;
 
 namespace ZImage.Engine.Jobs;
 
-/// <summary>A queued or running job in memory. Mutable fields change only under <see cref="JobService"/>'s lock.</summary>
-internal sealed class JobState
+/// <summary>
+/// A queued or running job in memory: its durable <see cref="Record"/> plus what only lives while it waits or runs.
+/// Everything changes only under <see cref="JobService"/>'s lock; the record is replaced whole, never edited.
+/// </summary>
+internal sealed class JobState(JobRecord record)
 {
-    public required string Id { get; init; }
-    public required string UserName { get; init; }
-    public required GenerationRequest Request { get; init; }
-    public SeedPolicy SeedPolicy { get; init; }
-    public string? IdempotencyKey { get; init; }
-    public required DateTimeOffset SubmittedAt { get; init; }
-    public int Restarts { get; init; }
+    public JobRecord Record { get; private set; } = record;
 
-    public JobStatus Status { get; set; } = JobStatus.Queued;
-    public DateTimeOffset? StartedAt { get; set; }
+    public string Id => Record.Id;
+    public string UserName => Record.UserName;
+    public GenerationRequest Request => Record.Request;
+
+    public JobStatus Status
+    {
+        get => Record.Status;
+        set => Record = Record with { Status = value };
+    }
+
+    public DateTimeOffset? StartedAt
+    {
+        get => Record.StartedAt;
+        set => Record = Record with { StartedAt = value };
+    }
+
+    public string? Notice
+    {
+        get => Record.Notice;
+        set => Record = Record with { Notice = value };
+    }
+
     public JobProgress? Progress { get; set; }
-    public string? Notice { get; set; }
     /// <summary>Why the worker passed over it last time (GPU memory); null when it could start.</summary>
     public string? HeldReason { get; set; }
     public int PublishedPosition { get; set; }
@@ -24,44 +40,12 @@ internal sealed class JobState
     public CancellationTokenSource? Cancellation { get; set; }
     public string? CancelledBy { get; set; }
 
-    public JobSnapshot Snapshot(int? position, TimeSpan? etaStart, TimeSpan? etaFinish) => new()
+    public JobSnapshot Snapshot(int? position, TimeSpan? etaStart, TimeSpan? etaFinish) => new(Record)
     {
-        Id = Id,
-        UserName = UserName,
-        Status = Status,
-        Request = Request,
-        SeedPolicy = SeedPolicy,
         Position = position,
-        SubmittedAt = SubmittedAt,
-        StartedAt = StartedAt,
         Progress = Progress,
         EtaStart = etaStart,
         EtaFinish = etaFinish,
         Notice = HeldReason ?? Notice,
-    };
-
-    public JobRecord ToRecord() => new()
-    {
-        Id = Id,
-        UserName = UserName,
-        Status = Status,
-        Request = Request,
-        SeedPolicy = SeedPolicy,
-        IdempotencyKey = IdempotencyKey,
-        SubmittedAt = SubmittedAt,
-        Restarts = Restarts,
-        Notice = Notice,
-    };
-
-    public static JobState FromRecord(JobRecord r) => new()
-    {
-        Id = r.Id,
-        UserName = r.UserName,
-        Request = r.Request,
-        SeedPolicy = r.SeedPolicy,
-        IdempotencyKey = r.IdempotencyKey,
-        SubmittedAt = r.SubmittedAt,
-        Restarts = r.Restarts,
-        Notice = r.Notice,
     };
 }

@@ -127,7 +127,7 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
             var finishedAt = clock.GetUtcNow();
             jobs.Retire(job, JobStatus.Succeeded, ids.Count);
             jobs.Notifier.Publish(new JobFinished(job.Id, job.UserName, finishedAt, ids,
-                job.StartedAt!.Value - job.SubmittedAt, finishedAt - job.StartedAt!.Value, notice));
+                job.StartedAt!.Value - job.Record.SubmittedAt, finishedAt - job.StartedAt!.Value, notice));
             outcome = JobStatus.Succeeded;
         }
         catch (OperationCanceledException) when (job.Cancellation.IsCancellationRequested)
