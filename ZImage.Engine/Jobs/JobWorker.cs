@@ -100,7 +100,7 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
                 timings = result.Timings;
                 model = (result.ModelName, result.SamplerShift);
                 if (result.PromptTruncated)
-                    notice = "The prompt was longer than the model reads (512 tokens); the end was left out.";
+                    notice = "The prompt was longer than the model reads; the end was left out.";
             }
             catch (Exception e) when (!run.IsCancellationRequested && jobs.Guard.IsOutOfMemory(e))
             {
