@@ -24,12 +24,6 @@ public sealed class EtaEstimator(double initialSecondsPerStepAt1024)
         }
     }
 
-    public IReadOnlyList<StepTiming> Snapshot()
-    {
-        lock (_gate)
-            return _timings.Values.ToArray();
-    }
-
     /// <summary>Folds a finished run into the measurements and returns the updated entry (to persist).</summary>
     public StepTiming? Record(GenerationRequest request, GenerationTimings timings, int imagesRun)
     {

@@ -22,7 +22,7 @@ public enum ModelState
 public interface IModelStatus
 {
     ModelState State { get; }
-    /// <summary>A sentence for the status bar, e.g. "loading transformer (12.3 GB)".</summary>
+    /// <summary>A sentence for the status bar, e.g. "model loading…" or "Z-Image-Turbo, CUDA".</summary>
     string? Detail { get; }
 }
 

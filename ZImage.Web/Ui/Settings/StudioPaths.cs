@@ -2,7 +2,11 @@ using ZImage.Engine.Jobs;
 
 namespace ZImage.Web.Ui.Settings;
 
-/// <summary>Where the studio keeps things, resolved against the content root the same way the engine does.</summary>
+/// <summary>
+/// Where the studio keeps things. Relative settings resolve against the content root, as the jobs room resolves its
+/// data and output folders (JobsSetup); the engine's model loader takes ModelDirectory as given, so a relative model
+/// folder resolves against the process's working directory there.
+/// </summary>
 public sealed class StudioPaths
 {
     public const string SettingsFileName = "settings.json";
