@@ -74,6 +74,21 @@ public class JobServiceTests
     }
 
     [Fact]
+    public async Task ARandomSeedIsTheOneTheSeedSourceGives()
+    {
+        await using var host = new JobsHost(JobsHost.NewRoot(), seeds: new FixedSeeds(777));
+
+        var job = await host.Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "x", Width = 512, Height = 512, Seed = 5 } }, new Caller("ann"));
+
+        Assert.Equal(777, job.Job!.Request.Seed);
+    }
+
+    private sealed class FixedSeeds(long seed) : ISeedSource
+    {
+        public long NextSeed() => seed;
+    }
+
+    [Fact]
     public async Task AFixedSeedIsKeptAndARandomSeedIsResolvedAtAcceptance()
     {
         await using var host = new JobsHost(JobsHost.NewRoot());

@@ -163,7 +163,7 @@ public sealed class JobsHost : IAsyncDisposable
     private bool _workerStarted;
 
     public JobsHost(string root, FakePipeline? pipeline = null, IGpuMemoryProbe? probe = null, TimeProvider? clock = null,
-        Dictionary<string, string?>? settings = null, IImageWriter? writer = null)
+        Dictionary<string, string?>? settings = null, IImageWriter? writer = null, ISeedSource? seeds = null)
     {
         Root = root;
         Pipeline = pipeline ?? new FakePipeline();
@@ -184,6 +184,8 @@ public sealed class JobsHost : IAsyncDisposable
         services.AddSingleton<IGpuMemoryProbe>(probe ?? new FakeMemoryProbe(null));
         services.AddSingleton<IImageWriter>(writer ?? new FakeImageWriter());
         services.AddSingleton(clock ?? TimeProvider.System);
+        // Random seeds repeat from run to run, so a failing test fails the same way again.
+        services.AddSingleton(seeds ?? new RandomSeedSource(new Random(20261205)));
         services.AddZImageJobs(configuration);
         _services = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
         Events = new EventLog(Notifier);

@@ -21,6 +21,7 @@ public sealed class JobService : IJobService
     private readonly ImageFiles _files;
     private readonly IOptionsMonitor<JobsOptions> _options;
     private readonly TimeProvider _clock;
+    private readonly ISeedSource _seeds;
     private readonly ILogger<JobService> _logger;
 
     private readonly object _gate = new();
@@ -39,7 +40,7 @@ public sealed class JobService : IJobService
     private readonly ConcurrentDictionary<string, long> _imagesByUser = new(Caller.NameComparer);
 
     public JobService(IJobStore store, JobNotifier notifier, IVramGuard guard, EtaEstimator eta, ImageFiles files,
-        IOptionsMonitor<JobsOptions> options, TimeProvider clock, ILogger<JobService> logger)
+        IOptionsMonitor<JobsOptions> options, TimeProvider clock, ISeedSource seeds, ILogger<JobService> logger)
     {
         _store = store;
         _notifier = notifier;
@@ -48,6 +49,7 @@ public sealed class JobService : IJobService
         _files = files;
         _options = options;
         _clock = clock;
+        _seeds = seeds;
         _logger = logger;
         _initialized = new Lazy<Task>(InitializeCoreAsync, LazyThreadSafetyMode.ExecutionAndPublication);
     }
@@ -100,7 +102,7 @@ public sealed class JobService : IJobService
 
         var generation = request.SeedPolicy == SeedPolicy.Fixed
             ? request.Settings
-            : request.Settings with { Seed = Random.Shared.NextInt64(GenerationLimits.MinSeed, GenerationLimits.MaxSeed + 1) };
+            : request.Settings with { Seed = _seeds.NextSeed() };
         var problems = generation.Validate();
         if (problems.Count > 0)
             return new SubmitResult(null, RefusalKind.Invalid, problems);

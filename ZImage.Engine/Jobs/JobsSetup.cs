@@ -23,6 +23,7 @@ public static class JobsSetup
         services.AddOptions<VramOptions>().BindConfiguration(VramOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ISeedSource, RandomSeedSource>();
         services.TryAddSingleton<IGpuMemoryProbe, NvmlMemoryProbe>();
         services.TryAddSingleton<IModelFootprintSource, OptionsModelFootprintSource>();
         services.TryAddSingleton<VramGuard>();
