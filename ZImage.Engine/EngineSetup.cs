@@ -1,4 +1,4 @@
-using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Hosting;
 using ZImage.Engine.Jobs;
 using ZImage.Engine.Onnx;
 using ZImage.Engine.Pipeline;
@@ -8,7 +8,7 @@ namespace ZImage.Engine;
 public static class EngineSetup
 {
     /// <summary>Registers the engine: options (validated at start-up), native runtime, pipeline, jobs, history.</summary>
-    public static WebApplicationBuilder AddZImageEngine(this WebApplicationBuilder builder)
+    public static IHostApplicationBuilder AddZImageEngine(this IHostApplicationBuilder builder)
     {
         builder.Services.AddZImageOnnx(builder.Configuration);
         builder.Services.AddZImagePipeline(builder.Configuration);

@@ -24,7 +24,7 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
     private long _saveTicks;
 
     /// <summary>Per-job totals since start: outside the pipeline (queue, store, events), inside it, and writing pictures.</summary>
-    internal (long Jobs, TimeSpan Overhead, TimeSpan Pipeline, TimeSpan Saving) Measurements =>
+    public (long Jobs, TimeSpan Overhead, TimeSpan Pipeline, TimeSpan Saving) Measurements =>
         (Interlocked.Read(ref _jobsRun), TimeSpan.FromTicks(Interlocked.Read(ref _overheadTicks) * TimeSpan.TicksPerSecond / Stopwatch.Frequency),
             TimeSpan.FromTicks(Interlocked.Read(ref _pipelineTicks) * TimeSpan.TicksPerSecond / Stopwatch.Frequency),
             TimeSpan.FromTicks(Interlocked.Read(ref _saveTicks) * TimeSpan.TicksPerSecond / Stopwatch.Frequency));

@@ -3,9 +3,10 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using ZImage.Engine.Jobs;
 using ZImage.Engine.Pipeline;
 
-namespace ZImage.Engine.Jobs;
+namespace ZImage.Web.Cli;
 
 /// <summary>
 /// Queue overhead with any pipeline (a fake, the tiny model, the real one): the time the worker
