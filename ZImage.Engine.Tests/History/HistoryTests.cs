@@ -99,7 +99,7 @@ public class HistoryTests
             // The crash: a job was running, its pictures reached the disk, its rows never committed.
             crashedJob = (await before.SubmitAsync("bob", prompt: "crashed")).Id;
             await before.Events.UntilAsync(() => before.Events.Of<JobFinished>().Any(e => e.JobId == crashedJob), "the second job");
-            var files = before.Service.Files;
+            var files = before.Files;
             var (png, thumb) = files.PathsFor("deadbeef", 0, DateTime.Today);
             orphanPng = files.Absolute(png);
             orphanThumb = files.Absolute(thumb);

@@ -200,6 +200,7 @@ public sealed class JobsHost : IAsyncDisposable
     public IHistoryService History => _services.GetRequiredService<IHistoryService>();
     public ISystemStatus Status => _services.GetRequiredService<ISystemStatus>();
     public IJobStore Store => _services.GetRequiredService<IJobStore>();
+    public ImageFiles Files => _services.GetRequiredService<ImageFiles>();
     public IVramGuard Guard => _services.GetRequiredService<IVramGuard>();
     public RetentionService Retention => _services.GetRequiredService<RetentionService>();
     public JobWorker Worker => _services.GetRequiredService<JobWorker>();

@@ -54,13 +54,6 @@ public sealed class JobService : IJobService
         _initialized = new Lazy<Task>(InitializeCoreAsync, LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
-    internal IJobStore Store => _store;
-    internal JobNotifier Notifier => _notifier;
-    internal IVramGuard Guard => _guard;
-    internal EtaEstimator Eta => _eta;
-    internal ImageFiles Files => _files;
-    internal TimeProvider Clock => _clock;
-    internal JobsOptions Options => _options.CurrentValue;
     internal ReconcileReport? LastReconcile { get; private set; }
 
     /// <summary>Schema, crash recovery, file reconciliation and measured timings; once, before the first job.</summary>
@@ -247,15 +240,78 @@ public sealed class JobService : IJobService
             return caller.CanManage(record.UserName) ? CancelOutcome.AlreadyFinished : CancelOutcome.NotAllowed;
         }
 
-        await _store.FinishJobAsync(jobId, JobStatus.Cancelled, _clock.GetUtcNow(), CancelledMessage(removed.UserName, caller.UserName), null, CancellationToken.None);
-        Interlocked.Increment(ref _cancelled);
-        _notifier.Publish(new JobCancelled(jobId, removed.UserName, _clock.GetUtcNow(), caller.UserName));
-        PublishQueueChanges(null);
+        removed.CancelledBy = caller.UserName;
+        await CancelledAsync(removed);
         return CancelOutcome.Cancelled;
     }
 
-    internal static string CancelledMessage(string owner, string by) =>
+    private static string CancelledMessage(string owner, string by) =>
         Caller.NameComparer.Equals(owner, by) ? "Cancelled." : $"Cancelled by {by}.";
+
+    // The lifecycle. Every transition is written to the store first (so nothing announced is ever lost), then
+    // changed in memory, then announced; the worker and cancellation both come through here.
+
+    /// <summary>The worker took <paramref name="job"/> (<see cref="TakeNextAsync"/> marked it running).</summary>
+    internal async Task StartedAsync(JobState job)
+    {
+        await _store.MarkStartedAsync(job.Id, job.StartedAt!.Value, CancellationToken.None);
+        _notifier.Publish(new JobStarted(job.Id, job.UserName, _clock.GetUtcNow(), _eta.EstimateRun(job.Request)));
+    }
+
+    /// <summary>A denoising step of image <paramref name="imageIndex"/> of the job.</summary>
+    internal void Stepped(JobState job, int imageIndex, GenerationProgress step)
+    {
+        int count = job.Request.Count;
+        UpdateProgress(job, new JobProgress(imageIndex, count, step.Step, step.TotalSteps, step.Preview));
+        var eta = _eta.EstimateRemaining(job.Request, imageIndex, step.Step);
+        _notifier.Publish(new JobStep(job.Id, job.UserName, _clock.GetUtcNow(), imageIndex, count, step.Step, step.TotalSteps, eta, step.Preview));
+    }
+
+    /// <summary>The pictures are on disk: their rows and the job's success in one transaction, then the measured timing.</summary>
+    internal async Task CompletedAsync(JobState job, string? notice, IReadOnlyList<NewImage> images, GenerationTimings timings)
+    {
+        var ids = await _store.CompleteJobAsync(job.Id, _clock.GetUtcNow(), notice, images, CancellationToken.None);
+        if (_eta.Record(job.Request with { Count = images.Count }, timings, images.Count) is { } measured)
+            await _store.SaveStepTimingAsync(measured, CancellationToken.None);
+        var finishedAt = _clock.GetUtcNow();
+        Retire(job, JobStatus.Succeeded, ids.Count);
+        _notifier.Publish(new JobFinished(job.Id, job.UserName, finishedAt, ids,
+            job.StartedAt!.Value - job.Record.SubmittedAt, finishedAt - job.StartedAt!.Value, notice));
+    }
+
+    internal async Task FailedAsync(JobState job, string reason, string? notice, bool outOfMemory)
+    {
+        await _store.FinishJobAsync(job.Id, JobStatus.Failed, _clock.GetUtcNow(), reason, notice, CancellationToken.None);
+        Retire(job, JobStatus.Failed, 0);
+        _notifier.Publish(new JobFailed(job.Id, job.UserName, _clock.GetUtcNow(), reason, outOfMemory));
+    }
+
+    /// <summary>Queued or running, stopped by its owner or an admin (<see cref="JobState.CancelledBy"/>).</summary>
+    internal async Task CancelledAsync(JobState job)
+    {
+        string by = job.CancelledBy ?? job.UserName;
+        await _store.FinishJobAsync(job.Id, JobStatus.Cancelled, _clock.GetUtcNow(), CancelledMessage(job.UserName, by), null, CancellationToken.None);
+        Retire(job, JobStatus.Cancelled, 0);
+        _notifier.Publish(new JobCancelled(job.Id, job.UserName, _clock.GetUtcNow(), by));
+    }
+
+    /// <summary>Graceful shutdown stopped the run: back to queued (no restart counted), to run again after the restart.</summary>
+    internal async Task RequeuedAsync(JobState job)
+    {
+        await _store.RequeueAsync(job.Id, CancellationToken.None);
+        ReturnToQueue(job);
+    }
+
+    internal bool IsOutOfMemory(Exception error) => _guard.IsOutOfMemory(error);
+
+    /// <summary>Counted for /metrics, and the guard chooses sequential residency from now on.</summary>
+    internal void NoteOutOfMemory()
+    {
+        Interlocked.Increment(ref _outOfMemory);
+        _guard.NoteOutOfMemory();
+    }
+
+    internal int Workers => Math.Max(1, _options.CurrentValue.Workers);
 
     /// <summary>
     /// Waits for the next job in fair order that fits in GPU memory now and marks it running.
@@ -303,7 +359,7 @@ public sealed class JobService : IJobService
         }
     }
 
-    /// <summary>Called by the worker once the job's final state is durable.</summary>
+    /// <summary>Out of the queue and the running set once the job's final state is durable.</summary>
     internal void Retire(JobState state, JobStatus status, int images)
     {
         lock (_gate)
@@ -331,8 +387,7 @@ public sealed class JobService : IJobService
         _wake.Release();
     }
 
-    /// <summary>Graceful shutdown: the job goes back to the queue (already re-queued in the store).</summary>
-    internal void ReturnToQueue(JobState state)
+    private void ReturnToQueue(JobState state)
     {
         lock (_gate)
         {
@@ -344,9 +399,7 @@ public sealed class JobService : IJobService
         }
     }
 
-    internal void NoteOutOfMemory() => Interlocked.Increment(ref _outOfMemory);
-
-    internal void UpdateProgress(JobState state, JobProgress progress)
+    private void UpdateProgress(JobState state, JobProgress progress)
     {
         lock (_gate)
             state.Progress = progress;
