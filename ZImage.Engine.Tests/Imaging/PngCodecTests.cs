@@ -53,7 +53,7 @@ public class PngCodecTests
             Assert.Equal(Settings, GenerationPng.ReadSettings(file));
             file.Position = 0;
             var parameters = GenerationPng.ReadParameters(file)!;
-            Assert.Equal(Settings.ToRequest(), parameters.ApplyTo(new global::ZImage.Engine.Pipeline.GenerationRequest { Prompt = "" }));
+            Assert.Equal(Settings.ToRequest(), parameters.ApplyTo(new GenerationRequest { Prompt = "" }));
         }
         finally
         {

@@ -1,26 +1,24 @@
-using ZImage.Engine.Jobs;
-
 namespace ZImage.Engine.History;
 
 /// <summary>Pictures only: reads and changes image rows and files; jobs are the queue's business.</summary>
-public sealed class HistoryService(JobService jobs, IJobStore store) : IHistoryService
+public sealed class HistoryService(IStoreStartup startup, IPictureStore store) : IHistoryService
 {
     public async Task<HistoryPage> QueryAsync(HistoryQuery query, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(query);
-        await jobs.EnsureInitializedAsync();
+        await startup.EnsureInitializedAsync();
         return await store.QueryImagesAsync(query, ct);
     }
 
     public async Task<ImageRecord?> GetImageAsync(long imageId, CancellationToken ct = default)
     {
-        await jobs.EnsureInitializedAsync();
+        await startup.EnsureInitializedAsync();
         return await store.GetImageAsync(imageId, ct);
     }
 
     public async Task<bool> SetFavouriteAsync(long imageId, bool favourite, Caller caller, CancellationToken ct = default)
     {
-        await jobs.EnsureInitializedAsync();
+        await startup.EnsureInitializedAsync();
         var image = await store.GetImageAsync(imageId, ct);
         if (image is null || !caller.CanManage(image.UserName))
             return false;
@@ -29,7 +27,7 @@ public sealed class HistoryService(JobService jobs, IJobStore store) : IHistoryS
 
     public async Task<bool> DeleteImageAsync(long imageId, Caller caller, CancellationToken ct = default)
     {
-        await jobs.EnsureInitializedAsync();
+        await startup.EnsureInitializedAsync();
         var image = await store.GetImageAsync(imageId, ct);
         if (image is null || !caller.CanManage(image.UserName))
             return false;
@@ -37,7 +35,7 @@ public sealed class HistoryService(JobService jobs, IJobStore store) : IHistoryS
     }
 
     /// <summary>Row first, then files: a crash in between leaves files that start-up reconciliation removes.</summary>
-    internal static async Task<bool> DeleteAsync(IJobStore store, ImageRecord image, CancellationToken ct)
+    internal static async Task<bool> DeleteAsync(IPictureStore store, ImageRecord image, CancellationToken ct)
     {
         if (!await store.DeleteImageRowAsync(image.Id, ct))
             return false;

@@ -4,11 +4,11 @@ using ZImage.Engine.Pipeline;
 namespace ZImage.Engine.Jobs;
 
 /// <summary>
-/// Durable jobs, images and measured timings. The queue's order lives in <see cref="FairQueue{T}"/>,
+/// Durable jobs and measured timings, and (through <see cref="IPictureStore"/>) their pictures. The queue's order lives in <see cref="FairQueue{T}"/>,
 /// not here, so another store (PostgreSQL shared by several GPU boxes, see docs/jobs.md) slots in
 /// behind this interface. Implementations are thread-safe.
 /// </summary>
-public interface IJobStore : IAsyncDisposable
+public interface IJobStore : IPictureStore, IAsyncDisposable
 {
     /// <summary>Creates or migrates the schema. Call once before anything else.</summary>
     Task InitializeAsync(CancellationToken ct = default);
@@ -47,21 +47,6 @@ public interface IJobStore : IAsyncDisposable
     Task<IReadOnlyList<StepTiming>> LoadStepTimingsAsync(CancellationToken ct = default);
 
     Task SaveStepTimingAsync(StepTiming timing, CancellationToken ct = default);
-
-    Task<HistoryPage> QueryImagesAsync(HistoryQuery query, CancellationToken ct = default);
-
-    Task<ImageRecord?> GetImageAsync(long imageId, CancellationToken ct = default);
-
-    Task<bool> SetFavouriteAsync(long imageId, bool favourite, CancellationToken ct = default);
-
-    /// <summary>Removes the row only; the caller deletes files after (a file without a row is cleaned at start-up).</summary>
-    Task<bool> DeleteImageRowAsync(long imageId, CancellationToken ct = default);
-
-    /// <summary>Oldest first, favourites excluded.</summary>
-    Task<IReadOnlyList<ImageRecord>> ListImagesCreatedBeforeAsync(DateTimeOffset cutoff, int limit, CancellationToken ct = default);
-
-    /// <summary>Every image's paths relative to the output folder (start-up reconciliation).</summary>
-    Task<IReadOnlyList<StoredImagePaths>> ListImagePathsAsync(CancellationToken ct = default);
 }
 
 /// <summary>
@@ -85,15 +70,6 @@ public record JobRecord
     public int Restarts { get; init; }
     public IReadOnlyList<long> ImageIds { get; init; } = [];
 }
-
-/// <summary>
-/// A picture's row. Paths are relative to the output folder, with forward slashes. Model: the manifest's model name
-/// (the self-test model says so); null when unknown.
-/// </summary>
-public sealed record NewImage(int Index, string RelativePath, string RelativeThumbnailPath, int Width, int Height, long Seed, DateTimeOffset CreatedAt,
-    string? Model = null);
-
-public sealed record StoredImagePaths(long Id, string RelativePath, string RelativeThumbnailPath);
 
 /// <summary>Measured cost of a size on this box: seconds per denoising step, and the rest of an image (text encoder, VAE, saving).</summary>
 public sealed record StepTiming(int Width, int Height, bool Guided, int Samples, double SecondsPerStep, double FixedSecondsPerImage);

@@ -12,7 +12,7 @@ namespace ZImage.Engine.Jobs;
 /// Workers take jobs from here; the store keeps every change durable before it is announced.
 /// One lock guards the in-memory queue; store calls and event delivery happen outside it.
 /// </summary>
-public sealed class JobService : IJobService
+public sealed class JobService : IJobService, IStoreStartup
 {
     private readonly IJobStore _store;
     private readonly JobNotifier _notifier;

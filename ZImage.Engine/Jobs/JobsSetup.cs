@@ -41,6 +41,8 @@ public static class JobsSetup
         services.TryAddSingleton<IJobNotifier>(sp => sp.GetRequiredService<JobNotifier>());
         services.TryAddSingleton<JobService>();
         services.TryAddSingleton<IJobService>(sp => sp.GetRequiredService<JobService>());
+        services.TryAddSingleton<IStoreStartup>(sp => sp.GetRequiredService<JobService>());
+        services.TryAddSingleton<IPictureStore>(sp => sp.GetRequiredService<IJobStore>());
         services.TryAddSingleton<ISystemStatus, SystemStatus>();
         services.TryAddSingleton<IHistoryService, HistoryService>();
         services.TryAddSingleton<JobWorker>();

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Options;
 using ZImage.Engine.Models;
-using ZImage.Engine.Pipeline;
 
 namespace ZImage.Engine.Memory;
 
@@ -62,10 +61,4 @@ public sealed record ModelFootprint(long TextEncoderBytes, long TransformerBytes
 public interface IModelFootprintSource
 {
     ModelFootprint Current { get; }
-}
-
-/// <summary>Re-reads the model folder when the options change (the Settings page can switch folders).</summary>
-public sealed class OptionsModelFootprintSource(IOptionsMonitor<VramOptions> options, IOptionsMonitor<EngineOptions> engine) : IModelFootprintSource
-{
-    public ModelFootprint Current => ModelFootprint.FromOptions(options.CurrentValue, engine.CurrentValue.ModelDirectory);
 }

@@ -7,11 +7,8 @@ namespace ZImage.Engine.Sampling;
 /// </summary>
 public static class Guidance
 {
-    /// <summary>
-    /// Whether a run guides at all (two forwards a step): the reference's do_classifier_free_guidance is <c>cfg &gt; 1</c>.
-    /// Everything that prices a run (memory, ETA) asks this, so the estimate and the run never disagree.
-    /// </summary>
-    public static bool IsOn(float cfg) => cfg > 1f;
+    /// <summary>Whether a run guides at all (two forwards a step); the rule lives with the settings record.</summary>
+    public static bool IsOn(float cfg) => GenerationRequest.IsGuidedAt(cfg);
 
     /// <summary>
     /// The scale g used at a step, 0 meaning "one forward, no negative prompt". The reference turns guidance on

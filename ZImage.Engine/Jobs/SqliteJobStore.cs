@@ -2,10 +2,10 @@ using System.Globalization;
 using System.Text;
 using Microsoft.Data.Sqlite;
 using ZImage.Engine.Imaging;
-using ZImage.Engine.Jobs;
+using ZImage.Engine.History;
 using ZImage.Engine.Pipeline;
 
-namespace ZImage.Engine.History;
+namespace ZImage.Engine.Jobs;
 
 /// <summary>
 /// Jobs, images, users and timings in one SQLite file (WAL: readers never wait for the writer).

@@ -1,7 +1,6 @@
 using System.Text.Json.Serialization;
-using ZImage.Engine.Sampling;
 
-namespace ZImage.Engine.Pipeline;
+namespace ZImage.Engine.Core;
 
 /// <summary>
 /// The generation settings: the one record every entry point (Generate form, /api/v1, /sdapi, jobs, the PNG chunk,
@@ -32,9 +31,15 @@ public sealed record GenerationRequest
     public long Seed { get; init; }
     public int Count { get; init; } = 1;
 
-    /// <summary>True when the run does two transformer forwards a step (cfg &gt; 1, see <see cref="Guidance.IsOn"/>).</summary>
+    /// <summary>True when the run does two transformer forwards a step (cfg &gt; 1, see <see cref="IsGuidedAt"/>).</summary>
     [JsonIgnore]
-    public bool IsGuided => Guidance.IsOn(Cfg);
+    public bool IsGuided => IsGuidedAt(Cfg);
+
+    /// <summary>
+    /// Whether a guidance scale guides at all: the reference's do_classifier_free_guidance is <c>cfg &gt; 1</c>. The
+    /// sampler (Sampling.Guidance) and everything that prices a run (memory, ETA) ask this, so they never disagree.
+    /// </summary>
+    public static bool IsGuidedAt(float cfg) => cfg > 1f;
 
     /// <summary>Fair-share cost in units of one default picture (1024x1024, 8 steps).</summary>
     [JsonIgnore]

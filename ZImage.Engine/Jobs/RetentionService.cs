@@ -1,9 +1,9 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using ZImage.Engine.Jobs;
+using ZImage.Engine.History;
 
-namespace ZImage.Engine.History;
+namespace ZImage.Engine.Jobs;
 
 /// <summary>Deletes images older than <see cref="JobsOptions.RetentionDays"/>; starred images are kept forever.</summary>
 public sealed class RetentionService(JobService jobs, IJobStore store, IOptionsMonitor<JobsOptions> options, TimeProvider clock, ILogger<RetentionService> logger)
