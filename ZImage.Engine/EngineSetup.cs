@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using ZImage.Engine.Jobs;
+using ZImage.Engine.Models.Install.Hub;
 using ZImage.Engine.Onnx;
 using ZImage.Engine.Pipeline;
 
@@ -13,6 +14,7 @@ public static class EngineSetup
         builder.Services.AddZImageOnnx(builder.Configuration);
         builder.Services.AddZImagePipeline(builder.Configuration);
         builder.Services.AddZImageJobs(builder.Configuration);
+        builder.Services.AddZImageHubDownloads(builder.Configuration);
         return builder;
     }
 }

@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using Xunit.Abstractions;
+using ZImage.Tests.Kit;
 
 namespace ZImage.Web.Tests.Hardening;
 
@@ -9,20 +9,14 @@ namespace ZImage.Web.Tests.Hardening;
 /// </summary>
 public sealed class DiskFullTests(ITestOutputHelper output) : IAsyncLifetime
 {
-    private readonly string _mount = Directory.CreateTempSubdirectory("zimage-full-disk-").FullName;
-    private bool _mounted;
+    private Tmpfs _disk = null!;
 
-    public async Task InitializeAsync()
-    {
-        var (code, text) = await RunAsync("mount", "-t", "tmpfs", "-o", "size=1m,mode=0777", "tmpfs", _mount);
-        Assert.True(code == 0, $"mounting a 1 MiB tmpfs at {_mount} was refused ({text.Trim()}); these tests need root (CI runs as root)");
-        _mounted = true;
-    }
+    public async Task InitializeAsync() => _disk = await Tmpfs.MountAsync("1m", "zimage-full-disk-");
 
     [Fact]
     public async Task AJobWhosePicturesDoNotFitFailsWithDiskFullAndLeavesNothingHalfWritten()
     {
-        await using var folder = new RealServerFolder(outputDirectory: _mount);
+        await using var folder = new RealServerFolder(outputDirectory: _disk.Path);
         var server = await folder.StartAsync();
         using var client = RealServerFolder.ClientFor(server, "dana");
 
@@ -48,19 +42,7 @@ public sealed class DiskFullTests(ITestOutputHelper output) : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        if (_mounted)
-            await RunAsync("umount", "-l", _mount);
-        Directory.Delete(_mount, recursive: true);
-    }
-
-    private static async Task<(int Code, string Output)> RunAsync(string file, params string[] args)
-    {
-        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args)
-            info.ArgumentList.Add(a);
-        using var process = Process.Start(info)!;
-        var text = await process.StandardOutput.ReadToEndAsync() + await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, text);
+        if (_disk is not null) // null when the mount was refused
+            await _disk.DisposeAsync();
     }
 }
