@@ -12,7 +12,7 @@ public class HistoryTests
     {
         var job = await host.SubmitAsync(user, width, height, steps: 1, count: count, prompt: prompt);
         await host.UntilFinalAsync(job.Id);
-        return [.. host.Events.Of<JobFinished>().Single(e => e.JobId == job.Id).ImageIds];
+        return [.. host.Events.Of<JobSucceeded>().Single(e => e.JobId == job.Id).ImageIds];
     }
 
     [Fact]
@@ -98,7 +98,7 @@ public class HistoryTests
 
             // The crash: a job was running, its pictures reached the disk, its rows never committed.
             crashedJob = (await before.SubmitAsync("bob", prompt: "crashed")).Id;
-            await before.Events.UntilAsync(() => before.Events.Of<JobFinished>().Any(e => e.JobId == crashedJob), "the second job");
+            await before.Events.UntilAsync(() => before.Events.Of<JobSucceeded>().Any(e => e.JobId == crashedJob), "the second job");
             var files = before.Files;
             var (png, thumb) = files.PathsFor("deadbeef", 0, DateTime.Today);
             orphanPng = files.Absolute(png);

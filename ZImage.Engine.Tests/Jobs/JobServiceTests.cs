@@ -16,7 +16,7 @@ public class JobServiceTests
         var cy = await host.SubmitAsync("cy");
 
         await host.StartWorkerAsync();
-        await host.Events.UntilAsync(() => host.Events.Of<JobFinished>().Count() == 12, "all 12 jobs to finish");
+        await host.Events.UntilAsync(() => host.Events.Of<JobSucceeded>().Count() == 12, "all 12 jobs to finish");
 
         var startOrder = host.Events.Of<JobStarted>().Select(e => e.JobId).ToList();
         Assert.Contains(bob.Id, startOrder.Take(3));
@@ -40,7 +40,7 @@ public class JobServiceTests
         Assert.True(queue.Single(q => q.IsMine).Position <= 2);
 
         host.Pipeline.Release();
-        await host.Events.UntilAsync(() => host.Events.Of<JobFinished>().Count() == 12, "all 12 jobs to finish");
+        await host.Events.UntilAsync(() => host.Events.Of<JobSucceeded>().Count() == 12, "all 12 jobs to finish");
         var startOrder = host.Events.Of<JobStarted>().Select(e => e.JobId).ToList();
         Assert.Equal(new[] { bob.Id, cy.Id }.Order(), startOrder.Skip(1).Take(2).Order());
     }
@@ -154,7 +154,7 @@ public class JobServiceTests
         Assert.Single(host.Events.Of<JobCancelled>(), e => e.JobId == running.Id);
         Assert.DoesNotContain(host.Events.Of<JobStep>(), e => e.JobId == running.Id && e.Step > 1);
         Assert.Equal(JobStatus.Cancelled, (await host.Store.GetJobAsync(running.Id))!.Status);
-        Assert.Single(host.Events.Of<JobFinished>(), e => e.JobId == next.Id);
+        Assert.Single(host.Events.Of<JobSucceeded>(), e => e.JobId == next.Id);
     }
 
     [Fact]
@@ -241,7 +241,7 @@ public class JobServiceTests
         using (host.Notifier.SubscribeJob(job.Id, e => { lock (steps) steps.Add(e); }))
             await host.UntilFinalAsync(job.Id);
 
-        var finished = host.Events.Of<JobFinished>().Single(e => e.JobId == job.Id);
+        var finished = host.Events.Of<JobSucceeded>().Single(e => e.JobId == job.Id);
         var stepEvents = host.Events.Of<JobStep>().Where(e => e.JobId == job.Id).ToList();
         Assert.Equal(6, stepEvents.Count);
         Assert.Equal((1, 3), (stepEvents[^1].ImageIndex, stepEvents[^1].Step));
@@ -265,7 +265,7 @@ public class JobServiceTests
             for (int i = 0; i < 25; i++)
                 ids.Add((await host.SubmitAsync($"user{t % 3}", steps: 1, prompt: $"thread {t} job {i}")).Id);
         })));
-        await host.Events.UntilAsync(() => host.Events.Of<JobFinished>().Count() >= 200, "200 jobs to finish", seconds: 60);
+        await host.Events.UntilAsync(() => host.Events.Of<JobSucceeded>().Count() >= 200, "200 jobs to finish", seconds: 60);
 
         Assert.Equal(200, ids.Distinct().Count());
         var stored = new List<JobRecord>();
@@ -273,7 +273,7 @@ public class JobServiceTests
             stored.AddRange(await host.Store.ListJobsAsync($"user{u}", 1000));
         Assert.Equal(ids.Order(), stored.Select(j => j.Id).Order());
         Assert.All(stored, j => Assert.Equal(JobStatus.Succeeded, j.Status));
-        Assert.Equal(200, host.Events.Of<JobFinished>().Select(e => e.JobId).Distinct().Count());
+        Assert.Equal(200, host.Events.Of<JobSucceeded>().Select(e => e.JobId).Distinct().Count());
     }
 
     [Fact]

@@ -226,7 +226,7 @@ public sealed class JobsHost : IAsyncDisposable
     }
 
     public Task UntilFinalAsync(string jobId, int seconds = 20) => Events.UntilAsync(
-        () => Events.All.Any(e => e.JobId == jobId && e is JobFinished or JobFailed or JobCancelled), $"job {jobId} to end", seconds);
+        () => Events.All.Any(e => e.JobId == jobId && e is JobSucceeded or JobFailed or JobCancelled), $"job {jobId} to end", seconds);
 
     public async ValueTask DisposeAsync()
     {

@@ -231,7 +231,7 @@ public class VramGuardTests
         probe.SetFree(23);
         await host.UntilFinalAsync(job.Id);
 
-        Assert.Single(host.Events.Of<JobFinished>(), e => e.JobId == job.Id);
+        Assert.Single(host.Events.Of<JobSucceeded>(), e => e.JobId == job.Id);
     }
 
     [Fact]
@@ -252,7 +252,7 @@ public class VramGuardTests
         Assert.StartsWith("The GPU ran out of memory", failed.Reason);
         Assert.DoesNotContain("CUDA", failed.Reason);
         Assert.Equal(JobStatus.Failed, (await host.Store.GetJobAsync(tooMuch.Id))!.Status);
-        Assert.Single(host.Events.Of<JobFinished>(), e => e.JobId == next.Id);
+        Assert.Single(host.Events.Of<JobSucceeded>(), e => e.JobId == next.Id);
         Assert.Equal(1, host.Status.GetStatus().OutOfMemoryCount);
     }
 
@@ -267,7 +267,7 @@ public class VramGuardTests
             new JobRequest { Settings = new() { Prompt = "x", Width = 512, Height = 512, Steps = 2, Count = 3, Seed = 100 }, SeedPolicy = SeedPolicy.Fixed }, new Caller("ann"));
         await host.UntilFinalAsync(job.Job!.Id);
 
-        var finished = host.Events.Of<JobFinished>().Single();
+        var finished = host.Events.Of<JobSucceeded>().Single();
         Assert.Equal(3, finished.ImageIds.Count);
         Assert.Contains("one at a time", finished.Notice);
         Assert.Equal([3, 1, 1, 1], pipeline.Started.Select(r => r.Count));

@@ -36,7 +36,7 @@ public sealed record JobStep(string JobId, string UserName, DateTimeOffset At,
     public double Fraction => (ImageIndex * TotalSteps + Step) / (double)Math.Max(1, ImageCount * TotalSteps);
 }
 
-public sealed record JobFinished(string JobId, string UserName, DateTimeOffset At, IReadOnlyList<long> ImageIds,
+public sealed record JobSucceeded(string JobId, string UserName, DateTimeOffset At, IReadOnlyList<long> ImageIds,
     TimeSpan WaitTime, TimeSpan RunTime, string? Notice)
     : JobEvent(JobId, UserName, At);
 

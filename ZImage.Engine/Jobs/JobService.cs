@@ -275,7 +275,7 @@ public sealed class JobService : IJobService, IStoreStartup
             await _store.SaveStepTimingAsync(measured, CancellationToken.None);
         var finishedAt = _clock.GetUtcNow();
         Retire(job, JobStatus.Succeeded, ids.Count);
-        _notifier.Publish(new JobFinished(job.Id, job.UserName, finishedAt, ids,
+        _notifier.Publish(new JobSucceeded(job.Id, job.UserName, finishedAt, ids,
             job.StartedAt!.Value - job.Record.SubmittedAt, finishedAt - job.StartedAt!.Value, notice));
     }
 

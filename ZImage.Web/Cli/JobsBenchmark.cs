@@ -48,7 +48,7 @@ public static class JobsBenchmark
             var allDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             using var subscription = notifier.SubscribeAll(e =>
             {
-                if (e is JobFinished or JobFailed && Interlocked.Increment(ref finished) == settings.Jobs)
+                if (e is JobSucceeded or JobFailed && Interlocked.Increment(ref finished) == settings.Jobs)
                     allDone.TrySetResult();
             });
 

@@ -129,7 +129,7 @@ public static class JobEventStream
                 case JobStep s:
                     await ProgressAsync(s.JobId, s.ImageIndex, s.ImageCount, s.Step, s.TotalSteps, s.Eta, s.Preview, ct);
                     return false;
-                case JobFinished f:
+                case JobSucceeded f:
                     await SendAsync("completed", Completed(f.JobId, f.ImageIds, f.WaitTime, f.RunTime, f.Notice), ct);
                     return true;
                 case JobFailed f:

@@ -231,7 +231,7 @@ public static class SdapiEndpoints
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using (notifier.SubscribeJob(jobId, e =>
                {
-                   if (e is JobFinished or JobFailed or JobCancelled)
+                   if (e is JobSucceeded or JobFailed or JobCancelled)
                        done.TrySetResult();
                }))
         {

@@ -252,7 +252,7 @@ public sealed class GenerateSession : IDisposable
                     PreviewDataUrl = preview ?? v.PreviewDataUrl,
                 }, null);
                 break;
-            case JobFinished f:
+            case JobSucceeded f:
                 Upsert(f.JobId, v =>
                 {
                     Form.LastSeed = v.Request.Seed;
