@@ -93,7 +93,7 @@ public sealed class FormFieldTests(StrictlyFreshAccountsFactory factory, ITestOu
             }
             foreach (var v in Integers)
             {
-                Try(nameof(SettingsForm.SafetyMarginMiB), f => f.SafetyMarginMiB = v, v is < 0 or > SettingsForm.MaxSafetyMarginMiB);
+                Try(nameof(SettingsForm.SafetyMarginMiB), f => f.SafetyMarginMiB = v, v is < 0 or > Engine.Memory.VramOptions.MaxSafetyMarginMiB);
                 Try(nameof(SettingsForm.MaxQueuedPerUser), f => { f.MaxQueuedPerUser = v; f.MaxQueuedTotal = 100_000; }, v is < 1 or > 1000);
                 Try(nameof(SettingsForm.MaxQueuedTotal), f => { f.MaxQueuedTotal = v; f.MaxQueuedPerUser = 1; }, v is < 1 or > 100_000);
                 Try(nameof(SettingsForm.RetentionDays), f => f.RetentionDays = v, v is < 0 or > 36500);

@@ -1,6 +1,7 @@
-using System.Globalization;
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using ZImage.Engine.Jobs;
 using ZImage.Engine.Memory;
 using ZImage.Engine.Pipeline;
 
@@ -29,16 +30,20 @@ public sealed record SettingsProblem(string Field, string TextKey, params object
 /// </summary>
 public sealed class SettingsForm
 {
-    public const int MaxSafetyMarginMiB = 64 * 1024;
-
     public string ModelDirectory { get; set; } = "";
     public string ExecutionProvider { get; set; } = ExecutionProviders.Auto;
-    public ResidencyPolicy Residency { get; set; } = ResidencyPolicy.Auto;
-    public int SafetyMarginMiB { get; set; } = 1024;
-    public int MaxQueuedPerUser { get; set; } = 10;
-    public int MaxQueuedTotal { get; set; } = 1000;
-    public string OutputDirectory { get; set; } = "outputs";
-    public int RetentionDays { get; set; }
+
+    /// <summary>The engine's own options objects: their defaults are the form's, their validators check it.</summary>
+    public JobsOptions Jobs { get; private set; } = new();
+    public VramOptions Memory { get; private set; } = new();
+
+    public ResidencyPolicy Residency { get => Memory.Residency; set => Memory.Residency = value; }
+    public int SafetyMarginMiB { get => Memory.SafetyMarginMiB; set => Memory.SafetyMarginMiB = value; }
+    public int MaxQueuedPerUser { get => Jobs.MaxQueuedPerUser; set => Jobs.MaxQueuedPerUser = value; }
+    public int MaxQueuedTotal { get => Jobs.MaxQueuedTotal; set => Jobs.MaxQueuedTotal = value; }
+    public string OutputDirectory { get => Jobs.OutputDirectory; set => Jobs.OutputDirectory = value; }
+    public int RetentionDays { get => Jobs.RetentionDays; set => Jobs.RetentionDays = value; }
+
     /// <summary>"Defaults for new pictures": the engine's own settings record, checked by its own rules.</summary>
     public GenerationRequest Defaults { get; set; } = GenerationRequest.Defaults;
 
@@ -50,13 +55,8 @@ public sealed class SettingsForm
         var form = new SettingsForm();
         form.ModelDirectory = c[SettingsKeys.ModelDirectory] ?? form.ModelDirectory;
         form.ExecutionProvider = ExecutionProviders.Normalize(c[SettingsKeys.ExecutionProvider] ?? form.ExecutionProvider);
-        if (Enum.TryParse<ResidencyPolicy>(c[SettingsKeys.Residency], ignoreCase: true, out var residency))
-            form.Residency = residency;
-        form.SafetyMarginMiB = Int(c, SettingsKeys.SafetyMarginMiB, form.SafetyMarginMiB);
-        form.MaxQueuedPerUser = Int(c, SettingsKeys.MaxQueuedPerUser, form.MaxQueuedPerUser);
-        form.MaxQueuedTotal = Int(c, SettingsKeys.MaxQueuedTotal, form.MaxQueuedTotal);
-        form.OutputDirectory = c[SettingsKeys.OutputDirectory] ?? form.OutputDirectory;
-        form.RetentionDays = Int(c, SettingsKeys.RetentionDays, form.RetentionDays);
+        form.Jobs = Bind<JobsOptions>(c, JobsOptions.Section);
+        form.Memory = Bind<VramOptions>(c, VramOptions.Section);
         form.Defaults = NewPictureDefaults.Read(c).Defaults;
         return form;
     }
@@ -64,22 +64,15 @@ public sealed class SettingsForm
     public IReadOnlyList<SettingsProblem> Validate(Func<string, string> resolvePath)
     {
         var problems = new List<SettingsProblem>();
-        void Range(string field, double value, double min, double max)
-        {
-            if (!(value >= min && value <= max))
-                problems.Add(new(field, "settings.problem.range", min, max));
-        }
 
         if (!ExecutionProviders.All.Contains(ExecutionProvider))
             problems.Add(new(nameof(ExecutionProvider), "settings.problem.choice", string.Join(", ", ExecutionProviders.All)));
         if (!Enum.IsDefined(Residency))
             problems.Add(new(nameof(Residency), "settings.problem.choice", string.Join(", ", Enum.GetNames<ResidencyPolicy>())));
-        Range(nameof(SafetyMarginMiB), SafetyMarginMiB, 0, MaxSafetyMarginMiB);
-        Range(nameof(MaxQueuedPerUser), MaxQueuedPerUser, 1, 1000);
-        Range(nameof(MaxQueuedTotal), MaxQueuedTotal, 1, 100_000);
+        EngineRules(Memory, [nameof(SafetyMarginMiB)], problems);
+        EngineRules(Jobs, [nameof(MaxQueuedPerUser), nameof(MaxQueuedTotal), nameof(RetentionDays)], problems);
         if (MaxQueuedTotal < MaxQueuedPerUser)
             problems.Add(new(nameof(MaxQueuedTotal), "settings.problem.totalBelowPerUser"));
-        Range(nameof(RetentionDays), RetentionDays, 0, 36500);
         // The engine's rules and ranges, worded in the person's language by the rule's text key.
         foreach (var p in Defaults.ValidateAsDefaults())
             problems.Add(new(DefaultField(p.Field), "settings.problem." + p.Rule, [.. p.Args]));
@@ -140,6 +133,41 @@ public sealed class SettingsForm
         return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }
 
-    private static int Int(IConfiguration c, string key, int fallback) =>
-        int.TryParse(c[key], NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : fallback;
+    /// <summary>
+    /// The section as the engine binds it. A value that does not even parse (hand-edited) leaves the engine's defaults:
+    /// the engine itself refused to start with it, so the form offers a fresh start.
+    /// </summary>
+    private static T Bind<T>(IConfiguration c, string section) where T : new()
+    {
+        var options = new T();
+        try
+        {
+            c.GetSection(section).Bind(options);
+            return options;
+        }
+        catch (InvalidOperationException)
+        {
+            return new T();
+        }
+    }
+
+    /// <summary>
+    /// The engine's validators (DataAnnotations, as ValidateDataAnnotations runs them at start-up) on the fields this form
+    /// edits, each problem worded by its rule in the person's language.
+    /// </summary>
+    private static void EngineRules(object options, IReadOnlyCollection<string> fields, List<SettingsProblem> problems)
+    {
+        var results = new List<ValidationResult>();
+        Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true);
+        foreach (var result in results)
+        {
+            foreach (var field in result.MemberNames.Where(fields.Contains))
+            {
+                var attributes = options.GetType().GetProperty(field)!.GetCustomAttributes(inherit: true);
+                problems.Add(attributes.OfType<RangeAttribute>().FirstOrDefault() is { } range
+                    ? new(field, "settings.problem.range", range.Minimum, range.Maximum)
+                    : new(field, "settings.problem.required"));
+            }
+        }
+    }
 }
