@@ -19,7 +19,15 @@ public interface IJobNotifier
     IDisposable SubscribeAll(Action<JobEvent> handler);
 }
 
-public abstract record JobEvent(string JobId, string UserName, DateTimeOffset At);
+/// <param name="JobId">The job.</param>
+public abstract record JobEvent(string JobId, string UserName, DateTimeOffset At)
+{
+    /// <summary>
+    /// Counts this job's events from 1; a snapshot carries the count at its moment. A watcher drops anything not newer
+    /// than what it has, with one comparison (<see cref="JobUpdate"/>).
+    /// </summary>
+    public long Version { get; init; }
+}
 
 /// <summary>Sent on acceptance and again whenever the job's place in line changes.</summary>
 public sealed record JobQueued(string JobId, string UserName, DateTimeOffset At, int Position, TimeSpan? EtaStart, string? Notice)

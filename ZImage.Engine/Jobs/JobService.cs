@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ZImage.Engine.History;
@@ -245,6 +246,48 @@ public sealed class JobService : IJobService, IStoreStartup
         return CancelOutcome.Cancelled;
     }
 
+    public async IAsyncEnumerable<JobUpdate> WatchJobAsync(string jobId, Caller caller, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        // Subscribe before the snapshot, so nothing falls between them; the versions drop what the snapshot already has.
+        var channel = new JobUpdateChannel();
+        using var subscription = _notifier.SubscribeJob(jobId, channel.Write);
+        if (await GetAsync(jobId, caller, ct) is not { } snapshot)
+            yield break;
+        var update = JobUpdate.Of(snapshot);
+        yield return update;
+        long last = update.Version;
+        if (update.IsFinal)
+            yield break;
+        await foreach (var next in channel.ReadAllAsync(ct))
+        {
+            if (next.Version <= last)
+                continue;
+            last = next.Version;
+            yield return next;
+            if (next.IsFinal)
+                yield break;
+        }
+    }
+
+    public async IAsyncEnumerable<JobUpdate> WatchMineAsync(Caller caller, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var channel = new JobUpdateChannel();
+        using var subscription = _notifier.SubscribeUser(caller.UserName, channel.Write);
+        var last = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var snapshot in await ListMineAsync(caller, 20, ct))
+        {
+            last[snapshot.Id] = snapshot.Version;
+            yield return JobUpdate.Of(snapshot);
+        }
+        await foreach (var next in channel.ReadAllAsync(ct))
+        {
+            if (last.TryGetValue(next.JobId, out var seen) && next.Version <= seen)
+                continue;
+            last[next.JobId] = next.Version;
+            yield return next;
+        }
+    }
+
     private static string CancelledMessage(string owner, string by) =>
         Caller.NameComparer.Equals(owner, by) ? "Cancelled." : $"Cancelled by {by}.";
 
@@ -255,7 +298,7 @@ public sealed class JobService : IJobService, IStoreStartup
     internal async Task StartedAsync(JobState job)
     {
         await _store.MarkStartedAsync(job.Id, job.StartedAt!.Value, CancellationToken.None);
-        _notifier.Publish(new JobStarted(job.Id, job.UserName, _clock.GetUtcNow(), _eta.EstimateRun(job.Request)));
+        Publish(job, new JobStarted(job.Id, job.UserName, _clock.GetUtcNow(), _eta.EstimateRun(job.Request)));
     }
 
     /// <summary>A denoising step of image <paramref name="imageIndex"/> of the job.</summary>
@@ -264,7 +307,7 @@ public sealed class JobService : IJobService, IStoreStartup
         int count = job.Request.Count;
         UpdateProgress(job, new JobProgress(imageIndex, count, step.Step, step.TotalSteps, step.Preview));
         var eta = _eta.EstimateRemaining(job.Request, imageIndex, step.Step);
-        _notifier.Publish(new JobStep(job.Id, job.UserName, _clock.GetUtcNow(), imageIndex, count, step.Step, step.TotalSteps, eta, step.Preview));
+        Publish(job, new JobStep(job.Id, job.UserName, _clock.GetUtcNow(), imageIndex, count, step.Step, step.TotalSteps, eta, step.Preview));
     }
 
     /// <summary>The pictures are on disk: their rows and the job's success in one transaction, then the measured timing.</summary>
@@ -275,7 +318,7 @@ public sealed class JobService : IJobService, IStoreStartup
             await _store.SaveStepTimingAsync(measured, CancellationToken.None);
         var finishedAt = _clock.GetUtcNow();
         Retire(job, JobStatus.Succeeded, ids.Count);
-        _notifier.Publish(new JobSucceeded(job.Id, job.UserName, finishedAt, ids,
+        Publish(job, new JobSucceeded(job.Id, job.UserName, finishedAt, ids,
             job.StartedAt!.Value - job.Record.SubmittedAt, finishedAt - job.StartedAt!.Value, notice));
     }
 
@@ -283,7 +326,7 @@ public sealed class JobService : IJobService, IStoreStartup
     {
         await _store.FinishJobAsync(job.Id, JobStatus.Failed, _clock.GetUtcNow(), reason, notice, CancellationToken.None);
         Retire(job, JobStatus.Failed, 0);
-        _notifier.Publish(new JobFailed(job.Id, job.UserName, _clock.GetUtcNow(), reason, outOfMemory));
+        Publish(job, new JobFailed(job.Id, job.UserName, _clock.GetUtcNow(), reason, outOfMemory));
     }
 
     /// <summary>Queued or running, stopped by its owner or an admin (<see cref="JobState.CancelledBy"/>).</summary>
@@ -292,7 +335,7 @@ public sealed class JobService : IJobService, IStoreStartup
         string by = job.CancelledBy ?? job.UserName;
         await _store.FinishJobAsync(job.Id, JobStatus.Cancelled, _clock.GetUtcNow(), CancelledMessage(job.UserName, by), null, CancellationToken.None);
         Retire(job, JobStatus.Cancelled, 0);
-        _notifier.Publish(new JobCancelled(job.Id, job.UserName, _clock.GetUtcNow(), by));
+        Publish(job, new JobCancelled(job.Id, job.UserName, _clock.GetUtcNow(), by));
     }
 
     /// <summary>Graceful shutdown stopped the run: back to queued (no restart counted), to run again after the restart.</summary>
@@ -450,7 +493,7 @@ public sealed class JobService : IJobService, IStoreStartup
                 {
                     s.PublishedPosition = position;
                     s.PublishedHeldReason = s.HeldReason;
-                    events.Add(new JobQueued(s.Id, s.UserName, now, position, eta.Start, s.HeldReason ?? s.Notice));
+                    events.Add(new JobQueued(s.Id, s.UserName, now, position, eta.Start, s.HeldReason ?? s.Notice) { Version = ++s.Version });
                 }
                 position++;
             }
@@ -521,5 +564,14 @@ public sealed class JobService : IJobService, IStoreStartup
         return result;
     }
 
-    private static JobSnapshot FromRecord(JobRecord r) => new(r);
+    private static JobSnapshot FromRecord(JobRecord r) => new(r) { Version = r.Status.IsFinal() ? long.MaxValue : 0 };
+
+    /// <summary>Stamps the job's next version on the event (under the lock), then announces it (outside).</summary>
+    private void Publish(JobState job, JobEvent e)
+    {
+        long version;
+        lock (_gate)
+            version = ++job.Version;
+        _notifier.Publish(e with { Version = version });
+    }
 }

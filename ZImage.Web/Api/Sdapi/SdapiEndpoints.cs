@@ -104,7 +104,7 @@ public static class SdapiEndpoints
             : $"ZImage keeps its settings in Settings; these options have no counterpart here and were not applied: {string.Join(", ", ignored)}."));
     }
 
-    private static async Task<IResult> Txt2Img(HttpContext http, IJobService service, IJobNotifier notifier, IHistoryService history,
+    private static async Task<IResult> Txt2Img(HttpContext http, IJobService service, IHistoryService history,
         NewPictureDefaults newPictures, IOptions<ApiOptions> options, TimeProvider clock)
     {
         var body = await ApiJson.ReadAsync<Txt2ImgRequest>(http);
@@ -132,7 +132,7 @@ public static class SdapiEndpoints
         if (!submitted.Accepted)
             return ApiProblems.Refusal(submitted, ToA1111Field);
 
-        var job = await WaitForFinalAsync(submitted.Job!.Id, caller, service, notifier, TimeSpan.FromSeconds(options.Value.SyncTimeoutSeconds), clock, http.RequestAborted);
+        var job = await WaitForFinalAsync(submitted.Job!.Id, caller, service, TimeSpan.FromSeconds(options.Value.SyncTimeoutSeconds), clock, http.RequestAborted);
         if (job is null)
             return ApiProblems.Status(StatusCodes.Status504GatewayTimeout,
                 $"Job {submitted.Job.Id} did not finish within {options.Value.SyncTimeoutSeconds} s; it stays queued. Follow it at {ApiRoutes.Job(submitted.Job.Id)}.");
@@ -225,34 +225,38 @@ public static class SdapiEndpoints
     /// Waits for the job to end. A client that hangs up stops its job: a synchronous call's result has nowhere
     /// to go, and the GPU is shared. Null when the wait timed out (the job keeps its place).
     /// </summary>
-    private static async Task<JobSnapshot?> WaitForFinalAsync(string jobId, Caller caller, IJobService service, IJobNotifier notifier,
+    private static async Task<JobSnapshot?> WaitForFinalAsync(string jobId, Caller caller, IJobService service,
         TimeSpan timeout, TimeProvider clock, CancellationToken aborted)
     {
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using (notifier.SubscribeJob(jobId, e =>
-               {
-                   if (e is JobSucceeded or JobFailed or JobCancelled)
-                       done.TrySetResult();
-               }))
+        using var watching = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        var final = FinalAsync();
+        try
         {
-            var job = await service.GetAsync(jobId, caller, CancellationToken.None);
-            if (job is null || job.Status.IsFinal())
-                return job;
-            try
-            {
-                await done.Task.WaitAsync(timeout, clock, aborted);
-            }
-            catch (TimeoutException)
-            {
-                return null;
-            }
-            catch (OperationCanceledException) when (aborted.IsCancellationRequested)
-            {
-                await service.CancelAsync(jobId, caller, CancellationToken.None);
-                throw;
-            }
+            await final.WaitAsync(timeout, clock, aborted);
+        }
+        catch (TimeoutException)
+        {
+            return null;
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            await service.CancelAsync(jobId, caller, CancellationToken.None);
+            throw;
+        }
+        finally
+        {
+            await watching.CancelAsync();
         }
         return await service.GetAsync(jobId, caller, CancellationToken.None);
+
+        async Task FinalAsync()
+        {
+            await foreach (var update in service.WatchJobAsync(jobId, caller, watching.Token))
+            {
+                if (update.IsFinal)
+                    return;
+            }
+        }
     }
 
     private static async Task<IResult> Progress(HttpContext http, IJobService service, PreviewEncoder previews)
