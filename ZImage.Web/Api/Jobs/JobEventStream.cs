@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using System.Threading.Channels;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using ZImage.Engine.Jobs;
@@ -9,10 +8,9 @@ using ZImage.Web.Api.Auth;
 namespace ZImage.Web.Api.Jobs;
 
 /// <summary>
-/// <c>GET /api/v1/jobs/{id}/events</c> as text/event-stream. Subscribes before reading the job's state so no
-/// event falls between the snapshot and the subscription, replays the current state as the first events (a
-/// refreshed page re-attaches), then relays live events until the job is final. The notifier's handler only
-/// enqueues; PNG encoding of previews happens here, off the GPU worker's thread.
+/// <c>GET /api/v1/jobs/{id}/events</c> as text/event-stream, from <see cref="IJobService.WatchJobAsync"/>: the job's
+/// snapshot is replayed as the first events (a refreshed page re-attaches), then live events are relayed until the
+/// job is final. PNG encoding of previews happens here, off the GPU worker's thread.
 /// </summary>
 public static class JobEventStream
 {
@@ -20,14 +18,13 @@ public static class JobEventStream
     private static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(15);
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    public static async Task StreamAsync(string id, HttpContext http, IJobService service, IJobNotifier notifier,
+    public static async Task StreamAsync(string id, HttpContext http, IJobService service,
         IOptions<ApiOptions> options, [FromKeyedServices(ApiSetup.PreviewClock)] TimeProvider clock, PreviewEncoder previews)
     {
         var ct = http.RequestAborted;
-        var events = Channel.CreateUnbounded<JobEvent>(new() { SingleReader = true });
-        using var subscription = notifier.SubscribeJob(id, e => events.Writer.TryWrite(e));
-        var job = await service.GetAsync(id, http.Caller(), ct);
-        if (job is null)
+        // The job's snapshot first, then its newer events (IJobService.WatchJobAsync); empty for a job the caller cannot see.
+        await using var updates = service.WatchJobAsync(id, http.Caller(), ct).GetAsyncEnumerator(ct);
+        if (!await updates.MoveNextAsync() || updates.Current.Snapshot is not { } job)
         {
             await JobEndpoints.NotFound(id).ExecuteAsync(http);
             return;
@@ -42,29 +39,35 @@ public static class JobEventStream
 
         if (await writer.ReplayAsync(job, ct))
             return;
+        var next = updates.MoveNextAsync().AsTask();
         try
         {
             while (true)
             {
-                using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                wait.CancelAfter(Heartbeat);
-                JobEvent e;
-                try
+                using (var beat = CancellationTokenSource.CreateLinkedTokenSource(ct))
                 {
-                    e = await events.Reader.ReadAsync(wait.Token);
+                    if (await Task.WhenAny(next, Task.Delay(Heartbeat, beat.Token)) != next)
+                    {
+                        await writer.RawAsync(": keep-alive\n\n", ct);
+                        continue;
+                    }
+                    await beat.CancelAsync();
                 }
-                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-                {
-                    await writer.RawAsync(": keep-alive\n\n", ct);
-                    continue;
-                }
-                if (await writer.RelayAsync(e, ct))
+                if (!await next)
                     return;
+                if (updates.Current.Event is { } e && await writer.RelayAsync(e, ct))
+                    return;
+                next = updates.MoveNextAsync().AsTask();
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            // The client went away; the subscription is disposed on the way out.
+            // The client went away; the watch ends with the request's token.
+        }
+        finally
+        {
+            // The watch may not be disposed while a read is pending; the request's token ends that read.
+            await Task.WhenAny(next);
         }
     }
 
