@@ -67,7 +67,7 @@ public sealed class CancellationTests(OrtFixture fixture)
         const int size = 256;
         var model = TestModels.LongChain(fixture, 400, size);
         using var x = Tensor.Create(new float[size * size], size, size);
-        var initial = OrtHandle.LiveCount;
+        var initial = OrtObjects.LiveCount;
         var disposedMidRun = 0;
         for (var attempt = 0; attempt < 20; attempt++)
         {
@@ -86,6 +86,6 @@ public sealed class CancellationTests(OrtFixture fixture)
                 disposedMidRun++;
         }
         Assert.True(disposedMidRun > 0, "no dispose landed during a run in 20 tries");
-        Assert.True(OrtHandle.LiveCount <= initial, $"{OrtHandle.LiveCount} native objects live, {initial} before");
+        Assert.True(OrtObjects.LiveCount <= initial, $"{OrtObjects.LiveCount} native objects live, {initial} before");
     }
 }

@@ -15,7 +15,7 @@ public sealed class OnnxIsolatedCollection : ICollectionFixture<OrtFixture>
     public const string Name = "Onnx (isolated)";
 }
 
-/// <summary>The real ONNX Runtime from native/ beside the tests (copied there by the build), and a folder for models.</summary>
+/// <summary>The real ONNX Runtime beside the tests (runtimes/linux-x64/native/, from NuGet by the build), and a folder for models.</summary>
 public sealed class OrtFixture : IDisposable
 {
     public OrtFixture()

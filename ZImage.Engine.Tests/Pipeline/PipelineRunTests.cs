@@ -21,8 +21,8 @@ public sealed class PipelineRunTests(GoldenFixture fixture) : IClassFixture<Gold
     {
         var options = new EngineOptions
         {
-            Provider = ProviderChoice.WebGpu,
-            ProviderOptions = { ["preferredLayout"] = "NCHW" },
+            Provider = ProviderChoice.Cuda,
+            ProviderOptions = { ["use_tf32"] = "0" },
             VaeProvider = ProviderChoice.Cpu,
             IntraOpThreads = 3,
         };
@@ -33,7 +33,7 @@ public sealed class PipelineRunTests(GoldenFixture fixture) : IClassFixture<Gold
         Assert.Equal(ExecutionProvider.Cpu, vae.Provider);
         Assert.Empty(vae.ProviderOptions);
         Assert.Equal(3, vae.IntraOpThreads);
-        options.VaeProvider = ProviderChoice.WebGpu;
+        options.VaeProvider = ProviderChoice.Cuda;
         Assert.Null(options.ToVaeSessionOptions(fixture.Runtime));
         options.VaeProvider = null;
         Assert.Null(options.ToVaeSessionOptions(fixture.Runtime));

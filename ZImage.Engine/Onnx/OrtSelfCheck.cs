@@ -67,7 +67,6 @@ public static class OrtSelfCheck
             var deviceMemory = provider switch
             {
                 ExecutionProvider.Cuda or ExecutionProvider.TensorRT => DeviceMemory.Cuda,
-                ExecutionProvider.WebGpu => DeviceMemory.WebGpu,
                 _ => DeviceMemory.Cpu,
             };
             using var binding = session.CreateBinding();

@@ -11,12 +11,12 @@ public sealed class EngineOptions
     /// <summary>A folder made by tools/export (docs/model-format.md). Empty: no model installed yet; the app still runs.</summary>
     public string? ModelDirectory { get; set; }
 
-    /// <summary>Auto takes CUDA when ONNX Runtime offers it and its provider library is installed, else the CPU.</summary>
+    /// <summary>Auto takes CUDA when ONNX Runtime offers it and its provider library and the CUDA libraries load here, else the CPU.</summary>
     public ProviderChoice Provider { get; set; } = ProviderChoice.Auto;
 
     /// <summary>
-    /// Null: the VAE decoder runs where the rest does. Otherwise its own provider, without ProviderOptions: ORT
-    /// 1.29's WebGPU Conv kernels ask some GPUs for more workgroup memory than they have (docs/performance.md).
+    /// Null: the VAE decoder runs where the rest does. Otherwise its own provider, without ProviderOptions (e.g. the
+    /// CPU, to keep the decoder's workspace off a full GPU).
     /// </summary>
     public ProviderChoice? VaeProvider { get; set; }
 
@@ -36,10 +36,10 @@ public sealed class EngineOptions
         ProviderChoice.Cpu => ExecutionProvider.Cpu,
         ProviderChoice.Cuda => ExecutionProvider.Cuda,
         ProviderChoice.TensorRT => ExecutionProvider.TensorRT,
-        ProviderChoice.WebGpu => ExecutionProvider.WebGpu,
-        // The core library always lists CUDA (it is compiled in); only the provider library beside it makes it usable.
+        // The GPU build always lists CUDA and the build always copies its provider library; only a machine whose
+        // driver, CUDA runtime and cuDNN load can use it.
         _ => runtime.AvailableProviders.Contains("CUDAExecutionProvider")
-             && File.Exists(Path.Combine(runtime.Directory, "libonnxruntime_providers_cuda.so"))
+             && ProviderDiagnostics.CanRun(ExecutionProvider.Cuda, runtime.Directory)
             ? ExecutionProvider.Cuda
             : ExecutionProvider.Cpu,
     };
@@ -74,5 +74,4 @@ public enum ProviderChoice
     Cpu,
     Cuda,
     TensorRT,
-    WebGpu,
 }

@@ -75,7 +75,6 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
         ProviderChoice.Cpu => "on the processor",
         ProviderChoice.Cuda => "on CUDA",
         ProviderChoice.TensorRT => "on TensorRT",
-        ProviderChoice.WebGpu => "on WebGPU",
         _ => provider.ToString(),
     };
 

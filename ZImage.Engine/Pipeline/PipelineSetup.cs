@@ -17,7 +17,7 @@ public static class PipelineSetup
         _ = configuration;
         services.AddOptions<EngineOptions>().BindConfiguration(EngineOptions.Section)
             .ValidateDataAnnotations()
-            .Validate(o => Enum.IsDefined(o.Provider), "ZImage:Engine:Provider must be Auto, Cpu, Cuda, TensorRT or WebGpu.")
+            .Validate(o => Enum.IsDefined(o.Provider), "ZImage:Engine:Provider must be Auto, Cpu, Cuda or TensorRT.")
             .ValidateOnStart();
         services.TryAddSingleton(sp => new PipelineHost(
             sp.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<EngineOptions>>(),

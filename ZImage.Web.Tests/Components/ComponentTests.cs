@@ -154,7 +154,7 @@ public partial class ComponentTests
     /// <summary>Names, units and codes that read the same in Chinese.</summary>
     private static readonly HashSet<string> AllowedInChinese =
         ["ZImage", "Z-Image-Turbo", "CFG", "Ctrl", "Enter", "EN", "MiB", "GB", "ZIP", "JSON", "onnx", "tokenizer.json", "manifest.json", "zimage.json",
-         "Tongyi-MAI", "Turbo", "diffusers", "AUTOMATIC", "PNG", "CUDA", "TensorRT", "WebGPU", "CPU", "ONNX", "Runtime", "API", "Test", "GPU", "simulated", "x"];
+         "Tongyi-MAI", "Turbo", "diffusers", "AUTOMATIC", "PNG", "CUDA", "TensorRT", "CPU", "ONNX", "Runtime", "API", "Test", "GPU", "simulated", "x"];
 
     /// <summary>What a person reads: text nodes and the attributes browsers show (tooltips, placeholders, labels), one per line.</summary>
     private static string VisibleText(string html)

@@ -8,7 +8,7 @@ namespace ZImage.Web.Cli;
 
 /// <summary>
 /// <c>generate --model DIR --prompt TEXT --out FILE.png</c> [--negative TEXT] [--width 1024] [--height 1024] [--steps 8]
-/// [--cfg 0] [--seed N] [--count 1] [--provider cpu|cuda|tensorrt|webgpu] [--provider-option k=v]... [--session-config k=v]... [--vae-provider P] [--sequential | --lean]
+/// [--cfg 0] [--seed N] [--count 1] [--provider cpu|cuda|tensorrt] [--provider-option k=v]... [--session-config k=v]... [--vae-provider P] [--sequential | --lean]
 /// [--ort-dir DIR] [--threads N] [--verbose]. With --count above 1 the files are FILE-1.png, FILE-2.png, ...
 /// </summary>
 internal static class GenerateCommand

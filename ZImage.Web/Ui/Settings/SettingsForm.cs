@@ -10,7 +10,7 @@ namespace ZImage.Web.Ui.Settings;
 public static class ExecutionProviders
 {
     public const string Auto = "Auto";
-    public static readonly IReadOnlyList<string> All = [Auto, "CUDA", "TensorRT", "WebGPU", "CPU"];
+    public static readonly IReadOnlyList<string> All = [Auto, "CUDA", "TensorRT", "CPU"];
 
     /// <summary>
     /// The engine binds ZImage:Engine:Provider case-insensitively (Cpu, cpu and CPU are one choice), so the form must
