@@ -195,7 +195,7 @@ public class JobServiceTests
         await using (var seed = new JobsHost(root))
         {
             await seed.Service.EnsureInitializedAsync();
-            await seed.Store.SaveStepTimingAsync(new StepTiming(512, 512, false, 5, SecondsPerStep: 2.0, FixedSecondsPerImage: 1.0));
+            await seed.Timings.SaveStepTimingAsync(new StepTiming(512, 512, false, 5, SecondsPerStep: 2.0, FixedSecondsPerImage: 1.0));
         }
 
         await using var host = new JobsHost(root, settings: new() { ["ZImage:Jobs:InitialSecondsPerStepAt1024"] = "100" });
@@ -224,7 +224,7 @@ public class JobServiceTests
 
         await using var reopened = new JobsHost(root);
         await reopened.Service.EnsureInitializedAsync();
-        var timing = Assert.Single(await reopened.Store.LoadStepTimingsAsync());
+        var timing = Assert.Single(await reopened.Timings.LoadStepTimingsAsync());
         Assert.Equal((512, 768, false), (timing.Width, timing.Height, timing.Guided));
         Assert.Equal(0.25, timing.SecondsPerStep, 3);
         var queued = await reopened.SubmitAsync("bob", 512, 768, steps: 10);

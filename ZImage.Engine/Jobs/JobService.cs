@@ -16,6 +16,8 @@ namespace ZImage.Engine.Jobs;
 public sealed class JobService : IJobService, IStoreStartup
 {
     private readonly IJobStore _store;
+    private readonly IPictureStore _pictures;
+    private readonly ITimingStore _timings;
     private readonly JobNotifier _notifier;
     private readonly IVramGuard _guard;
     private readonly EtaEstimator _eta;
@@ -40,10 +42,12 @@ public sealed class JobService : IJobService, IStoreStartup
     private long _succeeded, _failed, _cancelled, _outOfMemory;
     private readonly ConcurrentDictionary<string, long> _imagesByUser = new(Caller.NameComparer);
 
-    public JobService(IJobStore store, JobNotifier notifier, IVramGuard guard, EtaEstimator eta, ImageFiles files,
+    public JobService(IJobStore store, IPictureStore pictures, ITimingStore timings, JobNotifier notifier, IVramGuard guard, EtaEstimator eta, ImageFiles files,
         IOptionsMonitor<JobsOptions> options, TimeProvider clock, ISeedSource seeds, ILogger<JobService> logger)
     {
         _store = store;
+        _pictures = pictures;
+        _timings = timings;
         _notifier = notifier;
         _guard = guard;
         _eta = eta;
@@ -64,11 +68,11 @@ public sealed class JobService : IJobService, IStoreStartup
     {
         await _store.InitializeAsync();
         var queued = await _store.RecoverAsync(_clock.GetUtcNow());
-        LastReconcile = await _files.ReconcileAsync(_store, CancellationToken.None);
+        LastReconcile = await _files.ReconcileAsync(_pictures, CancellationToken.None);
         if (LastReconcile is { RowsWithoutFile: > 0 } or { FilesWithoutRow: > 0 })
             _logger.LogWarning("Start-up reconciliation removed {Rows} image rows without a file and {Files} files without a row",
                 LastReconcile.RowsWithoutFile, LastReconcile.FilesWithoutRow);
-        _eta.Load(await _store.LoadStepTimingsAsync());
+        _eta.Load(await _timings.LoadStepTimingsAsync());
         lock (_gate)
         {
             foreach (var record in queued)
@@ -315,7 +319,7 @@ public sealed class JobService : IJobService, IStoreStartup
     {
         var ids = await _store.CompleteJobAsync(job.Id, _clock.GetUtcNow(), notice, images, CancellationToken.None);
         if (_eta.Record(job.Request with { Count = images.Count }, timings, images.Count) is { } measured)
-            await _store.SaveStepTimingAsync(measured, CancellationToken.None);
+            await _timings.SaveStepTimingAsync(measured, CancellationToken.None);
         var finishedAt = _clock.GetUtcNow();
         Retire(job, JobStatus.Succeeded, ids.Count);
         Publish(job, new JobSucceeded(job.Id, job.UserName, finishedAt, ids,

@@ -33,16 +33,18 @@ public static class JobsSetup
         services.TryAddSingleton<IModelStatus, UnknownModelStatus>();
 
         services.TryAddSingleton(sp => new ImageFiles(ResolvePath(sp, sp.GetRequiredService<IOptions<JobsOptions>>().Value.OutputDirectory)));
-        services.TryAddSingleton<IJobStore>(sp => new SqliteJobStore(
+        services.TryAddSingleton(sp => new SqliteJobStore(
             Path.Combine(ResolvePath(sp, sp.GetRequiredService<IOptions<JobsOptions>>().Value.DataDirectory), "zimage.db"),
             sp.GetRequiredService<ImageFiles>().OutputRoot));
+        services.TryAddSingleton<IJobStore>(sp => sp.GetRequiredService<SqliteJobStore>());
+        services.TryAddSingleton<IPictureStore>(sp => sp.GetRequiredService<SqliteJobStore>());
+        services.TryAddSingleton<ITimingStore>(sp => sp.GetRequiredService<SqliteJobStore>());
         services.TryAddSingleton(sp => new EtaEstimator(sp.GetRequiredService<IOptions<JobsOptions>>().Value.InitialSecondsPerStepAt1024));
         services.TryAddSingleton(sp => new JobNotifier(sp.GetRequiredService<ILogger<JobNotifier>>()));
         services.TryAddSingleton<IJobNotifier>(sp => sp.GetRequiredService<JobNotifier>());
         services.TryAddSingleton<JobService>();
         services.TryAddSingleton<IJobService>(sp => sp.GetRequiredService<JobService>());
         services.TryAddSingleton<IStoreStartup>(sp => sp.GetRequiredService<JobService>());
-        services.TryAddSingleton<IPictureStore>(sp => sp.GetRequiredService<IJobStore>());
         services.TryAddSingleton<ISystemStatus, SystemStatus>();
         services.TryAddSingleton<IHistoryService, HistoryService>();
         services.TryAddSingleton<JobWorker>();
