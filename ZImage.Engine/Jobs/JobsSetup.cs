@@ -47,6 +47,7 @@ public static class JobsSetup
         services.TryAddSingleton<IStoreStartup>(sp => sp.GetRequiredService<JobService>());
         services.TryAddSingleton<ISystemStatus, SystemStatus>();
         services.TryAddSingleton<IHistoryService, HistoryService>();
+        services.AddHostedService<JobsStartup>();
         services.TryAddSingleton<JobWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<JobWorker>());
         services.TryAddSingleton<RetentionService>();
