@@ -302,16 +302,22 @@ public sealed class JobService : IJobService, IStoreStartup
     internal async Task StartedAsync(JobState job)
     {
         await _store.MarkStartedAsync(job.Id, job.StartedAt!.Value, CancellationToken.None);
-        Publish(job, new JobStarted(job.Id, job.UserName, _clock.GetUtcNow(), _eta.EstimateRun(job.Request)));
+        _notifier.Publish(new JobStarted(job.Id, job.UserName, _clock.GetUtcNow(), _eta.EstimateRun(job.Request)) { Version = job.StartVersion });
     }
 
     /// <summary>A denoising step of image <paramref name="imageIndex"/> of the job.</summary>
     internal void Stepped(JobState job, int imageIndex, GenerationProgress step)
     {
         int count = job.Request.Count;
-        UpdateProgress(job, new JobProgress(imageIndex, count, step.Step, step.TotalSteps, step.Preview));
+        long version;
+        lock (_gate)
+        {
+            // Progress and its version change together, so a snapshot showing this step carries its version.
+            job.Progress = new JobProgress(imageIndex, count, step.Step, step.TotalSteps, step.Preview);
+            version = ++job.Version;
+        }
         var eta = _eta.EstimateRemaining(job.Request, imageIndex, step.Step);
-        Publish(job, new JobStep(job.Id, job.UserName, _clock.GetUtcNow(), imageIndex, count, step.Step, step.TotalSteps, eta, step.Preview));
+        _notifier.Publish(new JobStep(job.Id, job.UserName, _clock.GetUtcNow(), imageIndex, count, step.Step, step.TotalSteps, eta, step.Preview) { Version = version });
     }
 
     /// <summary>The pictures are on disk: their rows and the job's success in one transaction, then the measured timing.</summary>
@@ -394,6 +400,9 @@ public sealed class JobService : IJobService, IStoreStartup
                     next.StartedAt = _clock.GetUtcNow();
                     next.Cancellation = new CancellationTokenSource();
                     next.Progress = new JobProgress(0, next.Request.Count, 0, next.Request.Steps, null);
+                    // The start's version is taken with the change, so a snapshot that already says "running"
+                    // carries it and the JobStarted that follows is dropped as a repeat.
+                    next.StartVersion = ++next.Version;
                     _running.Add(next);
                 }
             }
@@ -444,12 +453,6 @@ public sealed class JobService : IJobService, IStoreStartup
             state.Progress = null;
             _queue.Enqueue(state, state.UserName, state.Request.Cost);
         }
-    }
-
-    private void UpdateProgress(JobState state, JobProgress progress)
-    {
-        lock (_gate)
-            state.Progress = progress;
     }
 
     internal void SetNotice(JobState state, string notice)
