@@ -76,12 +76,6 @@ public static class JobEventStream
         private long _sequence;
         private long _lastPreviewTicks = long.MinValue;
         private (int Image, int Step) _lastStep = (-1, -1);
-        /// <summary>
-        /// The replay and the subscription overlap, so the live JobStarted of a job replayed as running is a
-        /// repeat. A genuine second start (after a re-queue) always follows a queued event, which clears this.
-        /// </summary>
-        private bool _started;
-        private DateTimeOffset? _replayedStartAt;
 
         /// <summary>Writes what the snapshot says; true when the job is already final and the stream should end.</summary>
         public async Task<bool> ReplayAsync(JobSnapshot job, CancellationToken ct)
@@ -92,8 +86,6 @@ public static class JobEventStream
                     await SendAsync("queued", new { jobId = job.Id, position = job.Position, etaStartSeconds = job.EtaStart?.TotalSeconds, notice = job.Notice }, ct);
                     return false;
                 case JobStatus.Running:
-                    _started = true;
-                    _replayedStartAt = job.StartedAt;
                     await SendAsync("started", new { jobId = job.Id, etaFinishSeconds = job.EtaFinish?.TotalSeconds }, ct);
                     if (job.Progress is { Step: > 0 } p)
                         await ProgressAsync(job.Id, p.ImageIndex, p.ImageCount, p.Step, p.TotalSteps, job.EtaFinish, p.Preview, ct);
@@ -115,16 +107,11 @@ public static class JobEventStream
         {
             switch (e)
             {
-                case JobQueued q when q.At <= _replayedStartAt:
-                    return false; // raised before the start the replay already reported
+                // The watch drops events its snapshot already counts (by version), so each of these is new.
                 case JobQueued q:
-                    _started = false;
                     await SendAsync("queued", new { jobId = q.JobId, position = q.Position, etaStartSeconds = q.EtaStart?.TotalSeconds, notice = q.Notice }, ct);
                     return false;
-                case JobStarted when _started:
-                    return false;
                 case JobStarted s:
-                    _started = true;
                     // A job that starts again after a re-queue counts its steps from the beginning again.
                     _lastStep = (-1, -1);
                     await SendAsync("started", new { jobId = s.JobId, etaFinishSeconds = s.EtaFinish?.TotalSeconds }, ct);
