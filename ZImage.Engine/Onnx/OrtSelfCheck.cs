@@ -21,6 +21,20 @@ public sealed record OrtSelfCheckResult(
 /// </summary>
 public static class OrtSelfCheck
 {
+    /// <summary>A model that runs long on purpose: <paramref name="nodes"/> MatMuls by the identity, x in, y out (size x size).</summary>
+    internal static string WriteLongChain(string path, int nodes, int size)
+    {
+        var identity = new float[size * size];
+        for (var i = 0; i < size; i++)
+            identity[i * size + i] = 1;
+        var builder = new OnnxModelBuilder()
+            .Input("x", TensorElementType.Float32, size, size)
+            .Initializer("I", identity, size, size);
+        for (var n = 0; n < nodes; n++)
+            builder.Node("MatMul", [n == 0 ? "x" : $"h{n}", "I"], [n == nodes - 1 ? "y" : $"h{n + 1}"]);
+        return builder.Output("y", TensorElementType.Float32, size, size).Save(path);
+    }
+
     /// <summary>
     /// How long a run goes on after its token is cancelled from another thread: a chain of <paramref name="nodes"/>
     /// MatMuls (long enough to still be running at the cancel) on one CPU thread, cancelled after 300 ms. ORT checks
@@ -31,15 +45,7 @@ public static class OrtSelfCheck
         var directory = Directory.CreateTempSubdirectory("zimage-ort-cancel-");
         try
         {
-            var identity = new float[size * size];
-            for (var i = 0; i < size; i++)
-                identity[i * size + i] = 1;
-            var builder = new OnnxModelBuilder()
-                .Input("x", TensorElementType.Float32, size, size)
-                .Initializer("I", identity, size, size);
-            for (var n = 0; n < nodes; n++)
-                builder.Node("MatMul", [n == 0 ? "x" : $"h{n}", "I"], [n == nodes - 1 ? "y" : $"h{n + 1}"]);
-            var model = builder.Output("y", TensorElementType.Float32, size, size).Save(Path.Combine(directory.FullName, "chain.onnx"));
+            var model = WriteLongChain(Path.Combine(directory.FullName, "chain.onnx"), nodes, size);
 
             using var session = runtime.OpenSession(model, new InferenceSessionOptions { IntraOpThreads = 1 });
             using var x = Tensor.Create(new float[size * size], size, size);
