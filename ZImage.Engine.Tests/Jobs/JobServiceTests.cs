@@ -105,6 +105,31 @@ public class JobServiceTests
     }
 
     [Fact]
+    public async Task AnIdempotencyKeyReusedForAnotherRequestIsRefusedNamingTheFirstJob()
+    {
+        await using var host = new JobsHost(JobsHost.NewRoot());
+        var first = await host.Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "x", Width = 512, Height = 512 }, IdempotencyKey = "k" }, new Caller("ann"));
+        var fixedSeed = await host.Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "x", Width = 512, Height = 512, Seed = 7 }, SeedPolicy = SeedPolicy.Fixed, IdempotencyKey = "k" }, new Caller("ann"));
+        var otherPrompt = await host.Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "y", Width = 512, Height = 512 }, IdempotencyKey = "k" }, new Caller("ann"));
+
+        Assert.Equal(RefusalKind.IdempotencyKeyReused, fixedSeed.Refusal);
+        Assert.Equal(RefusalKind.IdempotencyKeyReused, otherPrompt.Refusal);
+        Assert.Contains(first.Job!.Id, Assert.Single(otherPrompt.Problems).Message);
+        Assert.Single(host.Jobs.ListQueue(new Caller("admin", IsAdmin: true)));
+    }
+
+    [Fact]
+    public void WhoSeesAPictureIsOneRule()
+    {
+        Assert.True(new Caller("ann").CanSee("ANN"));
+        Assert.False(new Caller("bob").CanSee("ann"));
+        Assert.True(new Caller("root", IsAdmin: true).CanSee("ann"));
+        Assert.True(new Caller("bob", SharedGallery: true).CanSee("ann"));
+        Assert.False(new Caller("bob", SharedGallery: true).CanManage("ann"));
+        Assert.False(new Caller("bob").SeesEveryone);
+    }
+
+    [Fact]
     public async Task TheSameIdempotencyKeyFromTheSameUserReturnsTheSameJob()
     {
         await using var host = new JobsHost(JobsHost.NewRoot());

@@ -113,7 +113,15 @@ public sealed class JobService : IJobService, IStoreStartup
         try
         {
             if (key is not null && await FindRepeatAsync(caller.UserName, key, ct) is { } earlier)
-                return SubmitResult.Ok(earlier, repeated: true);
+            {
+                // A retry repeats the request; another request under the same key is a client bug, and answering with
+                // the first job would hide it (IETF httpapi-idempotency-key-header: 422).
+                var asked = request.SeedPolicy == SeedPolicy.Random && earlier.SeedPolicy == SeedPolicy.Random ? generation with { Seed = earlier.Request.Seed } : generation;
+                return asked == earlier.Request && request.SeedPolicy == earlier.SeedPolicy
+                    ? SubmitResult.Ok(earlier, repeated: true)
+                    : SubmitResult.Refuse(RefusalKind.IdempotencyKeyReused, "Idempotency-Key",
+                        $"This Idempotency-Key was already used for a different request (job {earlier.Id}); use a new key for a new request.");
+            }
 
             var options = _options.CurrentValue;
             lock (_gate)

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ZImage.Engine.History;
 using ZImage.Engine.Memory;
+using ZImage.Engine.Models;
 using ZImage.Engine.Pipeline;
 
 namespace ZImage.Engine.Jobs;
@@ -25,6 +26,7 @@ public static class JobsSetup
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ISeedSource, RandomSeedSource>();
         services.TryAddSingleton<IGpuMemoryProbe, NvmlMemoryProbe>();
+        services.AddZImageModels();
         services.TryAddSingleton<IModelFootprintSource, OptionsModelFootprintSource>();
         services.TryAddSingleton<VramGuard>();
         services.TryAddSingleton<IVramGuard>(sp => sp.GetRequiredService<VramGuard>());
@@ -55,8 +57,5 @@ public static class JobsSetup
         return services;
     }
 
-    private static string ResolvePath(IServiceProvider sp, string path) =>
-        Path.GetFullPath(Path.IsPathRooted(path)
-            ? path
-            : Path.Combine(sp.GetService<IHostEnvironment>()?.ContentRootPath ?? Directory.GetCurrentDirectory(), path));
+    private static string ResolvePath(IServiceProvider sp, string path) => ContentPaths.Resolve(path, ContentPaths.Root(sp));
 }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using ZImage.Engine.Jobs;
+using ZImage.Engine.Models;
 using ZImage.Engine.Onnx;
 
 namespace ZImage.Engine.Pipeline;
@@ -19,8 +20,10 @@ public static class PipelineSetup
             .ValidateDataAnnotations()
             .Validate(o => Enum.IsDefined(o.Provider), "ZImage:Engine:Provider must be Auto, Cpu, Cuda or TensorRT.")
             .ValidateOnStart();
+        services.AddZImageModels();
         services.TryAddSingleton(sp => new PipelineHost(
             sp.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<EngineOptions>>(),
+            sp.GetRequiredService<Models.IModelCatalog>(),
             () => sp.GetRequiredService<OrtRuntime>(),
             sp.GetRequiredService<Memory.IVramGuard>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>()));

@@ -1,3 +1,4 @@
+using ZImage.Engine.Models;
 using Bunit;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Hosting;
@@ -45,7 +46,8 @@ public sealed class TestStudio : IAsyncDisposable
 
     /// <param name="runtime">What Settings and the status bar learn about ONNX Runtime; by default the real library in the test output.</param>
     public static async Task<TestStudio> StartAsync(string userName = "Ann", ModelState model = ModelState.Ready,
-        IDictionary<string, string?>? settings = null, IRuntimeInfoSource? runtime = null, string? modelDetail = null, bool isAdmin = false)
+        IDictionary<string, string?>? settings = null, IRuntimeInfoSource? runtime = null, string? modelDetail = null, bool isAdmin = false,
+        Action<IServiceCollection, ConfigurationManager>? configure = null)
     {
         var folder = Path.Combine(Path.GetTempPath(), "zimage-web-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(folder);
@@ -74,6 +76,7 @@ public sealed class TestStudio : IAsyncDisposable
         services.AddOptions<EngineOptions>().BindConfiguration(EngineOptions.Section);
         services.AddZImageJobs(configuration);
         services.AddZImageUi();
+        configure?.Invoke(services, configuration);
         var root = services.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true });
         var studio = new TestStudio(root, folder);
         foreach (var hosted in studio._hosted)

@@ -16,6 +16,7 @@ public static class JobEventStream
 {
     /// <summary>Proxies and browsers drop idle connections; a comment line every so often keeps them open.</summary>
     private static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(15);
+    private const int RetryMilliseconds = 3000;
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     public static async Task StreamAsync(string id, HttpContext http, IJobService service,
@@ -35,7 +36,6 @@ public static class JobEventStream
         http.Response.Headers["X-Accel-Buffering"] = "no";
         http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
         var writer = new SseWriter(http.Response, clock, options.Value.PreviewIntervalMs, previews, options.Value.PreviewMaxSide);
-        await writer.RawAsync("retry: 3000\n\n", ct);
 
         if (await writer.ReplayAsync(job, ct))
             return;
@@ -163,6 +163,10 @@ public static class JobEventStream
         private Task SendAsync(string name, object payload, CancellationToken ct)
         {
             var sb = new StringBuilder();
+            // The reconnection delay rides on the first real event: a block of its own is dispatched by some clients
+            // (httpx-sse) as an empty "message" event, which those that parse every event as JSON fail on.
+            if (_sequence == 0)
+                sb.Append("retry: ").Append(RetryMilliseconds).Append('\n');
             sb.Append("id: ").Append(++_sequence).Append('\n');
             sb.Append("event: ").Append(name).Append('\n');
             // Compact JSON has no raw newlines, but the framing must hold for any payload: one data line per line.

@@ -1,15 +1,16 @@
 using System.IO.Compression;
-using Microsoft.Extensions.Options;
 using ZImage.Engine.History;
-using ZImage.Web.Ui.Identity;
+using ZImage.Web.Api.Auth;
 
 namespace ZImage.Web.Ui.Images;
 
 /// <summary>
-/// Pictures for the pages: the browser loads thumbnails and full images by id. Paths come from the history
+/// Pictures for the pages (the API's are Api/Images/ImageEndpoints): the browser loads thumbnails and full images by id.
+/// Who may see one is the engine's rule (<see cref="Caller.CanSee"/>), for a caller resolved the way
+/// the API resolves one: the sign-in cookie in accounts mode, the name cookie in open mode. Paths come from the history
 /// store (always under the output folder); a request never names a file.
 /// </summary>
-public static class ImageEndpoints
+public static class PageImageEndpoints
 {
     public const int MaxZipImages = 500;
 
@@ -20,7 +21,7 @@ public static class ImageEndpoints
 
     public static IEndpointConventionBuilder MapZImageImages(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/ui/images");
+        var group = app.MapGroup("/ui/images").WithMetadata(new SignedInBrowserMayCall());
         group.MapGet("/{id:long}", (long id, HttpContext http, IHistoryService history, CancellationToken ct) => Serve(id, http, history, thumbnail: false, download: false, ct));
         group.MapGet("/{id:long}/thumb", (long id, HttpContext http, IHistoryService history, CancellationToken ct) => Serve(id, http, history, thumbnail: true, download: false, ct));
         group.MapGet("/{id:long}/download", (long id, HttpContext http, IHistoryService history, CancellationToken ct) => Serve(id, http, history, thumbnail: false, download: true, ct));
@@ -65,17 +66,12 @@ public static class ImageEndpoints
         await temporary.CopyToAsync(http.Response.Body, ct);
     }
 
-    /// <summary>
-    /// In accounts mode a person sees only their own pictures (admins everyone's); someone else's answers as missing,
-    /// so ids cannot be probed. Open mode shares the gallery, as its "everyone" filter does.
-    /// </summary>
+    /// <summary>Someone else's picture that the caller may not see answers as missing, so ids cannot be probed.</summary>
     private static async Task<ImageRecord?> VisibleAsync(long id, HttpContext http, IHistoryService history, CancellationToken ct)
     {
-        var image = await history.GetImageAsync(id, ct);
-        if (image is null || http.RequestServices.GetRequiredService<IOptions<UiOptions>>().Value.Mode != UserMode.Accounts)
-            return image;
-        var user = http.User;
-        return user.IsInRole(UiRoles.Admin) || string.Equals(user.Identity?.Name, image.UserName, StringComparison.OrdinalIgnoreCase) ? image : null;
+        var caller = (await http.RequestServices.GetRequiredService<CallerResolver>().ResolveAsync(http)).Caller;
+        var image = caller is null ? null : await history.GetImageAsync(id, ct);
+        return image is not null && caller!.CanSee(image.UserName) ? image : null;
     }
 
     public static string FileName(ImageRecord image) => $"zimage-{image.CreatedAt:yyyyMMdd-HHmmss}-{image.Id}-seed{image.Seed}.png";
