@@ -1,5 +1,5 @@
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using ZImage.Engine.Jobs;
 using ZImage.Engine.Models.Install;
 using ZImage.Engine.Models.Install.Hub;
@@ -11,7 +11,7 @@ namespace ZImage.Engine;
 public static class EngineSetup
 {
     /// <summary>Registers the engine: options (validated at start-up), native runtime, pipeline, jobs, history.</summary>
-    public static WebApplicationBuilder AddZImageEngine(this WebApplicationBuilder builder)
+    public static IHostApplicationBuilder AddZImageEngine(this IHostApplicationBuilder builder)
     {
         builder.Services.AddZImageOnnx(builder.Configuration);
         builder.Services.AddZImagePipeline(builder.Configuration);

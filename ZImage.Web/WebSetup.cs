@@ -54,6 +54,7 @@ public static class WebSetup
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<StudioPaths>();
         services.AddSingleton<SettingsStore>();
+        services.AddSingleton<NewPictureDefaults>();
         services.AddSingleton<PeopleDatabase>();
         services.AddSingleton<AccountStore>();
         services.AddZImageModels();

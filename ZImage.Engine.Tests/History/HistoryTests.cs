@@ -12,7 +12,7 @@ public class HistoryTests
     {
         var job = await host.SubmitAsync(user, width, height, steps: 1, count: count, prompt: prompt);
         await host.UntilFinalAsync(job.Id);
-        return [.. host.Events.Of<JobFinished>().Single(e => e.JobId == job.Id).ImageIds];
+        return [.. host.Events.Of<JobSucceeded>().Single(e => e.JobId == job.Id).ImageIds];
     }
 
     [Fact]
@@ -51,11 +51,7 @@ public class HistoryTests
     {
         await using var host = new JobsHost(JobsHost.NewRoot());
         await host.StartWorkerAsync();
-        var result = await host.Jobs.SubmitAsync(new JobRequest
-        {
-            Prompt = "lighthouse", NegativePrompt = "blurry", Width = 640, Height = 448, Steps = 3, Cfg = 1.5f,
-            SeedPolicy = SeedPolicy.Fixed, Seed = 7, Count = 2,
-        }, new Caller("ann"));
+        var result = await host.Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "lighthouse", NegativePrompt = "blurry", Width = 640, Height = 448, Steps = 3, Cfg = 1.5f, Seed = 7, Count = 2 }, SeedPolicy = SeedPolicy.Fixed }, new Caller("ann"));
         await host.UntilFinalAsync(result.Job!.Id);
 
         var page = await host.History.QueryAsync(new HistoryQuery { UserName = "ann" });
@@ -102,8 +98,8 @@ public class HistoryTests
 
             // The crash: a job was running, its pictures reached the disk, its rows never committed.
             crashedJob = (await before.SubmitAsync("bob", prompt: "crashed")).Id;
-            await before.Events.UntilAsync(() => before.Events.Of<JobFinished>().Any(e => e.JobId == crashedJob), "the second job");
-            var files = before.Service.Files;
+            await before.Events.UntilAsync(() => before.Events.Of<JobSucceeded>().Any(e => e.JobId == crashedJob), "the second job");
+            var files = before.Files;
             var (png, thumb) = files.PathsFor("deadbeef", 0, DateTime.Today);
             orphanPng = files.Absolute(png);
             orphanThumb = files.Absolute(thumb);

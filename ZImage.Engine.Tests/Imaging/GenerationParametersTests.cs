@@ -8,7 +8,7 @@ public class GenerationParametersTests
     [Fact]
     public void TurboDefaultsWriteTheA1111LineTheBriefShows()
     {
-        var settings = new ImageSettings { Prompt = "a cat", NegativePrompt = "dog", Seed = 42 };
+        var settings = new ImageSettings { Request = new() { Prompt = "a cat", NegativePrompt = "dog", Seed = 42 } };
 
         Assert.Equal(
             "a cat\nNegative prompt: dog\nSteps: 8, Sampler: Euler, CFG scale: 0, Seed: 42, Size: 1024x1024, Model: Z-Image-Turbo",
@@ -18,16 +18,16 @@ public class GenerationParametersTests
     [Fact]
     public void NoNegativePromptMeansNoNegativeLine()
     {
-        var text = new ImageSettings { Prompt = "a cat", Seed = 1 }.ToParameters().ToA1111Text();
+        var text = new ImageSettings { Request = new() { Prompt = "a cat", Seed = 1 } }.ToParameters().ToA1111Text();
         Assert.DoesNotContain("Negative prompt", text);
         Assert.Equal("", GenerationParameters.ParseA1111(text).NegativePrompt);
     }
 
     public static TheoryData<ImageSettings> Settings => new()
     {
-        new ImageSettings { Prompt = "a cat", Seed = 42 },
-        new ImageSettings { Prompt = "line one\nline two, with: colon", NegativePrompt = "blur\nnoise", Seed = 7, Width = 832, Height = 1248, Steps = 30, Cfg = 4f, CfgTruncation = 0.9f, CfgNormalization = 1f, Shift = 6.0, Model = "Z-Image, base" },
-        new ImageSettings { Prompt = "中文提示词：一只猫", Seed = 4_294_967_291, Steps = 1 },
+        new ImageSettings { Request = new() { Prompt = "a cat", Seed = 42 } },
+        new ImageSettings { Request = new() { Prompt = "line one\nline two, with: colon", NegativePrompt = "blur\nnoise", Seed = 7, Width = 832, Height = 1248, Steps = 30, Cfg = 4f, CfgTruncation = 0.9f, CfgNormalization = 1f }, Shift = 6.0, Model = "Z-Image, base" },
+        new ImageSettings { Request = new() { Prompt = "中文提示词：一只猫", Seed = 4_294_967_291, Steps = 1 } },
     };
 
     [Theory]
@@ -36,16 +36,16 @@ public class GenerationParametersTests
     {
         var parsed = GenerationParameters.ParseA1111(settings.ToParameters().ToA1111Text());
 
-        Assert.Equal(settings.Prompt, parsed.Prompt);
-        Assert.Equal(settings.NegativePrompt, parsed.NegativePrompt);
-        Assert.Equal(settings.Steps, parsed.Steps);
-        Assert.Equal(settings.Cfg, parsed.Cfg);
-        Assert.Equal(settings.Seed, parsed.Seed);
-        Assert.Equal((settings.Width, settings.Height), (parsed.Width!.Value, parsed.Height!.Value));
+        Assert.Equal(settings.Request.Prompt, parsed.Prompt);
+        Assert.Equal(settings.Request.NegativePrompt, parsed.NegativePrompt);
+        Assert.Equal(settings.Request.Steps, parsed.Steps);
+        Assert.Equal(settings.Request.Cfg, parsed.Cfg);
+        Assert.Equal(settings.Request.Seed, parsed.Seed);
+        Assert.Equal((settings.Request.Width, settings.Request.Height), (parsed.Width!.Value, parsed.Height!.Value));
         Assert.Equal(settings.Model, parsed.Model);
         Assert.Equal("Euler", parsed.Sampler);
-        Assert.Equal(settings.CfgTruncation, parsed.CfgTruncation ?? 1f);
-        Assert.Equal(settings.CfgNormalization, parsed.CfgNormalization ?? 0f);
+        Assert.Equal(settings.Request.CfgTruncation, parsed.CfgTruncation ?? 1f);
+        Assert.Equal(settings.Request.CfgNormalization, parsed.CfgNormalization ?? 0f);
         Assert.Equal(settings.Shift, parsed.Shift ?? 3.0);
         Assert.Empty(parsed.Extra);
     }

@@ -9,15 +9,18 @@ public class PngCodecTests
 {
     private static readonly ImageSettings Settings = new()
     {
-        Prompt = "a lighthouse at dusk, 灯塔, \"quoted\", colon: yes",
-        NegativePrompt = "blurry, low quality",
-        Width = 1152,
-        Height = 896,
-        Steps = 9,
-        Cfg = 4.5f,
-        CfgTruncation = 0.8f,
-        CfgNormalization = 1.2f,
-        Seed = 4_000_000_000,
+        Request = new()
+        {
+            Prompt = "a lighthouse at dusk, 灯塔, \"quoted\", colon: yes",
+            NegativePrompt = "blurry, low quality",
+            Width = 1152,
+            Height = 896,
+            Steps = 9,
+            Cfg = 4.5f,
+            CfgTruncation = 0.8f,
+            CfgNormalization = 1.2f,
+            Seed = 4_000_000_000,
+        },
         Model = "Z-Image-Turbo",
     };
 
@@ -33,7 +36,7 @@ public class PngCodecTests
         Assert.Equal(image.Pixels, png.Image.Pixels);
         Assert.Equal(Settings, ImageSettings.FromJson(png.FindText(GenerationPng.SettingsKeyword)!));
         var parameters = GenerationParameters.ParseA1111(png.FindText(GenerationPng.ParametersKeyword)!);
-        Assert.Equal(Settings.Prompt, parameters.Prompt);
+        Assert.Equal(Settings.Request.Prompt, parameters.Prompt);
         Assert.Equal(9, parameters.Steps);
         Assert.Equal(4_000_000_000, parameters.Seed);
     }
@@ -50,7 +53,7 @@ public class PngCodecTests
             Assert.Equal(Settings, GenerationPng.ReadSettings(file));
             file.Position = 0;
             var parameters = GenerationPng.ReadParameters(file)!;
-            Assert.Equal(Settings.ToRequest(), parameters.ApplyTo(new global::ZImage.Engine.Pipeline.GenerationRequest { Prompt = "" }));
+            Assert.Equal(Settings.ToRequest(), parameters.ApplyTo(new GenerationRequest { Prompt = "" }));
         }
         finally
         {
@@ -90,7 +93,7 @@ public class PngCodecTests
             Assert.Equal(97, report.RootElement.GetProperty("width").GetInt32());
             var texts = report.RootElement.GetProperty("text").EnumerateArray().ToDictionary(t => t[0].GetString()!, t => t[1].GetString()!);
             Assert.Equal(Settings, ImageSettings.FromJson(texts[GenerationPng.SettingsKeyword]));
-            Assert.StartsWith(Settings.Prompt, texts[GenerationPng.ParametersKeyword]);
+            Assert.StartsWith(Settings.Request.Prompt, texts[GenerationPng.ParametersKeyword]);
         }
         finally
         {

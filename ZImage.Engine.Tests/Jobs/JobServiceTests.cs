@@ -16,7 +16,7 @@ public class JobServiceTests
         var cy = await host.SubmitAsync("cy");
 
         await host.StartWorkerAsync();
-        await host.Events.UntilAsync(() => host.Events.Of<JobFinished>().Count() == 12, "all 12 jobs to finish");
+        await host.Events.UntilAsync(() => host.Events.Of<JobSucceeded>().Count() == 12, "all 12 jobs to finish");
 
         var startOrder = host.Events.Of<JobStarted>().Select(e => e.JobId).ToList();
         Assert.Contains(bob.Id, startOrder.Take(3));
@@ -40,7 +40,7 @@ public class JobServiceTests
         Assert.True(queue.Single(q => q.IsMine).Position <= 2);
 
         host.Pipeline.Release();
-        await host.Events.UntilAsync(() => host.Events.Of<JobFinished>().Count() == 12, "all 12 jobs to finish");
+        await host.Events.UntilAsync(() => host.Events.Of<JobSucceeded>().Count() == 12, "all 12 jobs to finish");
         var startOrder = host.Events.Of<JobStarted>().Select(e => e.JobId).ToList();
         Assert.Equal(new[] { bob.Id, cy.Id }.Order(), startOrder.Skip(1).Take(2).Order());
     }
@@ -52,8 +52,8 @@ public class JobServiceTests
         for (int i = 0; i < 10; i++)
             await host.SubmitAsync("ann");
 
-        var refused = await host.Jobs.SubmitAsync(new JobRequest { Prompt = "one more", Width = 512, Height = 512 }, new Caller("ann"));
-        var othersStillWelcome = await host.Jobs.SubmitAsync(new JobRequest { Prompt = "mine", Width = 512, Height = 512 }, new Caller("bob"));
+        var refused = await host.Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "one more", Width = 512, Height = 512 } }, new Caller("ann"));
+        var othersStillWelcome = await host.Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "mine", Width = 512, Height = 512 } }, new Caller("bob"));
 
         Assert.False(refused.Accepted);
         Assert.Equal(RefusalKind.UserQueueFull, refused.Refusal);
@@ -66,7 +66,7 @@ public class JobServiceTests
     public async Task BadFieldsAreRefusedNamingEachField()
     {
         await using var host = new JobsHost(JobsHost.NewRoot());
-        var result = await host.Jobs.SubmitAsync(new JobRequest { Prompt = "x", Width = 1000, Steps = 99, Count = 5 }, new Caller("ann"));
+        var result = await host.Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "x", Width = 1000, Steps = 99, Count = 5 } }, new Caller("ann"));
 
         Assert.Equal(RefusalKind.Invalid, result.Refusal);
         Assert.Equal(["count", "steps", "width"], result.Problems.Select(p => p.Field).Order());
@@ -74,16 +74,31 @@ public class JobServiceTests
     }
 
     [Fact]
+    public async Task ARandomSeedIsTheOneTheSeedSourceGives()
+    {
+        await using var host = new JobsHost(JobsHost.NewRoot(), seeds: new FixedSeeds(777));
+
+        var job = await host.Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "x", Width = 512, Height = 512, Seed = 5 } }, new Caller("ann"));
+
+        Assert.Equal(777, job.Job!.Request.Seed);
+    }
+
+    private sealed class FixedSeeds(long seed) : ISeedSource
+    {
+        public long NextSeed() => seed;
+    }
+
+    [Fact]
     public async Task AFixedSeedIsKeptAndARandomSeedIsResolvedAtAcceptance()
     {
         await using var host = new JobsHost(JobsHost.NewRoot());
         var caller = new Caller("ann");
-        var fixedSeed = await host.Jobs.SubmitAsync(new JobRequest { Prompt = "x", Width = 512, Height = 512, SeedPolicy = SeedPolicy.Fixed, Seed = 42 }, caller);
-        var missingSeed = await host.Jobs.SubmitAsync(new JobRequest { Prompt = "x", Width = 512, Height = 512, SeedPolicy = SeedPolicy.Fixed }, caller);
-        var random = await host.Jobs.SubmitAsync(new JobRequest { Prompt = "x", Width = 512, Height = 512 }, caller);
+        var fixedSeed = await host.Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "x", Width = 512, Height = 512, Seed = 42 }, SeedPolicy = SeedPolicy.Fixed }, caller);
+        var negativeSeed = await host.Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "x", Width = 512, Height = 512, Seed = -5 }, SeedPolicy = SeedPolicy.Fixed }, caller);
+        var random = await host.Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "x", Width = 512, Height = 512 } }, caller);
 
         Assert.Equal(42, fixedSeed.Job!.Request.Seed);
-        Assert.Equal("seed", missingSeed.Problems.Single().Field);
+        Assert.Equal("seed", negativeSeed.Problems.Single().Field);
         var stored = await host.Store.GetJobAsync(random.Job!.Id);
         Assert.Equal(random.Job.Request.Seed, stored!.Request.Seed);
         Assert.InRange(random.Job.Request.Seed, GenerationLimits.MinSeed, GenerationLimits.MaxSeed);
@@ -93,9 +108,9 @@ public class JobServiceTests
     public async Task AnIdempotencyKeyReusedForAnotherRequestIsRefusedNamingTheFirstJob()
     {
         await using var host = new JobsHost(JobsHost.NewRoot());
-        var first = await host.Jobs.SubmitAsync(new JobRequest { Prompt = "x", Width = 512, Height = 512, IdempotencyKey = "k" }, new Caller("ann"));
-        var fixedSeed = await host.Jobs.SubmitAsync(new JobRequest { Prompt = "x", Width = 512, Height = 512, SeedPolicy = SeedPolicy.Fixed, Seed = 7, IdempotencyKey = "k" }, new Caller("ann"));
-        var otherPrompt = await host.Jobs.SubmitAsync(new JobRequest { Prompt = "y", Width = 512, Height = 512, IdempotencyKey = "k" }, new Caller("ann"));
+        var first = await host.Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "x", Width = 512, Height = 512 }, IdempotencyKey = "k" }, new Caller("ann"));
+        var fixedSeed = await host.Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "x", Width = 512, Height = 512, Seed = 7 }, SeedPolicy = SeedPolicy.Fixed, IdempotencyKey = "k" }, new Caller("ann"));
+        var otherPrompt = await host.Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "y", Width = 512, Height = 512 }, IdempotencyKey = "k" }, new Caller("ann"));
 
         Assert.Equal(RefusalKind.IdempotencyKeyReused, fixedSeed.Refusal);
         Assert.Equal(RefusalKind.IdempotencyKeyReused, otherPrompt.Refusal);
@@ -118,7 +133,7 @@ public class JobServiceTests
     public async Task TheSameIdempotencyKeyFromTheSameUserReturnsTheSameJob()
     {
         await using var host = new JobsHost(JobsHost.NewRoot());
-        var request = new JobRequest { Prompt = "x", Width = 512, Height = 512, IdempotencyKey = "click-1" };
+        var request = new JobRequest { Settings = new() { Prompt = "x", Width = 512, Height = 512 }, IdempotencyKey = "click-1" };
 
         var first = await host.Jobs.SubmitAsync(request, new Caller("ann"));
         var again = await host.Jobs.SubmitAsync(request, new Caller("ann"));
@@ -164,7 +179,7 @@ public class JobServiceTests
         Assert.Single(host.Events.Of<JobCancelled>(), e => e.JobId == running.Id);
         Assert.DoesNotContain(host.Events.Of<JobStep>(), e => e.JobId == running.Id && e.Step > 1);
         Assert.Equal(JobStatus.Cancelled, (await host.Store.GetJobAsync(running.Id))!.Status);
-        Assert.Single(host.Events.Of<JobFinished>(), e => e.JobId == next.Id);
+        Assert.Single(host.Events.Of<JobSucceeded>(), e => e.JobId == next.Id);
     }
 
     [Fact]
@@ -205,7 +220,7 @@ public class JobServiceTests
         await using (var seed = new JobsHost(root))
         {
             await seed.Service.EnsureInitializedAsync();
-            await seed.Store.SaveStepTimingAsync(new StepTiming(512, 512, false, 5, SecondsPerStep: 2.0, FixedSecondsPerImage: 1.0));
+            await seed.Timings.SaveStepTimingAsync(new StepTiming(512, 512, false, 5, SecondsPerStep: 2.0, FixedSecondsPerImage: 1.0));
         }
 
         await using var host = new JobsHost(root, settings: new() { ["ZImage:Jobs:InitialSecondsPerStepAt1024"] = "100" });
@@ -234,7 +249,7 @@ public class JobServiceTests
 
         await using var reopened = new JobsHost(root);
         await reopened.Service.EnsureInitializedAsync();
-        var timing = Assert.Single(await reopened.Store.LoadStepTimingsAsync());
+        var timing = Assert.Single(await reopened.Timings.LoadStepTimingsAsync());
         Assert.Equal((512, 768, false), (timing.Width, timing.Height, timing.Guided));
         Assert.Equal(0.25, timing.SecondsPerStep, 3);
         var queued = await reopened.SubmitAsync("bob", 512, 768, steps: 10);
@@ -251,7 +266,7 @@ public class JobServiceTests
         using (host.Notifier.SubscribeJob(job.Id, e => { lock (steps) steps.Add(e); }))
             await host.UntilFinalAsync(job.Id);
 
-        var finished = host.Events.Of<JobFinished>().Single(e => e.JobId == job.Id);
+        var finished = host.Events.Of<JobSucceeded>().Single(e => e.JobId == job.Id);
         var stepEvents = host.Events.Of<JobStep>().Where(e => e.JobId == job.Id).ToList();
         Assert.Equal(6, stepEvents.Count);
         Assert.Equal((1, 3), (stepEvents[^1].ImageIndex, stepEvents[^1].Step));
@@ -275,7 +290,7 @@ public class JobServiceTests
             for (int i = 0; i < 25; i++)
                 ids.Add((await host.SubmitAsync($"user{t % 3}", steps: 1, prompt: $"thread {t} job {i}")).Id);
         })));
-        await host.Events.UntilAsync(() => host.Events.Of<JobFinished>().Count() >= 200, "200 jobs to finish", seconds: 60);
+        await host.Events.UntilAsync(() => host.Events.Of<JobSucceeded>().Count() >= 200, "200 jobs to finish", seconds: 60);
 
         Assert.Equal(200, ids.Distinct().Count());
         var stored = new List<JobRecord>();
@@ -283,7 +298,7 @@ public class JobServiceTests
             stored.AddRange(await host.Store.ListJobsAsync($"user{u}", 1000));
         Assert.Equal(ids.Order(), stored.Select(j => j.Id).Order());
         Assert.All(stored, j => Assert.Equal(JobStatus.Succeeded, j.Status));
-        Assert.Equal(200, host.Events.Of<JobFinished>().Select(e => e.JobId).Distinct().Count());
+        Assert.Equal(200, host.Events.Of<JobSucceeded>().Select(e => e.JobId).Distinct().Count());
     }
 
     [Fact]

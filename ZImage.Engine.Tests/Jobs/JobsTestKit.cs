@@ -41,73 +41,6 @@ public sealed class FakeMemoryProbe(GpuMemoryInfo? info) : IGpuMemoryProbe
     public GpuMemoryInfo? Read() => Info;
 }
 
-/// <summary>
-/// Reports every step and returns small pictures. A test can hold runs at their first step
-/// (<see cref="Hold"/>), make them fail, and see what was asked, in order.
-/// </summary>
-public sealed class FakePipeline : IImagePipeline
-{
-    private readonly object _gate = new();
-    private TaskCompletionSource _release = NewGate(released: true);
-
-    public ConcurrentQueue<GenerationRequest> Started { get; } = new();
-    public Func<GenerationRequest, Exception?>? FailWith { get; set; }
-    public TimeSpan StepTime { get; set; } = TimeSpan.FromMilliseconds(10);
-    /// <summary>The model name the results carry, as a manifest would give it.</summary>
-    public string ModelName { get; set; } = ZImage.Engine.Imaging.ImageSettings.DefaultModel;
-
-    /// <summary>From now on runs wait after their first step until <see cref="Release"/>.</summary>
-    public void Hold()
-    {
-        lock (_gate)
-            _release = NewGate(released: false);
-    }
-
-    public void Release()
-    {
-        lock (_gate)
-            _release.TrySetResult();
-    }
-
-    public async Task<GenerationResult> RunAsync(GenerationRequest request, IProgress<GenerationProgress>? progress, CancellationToken ct)
-    {
-        Started.Enqueue(request);
-        if (FailWith?.Invoke(request) is { } error)
-            throw error;
-        Task gate;
-        lock (_gate)
-            gate = _release.Task;
-        var images = new List<GeneratedImage>();
-        for (int i = 0; i < request.Count; i++)
-        {
-            for (int s = 1; s <= request.Steps; s++)
-            {
-                ct.ThrowIfCancellationRequested();
-                progress?.Report(new GenerationProgress(i, request.Count, s, request.Steps, TimeSpan.Zero, Pixel(4, 4, 100)));
-                if (i == 0 && s == 1)
-                    await gate.WaitAsync(ct);
-            }
-            images.Add(new GeneratedImage(Pixel(request.Width, request.Height, (byte)(request.Seed + i)), request.Seed + i));
-        }
-        var steps = Enumerable.Repeat(StepTime * request.Count, request.Steps).ToArray();
-        return new GenerationResult(images, false,
-            new GenerationTimings(TimeSpan.Zero, TimeSpan.Zero, steps, TimeSpan.Zero, StepTime * request.Count * request.Steps + TimeSpan.FromMilliseconds(5 * request.Count)))
-        {
-            ModelName = ModelName,
-        };
-    }
-
-    public static RgbImage Pixel(int w, int h, byte value) => new(w, h, Enumerable.Repeat(value, w * h * 3).ToArray());
-
-    private static TaskCompletionSource NewGate(bool released)
-    {
-        var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (released)
-            tcs.SetResult();
-        return tcs;
-    }
-}
-
 /// <summary>Writes small marker files atomically; tests check files and rows, not PNG bytes.</summary>
 public sealed class FakeImageWriter : IImageWriter
 {
@@ -163,7 +96,7 @@ public sealed class JobsHost : IAsyncDisposable
     private bool _workerStarted;
 
     public JobsHost(string root, FakePipeline? pipeline = null, IGpuMemoryProbe? probe = null, TimeProvider? clock = null,
-        Dictionary<string, string?>? settings = null, IImageWriter? writer = null)
+        Dictionary<string, string?>? settings = null, IImageWriter? writer = null, ISeedSource? seeds = null)
     {
         Root = root;
         Pipeline = pipeline ?? new FakePipeline();
@@ -184,6 +117,8 @@ public sealed class JobsHost : IAsyncDisposable
         services.AddSingleton<IGpuMemoryProbe>(probe ?? new FakeMemoryProbe(null));
         services.AddSingleton<IImageWriter>(writer ?? new FakeImageWriter());
         services.AddSingleton(clock ?? TimeProvider.System);
+        // Random seeds repeat from run to run, so a failing test fails the same way again.
+        services.AddSingleton(seeds ?? new RandomSeedSource(new Random(20261205)));
         services.AddZImageJobs(configuration);
         _services = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
         Events = new EventLog(Notifier);
@@ -198,6 +133,8 @@ public sealed class JobsHost : IAsyncDisposable
     public IHistoryService History => _services.GetRequiredService<IHistoryService>();
     public ISystemStatus Status => _services.GetRequiredService<ISystemStatus>();
     public IJobStore Store => _services.GetRequiredService<IJobStore>();
+    public ITimingStore Timings => _services.GetRequiredService<ITimingStore>();
+    public ImageFiles Files => _services.GetRequiredService<ImageFiles>();
     public IVramGuard Guard => _services.GetRequiredService<IVramGuard>();
     public RetentionService Retention => _services.GetRequiredService<RetentionService>();
     public JobWorker Worker => _services.GetRequiredService<JobWorker>();
@@ -217,13 +154,13 @@ public sealed class JobsHost : IAsyncDisposable
 
     public async Task<JobSnapshot> SubmitAsync(string user, int width = 512, int height = 512, int steps = 4, int count = 1, string prompt = "a red fox")
     {
-        var result = await Jobs.SubmitAsync(new JobRequest { Prompt = prompt, Width = width, Height = height, Steps = steps, Count = count }, new Caller(user));
+        var result = await Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = prompt, Width = width, Height = height, Steps = steps, Count = count } }, new Caller(user));
         Assert.True(result.Accepted, result.Message);
         return result.Job!;
     }
 
     public Task UntilFinalAsync(string jobId, int seconds = 20) => Events.UntilAsync(
-        () => Events.All.Any(e => e.JobId == jobId && e is JobFinished or JobFailed or JobCancelled), $"job {jobId} to end", seconds);
+        () => Events.All.Any(e => e.JobId == jobId && e is JobSucceeded or JobFailed or JobCancelled), $"job {jobId} to end", seconds);
 
     public async ValueTask DisposeAsync()
     {

@@ -10,7 +10,7 @@ namespace ZImage.Engine.Tests.Memory;
 
 public class VramGuardTests
 {
-    private static VramGuard Guard(IGpuMemoryProbe probe, VramOptions? options = null)
+    internal static VramGuard Guard(IGpuMemoryProbe probe, VramOptions? options = null)
     {
         var o = options ?? new VramOptions();
         return new VramGuard(probe, new OptionsModelFootprintSource(new StaticMonitor<VramOptions>(o), new ModelCatalog(new StaticMonitor<EngineOptions>(new EngineOptions()))), new StaticMonitor<VramOptions>(o));
@@ -209,7 +209,7 @@ public class VramGuardTests
     {
         await using var host = new JobsHost(JobsHost.NewRoot(), probe: FakeMemoryProbe.Gpu(24, 24));
 
-        var result = await host.Jobs.SubmitAsync(new JobRequest { Prompt = "x", Width = 2048, Height = 2048, Count = 4 }, new Caller("ann"));
+        var result = await host.Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "x", Width = 2048, Height = 2048, Count = 4 } }, new Caller("ann"));
 
         Assert.Equal(RefusalKind.TooLargeForGpu, result.Refusal);
         Assert.Equal("size", result.Problems.Single().Field);
@@ -232,7 +232,7 @@ public class VramGuardTests
         probe.SetFree(23);
         await host.UntilFinalAsync(job.Id);
 
-        Assert.Single(host.Events.Of<JobFinished>(), e => e.JobId == job.Id);
+        Assert.Single(host.Events.Of<JobSucceeded>(), e => e.JobId == job.Id);
     }
 
     [Fact]
@@ -253,7 +253,7 @@ public class VramGuardTests
         Assert.StartsWith("The GPU ran out of memory", failed.Reason);
         Assert.DoesNotContain("CUDA", failed.Reason);
         Assert.Equal(JobStatus.Failed, (await host.Store.GetJobAsync(tooMuch.Id))!.Status);
-        Assert.Single(host.Events.Of<JobFinished>(), e => e.JobId == next.Id);
+        Assert.Single(host.Events.Of<JobSucceeded>(), e => e.JobId == next.Id);
         Assert.Equal(1, host.Status.GetStatus().OutOfMemoryCount);
     }
 
@@ -265,10 +265,10 @@ public class VramGuardTests
         await host.StartWorkerAsync();
 
         var job = await host.Jobs.SubmitAsync(
-            new JobRequest { Prompt = "x", Width = 512, Height = 512, Steps = 2, Count = 3, SeedPolicy = SeedPolicy.Fixed, Seed = 100 }, new Caller("ann"));
+            new JobRequest { Settings = new() { Prompt = "x", Width = 512, Height = 512, Steps = 2, Count = 3, Seed = 100 }, SeedPolicy = SeedPolicy.Fixed }, new Caller("ann"));
         await host.UntilFinalAsync(job.Job!.Id);
 
-        var finished = host.Events.Of<JobFinished>().Single();
+        var finished = host.Events.Of<JobSucceeded>().Single();
         Assert.Equal(3, finished.ImageIds.Count);
         Assert.Contains("one at a time", finished.Notice);
         Assert.Equal([3, 1, 1, 1], pipeline.Started.Select(r => r.Count));

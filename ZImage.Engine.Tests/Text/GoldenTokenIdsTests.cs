@@ -82,6 +82,18 @@ public class GoldenTokenIdsTests
     }
 
     [Fact]
+    public void AModelThatReadsFewerTokensGetsItsPromptCutThere()
+    {
+        var c = GoldenFiles.SelectMany(f => ReadGolden(f).Cases).First(c => IsTemplated(c.Text) && c.Ids.Length > 12);
+        var prompt = c.Text[TemplateHead.Length..^TemplateTail.Length];
+
+        var tokens = Tokenizer.EncodePrompt(prompt, maxTokens: 12);
+
+        Assert.Equal(c.Ids.Take(12), tokens.Ids);
+        Assert.True(tokens.Truncated);
+    }
+
+    [Fact]
     public void GoldenSetIncludesPromptsLongerThanTheLimit()
     {
         var longest = GoldenFiles.SelectMany(f => ReadGolden(f).Cases).Max(c => c.Ids.Length);

@@ -1,44 +1,43 @@
-using ZImage.Engine.Jobs;
-
 namespace ZImage.Engine.History;
 
-public sealed class HistoryService(JobService jobs) : IHistoryService
+/// <summary>Pictures only: reads and changes image rows and files; jobs are the queue's business.</summary>
+public sealed class HistoryService(IStoreStartup startup, IPictureStore store) : IHistoryService
 {
     public async Task<HistoryPage> QueryAsync(HistoryQuery query, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(query);
-        await jobs.EnsureInitializedAsync();
-        return await jobs.Store.QueryImagesAsync(query, ct);
+        await startup.EnsureInitializedAsync();
+        return await store.QueryImagesAsync(query, ct);
     }
 
     public async Task<ImageRecord?> GetImageAsync(long imageId, CancellationToken ct = default)
     {
-        await jobs.EnsureInitializedAsync();
-        return await jobs.Store.GetImageAsync(imageId, ct);
+        await startup.EnsureInitializedAsync();
+        return await store.GetImageAsync(imageId, ct);
     }
 
     public async Task<bool> SetFavouriteAsync(long imageId, bool favourite, Caller caller, CancellationToken ct = default)
     {
-        await jobs.EnsureInitializedAsync();
-        var image = await jobs.Store.GetImageAsync(imageId, ct);
+        await startup.EnsureInitializedAsync();
+        var image = await store.GetImageAsync(imageId, ct);
         if (image is null || !caller.CanManage(image.UserName))
             return false;
-        return await jobs.Store.SetFavouriteAsync(imageId, favourite, ct);
+        return await store.SetFavouriteAsync(imageId, favourite, ct);
     }
 
     public async Task<bool> DeleteImageAsync(long imageId, Caller caller, CancellationToken ct = default)
     {
-        await jobs.EnsureInitializedAsync();
-        var image = await jobs.Store.GetImageAsync(imageId, ct);
+        await startup.EnsureInitializedAsync();
+        var image = await store.GetImageAsync(imageId, ct);
         if (image is null || !caller.CanManage(image.UserName))
             return false;
-        return await DeleteAsync(jobs, image, ct);
+        return await DeleteAsync(store, image, ct);
     }
 
     /// <summary>Row first, then files: a crash in between leaves files that start-up reconciliation removes.</summary>
-    internal static async Task<bool> DeleteAsync(JobService jobs, ImageRecord image, CancellationToken ct)
+    internal static async Task<bool> DeleteAsync(IPictureStore store, ImageRecord image, CancellationToken ct)
     {
-        if (!await jobs.Store.DeleteImageRowAsync(image.Id, ct))
+        if (!await store.DeleteImageRowAsync(image.Id, ct))
             return false;
         ImageFiles.DeleteQuietly(image.FilePath, image.ThumbnailPath);
         return true;

@@ -1,5 +1,4 @@
 using System.Globalization;
-using ZImage.Engine.Jobs;
 
 namespace ZImage.Engine.History;
 
@@ -47,7 +46,7 @@ public sealed class ImageFiles(string outputRoot)
     /// After a crash: rows whose picture is missing are deleted, picture files no row names are
     /// deleted, half-written temporaries are deleted. Runs before the first job starts.
     /// </summary>
-    public async Task<ReconcileReport> ReconcileAsync(IJobStore store, CancellationToken ct)
+    public async Task<ReconcileReport> ReconcileAsync(IPictureStore store, CancellationToken ct)
     {
         var rows = await store.ListImagePathsAsync(ct);
         var known = new HashSet<string>(StringComparer.Ordinal);

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using ZImage.Engine.Pipeline;
+using ZImage.Engine.Sampling;
 
 namespace ZImage.Engine.Imaging;
 
@@ -49,11 +50,11 @@ public sealed partial record GenerationParameters
         if (Width is not null && Height is not null)
             Add("Size", $"{Width}x{Height}");
         Add("Model", Model);
-        if (CfgTruncation is { } truncation && truncation != 1f)
+        if (CfgTruncation is { } truncation && truncation != GenerationRequest.Defaults.CfgTruncation)
             Add("CFG truncation", truncation.ToString(CultureInfo.InvariantCulture));
-        if (CfgNormalization is { } normalization && normalization != 0f)
+        if (CfgNormalization is { } normalization && normalization != GenerationRequest.Defaults.CfgNormalization)
             Add("CFG normalization", normalization.ToString(CultureInfo.InvariantCulture));
-        if (Shift is { } shift && shift != 3.0)
+        if (Shift is { } shift && shift != FlowMatchEulerSchedule.DefaultShift)
             Add("Shift", shift.ToString(CultureInfo.InvariantCulture));
         foreach (var (key, value) in Extra)
             Add(key, value);

@@ -24,12 +24,6 @@ public sealed class EtaEstimator(double initialSecondsPerStepAt1024)
         }
     }
 
-    public IReadOnlyList<StepTiming> Snapshot()
-    {
-        lock (_gate)
-            return _timings.Values.ToArray();
-    }
-
     /// <summary>Folds a finished run into the measurements and returns the updated entry (to persist).</summary>
     public StepTiming? Record(GenerationRequest request, GenerationTimings timings, int imagesRun)
     {
@@ -38,7 +32,7 @@ public sealed class EtaEstimator(double initialSecondsPerStepAt1024)
         double stepSeconds = timings.Steps.Sum(s => s.TotalSeconds);
         double perStep = stepSeconds / (timings.Steps.Count * (double)imagesRun);
         double fixedPerImage = Math.Max(0, (timings.Total.TotalSeconds - stepSeconds) / imagesRun);
-        var key = (request.Width, request.Height, request.Cfg > 0);
+        var key = (request.Width, request.Height, request.IsGuided);
         lock (_gate)
         {
             StepTiming updated;
@@ -54,7 +48,7 @@ public sealed class EtaEstimator(double initialSecondsPerStepAt1024)
             }
             else
             {
-                updated = new StepTiming(request.Width, request.Height, request.Cfg > 0, 1, perStep, fixedPerImage);
+                updated = new StepTiming(request.Width, request.Height, request.IsGuided, 1, perStep, fixedPerImage);
             }
             _timings[key] = updated;
             return updated;
@@ -64,7 +58,7 @@ public sealed class EtaEstimator(double initialSecondsPerStepAt1024)
     /// <summary>Seconds per step and fixed seconds per image for this size.</summary>
     public (double SecondsPerStep, double FixedSecondsPerImage, bool Measured) CostOf(GenerationRequest request)
     {
-        bool guided = request.Cfg > 0;
+        bool guided = request.IsGuided;
         double pixels = (double)request.Width * request.Height;
         lock (_gate)
         {

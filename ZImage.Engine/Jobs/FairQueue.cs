@@ -33,7 +33,6 @@ internal sealed class FairQueue<T> where T : notnull
 
     public int CountFor(string user) => _countByUser.GetValueOrDefault(user);
 
-    public bool Contains(T item) => _byItem.ContainsKey(item);
 
     public void Enqueue(T item, string user, double cost)
     {

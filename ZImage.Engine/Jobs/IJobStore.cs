@@ -4,7 +4,8 @@ using ZImage.Engine.Pipeline;
 namespace ZImage.Engine.Jobs;
 
 /// <summary>
-/// Durable jobs, images and measured timings. The queue's order lives in <see cref="FairQueue{T}"/>,
+/// Durable jobs. Their pictures are <see cref="IPictureStore"/>'s and the measured timings <see cref="ITimingStore"/>'s;
+/// one SQLite file holds all three (<see cref="SqliteJobStore"/>), so a job's success and its pictures' rows commit together. The queue's order lives in <see cref="FairQueue{T}"/>,
 /// not here, so another store (PostgreSQL shared by several GPU boxes, see docs/jobs.md) slots in
 /// behind this interface. Implementations are thread-safe.
 /// </summary>
@@ -43,29 +44,14 @@ public interface IJobStore : IAsyncDisposable
 
     /// <summary>Failed, cancelled or interrupted.</summary>
     Task FinishJobAsync(string jobId, JobStatus status, DateTimeOffset at, string? error, string? notice, CancellationToken ct = default);
-
-    Task<IReadOnlyList<StepTiming>> LoadStepTimingsAsync(CancellationToken ct = default);
-
-    Task SaveStepTimingAsync(StepTiming timing, CancellationToken ct = default);
-
-    Task<HistoryPage> QueryImagesAsync(HistoryQuery query, CancellationToken ct = default);
-
-    Task<ImageRecord?> GetImageAsync(long imageId, CancellationToken ct = default);
-
-    Task<bool> SetFavouriteAsync(long imageId, bool favourite, CancellationToken ct = default);
-
-    /// <summary>Removes the row only; the caller deletes files after (a file without a row is cleaned at start-up).</summary>
-    Task<bool> DeleteImageRowAsync(long imageId, CancellationToken ct = default);
-
-    /// <summary>Oldest first, favourites excluded.</summary>
-    Task<IReadOnlyList<ImageRecord>> ListImagesCreatedBeforeAsync(DateTimeOffset cutoff, int limit, CancellationToken ct = default);
-
-    /// <summary>Every image's paths relative to the output folder (start-up reconciliation).</summary>
-    Task<IReadOnlyList<StoredImagePaths>> ListImagePathsAsync(CancellationToken ct = default);
 }
 
-/// <summary>A job as stored. <see cref="Request"/> has the resolved seed.</summary>
-public sealed record JobRecord
+/// <summary>
+/// A job as stored. <see cref="Request"/> has the resolved seed. <see cref="Error"/>: failed, cancelled or interrupted,
+/// a sentence a designer can read. <see cref="Notice"/>: something to know that is not an error, e.g. "retried one
+/// image at a time". <see cref="JobSnapshot"/> adds what only exists while the job waits or runs.
+/// </summary>
+public record JobRecord
 {
     public required string Id { get; init; }
     public required string UserName { get; init; }
@@ -82,14 +68,13 @@ public sealed record JobRecord
     public IReadOnlyList<long> ImageIds { get; init; } = [];
 }
 
-/// <summary>
-/// A picture's row. Paths are relative to the output folder, with forward slashes. Model: the manifest's model name
-/// (the self-test model says so); null when unknown.
-/// </summary>
-public sealed record NewImage(int Index, string RelativePath, string RelativeThumbnailPath, int Width, int Height, long Seed, DateTimeOffset CreatedAt,
-    string? Model = null);
+/// <summary>What this box measured per size and guidance, for ETAs (<see cref="EtaEstimator"/>).</summary>
+public interface ITimingStore
+{
+    Task<IReadOnlyList<StepTiming>> LoadStepTimingsAsync(CancellationToken ct = default);
 
-public sealed record StoredImagePaths(long Id, string RelativePath, string RelativeThumbnailPath);
+    Task SaveStepTimingAsync(StepTiming timing, CancellationToken ct = default);
+}
 
 /// <summary>Measured cost of a size on this box: seconds per denoising step, and the rest of an image (text encoder, VAE, saving).</summary>
 public sealed record StepTiming(int Width, int Height, bool Guided, int Samples, double SecondsPerStep, double FixedSecondsPerImage);

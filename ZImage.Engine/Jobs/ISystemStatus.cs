@@ -6,26 +6,6 @@ public interface ISystemStatus
     SystemStatusSnapshot GetStatus();
 }
 
-public enum ModelState
-{
-    Unknown,
-    NotInstalled,
-    Loading,
-    Ready,
-    Error,
-}
-
-/// <summary>
-/// The pipeline's model state as seen from outside. The jobs room registers a default that says
-/// <see cref="ModelState.Unknown"/>; the pipeline registers the real one.
-/// </summary>
-public interface IModelStatus
-{
-    ModelState State { get; }
-    /// <summary>A sentence for the status bar, e.g. "loading transformer (12.3 GB)".</summary>
-    string? Detail { get; }
-}
-
 /// <param name="HasGpu">False in CPU mode (no NVML library or no device); the VRAM numbers are then 0.</param>
 /// <param name="ImagesByUser">Images made since start-up, per user (for /metrics).</param>
 public sealed record SystemStatusSnapshot(

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ZImage.Engine.History;
@@ -12,15 +13,18 @@ namespace ZImage.Engine.Jobs;
 /// Workers take jobs from here; the store keeps every change durable before it is announced.
 /// One lock guards the in-memory queue; store calls and event delivery happen outside it.
 /// </summary>
-public sealed class JobService : IJobService
+public sealed class JobService : IJobService, IStoreStartup
 {
     private readonly IJobStore _store;
+    private readonly IPictureStore _pictures;
+    private readonly ITimingStore _timings;
     private readonly JobNotifier _notifier;
     private readonly IVramGuard _guard;
     private readonly EtaEstimator _eta;
     private readonly ImageFiles _files;
     private readonly IOptionsMonitor<JobsOptions> _options;
     private readonly TimeProvider _clock;
+    private readonly ISeedSource _seeds;
     private readonly ILogger<JobService> _logger;
 
     private readonly object _gate = new();
@@ -38,27 +42,23 @@ public sealed class JobService : IJobService
     private long _succeeded, _failed, _cancelled, _outOfMemory;
     private readonly ConcurrentDictionary<string, long> _imagesByUser = new(Caller.NameComparer);
 
-    public JobService(IJobStore store, JobNotifier notifier, IVramGuard guard, EtaEstimator eta, ImageFiles files,
-        IOptionsMonitor<JobsOptions> options, TimeProvider clock, ILogger<JobService> logger)
+    public JobService(IJobStore store, IPictureStore pictures, ITimingStore timings, JobNotifier notifier, IVramGuard guard, EtaEstimator eta, ImageFiles files,
+        IOptionsMonitor<JobsOptions> options, TimeProvider clock, ISeedSource seeds, ILogger<JobService> logger)
     {
         _store = store;
+        _pictures = pictures;
+        _timings = timings;
         _notifier = notifier;
         _guard = guard;
         _eta = eta;
         _files = files;
         _options = options;
         _clock = clock;
+        _seeds = seeds;
         _logger = logger;
         _initialized = new Lazy<Task>(InitializeCoreAsync, LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
-    internal IJobStore Store => _store;
-    internal JobNotifier Notifier => _notifier;
-    internal IVramGuard Guard => _guard;
-    internal EtaEstimator Eta => _eta;
-    internal ImageFiles Files => _files;
-    internal TimeProvider Clock => _clock;
-    internal JobsOptions Options => _options.CurrentValue;
     internal ReconcileReport? LastReconcile { get; private set; }
 
     /// <summary>Schema, crash recovery, file reconciliation and measured timings; once, before the first job.</summary>
@@ -68,18 +68,18 @@ public sealed class JobService : IJobService
     {
         await _store.InitializeAsync();
         var queued = await _store.RecoverAsync(_clock.GetUtcNow());
-        LastReconcile = await _files.ReconcileAsync(_store, CancellationToken.None);
+        LastReconcile = await _files.ReconcileAsync(_pictures, CancellationToken.None);
         if (LastReconcile is { RowsWithoutFile: > 0 } or { FilesWithoutRow: > 0 })
             _logger.LogWarning("Start-up reconciliation removed {Rows} image rows without a file and {Files} files without a row",
                 LastReconcile.RowsWithoutFile, LastReconcile.FilesWithoutRow);
-        _eta.Load(await _store.LoadStepTimingsAsync());
+        _eta.Load(await _timings.LoadStepTimingsAsync());
         lock (_gate)
         {
             foreach (var record in queued)
             {
-                var state = JobState.FromRecord(record);
+                var state = new JobState(record);
                 _active[state.Id] = state;
-                _queue.Enqueue(state, state.UserName, state.Cost);
+                _queue.Enqueue(state, state.UserName, state.Request.Cost);
             }
         }
         if (queued.Count > 0)
@@ -96,13 +96,11 @@ public sealed class JobService : IJobService
             return SubmitResult.Refuse(RefusalKind.ShuttingDown, "queue", "The server is shutting down; please try again in a minute.");
         if (string.IsNullOrWhiteSpace(caller.UserName))
             return SubmitResult.Refuse(RefusalKind.Invalid, "user", "A user name is required to queue a job.");
-        if (request.SeedPolicy == SeedPolicy.Fixed && request.Seed is null)
-            return SubmitResult.Refuse(RefusalKind.Invalid, "seed", $"A fixed seed needs a value between {GenerationLimits.MinSeed} and {GenerationLimits.MaxSeed}.");
+        ArgumentNullException.ThrowIfNull(request.Settings);
 
-        long seed = request.SeedPolicy == SeedPolicy.Fixed
-            ? request.Seed!.Value
-            : Random.Shared.NextInt64(GenerationLimits.MinSeed, GenerationLimits.MaxSeed + 1);
-        var generation = request.ToGenerationRequest(seed);
+        var generation = request.SeedPolicy == SeedPolicy.Fixed
+            ? request.Settings
+            : request.Settings with { Seed = _seeds.NextSeed() };
         var problems = generation.Validate();
         if (problems.Count > 0)
             return new SubmitResult(null, RefusalKind.Invalid, problems);
@@ -137,21 +135,22 @@ public sealed class JobService : IJobService
                         $"The queue is full ({options.MaxQueuedTotal} jobs waiting); please try again later.");
             }
 
-            state = new JobState
+            state = new JobState(new JobRecord
             {
                 Id = Guid.CreateVersion7().ToString("N"),
                 UserName = caller.UserName,
+                Status = JobStatus.Queued,
                 Request = generation,
                 SeedPolicy = request.SeedPolicy,
                 IdempotencyKey = key,
                 SubmittedAt = _clock.GetUtcNow(),
-            };
+            });
             // Durable before visible: a job that was ever announced survives a crash.
-            await _store.InsertJobAsync(state.ToRecord(), ct);
+            await _store.InsertJobAsync(state.Record, ct);
             lock (_gate)
             {
                 _active[state.Id] = state;
-                _queue.Enqueue(state, state.UserName, state.Cost);
+                _queue.Enqueue(state, state.UserName, state.Request.Cost);
             }
         }
         finally
@@ -168,7 +167,7 @@ public sealed class JobService : IJobService
     {
         lock (_gate)
         {
-            var live = _active.Values.FirstOrDefault(s => s.IdempotencyKey == key && Caller.NameComparer.Equals(s.UserName, user));
+            var live = _active.Values.FirstOrDefault(s => s.Record.IdempotencyKey == key && Caller.NameComparer.Equals(s.UserName, user));
             if (live is not null)
                 return SnapshotLocked(live);
         }
@@ -254,15 +253,126 @@ public sealed class JobService : IJobService
             return caller.CanManage(record.UserName) ? CancelOutcome.AlreadyFinished : CancelOutcome.NotAllowed;
         }
 
-        await _store.FinishJobAsync(jobId, JobStatus.Cancelled, _clock.GetUtcNow(), CancelledMessage(removed.UserName, caller.UserName), null, CancellationToken.None);
-        Interlocked.Increment(ref _cancelled);
-        _notifier.Publish(new JobCancelled(jobId, removed.UserName, _clock.GetUtcNow(), caller.UserName));
-        PublishQueueChanges(null);
+        removed.CancelledBy = caller.UserName;
+        await CancelledAsync(removed);
         return CancelOutcome.Cancelled;
     }
 
-    internal static string CancelledMessage(string owner, string by) =>
+    public async IAsyncEnumerable<JobUpdate> WatchJobAsync(string jobId, Caller caller, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        // Subscribe before the snapshot, so nothing falls between them; the versions drop what the snapshot already has.
+        var channel = new JobUpdateChannel();
+        using var subscription = _notifier.SubscribeJob(jobId, channel.Write);
+        if (await GetAsync(jobId, caller, ct) is not { } snapshot)
+            yield break;
+        var update = JobUpdate.Of(snapshot);
+        yield return update;
+        long last = update.Version;
+        if (update.IsFinal)
+            yield break;
+        await foreach (var next in channel.ReadAllAsync(ct))
+        {
+            if (next.Version <= last)
+                continue;
+            last = next.Version;
+            yield return next;
+            if (next.IsFinal)
+                yield break;
+        }
+    }
+
+    public async IAsyncEnumerable<JobUpdate> WatchMineAsync(Caller caller, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var channel = new JobUpdateChannel();
+        using var subscription = _notifier.SubscribeUser(caller.UserName, channel.Write);
+        var last = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var snapshot in await ListMineAsync(caller, 20, ct))
+        {
+            last[snapshot.Id] = snapshot.Version;
+            yield return JobUpdate.Of(snapshot);
+        }
+        await foreach (var next in channel.ReadAllAsync(ct))
+        {
+            if (last.TryGetValue(next.JobId, out var seen) && next.Version <= seen)
+                continue;
+            last[next.JobId] = next.Version;
+            yield return next;
+        }
+    }
+
+    private static string CancelledMessage(string owner, string by) =>
         Caller.NameComparer.Equals(owner, by) ? "Cancelled." : $"Cancelled by {by}.";
+
+    // The lifecycle. Every transition is written to the store first (so nothing announced is ever lost), then
+    // changed in memory, then announced; the worker and cancellation both come through here.
+
+    /// <summary>The worker took <paramref name="job"/> (<see cref="TakeNextAsync"/> marked it running).</summary>
+    internal async Task StartedAsync(JobState job)
+    {
+        await _store.MarkStartedAsync(job.Id, job.StartedAt!.Value, CancellationToken.None);
+        _notifier.Publish(new JobStarted(job.Id, job.UserName, _clock.GetUtcNow(), _eta.EstimateRun(job.Request)) { Version = job.StartVersion });
+    }
+
+    /// <summary>A denoising step of image <paramref name="imageIndex"/> of the job.</summary>
+    internal void Stepped(JobState job, int imageIndex, GenerationProgress step)
+    {
+        int count = job.Request.Count;
+        long version;
+        lock (_gate)
+        {
+            // Progress and its version change together, so a snapshot showing this step carries its version.
+            job.Progress = new JobProgress(imageIndex, count, step.Step, step.TotalSteps, step.Preview);
+            version = ++job.Version;
+        }
+        var eta = _eta.EstimateRemaining(job.Request, imageIndex, step.Step);
+        _notifier.Publish(new JobStep(job.Id, job.UserName, _clock.GetUtcNow(), imageIndex, count, step.Step, step.TotalSteps, eta, step.Preview) { Version = version });
+    }
+
+    /// <summary>The pictures are on disk: their rows and the job's success in one transaction, then the measured timing.</summary>
+    internal async Task CompletedAsync(JobState job, string? notice, IReadOnlyList<NewImage> images, GenerationTimings timings)
+    {
+        var ids = await _store.CompleteJobAsync(job.Id, _clock.GetUtcNow(), notice, images, CancellationToken.None);
+        if (_eta.Record(job.Request with { Count = images.Count }, timings, images.Count) is { } measured)
+            await _timings.SaveStepTimingAsync(measured, CancellationToken.None);
+        var finishedAt = _clock.GetUtcNow();
+        Retire(job, JobStatus.Succeeded, ids.Count);
+        Publish(job, new JobSucceeded(job.Id, job.UserName, finishedAt, ids,
+            job.StartedAt!.Value - job.Record.SubmittedAt, finishedAt - job.StartedAt!.Value, notice));
+    }
+
+    internal async Task FailedAsync(JobState job, string reason, string? notice, bool outOfMemory)
+    {
+        await _store.FinishJobAsync(job.Id, JobStatus.Failed, _clock.GetUtcNow(), reason, notice, CancellationToken.None);
+        Retire(job, JobStatus.Failed, 0);
+        Publish(job, new JobFailed(job.Id, job.UserName, _clock.GetUtcNow(), reason, outOfMemory));
+    }
+
+    /// <summary>Queued or running, stopped by its owner or an admin (<see cref="JobState.CancelledBy"/>).</summary>
+    internal async Task CancelledAsync(JobState job)
+    {
+        string by = job.CancelledBy ?? job.UserName;
+        await _store.FinishJobAsync(job.Id, JobStatus.Cancelled, _clock.GetUtcNow(), CancelledMessage(job.UserName, by), null, CancellationToken.None);
+        Retire(job, JobStatus.Cancelled, 0);
+        Publish(job, new JobCancelled(job.Id, job.UserName, _clock.GetUtcNow(), by));
+    }
+
+    /// <summary>Graceful shutdown stopped the run: back to queued (no restart counted), to run again after the restart.</summary>
+    internal async Task RequeuedAsync(JobState job)
+    {
+        await _store.RequeueAsync(job.Id, CancellationToken.None);
+        ReturnToQueue(job);
+    }
+
+    internal bool IsOutOfMemory(Exception error) => _guard.IsOutOfMemory(error);
+
+    /// <summary>Counted for /metrics, and the guard chooses sequential residency from now on.</summary>
+    internal void NoteOutOfMemory()
+    {
+        Interlocked.Increment(ref _outOfMemory);
+        _guard.NoteOutOfMemory();
+    }
+
+    internal int Workers => Math.Max(1, _options.CurrentValue.Workers);
 
     /// <summary>
     /// Waits for the next job in fair order that fits in GPU memory now and marks it running.
@@ -298,6 +408,9 @@ public sealed class JobService : IJobService
                     next.StartedAt = _clock.GetUtcNow();
                     next.Cancellation = new CancellationTokenSource();
                     next.Progress = new JobProgress(0, next.Request.Count, 0, next.Request.Steps, null);
+                    // The start's version is taken with the change, so a snapshot that already says "running"
+                    // carries it and the JobStarted that follows is dropped as a repeat.
+                    next.StartVersion = ++next.Version;
                     _running.Add(next);
                 }
             }
@@ -310,7 +423,7 @@ public sealed class JobService : IJobService
         }
     }
 
-    /// <summary>Called by the worker once the job's final state is durable.</summary>
+    /// <summary>Out of the queue and the running set once the job's final state is durable.</summary>
     internal void Retire(JobState state, JobStatus status, int images)
     {
         lock (_gate)
@@ -338,8 +451,7 @@ public sealed class JobService : IJobService
         _wake.Release();
     }
 
-    /// <summary>Graceful shutdown: the job goes back to the queue (already re-queued in the store).</summary>
-    internal void ReturnToQueue(JobState state)
+    private void ReturnToQueue(JobState state)
     {
         lock (_gate)
         {
@@ -347,16 +459,8 @@ public sealed class JobService : IJobService
             state.Status = JobStatus.Queued;
             state.StartedAt = null;
             state.Progress = null;
-            _queue.Enqueue(state, state.UserName, state.Cost);
+            _queue.Enqueue(state, state.UserName, state.Request.Cost);
         }
-    }
-
-    internal void NoteOutOfMemory() => Interlocked.Increment(ref _outOfMemory);
-
-    internal void UpdateProgress(JobState state, JobProgress progress)
-    {
-        lock (_gate)
-            state.Progress = progress;
     }
 
     internal void SetNotice(JobState state, string notice)
@@ -404,7 +508,7 @@ public sealed class JobService : IJobService
                 {
                     s.PublishedPosition = position;
                     s.PublishedHeldReason = s.HeldReason;
-                    events.Add(new JobQueued(s.Id, s.UserName, now, position, eta.Start, s.HeldReason ?? s.Notice));
+                    events.Add(new JobQueued(s.Id, s.UserName, now, position, eta.Start, s.HeldReason ?? s.Notice) { Version = ++s.Version });
                 }
                 position++;
             }
@@ -475,18 +579,14 @@ public sealed class JobService : IJobService
         return result;
     }
 
-    private static JobSnapshot FromRecord(JobRecord r) => new()
+    private static JobSnapshot FromRecord(JobRecord r) => new(r) { Version = r.Status.IsFinal() ? long.MaxValue : 0 };
+
+    /// <summary>Stamps the job's next version on the event (under the lock), then announces it (outside).</summary>
+    private void Publish(JobState job, JobEvent e)
     {
-        Id = r.Id,
-        UserName = r.UserName,
-        Status = r.Status,
-        Request = r.Request,
-        SeedPolicy = r.SeedPolicy,
-        SubmittedAt = r.SubmittedAt,
-        StartedAt = r.StartedAt,
-        FinishedAt = r.FinishedAt,
-        ImageIds = r.ImageIds,
-        Error = r.Error,
-        Notice = r.Notice,
-    };
+        long version;
+        lock (_gate)
+            version = ++job.Version;
+        _notifier.Publish(e with { Version = version });
+    }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using ZImage.Engine.Imaging;
 using ZImage.Engine.Pipeline;
 
@@ -29,32 +30,29 @@ public sealed record JobProgress(int ImageIndex, int ImageCount, int Step, int T
 }
 
 /// <summary>
-/// A job as its owner (or an admin) sees it at one moment. <see cref="Request"/> carries every
-/// parameter with the seed resolved.
+/// A job as its owner (or an admin) sees it at one moment: its stored record (<see cref="JobRecord.Request"/> carries
+/// every parameter with the seed resolved) plus what only exists while it waits or runs.
 /// </summary>
-public sealed record JobSnapshot
+public sealed record JobSnapshot : JobRecord
 {
-    public required string Id { get; init; }
-    public required string UserName { get; init; }
-    public required JobStatus Status { get; init; }
-    public required GenerationRequest Request { get; init; }
-    public SeedPolicy SeedPolicy { get; init; }
+    [SetsRequiredMembers]
+    public JobSnapshot(JobRecord record) : base(record)
+    {
+    }
+
     /// <summary>1-based place in the predicted start order while queued; null otherwise.</summary>
     public int? Position { get; init; }
-    public required DateTimeOffset SubmittedAt { get; init; }
-    public DateTimeOffset? StartedAt { get; init; }
-    public DateTimeOffset? FinishedAt { get; init; }
     /// <summary>Latest step while running (with the latest preview, so a refreshed page re-attaches with a picture).</summary>
     public JobProgress? Progress { get; init; }
     /// <summary>Queued: estimated wait until it starts. Null once running or when nothing is measured yet and no default applies.</summary>
     public TimeSpan? EtaStart { get; init; }
     /// <summary>Queued or running: estimated time until it is done.</summary>
     public TimeSpan? EtaFinish { get; init; }
-    public IReadOnlyList<long> ImageIds { get; init; } = [];
-    /// <summary>Failed, cancelled or interrupted: a sentence a designer can read.</summary>
-    public string? Error { get; init; }
-    /// <summary>Something the designer should know that is not an error, e.g. "waiting for GPU memory" or "retried one image at a time".</summary>
-    public string? Notice { get; init; }
+    /// <summary>
+    /// The job's event count at this moment (<see cref="JobEvent.Version"/>); <see cref="long.MaxValue"/> for a finished
+    /// job read from the store, after which nothing newer can come.
+    /// </summary>
+    public long Version { get; init; }
     /// <summary>Time spent waiting in the queue (known once started).</summary>
     public TimeSpan? WaitTime => StartedAt - SubmittedAt;
     /// <summary>Time spent running (known once finished).</summary>

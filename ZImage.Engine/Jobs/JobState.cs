@@ -2,69 +2,55 @@ using ZImage.Engine.Pipeline;
 
 namespace ZImage.Engine.Jobs;
 
-/// <summary>A queued or running job in memory. Mutable fields change only under <see cref="JobService"/>'s lock.</summary>
-internal sealed class JobState
+/// <summary>
+/// A queued or running job in memory: its durable <see cref="Record"/> plus what only lives while it waits or runs.
+/// Everything changes only under <see cref="JobService"/>'s lock; the record is replaced whole, never edited.
+/// </summary>
+internal sealed class JobState(JobRecord record)
 {
-    public required string Id { get; init; }
-    public required string UserName { get; init; }
-    public required GenerationRequest Request { get; init; }
-    public SeedPolicy SeedPolicy { get; init; }
-    public string? IdempotencyKey { get; init; }
-    public required DateTimeOffset SubmittedAt { get; init; }
-    public int Restarts { get; init; }
+    public JobRecord Record { get; private set; } = record;
 
-    public JobStatus Status { get; set; } = JobStatus.Queued;
-    public DateTimeOffset? StartedAt { get; set; }
+    public string Id => Record.Id;
+    public string UserName => Record.UserName;
+    public GenerationRequest Request => Record.Request;
+
+    public JobStatus Status
+    {
+        get => Record.Status;
+        set => Record = Record with { Status = value };
+    }
+
+    public DateTimeOffset? StartedAt
+    {
+        get => Record.StartedAt;
+        set => Record = Record with { StartedAt = value };
+    }
+
+    public string? Notice
+    {
+        get => Record.Notice;
+        set => Record = Record with { Notice = value };
+    }
+
     public JobProgress? Progress { get; set; }
-    public string? Notice { get; set; }
     /// <summary>Why the worker passed over it last time (GPU memory); null when it could start.</summary>
     public string? HeldReason { get; set; }
     public int PublishedPosition { get; set; }
     public string? PublishedHeldReason { get; set; }
     public CancellationTokenSource? Cancellation { get; set; }
+    /// <summary>How many events this job has announced; the next one gets Version + 1.</summary>
+    public long Version { get; set; }
+    /// <summary>The version taken when the worker marked it running, for the JobStarted that announces it.</summary>
+    public long StartVersion { get; set; }
     public string? CancelledBy { get; set; }
 
-    /// <summary>Fair-share cost in units of one 1024x1024, 8-step image.</summary>
-    public double Cost => (double)Request.Width * Request.Height * Request.Steps * Request.Count / (1024.0 * 1024 * 8);
-
-    public JobSnapshot Snapshot(int? position, TimeSpan? etaStart, TimeSpan? etaFinish) => new()
+    public JobSnapshot Snapshot(int? position, TimeSpan? etaStart, TimeSpan? etaFinish) => new(Record)
     {
-        Id = Id,
-        UserName = UserName,
-        Status = Status,
-        Request = Request,
-        SeedPolicy = SeedPolicy,
         Position = position,
-        SubmittedAt = SubmittedAt,
-        StartedAt = StartedAt,
         Progress = Progress,
         EtaStart = etaStart,
         EtaFinish = etaFinish,
         Notice = HeldReason ?? Notice,
-    };
-
-    public JobRecord ToRecord() => new()
-    {
-        Id = Id,
-        UserName = UserName,
-        Status = Status,
-        Request = Request,
-        SeedPolicy = SeedPolicy,
-        IdempotencyKey = IdempotencyKey,
-        SubmittedAt = SubmittedAt,
-        Restarts = Restarts,
-        Notice = Notice,
-    };
-
-    public static JobState FromRecord(JobRecord r) => new()
-    {
-        Id = r.Id,
-        UserName = r.UserName,
-        Request = r.Request,
-        SeedPolicy = r.SeedPolicy,
-        IdempotencyKey = r.IdempotencyKey,
-        SubmittedAt = r.SubmittedAt,
-        Restarts = r.Restarts,
-        Notice = r.Notice,
+        Version = Version,
     };
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using ZImage.Engine.History;
 using ZImage.Engine.Imaging;
 using ZImage.Engine.Pipeline;
@@ -13,7 +14,8 @@ namespace ZImage.Engine.Jobs;
 /// fits, running it through the pipeline, saving its pictures (files before rows) and announcing the
 /// outcome. A failing job never stops the loop. On shutdown a running job is stopped and re-queued.
 /// </summary>
-public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWriter writer, ILogger<JobWorker> logger) : BackgroundService
+public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWriter writer, ImageFiles files,
+    IOptionsMonitor<JobsOptions> options, TimeProvider clock, ILogger<JobWorker> logger) : BackgroundService
 {
     private const string OutOfMemoryMessage =
         "The GPU ran out of memory while making these pictures. Try fewer images, a smaller size, or wait until the GPU is less busy.";
@@ -24,17 +26,10 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
     private long _saveTicks;
 
     /// <summary>Per-job totals since start: outside the pipeline (queue, store, events), inside it, and writing pictures.</summary>
-    internal (long Jobs, TimeSpan Overhead, TimeSpan Pipeline, TimeSpan Saving) Measurements =>
+    public (long Jobs, TimeSpan Overhead, TimeSpan Pipeline, TimeSpan Saving) Measurements =>
         (Interlocked.Read(ref _jobsRun), TimeSpan.FromTicks(Interlocked.Read(ref _overheadTicks) * TimeSpan.TicksPerSecond / Stopwatch.Frequency),
             TimeSpan.FromTicks(Interlocked.Read(ref _pipelineTicks) * TimeSpan.TicksPerSecond / Stopwatch.Frequency),
             TimeSpan.FromTicks(Interlocked.Read(ref _saveTicks) * TimeSpan.TicksPerSecond / Stopwatch.Frequency));
-
-    public override async Task StartAsync(CancellationToken cancellationToken)
-    {
-        // Migrations, crash recovery and reconciliation finish before the app serves anyone.
-        await jobs.EnsureInitializedAsync();
-        await base.StartAsync(cancellationToken);
-    }
 
     public override Task StopAsync(CancellationToken cancellationToken)
     {
@@ -43,7 +38,7 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(Enumerable.Range(0, Math.Max(1, jobs.Options.Workers)).Select(i => Task.Run(() => LoopAsync(i, stoppingToken), CancellationToken.None)));
+        Task.WhenAll(Enumerable.Range(0, jobs.Workers).Select(i => Task.Run(() => LoopAsync(i, stoppingToken), CancellationToken.None)));
 
     private async Task LoopAsync(int worker, CancellationToken stoppingToken)
     {
@@ -76,11 +71,9 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
     {
         long begin = Stopwatch.GetTimestamp();
         long inPipeline = 0, saving = 0;
-        var clock = jobs.Clock;
         var request = job.Request;
 
-        await jobs.Store.MarkStartedAsync(job.Id, job.StartedAt!.Value, CancellationToken.None);
-        jobs.Notifier.Publish(new JobStarted(job.Id, job.UserName, clock.GetUtcNow(), jobs.Eta.EstimateRun(request)));
+        await jobs.StartedAsync(job);
 
         using var run = CancellationTokenSource.CreateLinkedTokenSource(job.Cancellation!.Token, stoppingToken);
         List<GeneratedImage>? images = null;
@@ -100,15 +93,14 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
                 timings = result.Timings;
                 model = (result.ModelName, result.SamplerShift);
                 if (result.PromptTruncated)
-                    notice = "The prompt was longer than the model reads (512 tokens); the end was left out.";
+                    notice = "The prompt was longer than the model reads; the end was left out.";
             }
-            catch (Exception e) when (!run.IsCancellationRequested && jobs.Guard.IsOutOfMemory(e))
+            catch (Exception e) when (!run.IsCancellationRequested && jobs.IsOutOfMemory(e))
             {
                 jobs.NoteOutOfMemory();
-                jobs.Guard.NoteOutOfMemory();
                 outOfMemoryCounted = true;
                 logger.LogWarning(e, "Job {JobId} ran out of GPU memory ({Width}x{Height} x{Count})", job.Id, request.Width, request.Height, request.Count);
-                if (!jobs.Options.RetryOutOfMemoryOneImageAtATime)
+                if (!options.CurrentValue.RetryOutOfMemoryOneImageAtATime)
                     throw;
                 notice = "The GPU ran out of memory, so the pictures were made again one at a time with the models loaded one after another.";
                 jobs.SetNotice(job, notice);
@@ -120,45 +112,31 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
             }
 
             long s0 = Stopwatch.GetTimestamp();
-            var ids = await SaveAsync(job, images, notice, model);
+            var rows = await SaveAsync(job, images, model);
             saving = Stopwatch.GetTimestamp() - s0;
-            if (jobs.Eta.Record(request with { Count = images.Count }, timings!, images.Count) is { } measured)
-                await jobs.Store.SaveStepTimingAsync(measured, CancellationToken.None);
-            var finishedAt = clock.GetUtcNow();
-            jobs.Retire(job, JobStatus.Succeeded, ids.Count);
-            jobs.Notifier.Publish(new JobFinished(job.Id, job.UserName, finishedAt, ids,
-                job.StartedAt!.Value - job.SubmittedAt, finishedAt - job.StartedAt!.Value, notice));
+            await jobs.CompletedAsync(job, notice, rows, timings!);
             outcome = JobStatus.Succeeded;
         }
         catch (OperationCanceledException) when (job.Cancellation.IsCancellationRequested)
         {
-            string by = job.CancelledBy ?? job.UserName;
-            await jobs.Store.FinishJobAsync(job.Id, JobStatus.Cancelled, clock.GetUtcNow(), JobService.CancelledMessage(job.UserName, by), null, CancellationToken.None);
-            jobs.Retire(job, JobStatus.Cancelled, 0);
-            jobs.Notifier.Publish(new JobCancelled(job.Id, job.UserName, clock.GetUtcNow(), by));
+            await jobs.CancelledAsync(job);
             outcome = JobStatus.Cancelled;
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            await jobs.Store.RequeueAsync(job.Id, CancellationToken.None);
-            jobs.ReturnToQueue(job);
+            await jobs.RequeuedAsync(job);
             logger.LogInformation("Job {JobId} was stopped by shutdown and will run again after the restart", job.Id);
             return;
         }
         catch (Exception e)
         {
-            outOfMemory = jobs.Guard.IsOutOfMemory(e);
+            outOfMemory = jobs.IsOutOfMemory(e);
             if (outOfMemory && !outOfMemoryCounted)
-            {
                 jobs.NoteOutOfMemory();
-                jobs.Guard.NoteOutOfMemory();
-            }
             failure = outOfMemory ? OutOfMemoryMessage : e is ImageSaveException ? e.Message : $"Making the pictures failed: {e.Message}";
             if (!outOfMemory)
                 logger.LogError(e, "Job {JobId} failed", job.Id);
-            await jobs.Store.FinishJobAsync(job.Id, JobStatus.Failed, clock.GetUtcNow(), failure, notice, CancellationToken.None);
-            jobs.Retire(job, JobStatus.Failed, 0);
-            jobs.Notifier.Publish(new JobFailed(job.Id, job.UserName, clock.GetUtcNow(), failure, outOfMemory));
+            await jobs.FailedAsync(job, failure, notice, outOfMemory);
             outcome = JobStatus.Failed;
         }
 
@@ -193,11 +171,14 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
         return (images, new GenerationTimings(tokenize, encoder, steps, vae, total), model);
     }
 
-    /// <summary>Files first, then one transaction for the rows: a crash in between leaves files that start-up deletes.</summary>
-    private async Task<IReadOnlyList<long>> SaveAsync(JobState job, List<GeneratedImage> images, string? notice, (string Name, double Shift) model)
+    /// <summary>
+    /// Writes the files and returns their rows; the rows go in afterwards in one transaction, so a crash in between
+    /// leaves files that start-up deletes.
+    /// </summary>
+    private async Task<IReadOnlyList<NewImage>> SaveAsync(JobState job, List<GeneratedImage> images, (string Name, double Shift) model)
     {
-        var now = jobs.Clock.GetUtcNow();
-        var localDate = jobs.Clock.GetLocalNow().DateTime;
+        var now = clock.GetUtcNow();
+        var localDate = clock.GetLocalNow().DateTime;
         var rows = new List<NewImage>(images.Count);
         var written = new List<string>();
         try
@@ -205,8 +186,8 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
             for (int i = 0; i < images.Count; i++)
             {
                 var image = images[i];
-                var (png, thumb) = jobs.Files.PathsFor(job.Id, i, localDate);
-                string pngPath = jobs.Files.Absolute(png), thumbPath = jobs.Files.Absolute(thumb);
+                var (png, thumb) = files.PathsFor(job.Id, i, localDate);
+                string pngPath = files.Absolute(png), thumbPath = files.Absolute(thumb);
                 var parameters = job.Request with { Seed = image.Seed, Count = 1, Width = image.Image.Width, Height = image.Image.Height };
                 written.Add(pngPath);
                 written.Add(thumbPath);
@@ -218,11 +199,11 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
         {
             ImageFiles.DeleteQuietly([.. written]);
             if (IsDiskFull(e))
-                throw new ImageSaveException($"Disk full: the pictures were made but there is no space left in the output folder ({jobs.Files.OutputRoot}) to save them. " +
+                throw new ImageSaveException($"Disk full: the pictures were made but there is no space left in the output folder ({files.OutputRoot}) to save them. " +
                     "Free some space, or choose another output folder in Settings, and generate again.", e);
             throw new ImageSaveException($"The pictures were made but could not be saved ({e.Message}). Check the output folder's free space and permissions.", e);
         }
-        return await jobs.Store.CompleteJobAsync(job.Id, now, notice, rows, CancellationToken.None);
+        return rows;
     }
 
     /// <summary>
@@ -236,15 +217,7 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
     /// <summary>Turns pipeline progress into job events; image indexes shift when a retry runs images one at a time.</summary>
     private sealed class Reporter(JobService jobs, JobState job, int imageOffset) : IProgress<GenerationProgress>
     {
-        public void Report(GenerationProgress p)
-        {
-            int image = imageOffset + p.ImageIndex;
-            int count = job.Request.Count;
-            var progress = new JobProgress(image, count, p.Step, p.TotalSteps, p.Preview);
-            jobs.UpdateProgress(job, progress);
-            var eta = jobs.Eta.EstimateRemaining(job.Request, image, p.Step);
-            jobs.Notifier.Publish(new JobStep(job.Id, job.UserName, jobs.Clock.GetUtcNow(), image, count, p.Step, p.TotalSteps, eta, p.Preview));
-        }
+        public void Report(GenerationProgress p) => jobs.Stepped(job, imageOffset + p.ImageIndex, p);
     }
 }
 

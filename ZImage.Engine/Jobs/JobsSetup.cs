@@ -24,6 +24,7 @@ public static class JobsSetup
         services.AddOptions<VramOptions>().BindConfiguration(VramOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ISeedSource, RandomSeedSource>();
         services.TryAddSingleton<IGpuMemoryProbe, NvmlMemoryProbe>();
         services.AddZImageModels();
         services.TryAddSingleton<IModelFootprintSource, OptionsModelFootprintSource>();
@@ -34,16 +35,21 @@ public static class JobsSetup
         services.TryAddSingleton<IModelStatus, UnknownModelStatus>();
 
         services.TryAddSingleton(sp => new ImageFiles(ResolvePath(sp, sp.GetRequiredService<IOptions<JobsOptions>>().Value.OutputDirectory)));
-        services.TryAddSingleton<IJobStore>(sp => new SqliteJobStore(
+        services.TryAddSingleton(sp => new SqliteJobStore(
             Path.Combine(ResolvePath(sp, sp.GetRequiredService<IOptions<JobsOptions>>().Value.DataDirectory), "zimage.db"),
             sp.GetRequiredService<ImageFiles>().OutputRoot));
+        services.TryAddSingleton<IJobStore>(sp => sp.GetRequiredService<SqliteJobStore>());
+        services.TryAddSingleton<IPictureStore>(sp => sp.GetRequiredService<SqliteJobStore>());
+        services.TryAddSingleton<ITimingStore>(sp => sp.GetRequiredService<SqliteJobStore>());
         services.TryAddSingleton(sp => new EtaEstimator(sp.GetRequiredService<IOptions<JobsOptions>>().Value.InitialSecondsPerStepAt1024));
         services.TryAddSingleton(sp => new JobNotifier(sp.GetRequiredService<ILogger<JobNotifier>>()));
         services.TryAddSingleton<IJobNotifier>(sp => sp.GetRequiredService<JobNotifier>());
         services.TryAddSingleton<JobService>();
         services.TryAddSingleton<IJobService>(sp => sp.GetRequiredService<JobService>());
+        services.TryAddSingleton<IStoreStartup>(sp => sp.GetRequiredService<JobService>());
         services.TryAddSingleton<ISystemStatus, SystemStatus>();
         services.TryAddSingleton<IHistoryService, HistoryService>();
+        services.AddHostedService<JobsStartup>();
         services.TryAddSingleton<JobWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<JobWorker>());
         services.TryAddSingleton<RetentionService>();

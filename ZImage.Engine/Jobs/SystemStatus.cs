@@ -17,7 +17,7 @@ public sealed class SystemStatus(IGpuMemoryProbe probe, JobService jobs, IModelS
             gpu?.FreeBytes ?? 0,
             queued,
             running,
-            jobs.Options.Workers,
+            jobs.Workers,
             model.State,
             model.Detail,
             c.Succeeded,

@@ -139,8 +139,8 @@ public sealed class VramGuard(IGpuMemoryProbe probe, IModelFootprintSource footp
     private static long TransformerActivations(GenerationRequest request, VramOptions o)
     {
         long tokens = (long)(request.Width / 16) * (request.Height / 16);
-        // Guidance runs the positive and negative prompt as a batch of two.
-        int forwards = request.Cfg > 0 ? 2 : 1;
+        // A guided run does a positive and a negative forward each step.
+        int forwards = request.IsGuided ? 2 : 1;
         int batch = o.ImagesShareOneBatch ? request.Count : 1;
         return batch * forwards * (o.TransformerBytesPerImage + tokens * o.TransformerBytesPerToken);
     }

@@ -16,8 +16,10 @@ public sealed class VramOptions
     [Range(0, 63)]
     public int DeviceIndex { get; set; }
 
+    public const int MaxSafetyMarginMiB = 64 * 1024;
+
     /// <summary>Kept free for the driver, CUDA context and fragmentation.</summary>
-    [Range(0, 64 * 1024)]
+    [Range(0, MaxSafetyMarginMiB)]
     public int SafetyMarginMiB { get; set; } = 1024;
 
     /// <summary>Used when the model folder is absent or has no file for a part (bf16 sizes from the model card).</summary>

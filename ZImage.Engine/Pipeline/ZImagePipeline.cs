@@ -94,10 +94,11 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
         try
         {
             var clock = Stopwatch.StartNew();
-            var positiveTokens = Tokenizer.EncodePrompt(request.Prompt);
+            // The manifest says how many tokens this model's encoder reads (512 for Z-Image-Turbo).
+            var positiveTokens = Tokenizer.EncodePrompt(request.Prompt, m.Tokenizer.MaxTokens);
             // The first step has the smallest timestep (0), so if guidance is off there it is off everywhere.
             var guided = Guidance.ScaleAt(request.Cfg, request.CfgTruncation, 0f) > 0f;
-            var negativeTokens = guided ? Tokenizer.EncodePrompt(request.NegativePrompt) : null;
+            var negativeTokens = guided ? Tokenizer.EncodePrompt(request.NegativePrompt, m.Tokenizer.MaxTokens) : null;
             var tokenizeTime = clock.Elapsed;
 
             clock.Restart();

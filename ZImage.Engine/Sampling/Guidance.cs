@@ -7,6 +7,9 @@ namespace ZImage.Engine.Sampling;
 /// </summary>
 public static class Guidance
 {
+    /// <summary>Whether a run guides at all (two forwards a step); the rule lives with the settings record.</summary>
+    public static bool IsOn(float cfg) => GenerationRequest.IsGuidedAt(cfg);
+
     /// <summary>
     /// The scale g used at a step, 0 meaning "one forward, no negative prompt". The reference turns guidance on
     /// only for <c>cfg &gt; 1</c> (its do_classifier_free_guidance), and then drops it (g = 0) on steps whose
@@ -15,7 +18,7 @@ public static class Guidance
     /// </summary>
     public static float ScaleAt(float cfg, double cfgTruncation, float timestep)
     {
-        if (!(cfg > 1f))
+        if (!IsOn(cfg))
             return 0f;
         if (cfgTruncation <= 1.0 && timestep > cfgTruncation)
             return 0f;

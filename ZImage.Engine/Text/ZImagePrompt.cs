@@ -10,6 +10,7 @@ namespace ZImage.Engine.Text;
 /// </summary>
 public static class ZImagePrompt
 {
+    /// <summary>The reference's max_length; a model folder states its own in the manifest's tokenizer.max_tokens.</summary>
     public const int MaxTokens = 512;
 
     public static string ApplyChatTemplate(string prompt)
@@ -18,11 +19,12 @@ public static class ZImagePrompt
         return $"<|im_start|>user\n{prompt}<|im_end|>\n<|im_start|>assistant\n";
     }
 
-    /// <summary>The ids the text encoder gets for <paramref name="prompt"/> (template applied, cut to 512).</summary>
-    public static PromptTokens EncodePrompt(this Qwen3Tokenizer tokenizer, string prompt)
+    /// <summary>The ids the text encoder gets for <paramref name="prompt"/> (template applied, cut to <paramref name="maxTokens"/>).</summary>
+    public static PromptTokens EncodePrompt(this Qwen3Tokenizer tokenizer, string prompt, int maxTokens = MaxTokens)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxTokens, 1);
         var ids = tokenizer.Encode(ApplyChatTemplate(prompt));
-        return ids.Length <= MaxTokens ? new PromptTokens(ids, ids.Length) : new PromptTokens(ids[..MaxTokens], ids.Length);
+        return ids.Length <= maxTokens ? new PromptTokens(ids, ids.Length) : new PromptTokens(ids[..maxTokens], ids.Length);
     }
 
     /// <summary>Untruncated templated length, for a live counter; repeated words hit the tokenizer's piece cache.</summary>

@@ -219,3 +219,17 @@ public sealed class SmallGpuApiFactory : ApiFactory
         public ZImage.Engine.Memory.GpuMemoryInfo? Read() => new("Test GPU 4GB", Total, Total - (1L << 30), 1L << 30);
     }
 }
+
+/// <summary>A studio whose Settings saved other "defaults for new pictures" than the built-in ones.</summary>
+public sealed class SavedDefaultsApiFactory : ApiFactory
+{
+    protected override void ConfigureEngine(IWebHostBuilder builder)
+    {
+        builder.UseSetting("ZImage:Web:Defaults:Steps", "3");
+        builder.UseSetting("ZImage:Web:Defaults:Cfg", "2.5");
+        builder.UseSetting("ZImage:Web:Defaults:Width", "512");
+        builder.UseSetting("ZImage:Web:Defaults:Height", "768");
+        builder.UseSetting("ZImage:Web:Defaults:Count", "2");
+        builder.UseSetting("ZImage:Web:Defaults:NegativePrompt", "blurry");
+    }
+}

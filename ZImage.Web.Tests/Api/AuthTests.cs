@@ -59,7 +59,7 @@ public sealed class AuthTests(AccountsApiFactory factory) : IClassFixture<Accoun
     [Fact]
     public async Task InterruptStopsOnlyTheCallersOwnRunningJob()
     {
-        await factory.Pipeline.HoldAsync();
+        await factory.Pipeline.HoldStepsAsync();
         var ann = factory.ClientWithToken((await Tokens.CreateAsync("ann2", "a", false)).Secret);
         var bob = factory.ClientWithToken((await Tokens.CreateAsync("bob2", "b", false)).Secret);
         var job = await ann.PostJobAsync(new { prompt = "keep going", width = 256, height = 256, steps = 2 });

@@ -39,7 +39,7 @@ public sealed class JobApiTests(ApiFactory factory) : IClassFixture<ApiFactory>
     [Fact]
     public async Task QueuedJobReportsItsPositionBehindTheRunningOne()
     {
-        await factory.Pipeline.HoldAsync();
+        await factory.Pipeline.HoldStepsAsync();
         var client = factory.ClientFor("queue-bob");
         var first = await client.PostJobAsync(new { prompt = "first", width = 256, height = 256, steps = 2 });
         await ApiTestExtensions.WaitUntilAsync(() => factory.Pipeline.Running == 1, "first job running");
@@ -116,7 +116,7 @@ public sealed class JobApiTests(ApiFactory factory) : IClassFixture<ApiFactory>
     [Fact]
     public async Task CancellingAQueuedJobAnswers200AndAFinishedOne409()
     {
-        await factory.Pipeline.HoldAsync();
+        await factory.Pipeline.HoldStepsAsync();
         var client = factory.ClientFor("frank");
         var running = await client.PostJobAsync(new { prompt = "blocker", width = 256, height = 256, steps = 3 });
         await ApiTestExtensions.WaitUntilAsync(() => factory.Pipeline.Running == 1, "blocker running");
@@ -141,7 +141,7 @@ public sealed class JobApiTests(ApiFactory factory) : IClassFixture<ApiFactory>
     [Fact]
     public async Task EventsArriveInOrderWithSseFramingUntilCompleted()
     {
-        await factory.Pipeline.HoldAsync();
+        await factory.Pipeline.HoldStepsAsync();
         var client = factory.ClientFor("gina");
         var job = await client.PostJobAsync(new { prompt = "streamed", width = 256, height = 256, steps = 3, count = 1 });
         var id = job.GetProperty("id").GetString()!;
@@ -178,7 +178,7 @@ public sealed class JobApiTests(ApiFactory factory) : IClassFixture<ApiFactory>
     [Fact]
     public async Task PreviewsAreThrottledToOneEveryHalfSecond()
     {
-        await factory.Pipeline.HoldAsync();
+        await factory.Pipeline.HoldStepsAsync();
         var client = factory.ClientFor("hal");
         var job = await client.PostJobAsync(new { prompt = "many steps", width = 256, height = 256, steps = 6 });
         using var response = await client.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"/api/v1/jobs/{job.GetProperty("id").GetString()}/events"), HttpCompletionOption.ResponseHeadersRead);
@@ -260,7 +260,7 @@ public sealed class QueueCapTests(CappedApiFactory factory) : IClassFixture<Capp
     [Fact]
     public async Task SubmittingPastThePerUserCapIs429NamingTheCap()
     {
-        await factory.Pipeline.HoldAsync();
+        await factory.Pipeline.HoldStepsAsync();
         var client = factory.ClientFor("greedy");
         await client.PostJobAsync(new { prompt = "running", width = 256, height = 256, steps = 1 });
         await ApiTestExtensions.WaitUntilAsync(() => factory.Pipeline.Running == 1, "first job running");

@@ -43,7 +43,7 @@ public sealed class OpenApiDocumentTests(ApiFactory factory) : IClassFixture<Api
             Assert.True(Op("/api/v1/jobs", "post").GetProperty("responses").TryGetProperty(status, out _), $"POST /api/v1/jobs does not document {status}");
         Assert.True(Op("/readyz", "get").GetProperty("responses").TryGetProperty("503", out _));
 
-        var job = doc.GetProperty("components").GetProperty("schemas").GetProperty("JobCreateRequest");
+        var job = doc.GetProperty("components").GetProperty("schemas").GetProperty("GenerationRequest");
         Assert.Equal(["prompt"], job.GetProperty("required").EnumerateArray().Select(e => e.GetString()));
         var props = job.GetProperty("properties");
         Assert.Equal(256, props.GetProperty("width").GetProperty("minimum").GetInt32());
@@ -113,7 +113,7 @@ public sealed class OpenApiDocumentTests(ApiFactory factory) : IClassFixture<Api
     {
         var doc = await DocumentAsync();
         var check = new OpenApiConformance(doc);
-        var props = doc.GetProperty("components").GetProperty("schemas").GetProperty("JobCreateRequest").GetProperty("properties");
+        var props = doc.GetProperty("components").GetProperty("schemas").GetProperty("GenerationRequest").GetProperty("properties");
         using var client = factory.ClientFor("bounds");
         var tried = 0;
         foreach (var field in new[] { "width", "height", "steps", "cfg", "count", "seed" })

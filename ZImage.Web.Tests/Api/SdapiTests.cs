@@ -17,7 +17,7 @@ public sealed class SdapiTests(ApiFactory factory) : IClassFixture<ApiFactory>
     [Fact]
     public async Task WebuiapiTxt2ImgBodyGetsTheFieldsThatClientReads()
     {
-        await factory.Pipeline.HoldAsync();
+        await factory.Pipeline.HoldStepsAsync();
         factory.Pipeline.Unhold();
         var client = factory.ClientFor("webuiapi");
         using var response = await client.PostAsync("/sdapi/v1/txt2img", new StringContent(WebuiapiTxt2ImgBody, Encoding.UTF8, "application/json"));
@@ -51,7 +51,7 @@ public sealed class SdapiTests(ApiFactory factory) : IClassFixture<ApiFactory>
     [Fact]
     public async Task ProgressShowsTheCallersRunningJobAndIsIdleOtherwise()
     {
-        await factory.Pipeline.HoldAsync();
+        await factory.Pipeline.HoldStepsAsync();
         var client = factory.ClientFor("prog");
         var idle = await (await client.GetAsync("/sdapi/v1/progress")).JsonAsync();
         Assert.Equal(0, idle.GetProperty("progress").GetDouble());
@@ -91,7 +91,7 @@ public sealed class SdapiTests(ApiFactory factory) : IClassFixture<ApiFactory>
     [Fact]
     public async Task InterruptedTxt2ImgAnswersWithNoImagesAndSaysSo()
     {
-        await factory.Pipeline.HoldAsync();
+        await factory.Pipeline.HoldStepsAsync();
         var client = factory.ClientFor("stopper");
         var txt2img = client.PostAsync("/sdapi/v1/txt2img",
             new StringContent("""{"prompt": "never mind", "steps": 4, "width": 256, "height": 256}""", Encoding.UTF8, "application/json"));

@@ -175,7 +175,7 @@ public sealed class AccountsCircuitTests(AccountsStudioServer server) : IClassFi
     {
         var accounts = server.Services.GetRequiredService<ZImage.Web.Ui.Identity.AccountStore>();
         var jobs = server.Services.GetRequiredService<ZImage.Engine.Jobs.IJobService>();
-        var me = new ZImage.Engine.Jobs.Caller("leaver-tab");
+        var me = new Caller("leaver-tab");
         Assert.Empty(await accounts.CreateAsync("root", "a long password", isAdmin: true));
         Assert.Empty(await accounts.CreateAsync("leaver-tab", "a long password", isAdmin: false));
 

@@ -34,7 +34,7 @@ public sealed class GenerateBrowserTests(StudioServer server) : IClassFixture<St
     public async Task ThePngFilePickerLoadsSettingsAndTheAdvancedSectionIsRemembered()
     {
         var file = Path.Combine(Path.GetTempPath(), $"zimage-pick-{Guid.NewGuid():N}.png");
-        var settings = new ZImage.Engine.Imaging.ImageSettings { Prompt = "海边的灯塔", Width = 1280, Height = 720, Steps = 6, Cfg = 1.5f, Seed = 4242 };
+        var settings = new ZImage.Engine.Imaging.ImageSettings { Request = new() { Prompt = "海边的灯塔", Width = 1280, Height = 720, Steps = 6, Cfg = 1.5f, Seed = 4242 } };
         await File.WriteAllBytesAsync(file, ZImage.Engine.Imaging.GenerationPng.Encode(FakePipeline.Noise(32, 18, 1), settings));
         try
         {

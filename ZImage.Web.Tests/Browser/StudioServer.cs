@@ -23,7 +23,7 @@ public class StudioServer : IAsyncLifetime
     private WebApplicationFactory<Program>? _factory;
     private IPlaywright? _playwright;
 
-    public FakePipeline Pipeline { get; } = new() { StepTime = TimeSpan.FromMilliseconds(120) };
+    public FakePipeline Pipeline { get; } = new() { StepTime = TimeSpan.FromMilliseconds(120), StepDelay = TimeSpan.FromMilliseconds(120) };
     public IBrowser Browser { get; private set; } = default!;
     public string BaseUrl { get; private set; } = "";
     public IServiceProvider Services => _factory!.Services;

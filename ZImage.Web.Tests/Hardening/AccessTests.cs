@@ -116,7 +116,7 @@ public sealed class AccessTests(AccountsStudioFactory factory) : IClassFixture<A
     [Fact]
     public async Task ARunningJobCanOnlyBeStoppedByItsOwner()
     {
-        await factory.Pipeline.HoldAsync();
+        await factory.Pipeline.HoldStepsAsync();
         try
         {
             using var ann = factory.ClientWithToken(await factory.AccountWithTokenAsync("ann-run"));

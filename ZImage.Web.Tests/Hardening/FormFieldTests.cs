@@ -35,7 +35,7 @@ public sealed class FormFieldTests(StrictlyFreshAccountsFactory factory, ITestOu
             var named = form.Check().Select(p => p.Field).ToHashSet();
             // What the form lets through must pass the engine's limits, or the engine names the field the person sees.
             var engine = form.Check().Count == 0
-                ? form.ToJobRequest("k").ToGenerationRequest(form.FixedSeed ?? 1).Validate().Select(p => p.Field).ToHashSet()
+                ? (form.ToSettings() with { Seed = form.FixedSeed ?? 1 }).Validate().Select(p => p.Field).ToHashSet()
                 : [];
             if ((engine.Count > 0 || named.Count > 0) && !named.Contains(field) && !engine.Contains(field) && !(field is "customWidth" or "customHeight" && (engine.Contains("width") || engine.Contains("height"))))
                 failures.Add($"{field}: problems name {string.Join(",", named.Concat(engine))}");
@@ -93,21 +93,21 @@ public sealed class FormFieldTests(StrictlyFreshAccountsFactory factory, ITestOu
             }
             foreach (var v in Integers)
             {
-                Try(nameof(SettingsForm.SafetyMarginMiB), f => f.SafetyMarginMiB = v, v is < 0 or > SettingsForm.MaxSafetyMarginMiB);
+                Try(nameof(SettingsForm.SafetyMarginMiB), f => f.SafetyMarginMiB = v, v is < 0 or > Engine.Memory.VramOptions.MaxSafetyMarginMiB);
                 Try(nameof(SettingsForm.MaxQueuedPerUser), f => { f.MaxQueuedPerUser = v; f.MaxQueuedTotal = 100_000; }, v is < 1 or > 1000);
                 Try(nameof(SettingsForm.MaxQueuedTotal), f => { f.MaxQueuedTotal = v; f.MaxQueuedPerUser = 1; }, v is < 1 or > 100_000);
                 Try(nameof(SettingsForm.RetentionDays), f => f.RetentionDays = v, v is < 0 or > 36500);
-                Try(nameof(SettingsForm.DefaultSteps), f => f.DefaultSteps = v, v is < GenerationLimits.MinSteps or > GenerationLimits.MaxSteps);
-                Try(nameof(SettingsForm.DefaultCount), f => f.DefaultCount = v, v is < GenerationLimits.MinCount or > GenerationLimits.MaxCount);
-                Try(nameof(SettingsForm.DefaultWidth), f => f.DefaultWidth = v, v is < GenerationLimits.MinSide or > GenerationLimits.MaxSide || v % 16 != 0);
-                Try(nameof(SettingsForm.DefaultHeight), f => f.DefaultHeight = v, v is < GenerationLimits.MinSide or > GenerationLimits.MaxSide || v % 16 != 0);
+                Try("DefaultSteps", f => f.Defaults = f.Defaults with { Steps = v }, v is < GenerationLimits.MinSteps or > GenerationLimits.MaxSteps);
+                Try("DefaultCount", f => f.Defaults = f.Defaults with { Count = v }, v is < GenerationLimits.MinCount or > GenerationLimits.MaxCount);
+                Try("DefaultWidth", f => f.Defaults = f.Defaults with { Width = v }, v is < GenerationLimits.MinSide or > GenerationLimits.MaxSide || v % 16 != 0);
+                Try("DefaultHeight", f => f.Defaults = f.Defaults with { Height = v }, v is < GenerationLimits.MinSide or > GenerationLimits.MaxSide || v % 16 != 0);
             }
             foreach (var v in Floats)
-                Try(nameof(SettingsForm.DefaultCfg), f => f.DefaultCfg = v, !(v >= 0 && v <= 10));
+                Try("DefaultCfg", f => f.Defaults = f.Defaults with { Cfg = v }, !(v >= 0 && v <= 10));
             foreach (var v in Strings)
             {
                 Try(nameof(SettingsForm.ExecutionProvider), f => f.ExecutionProvider = v, true);
-                Try(nameof(SettingsForm.DefaultNegativePrompt), f => f.DefaultNegativePrompt = v, v.Length > GenerationLimits.MaxPromptChars);
+                Try("DefaultNegativePrompt", f => f.Defaults = f.Defaults with { NegativePrompt = v }, v.Length > GenerationLimits.MaxPromptChars);
                 Try(nameof(SettingsForm.OutputDirectory), f => f.OutputDirectory = v, false);
                 Try(nameof(SettingsForm.ModelDirectory), f => f.ModelDirectory = v, false);
             }

@@ -317,7 +317,7 @@ public sealed class QueueLimitTests(CappedApiFactory factory) : IClassFixture<Ca
     [Fact]
     public async Task AFullShareOfTheQueueIs429WithRetryAfterAndAProblemType()
     {
-        await factory.Pipeline.HoldAsync();
+        await factory.Pipeline.HoldStepsAsync();
         try
         {
             using var client = factory.ClientFor("greedy-trust");

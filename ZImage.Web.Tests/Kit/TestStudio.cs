@@ -1,3 +1,4 @@
+using ZImage.Engine.Models;
 using Bunit;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Hosting;
@@ -67,7 +68,8 @@ public sealed class TestStudio : IAsyncDisposable
         services.AddSingleton<ZImage.Web.Api.Auth.ApiTokenStore>();
         services.AddLogging();
         services.AddSingleton<ILoggerFactory>(NullLoggerFactory.Instance);
-        services.AddSingleton<IImagePipeline, FakePipeline>();
+        // Steps take a few real milliseconds, so a rendered page can be caught mid-run.
+        services.AddSingleton<IImagePipeline>(new FakePipeline { StepTime = TimeSpan.FromMilliseconds(5), StepDelay = TimeSpan.FromMilliseconds(5) });
         services.AddSingleton<IGpuMemoryProbe>(FakeMemoryProbe.TestGpu());
         services.AddSingleton<IModelStatus>(new FixedModelStatus(model, modelDetail));
         services.AddSingleton(runtime ?? new OrtRuntimeInfoSource(() => ZImage.Engine.Onnx.OrtRuntime.Load()));

@@ -92,7 +92,7 @@ public class GenerateFormTests
         var form = new GenerateForm { Prompt = "a fox", SeedMode = SeedMode.ReuseLast, LastSeed = 1234 };
         var request = form.ToJobRequest("key");
         Assert.Equal(SeedPolicy.Fixed, request.SeedPolicy);
-        Assert.Equal(1234, request.Seed);
+        Assert.Equal(1234, request.Settings.Seed);
     }
 
     [Fact]
@@ -107,9 +107,9 @@ public class GenerateFormTests
     {
         var request = new GenerateForm { Prompt = "  a fox  ", Steps = 12, Count = 3 }.ToJobRequest("k1");
         Assert.Equal(SeedPolicy.Random, request.SeedPolicy);
-        Assert.Null(request.Seed);
-        Assert.Equal("a fox", request.Prompt);
-        Assert.Equal((12, 3, "k1"), (request.Steps, request.Count, request.IdempotencyKey));
+        Assert.Equal(0, request.Settings.Seed);
+        Assert.Equal("a fox", request.Settings.Prompt);
+        Assert.Equal((12, 3, "k1"), (request.Settings.Steps, request.Settings.Count, request.IdempotencyKey));
     }
 
     [Fact]
@@ -125,6 +125,16 @@ public class GenerateFormTests
         form.LoadFrom(new GenerationRequest { Prompt = "p", Width = 640, Height = 480 });
         Assert.Equal(SizeMode.Custom, form.SizeMode);
         Assert.Equal((640, 480), (form.Width, form.Height));
+    }
+    [Fact]
+    public void ReuseSettingsKeepsCfgTruncationAndNormalizationSoThePictureIsRemadeExactly()
+    {
+        var form = new GenerateForm();
+        form.LoadFrom(new GenerationRequest { Prompt = "p", Cfg = 4f, CfgTruncation = 0.6f, CfgNormalization = 1.5f, Seed = 7 });
+
+        var request = form.ToJobRequest("k");
+
+        Assert.Equal((4f, 0.6f, 1.5f), (request.Settings.Cfg, request.Settings.CfgTruncation, request.Settings.CfgNormalization));
     }
 }
 

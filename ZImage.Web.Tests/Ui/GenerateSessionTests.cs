@@ -132,7 +132,7 @@ public class GenerateSessionTests
     {
         await using var studio = await TestStudio.StartAsync();
         var session = studio.Get<GenerateSession>();
-        var settings = new ZImage.Engine.Imaging.ImageSettings { Prompt = "海边的灯塔", NegativePrompt = "blur", Width = 1280, Height = 720, Steps = 6, Cfg = 1.5f, Seed = 4242 };
+        var settings = new ZImage.Engine.Imaging.ImageSettings { Request = new() { Prompt = "海边的灯塔", NegativePrompt = "blur", Width = 1280, Height = 720, Steps = 6, Cfg = 1.5f, Seed = 4242 } };
         var png = ZImage.Engine.Imaging.GenerationPng.Encode(FakePipeline.Noise(32, 18, 1), settings);
 
         session.LoadDroppedPng(png);
@@ -182,11 +182,48 @@ public class GenerateSessionTests
         await first.SubmitAsync();
 
         // A new circuit for the same person: a fresh session object, same name.
-        using var second = new GenerateSession(studio.Get<IJobService>(), studio.Get<IJobNotifier>(), studio.Get<ZImage.Engine.History.IHistoryService>(), studio.User);
+        using var second = new GenerateSession(studio.Get<IJobService>(), studio.Get<ZImage.Engine.History.IHistoryService>(), studio.User,
+            studio.Get<ZImage.Web.Ui.Settings.NewPictureDefaults>());
         await second.AttachAsync();
         var job = Assert.Single(second.Jobs);
         Assert.True(job.IsActive);
         studio.Pipeline.Release();
         await Eventually.UntilAsync(() => second.Jobs[0].Status == JobStatus.Succeeded && second.Results.Count == 1, "finished in the re-attached session");
+    }
+
+    [Fact]
+    public async Task AFreshFormStartsFromTheDefaultsSavedInSettingsAndSubmitsThem()
+    {
+        await using var studio = await TestStudio.StartAsync(settings: new Dictionary<string, string?>
+        {
+            ["ZImage:Web:Defaults:Steps"] = "5",
+            ["ZImage:Web:Defaults:Cfg"] = "3",
+            ["ZImage:Web:Defaults:Width"] = "768",
+            ["ZImage:Web:Defaults:Height"] = "512",
+            ["ZImage:Web:Defaults:Count"] = "2",
+            ["ZImage:Web:Defaults:NegativePrompt"] = "blurry",
+        });
+        var session = studio.Get<GenerateSession>();
+
+        var form = session.Form;
+        Assert.Equal((5, 3f, 768, 512, 2, "blurry"), (form.Steps, form.Cfg, form.Width, form.Height, form.Count, form.NegativePrompt));
+        form.Prompt = "a fox";
+        Assert.True(await session.SubmitAsync());
+        var sent = Assert.Single(session.Jobs).Request;
+        Assert.Equal((5, 3f, 768, 512, 2, "blurry"), (sent.Steps, sent.Cfg, sent.Width, sent.Height, sent.Count, sent.NegativePrompt));
+    }
+
+    [Fact]
+    public async Task SavedDefaultsTheEngineRefusesAreIgnoredForTheBuiltInOnes()
+    {
+        await using var studio = await TestStudio.StartAsync(settings: new Dictionary<string, string?>
+        {
+            ["ZImage:Web:Defaults:Steps"] = "500",
+            ["ZImage:Web:Defaults:Width"] = "wide",
+        });
+
+        var form = studio.Get<GenerateSession>().Form;
+
+        Assert.Equal((8, 1024, 1024), (form.Steps, form.Width, form.Height));
     }
 }

@@ -26,14 +26,13 @@ public sealed class SettingsTests : IDisposable
         form.MaxQueuedPerUser = 3;
         form.RetentionDays = 30;
         form.Residency = ResidencyPolicy.Sequential;
-        form.DefaultSteps = 12;
-        form.DefaultNegativePrompt = "blurry";
+        form.Defaults = form.Defaults with { Steps = 12, NegativePrompt = "blurry" };
         Assert.Empty(await store.SaveAsync(form));
 
         var (reopened, _, config) = OpenStudio();
         var loaded = reopened.Load();
         Assert.Equal((3, 30, ResidencyPolicy.Sequential, 12, "blurry"),
-            (loaded.MaxQueuedPerUser, loaded.RetentionDays, loaded.Residency, loaded.DefaultSteps, loaded.DefaultNegativePrompt));
+            (loaded.MaxQueuedPerUser, loaded.RetentionDays, loaded.Residency, loaded.Defaults.Steps, loaded.Defaults.NegativePrompt));
         Assert.Equal("3", config["ZImage:Jobs:MaxQueuedPerUser"]);
         Assert.Equal("Sequential", config["ZImage:Memory:Residency"]);
     }
@@ -44,7 +43,7 @@ public sealed class SettingsTests : IDisposable
         var (store, paths, _) = OpenStudio();
         var form = store.Load();
         form.MaxQueuedPerUser = 0;
-        form.DefaultWidth = 1000;
+        form.Defaults = form.Defaults with { Width = 1000 };
         form.RetentionDays = -1;
         var problems = await store.SaveAsync(form);
         Assert.Equal(["MaxQueuedPerUser", "RetentionDays", "DefaultWidth"], problems.Select(p => p.Field));

@@ -97,7 +97,7 @@ public static class ApiDocument
         o.AddSchemaTransformer((schema, context, _) =>
         {
             var type = context.JsonTypeInfo.Type;
-            if (type == typeof(JobCreateRequest))
+            if (type == typeof(GenerationRequest))
             {
                 schema.Required = new HashSet<string> { "prompt" };
                 Ranges(schema, "width", "height", "steps", "cfg", "count", "seed");

@@ -13,7 +13,11 @@ public static class ApiJson
 {
     public sealed record Body<T>(T? Value, IResult? Error);
 
-    public static async Task<Body<T>> ReadAsync<T>(HttpContext http) where T : class
+    public static Task<Body<T>> ReadAsync<T>(HttpContext http) where T : class =>
+        ReadAsync<T>(http, http.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions);
+
+    /// <param name="json">The app's options or ones derived from them (see <see cref="Jobs.JobBody"/>).</param>
+    public static async Task<Body<T>> ReadAsync<T>(HttpContext http, JsonSerializerOptions json) where T : class
     {
         // A body without a Content-Type is refused too: that is what a foreign page's no-cors fetch of a Blob sends,
         // and a browser cannot send application/json across origins without asking first (CORS preflight).
@@ -21,7 +25,6 @@ public static class ApiJson
             return new(null, TypedResults.Problem(
                 detail: $"Send the body as application/json (got {(string.IsNullOrEmpty(http.Request.ContentType) ? "no Content-Type" : http.Request.ContentType)}).",
                 statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported media type"));
-        var json = http.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
         try
         {
             var value = await JsonSerializer.DeserializeAsync<T>(http.Request.Body, json, http.RequestAborted);

@@ -34,6 +34,7 @@ public static class ApiSetup
         builder.Services.AddSingleton<ApiTokenStore>();
         builder.Services.AddSingleton<CallerResolver>();
         builder.Services.AddSingleton<PreviewEncoder>();
+        builder.Services.AddSingleton<Jobs.JobBody>();
         builder.Services.AddSingleton<ApiMetrics>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ApiMetrics>());
         builder.Services.AddProblemDetails();

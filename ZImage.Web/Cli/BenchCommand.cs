@@ -8,6 +8,7 @@ using ZImage.Engine.Memory;
 using ZImage.Engine.Models;
 using ZImage.Engine.Onnx;
 using ZImage.Engine.Pipeline;
+using ZImage.Engine.Sampling;
 using ZImage.Engine.Text;
 
 namespace ZImage.Web.Cli;
@@ -95,7 +96,7 @@ internal static class BenchCommand
                         measured.Add(await Measure(pipeline, request, probe));
                     if (saveDirectory is not null)
                         GenerationPng.Save(Path.Combine(saveDirectory, $"bench-{size}x{size}-x{count}.png"), measured[0].Result.Images[0].Image,
-                            ImageSettings.FromRequest(request, 0, "bench", 3.0));
+                            ImageSettings.FromRequest(request, 0, "bench", FlowMatchEulerSchedule.DefaultShift));
                     if (first)
                     {
                         report["cold_start_s"] = Math.Round((DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds, 3);
@@ -158,7 +159,7 @@ internal static class BenchCommand
             if (!File.Exists(file)) throw new CliException($"--png {file}: no such file");
             images.Add((Path.GetFileName(file), PngCodec.Decode(await File.ReadAllBytesAsync(file)).Image));
         }
-        var settings = ImageSettings.FromRequest(new GenerationRequest { Prompt = "bench" }, 0, "bench", 3.0);
+        var settings = ImageSettings.FromRequest(new GenerationRequest { Prompt = "bench" }, 0, "bench", FlowMatchEulerSchedule.DefaultShift);
         var results = new JsonArray();
         foreach (var (name, image) in images)
         {
@@ -222,7 +223,7 @@ internal static class BenchCommand
             stages.Record(used);
         var png = Stopwatch.StartNew();
         foreach (var image in result.Images)
-            _ = GenerationPng.Encode(image.Image, ImageSettings.FromRequest(request, 0, "bench", 3.0));
+            _ = GenerationPng.Encode(image.Image, ImageSettings.FromRequest(request, 0, "bench", FlowMatchEulerSchedule.DefaultShift));
         return new Measured(result, png.Elapsed.TotalMilliseconds, stages.Peak, floor, stages.Peaks, after);
     }
 

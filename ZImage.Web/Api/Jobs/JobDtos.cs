@@ -4,48 +4,6 @@ using ZImage.Engine.Pipeline;
 
 namespace ZImage.Web.Api.Jobs;
 
-/// <summary>Body of <c>POST /api/v1/jobs</c>. A missing or null seed draws a random one when the job is accepted.</summary>
-public sealed record JobCreateRequest
-{
-    public string? Prompt { get; init; }
-    public string? NegativePrompt { get; init; }
-    public int? Width { get; init; }
-    public int? Height { get; init; }
-    public int? Steps { get; init; }
-    public float? Cfg { get; init; }
-    public float? CfgTruncation { get; init; }
-    public float? CfgNormalization { get; init; }
-    public long? Seed { get; init; }
-    public int? Count { get; init; }
-
-    public JobRequest ToJobRequest(string? idempotencyKey)
-    {
-        var defaults = new JobRequest { Prompt = "" };
-        return new()
-        {
-            Prompt = Prompt!,
-            NegativePrompt = NegativePrompt ?? defaults.NegativePrompt,
-            Width = Width ?? defaults.Width,
-            Height = Height ?? defaults.Height,
-            Steps = Steps ?? defaults.Steps,
-            Cfg = Cfg ?? defaults.Cfg,
-            CfgTruncation = CfgTruncation ?? defaults.CfgTruncation,
-            CfgNormalization = CfgNormalization ?? defaults.CfgNormalization,
-            SeedPolicy = Seed is null ? SeedPolicy.Random : SeedPolicy.Fixed,
-            Seed = Seed,
-            Count = Count ?? defaults.Count,
-            IdempotencyKey = idempotencyKey,
-        };
-    }
-}
-
-public sealed record ParametersDto(string Prompt, string NegativePrompt, int Width, int Height, int Steps, float Cfg,
-    float CfgTruncation, float CfgNormalization, long Seed, int Count)
-{
-    public static ParametersDto From(GenerationRequest r) =>
-        new(r.Prompt, r.NegativePrompt, r.Width, r.Height, r.Steps, r.Cfg, r.CfgTruncation, r.CfgNormalization, r.Seed, r.Count);
-}
-
 public sealed record ProgressDto(int ImageIndex, int ImageCount, int Step, int TotalSteps, double Fraction);
 
 public sealed record ImageLinkDto(long Id, string Url, string ThumbUrl)
@@ -59,7 +17,7 @@ public sealed record JobDto(
     string Id,
     string User,
     string Status,
-    ParametersDto Parameters,
+    GenerationRequest Parameters,
     string SeedPolicy,
     int? Position,
     DateTimeOffset SubmittedAt,
@@ -74,7 +32,7 @@ public sealed record JobDto(
     JobLinksDto Links)
 {
     public static JobDto From(JobSnapshot j) => new(
-        j.Id, j.UserName, StatusName(j.Status), ParametersDto.From(j.Request), j.SeedPolicy == Engine.Jobs.SeedPolicy.Random ? "random" : "fixed",
+        j.Id, j.UserName, StatusName(j.Status), j.Request, j.SeedPolicy == Engine.Jobs.SeedPolicy.Random ? "random" : "fixed",
         j.Position, j.SubmittedAt, j.StartedAt, j.FinishedAt,
         j.Progress is { } p ? new ProgressDto(p.ImageIndex, p.ImageCount, p.Step, p.TotalSteps, p.Fraction) : null,
         j.EtaStart?.TotalSeconds, j.EtaFinish?.TotalSeconds,
@@ -87,10 +45,10 @@ public sealed record JobDto(
 public sealed record QueueEntryDto(int Position, string Status, bool IsMine, string? JobId, double? EtaStartSeconds);
 
 public sealed record ImageDto(long Id, string JobId, string User, int Index, int Width, int Height, long Seed, bool Favourite,
-    DateTimeOffset CreatedAt, string Url, string ThumbUrl, ParametersDto Parameters, string Model)
+    DateTimeOffset CreatedAt, string Url, string ThumbUrl, GenerationRequest Parameters, string Model)
 {
     public static ImageDto From(ImageRecord r) => new(r.Id, r.JobId, r.UserName, r.Index, r.Width, r.Height, r.Seed, r.Favourite,
-        r.CreatedAt, ApiRoutes.Image(r.Id), ApiRoutes.Thumb(r.Id), ParametersDto.From(r.Parameters), r.Model);
+        r.CreatedAt, ApiRoutes.Image(r.Id), ApiRoutes.Thumb(r.Id), r.Parameters, r.Model);
 }
 
 public sealed record HistoryPageDto(IReadOnlyList<ImageDto> Items, int TotalCount, int Page, int PageSize);

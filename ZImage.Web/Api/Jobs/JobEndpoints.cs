@@ -1,4 +1,5 @@
 using ZImage.Engine.Jobs;
+using ZImage.Engine.Pipeline;
 using ZImage.Web.Api.Auth;
 
 namespace ZImage.Web.Api.Jobs;
@@ -13,7 +14,7 @@ public static class JobEndpoints
         var jobs = api.MapGroup("/jobs").WithTags("Jobs");
 
         jobs.MapPost("/", Submit)
-            .Accepts<JobCreateRequest>("application/json")
+            .Accepts<GenerationRequest>("application/json")
             .Produces<JobDto>(StatusCodes.Status202Accepted)
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
@@ -62,18 +63,16 @@ public static class JobEndpoints
         return api;
     }
 
-    private static async Task<IResult> Submit(HttpContext http, IJobService service)
+    private static async Task<IResult> Submit(HttpContext http, IJobService service, JobBody jobBody)
     {
         var key = http.Request.Headers[IdempotencyHeader].ToString();
         if (key.Length > MaxIdempotencyKeyLength)
             return ApiProblems.Invalid(IdempotencyHeader, $"{IdempotencyHeader} must be at most {MaxIdempotencyKeyLength} characters (got {key.Length}).");
-        var body = await ApiJson.ReadAsync<JobCreateRequest>(http);
-        if (body.Error is not null)
-            return body.Error;
-        if (body.Value!.Prompt is null)
-            return ApiProblems.Invalid("prompt", "prompt is required.");
+        var (request, error) = await jobBody.ReadAsync(http, key.Length == 0 ? null : key);
+        if (error is not null)
+            return error;
 
-        var result = await service.SubmitAsync(body.Value.ToJobRequest(key.Length == 0 ? null : key), http.Caller(), http.RequestAborted);
+        var result = await service.SubmitAsync(request!, http.Caller(), http.RequestAborted);
         if (!result.Accepted)
             return ApiProblems.Refusal(result);
         if (result.Repeated)

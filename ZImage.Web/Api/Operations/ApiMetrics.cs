@@ -49,7 +49,7 @@ public sealed class ApiMetrics(IJobNotifier notifier) : IHostedService
                     WaitSeconds.Observe(Math.Max(0, (s.At - queued).TotalSeconds));
                 _startedAt[s.JobId] = s.At;
                 break;
-            case JobFinished f:
+            case JobSucceeded f:
                 _startedAt.TryRemove(f.JobId, out _);
                 RunSeconds["succeeded"].Observe(f.RunTime.TotalSeconds);
                 break;

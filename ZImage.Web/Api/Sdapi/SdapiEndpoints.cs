@@ -1,3 +1,4 @@
+using ZImage.Engine.Models;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
@@ -9,13 +10,15 @@ using ZImage.Engine.Pipeline;
 using ZImage.Engine.Sampling;
 using ZImage.Web.Api.Auth;
 using ZImage.Web.Api.Jobs;
+using ZImage.Web.Ui.Settings;
 
 namespace ZImage.Web.Api.Sdapi;
 
 /// <summary>
 /// The AUTOMATIC1111-compatible subset under /sdapi/v1, so existing scripts and clients work unchanged.
-/// Where A1111's defaults make no sense for Z-Image-Turbo, absent fields take Z-Image's (8 steps, CFG 0,
-/// 1024x1024); fields a client does send are honoured or refused with the allowed range, never silently changed.
+/// Where A1111's defaults make no sense for Z-Image-Turbo, absent fields take the defaults for new pictures from
+/// Settings (out of the box 8 steps, CFG 0, 1024x1024); fields a client does send are honoured or refused with the
+/// allowed range, never silently changed.
 /// Unlike A1111, progress and interrupt are per caller: a designer sees and stops only their own job.
 /// </summary>
 public static class SdapiEndpoints
@@ -106,8 +109,8 @@ public static class SdapiEndpoints
             : $"ZImage keeps its settings in Settings; these options have no counterpart here and were not applied: {string.Join(", ", ignored)}."));
     }
 
-    private static async Task<IResult> Txt2Img(HttpContext http, IJobService service, IJobNotifier notifier, IHistoryService history,
-        IOptions<ApiOptions> options, IOptions<EngineOptions> engine, TimeProvider clock)
+    private static async Task<IResult> Txt2Img(HttpContext http, IJobService service, IHistoryService history,
+        NewPictureDefaults newPictures, IOptions<ApiOptions> options, IOptions<EngineOptions> engine, TimeProvider clock)
     {
         var body = await ApiJson.ReadAsync<Txt2ImgRequest>(http);
         if (body.Error is not null)
@@ -122,19 +125,11 @@ public static class SdapiEndpoints
         if (req.Seed is < -1)
             return ApiProblems.Invalid("seed", $"seed must be -1 (random) or between {GenerationLimits.MinSeed} and {GenerationLimits.MaxSeed} (got {req.Seed}).");
 
-        var defaults = new JobRequest { Prompt = "" };
         var random = req.Seed is null or -1;
         var jobRequest = new JobRequest
         {
-            Prompt = req.Prompt ?? "",
-            NegativePrompt = req.NegativePrompt ?? "",
-            Width = req.Width ?? defaults.Width,
-            Height = req.Height ?? defaults.Height,
-            Steps = req.Steps ?? defaults.Steps,
-            Cfg = req.CfgScale ?? defaults.Cfg,
-            Count = batchSize * nIter,
+            Settings = req.ToSettings(newPictures.Current) with { Count = batchSize * nIter },
             SeedPolicy = random ? SeedPolicy.Random : SeedPolicy.Fixed,
-            Seed = random ? null : req.Seed,
             IdempotencyKey = http.Request.Headers[JobEndpoints.IdempotencyHeader].ToString() is { Length: > 0 and <= JobEndpoints.MaxIdempotencyKeyLength } key ? key : null,
         };
 
@@ -143,7 +138,7 @@ public static class SdapiEndpoints
         if (!submitted.Accepted)
             return ApiProblems.Refusal(submitted, ToA1111Field);
 
-        var job = await WaitForFinalAsync(submitted.Job!.Id, caller, service, notifier, TimeSpan.FromSeconds(options.Value.SyncTimeoutSeconds), clock, http.RequestAborted);
+        var job = await WaitForFinalAsync(submitted.Job!.Id, caller, service, TimeSpan.FromSeconds(options.Value.SyncTimeoutSeconds), clock, http.RequestAborted);
         if (job is null)
             return ApiProblems.Status(StatusCodes.Status504GatewayTimeout,
                 $"Job {submitted.Job.Id} did not finish within {options.Value.SyncTimeoutSeconds} s; it stays queued. Follow it at {ApiRoutes.Job(submitted.Job.Id)}.");
@@ -218,11 +213,11 @@ public static class SdapiEndpoints
         var echo = new Dictionary<string, object?>
         {
             ["prompt"] = req.Prompt ?? "",
-            ["negative_prompt"] = req.NegativePrompt ?? "",
-            ["width"] = jobRequest.Width,
-            ["height"] = jobRequest.Height,
-            ["steps"] = jobRequest.Steps,
-            ["cfg_scale"] = jobRequest.Cfg,
+            ["negative_prompt"] = jobRequest.Settings.NegativePrompt,
+            ["width"] = jobRequest.Settings.Width,
+            ["height"] = jobRequest.Settings.Height,
+            ["steps"] = jobRequest.Settings.Steps,
+            ["cfg_scale"] = jobRequest.Settings.Cfg,
             ["seed"] = req.Seed ?? -1,
             ["batch_size"] = batchSize,
             ["n_iter"] = nIter,
@@ -239,34 +234,38 @@ public static class SdapiEndpoints
     /// Waits for the job to end. A client that hangs up stops its job: a synchronous call's result has nowhere
     /// to go, and the GPU is shared. Null when the wait timed out (the job keeps its place).
     /// </summary>
-    private static async Task<JobSnapshot?> WaitForFinalAsync(string jobId, Caller caller, IJobService service, IJobNotifier notifier,
+    private static async Task<JobSnapshot?> WaitForFinalAsync(string jobId, Caller caller, IJobService service,
         TimeSpan timeout, TimeProvider clock, CancellationToken aborted)
     {
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using (notifier.SubscribeJob(jobId, e =>
-               {
-                   if (e is JobFinished or JobFailed or JobCancelled)
-                       done.TrySetResult();
-               }))
+        using var watching = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        var final = FinalAsync();
+        try
         {
-            var job = await service.GetAsync(jobId, caller, CancellationToken.None);
-            if (job is null || job.Status.IsFinal())
-                return job;
-            try
-            {
-                await done.Task.WaitAsync(timeout, clock, aborted);
-            }
-            catch (TimeoutException)
-            {
-                return null;
-            }
-            catch (OperationCanceledException) when (aborted.IsCancellationRequested)
-            {
-                await service.CancelAsync(jobId, caller, CancellationToken.None);
-                throw;
-            }
+            await final.WaitAsync(timeout, clock, aborted);
+        }
+        catch (TimeoutException)
+        {
+            return null;
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            await service.CancelAsync(jobId, caller, CancellationToken.None);
+            throw;
+        }
+        finally
+        {
+            await watching.CancelAsync();
         }
         return await service.GetAsync(jobId, caller, CancellationToken.None);
+
+        async Task FinalAsync()
+        {
+            await foreach (var update in service.WatchJobAsync(jobId, caller, watching.Token))
+            {
+                if (update.IsFinal)
+                    return;
+            }
+        }
     }
 
     private static async Task<IResult> Progress(HttpContext http, IJobService service, PreviewEncoder previews)

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using ZImage.Engine.Pipeline;
 
 namespace ZImage.Web.Api.Sdapi;
 
@@ -25,6 +26,22 @@ public sealed class Txt2ImgRequest
     [JsonPropertyName("send_images")] public bool? SendImages { get; init; }
 
     [JsonExtensionData] public Dictionary<string, JsonElement>? Other { get; init; }
+
+    /// <summary>
+    /// The generation settings this body asks for: A1111's names mapped onto ours, absent fields from
+    /// <paramref name="defaults"/>. The seed is the one given (-1 or absent: the caller draws one); the count is
+    /// batch_size x n_iter, which the caller checks first.
+    /// </summary>
+    public GenerationRequest ToSettings(GenerationRequest defaults) => defaults with
+    {
+        Prompt = Prompt ?? "",
+        NegativePrompt = NegativePrompt ?? defaults.NegativePrompt,
+        Width = Width ?? defaults.Width,
+        Height = Height ?? defaults.Height,
+        Steps = Steps ?? defaults.Steps,
+        Cfg = CfgScale ?? defaults.Cfg,
+        Seed = Seed is null or -1 ? 0 : Seed.Value,
+    };
 }
 
 /// <summary>A1111's TextToImageResponse: base64 PNGs, the request echoed, and info as a JSON string.</summary>

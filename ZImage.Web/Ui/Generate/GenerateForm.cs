@@ -19,17 +19,25 @@ public enum SizeMode
 /// <summary>
 /// What the Generate form holds. Setters clamp to what the model accepts, so the form can never show a value
 /// that would be refused; custom sides are snapped to multiples of 16 and <see cref="SnapNote"/> says so.
+/// Settings the form has no control for (CFG truncation and normalization) ride along from the defaults or the
+/// reused picture, so "reuse settings" remakes a picture exactly, whatever fields the settings record grows.
 /// </summary>
 public sealed class GenerateForm
 {
-    public const int DefaultSteps = 8;
-
-    private int _steps = DefaultSteps;
+    private GenerationRequest _base = GenerationRequest.Defaults;
+    private int _steps;
     private float _cfg;
-    private int _count = 1;
-    private int _customWidth = 1024;
-    private int _customHeight = 1024;
+    private int _count;
+    private int _customWidth = GenerationRequest.Defaults.Width;
+    private int _customHeight = GenerationRequest.Defaults.Height;
     private long? _fixedSeed;
+
+    public GenerateForm() : this(GenerationRequest.Defaults)
+    {
+    }
+
+    /// <param name="defaults">The defaults for new pictures (Settings); their prompt and seed are not used.</param>
+    public GenerateForm(GenerationRequest defaults) => ApplyDefaults(defaults);
 
     public string Prompt { get; set; } = "";
     public string NegativePrompt { get; set; } = "";
@@ -112,32 +120,38 @@ public sealed class GenerateForm
         return problems;
     }
 
-    public JobRequest ToJobRequest(string idempotencyKey)
+    /// <summary>The seed the form asks for; null leaves it to the server (random).</summary>
+    public long? ChosenSeed => SeedMode switch
     {
-        var seed = SeedMode switch
-        {
-            SeedMode.Fixed => FixedSeed,
-            SeedMode.ReuseLast => LastSeed,
-            _ => null,
-        };
-        return new JobRequest
-        {
-            Prompt = Prompt.Trim(),
-            NegativePrompt = NegativePrompt.Trim(),
-            Width = Width,
-            Height = Height,
-            Steps = Steps,
-            Cfg = Cfg,
-            SeedPolicy = seed is null ? SeedPolicy.Random : SeedPolicy.Fixed,
-            Seed = seed,
-            Count = Count,
-            IdempotencyKey = idempotencyKey,
-        };
-    }
+        SeedMode.Fixed => FixedSeed,
+        SeedMode.ReuseLast => LastSeed,
+        _ => null,
+    };
 
-    /// <summary>"Reuse settings": every parameter of a past picture, its seed fixed, one image.</summary>
+    /// <summary>The settings as the form shows them (seed 0 when the server is to choose one).</summary>
+    public GenerationRequest ToSettings() => _base with
+    {
+        Prompt = Prompt.Trim(),
+        NegativePrompt = NegativePrompt.Trim(),
+        Width = Width,
+        Height = Height,
+        Steps = Steps,
+        Cfg = Cfg,
+        Seed = ChosenSeed ?? 0,
+        Count = Count,
+    };
+
+    public JobRequest ToJobRequest(string idempotencyKey) => new()
+    {
+        Settings = ToSettings(),
+        SeedPolicy = ChosenSeed is null ? SeedPolicy.Random : SeedPolicy.Fixed,
+        IdempotencyKey = idempotencyKey,
+    };
+
+    /// <summary>"Reuse settings": every parameter of a past picture, its seed fixed.</summary>
     public void LoadFrom(GenerationRequest request, bool includeSeed = true)
     {
+        _base = request;
         Prompt = request.Prompt;
         NegativePrompt = request.NegativePrompt;
         Steps = request.Steps;
@@ -169,25 +183,16 @@ public sealed class GenerateForm
         }
     }
 
-    public void ApplyDefaults(GenerationDefaults defaults)
+    /// <summary>The defaults for new pictures: every setting but the prompt and the seed mode.</summary>
+    public void ApplyDefaults(GenerationRequest defaults)
     {
+        _base = defaults;
         Steps = defaults.Steps;
         Cfg = defaults.Cfg;
         Count = defaults.Count;
         NegativePrompt = defaults.NegativePrompt;
         SetSize(SizeRules.Snap(defaults.Width), SizeRules.Snap(defaults.Height));
     }
-}
-
-/// <summary>What a fresh Generate form starts with (a Settings section).</summary>
-public sealed record GenerationDefaults
-{
-    public int Steps { get; init; } = GenerateForm.DefaultSteps;
-    public float Cfg { get; init; }
-    public int Width { get; init; } = 1024;
-    public int Height { get; init; } = 1024;
-    public int Count { get; init; } = 1;
-    public string NegativePrompt { get; init; } = "";
 }
 
 /// <param name="TextKey">A <see cref="I18n.UiText"/> key: the message is shown in the person's language.</param>

@@ -6,6 +6,7 @@ using ZImage.Engine.Jobs;
 using ZImage.Engine.Pipeline;
 using ZImage.Web.Ui.Identity;
 using ZImage.Web.Ui.Images;
+using ZImage.Web.Ui.Settings;
 
 namespace ZImage.Web.Ui.Generate;
 
@@ -55,7 +56,8 @@ public sealed record JobView(
 /// <summary>
 /// The Generate tab of one browser session: the form, this person's jobs with live progress, and their latest
 /// pictures. It lives as long as the circuit (scoped), so switching tabs keeps the form and progress keeps
-/// arriving. Notifier events come on the GPU worker's thread: state is swapped under a lock and
+/// arriving. Updates come from <see cref="IJobService.WatchMineAsync"/> on this session's own task (never on the GPU
+/// worker's thread, so encoding previews costs the worker nothing): state is swapped under a lock and
 /// <see cref="Changed"/> tells components to re-render through their own dispatcher.
 /// </summary>
 public sealed class GenerateSession : IDisposable
@@ -64,24 +66,24 @@ public sealed class GenerateSession : IDisposable
     private const int KeptFinishedJobs = 4;
 
     private readonly IJobService _jobs;
-    private readonly IJobNotifier _notifier;
     private readonly IHistoryService _history;
     private readonly UiUser _user;
     private readonly Lock _gate = new();
     private ImmutableList<JobView> _jobViews = [];
     private IReadOnlyList<ImageRecord> _results = [];
-    private IDisposable? _subscription;
+    private CancellationTokenSource? _watching;
     private string? _attachedUser;
 
-    public GenerateSession(IJobService jobs, IJobNotifier notifier, IHistoryService history, UiUser user)
+    public GenerateSession(IJobService jobs, IHistoryService history, UiUser user, NewPictureDefaults defaults)
     {
         _jobs = jobs;
-        _notifier = notifier;
         _history = history;
         _user = user;
+        Form = new GenerateForm(defaults.Current);
     }
 
-    public GenerateForm Form { get; } = new();
+    /// <summary>Starts from the defaults for new pictures saved in Settings.</summary>
+    public GenerateForm Form { get; }
 
     /// <summary>Newest first: unfinished jobs and the last few finished ones.</summary>
     public IReadOnlyList<JobView> Jobs => _jobViews;
@@ -108,11 +110,12 @@ public sealed class GenerateSession : IDisposable
     {
         if (!_user.HasName || _attachedUser == _user.Name)
             return;
-        _subscription?.Dispose();
+        _watching?.Cancel();
+        _watching = new CancellationTokenSource();
         _attachedUser = _user.Name;
         lock (_gate)
             _jobViews = [];
-        _subscription = _notifier.SubscribeUser(_user.Name!, OnEvent);
+        _ = WatchAsync(_user.Caller, _watching.Token);
         await RunSafelyAsync(async () =>
         {
             var mine = await _jobs.ListMineAsync(_user.Caller, 20, ct);
@@ -217,8 +220,7 @@ public sealed class GenerateSession : IDisposable
         }
         else
         {
-            var current = new GenerationRequest { Prompt = Form.Prompt, NegativePrompt = Form.NegativePrompt, Width = Form.Width, Height = Form.Height, Steps = Form.Steps, Cfg = Form.Cfg, Count = Form.Count };
-            Form.LoadFrom(parameters.ApplyTo(current) with { Count = Form.Count }, includeSeed: parameters.Seed is not null);
+            Form.LoadFrom(parameters.ApplyTo(Form.ToSettings()), includeSeed: parameters.Seed is not null);
             DropResultKey = "gen.png.loaded";
         }
         Changed?.Invoke();
@@ -233,6 +235,35 @@ public sealed class GenerateSession : IDisposable
         (FailureKey, FailureDetail) = (null, null);
         Problems = [];
         Changed?.Invoke();
+    }
+
+    /// <summary>Applies this person's job updates until the session ends or another person attaches.</summary>
+    private async Task WatchAsync(Caller caller, CancellationToken ct)
+    {
+        try
+        {
+            await foreach (var update in _jobs.WatchMineAsync(caller, ct))
+            {
+                if (update.Snapshot is { } snapshot)
+                {
+                    // AttachAsync lists the same jobs; a snapshot only moves a view forward, never back.
+                    Upsert(snapshot.Id, v => JobView.Furthest(v, JobView.From(snapshot)), null);
+                    Changed?.Invoke();
+                }
+                else if (update.Event is { } e)
+                {
+                    OnEvent(e);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            (FailureKey, FailureDetail) = ("gen.failure.engine", e.Message);
+            Changed?.Invoke();
+        }
     }
 
     private void OnEvent(JobEvent e)
@@ -259,13 +290,13 @@ public sealed class GenerateSession : IDisposable
                     PreviewDataUrl = preview ?? v.PreviewDataUrl,
                 }, null);
                 break;
-            case JobFinished f:
+            case JobSucceeded f:
                 Upsert(f.JobId, v =>
                 {
                     Form.LastSeed = v.Request.Seed;
                     return v with { Status = JobStatus.Succeeded, Step = v.TotalSteps, ImageIndex = Math.Max(0, v.ImageCount - 1), Eta = null, Notice = f.Notice };
                 }, null);
-                // Fire and forget: the worker thread must not wait for the database; errors become FailureKey.
+                // Not awaited: updates keep flowing while the database answers; errors become FailureKey.
                 _ = RunSafelyAsync(() => RefreshResultsAsync(CancellationToken.None));
                 break;
             case JobFailed failed:
@@ -339,5 +370,9 @@ public sealed class GenerateSession : IDisposable
         }
     }
 
-    public void Dispose() => _subscription?.Dispose();
+    public void Dispose()
+    {
+        _watching?.Cancel();
+        _watching?.Dispose();
+    }
 }

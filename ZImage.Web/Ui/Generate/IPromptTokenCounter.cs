@@ -9,8 +9,8 @@ public interface IPromptTokenCounter
 /// <param name="Exact">False when no tokenizer is installed and the number is an estimate.</param>
 public sealed record PromptTokenCount(int Tokens, bool Exact)
 {
-    /// <summary>Z-Image keeps the first 512 tokens of the templated prompt and drops the rest.</summary>
-    public const int Limit = 512;
+    /// <summary>Z-Image keeps the first tokens of the templated prompt and drops the rest.</summary>
+    public const int Limit = ZImage.Engine.Text.ZImagePrompt.MaxTokens;
 
     public bool WillBeCut => Tokens > Limit;
 }

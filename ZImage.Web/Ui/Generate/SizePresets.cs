@@ -4,10 +4,7 @@ namespace ZImage.Web.Ui.Generate;
 
 /// <param name="Ratio">Shown to people ("16:9"); the sides are what the model gets.</param>
 /// <param name="SizeClass">1024, 1280 or 1536: the square side of about the same pixel count.</param>
-public sealed record SizePreset(string Id, string Ratio, int Width, int Height, int SizeClass)
-{
-    public bool IsPortrait => Height > Width;
-}
+public sealed record SizePreset(string Id, string Ratio, int Width, int Height, int SizeClass);
 
 /// <summary>
 /// The official 1024-class sizes of Z-Image-Turbo (docs/zimage-model.md) and the same shapes scaled to the

@@ -41,7 +41,7 @@ public sealed class HistoryBrowser
     public HistoryPeriod Period { get; set; } = HistoryPeriod.AnyTime;
     /// <summary>"1024x1024" or null for any size.</summary>
     public string? Size { get; set; }
-    public bool StarredOnly { get; set; }
+    public bool FavouritesOnly { get; set; }
     public int Page { get; private set; }
 
     public HistoryPage? Current { get; private set; }
@@ -68,7 +68,7 @@ public sealed class HistoryBrowser
             },
             Width = width,
             Height = height,
-            FavouritesOnly = StarredOnly,
+            FavouritesOnly = FavouritesOnly,
             Page = Page,
             PageSize = PageSize,
         };

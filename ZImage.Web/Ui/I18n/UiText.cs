@@ -88,7 +88,7 @@ public static class UiText
         ["gen.title"] = ("Create a picture", "创作图片"),
         ["gen.prompt"] = ("Describe the picture", "描述画面"),
         ["gen.promptPlaceholder"] = ("A red fox in a snowy birch forest at dawn, soft light, film photo", "清晨雪中白桦林里的一只红狐，柔和光线，胶片质感"),
-        ["gen.promptCut"] = ("Too long: the model reads only the first 512 tokens, so the end of this text will be ignored.", "太长了：模型只读取前 512 个词元，超出部分会被忽略。"),
+        ["gen.promptCut"] = ("Too long: the model reads only the first {0} tokens, so the end of this text will be ignored.", "太长了：模型只读取前 {0} 个词元，超出部分会被忽略。"),
         ["gen.negative"] = ("Avoid (optional)", "不希望出现（可选）"),
         ["gen.negativePlaceholder"] = ("Things you do not want to see", "你不想在画面中看到的内容"),
         ["gen.size"] = ("Size", "尺寸"),

@@ -6,7 +6,7 @@ namespace ZImage.Web.Ui.Images;
 
 /// <summary>
 /// Pictures for the pages (the API's are Api/Images/ImageEndpoints): the browser loads thumbnails and full images by id.
-/// Who may see one is the engine's rule (<see cref="ZImage.Engine.Jobs.Caller.CanSee"/>), for a caller resolved the way
+/// Who may see one is the engine's rule (<see cref="Caller.CanSee"/>), for a caller resolved the way
 /// the API resolves one: the sign-in cookie in accounts mode, the name cookie in open mode. Paths come from the history
 /// store (always under the output folder); a request never names a file.
 /// </summary>

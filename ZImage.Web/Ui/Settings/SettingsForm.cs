@@ -1,9 +1,9 @@
-using System.Globalization;
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using ZImage.Engine.Jobs;
 using ZImage.Engine.Memory;
 using ZImage.Engine.Pipeline;
-using ZImage.Web.Ui.Generate;
 using ZImage.Web.Ui.I18n;
 
 namespace ZImage.Web.Ui.Settings;
@@ -39,84 +39,52 @@ public sealed record TextRef(string Key, params object[] Args);
 /// </summary>
 public sealed class SettingsForm
 {
-    public const int MaxSafetyMarginMiB = 64 * 1024;
-
     public string ModelDirectory { get; set; } = "";
     public string ExecutionProvider { get; set; } = ExecutionProviders.Auto;
-    public ResidencyPolicy Residency { get; set; } = ResidencyPolicy.Auto;
-    public int SafetyMarginMiB { get; set; } = 1024;
-    public int MaxQueuedPerUser { get; set; } = 10;
-    public int MaxQueuedTotal { get; set; } = 1000;
-    public string OutputDirectory { get; set; } = ZImage.Engine.Jobs.JobsOptions.DefaultOutputDirectory;
-    public int RetentionDays { get; set; }
-    public int DefaultSteps { get; set; } = GenerateForm.DefaultSteps;
-    public float DefaultCfg { get; set; }
-    public int DefaultWidth { get; set; } = 1024;
-    public int DefaultHeight { get; set; } = 1024;
-    public int DefaultCount { get; set; } = 1;
-    public string DefaultNegativePrompt { get; set; } = "";
 
-    public GenerationDefaults Defaults => new()
-    {
-        Steps = DefaultSteps,
-        Cfg = DefaultCfg,
-        Width = DefaultWidth,
-        Height = DefaultHeight,
-        Count = DefaultCount,
-        NegativePrompt = DefaultNegativePrompt,
-    };
+    /// <summary>The engine's own options objects: their defaults are the form's, their validators check it.</summary>
+    public JobsOptions Jobs { get; private set; } = new();
+    public VramOptions Memory { get; private set; } = new();
+
+    public ResidencyPolicy Residency { get => Memory.Residency; set => Memory.Residency = value; }
+    public int SafetyMarginMiB { get => Memory.SafetyMarginMiB; set => Memory.SafetyMarginMiB = value; }
+    public int MaxQueuedPerUser { get => Jobs.MaxQueuedPerUser; set => Jobs.MaxQueuedPerUser = value; }
+    public int MaxQueuedTotal { get => Jobs.MaxQueuedTotal; set => Jobs.MaxQueuedTotal = value; }
+    public string OutputDirectory { get => Jobs.OutputDirectory; set => Jobs.OutputDirectory = value; }
+    public int RetentionDays { get => Jobs.RetentionDays; set => Jobs.RetentionDays = value; }
+
+    /// <summary>"Defaults for new pictures": the engine's own settings record, checked by its own rules.</summary>
+    public GenerationRequest Defaults { get; set; } = GenerationRequest.Defaults;
+
+    /// <summary>The field key of a default (its label's text key is settings.field.{key}), from the engine's field name.</summary>
+    public static string DefaultField(string engineField) => "Default" + char.ToUpperInvariant(engineField[0]) + engineField[1..];
 
     public static SettingsForm From(IConfiguration c)
     {
         var form = new SettingsForm();
         form.ModelDirectory = c[SettingsKeys.ModelDirectory] ?? form.ModelDirectory;
         form.ExecutionProvider = ExecutionProviders.Normalize(c[SettingsKeys.ExecutionProvider] ?? form.ExecutionProvider);
-        if (Enum.TryParse<ResidencyPolicy>(c[SettingsKeys.Residency], ignoreCase: true, out var residency))
-            form.Residency = residency;
-        form.SafetyMarginMiB = Int(c, SettingsKeys.SafetyMarginMiB, form.SafetyMarginMiB);
-        form.MaxQueuedPerUser = Int(c, SettingsKeys.MaxQueuedPerUser, form.MaxQueuedPerUser);
-        form.MaxQueuedTotal = Int(c, SettingsKeys.MaxQueuedTotal, form.MaxQueuedTotal);
-        form.OutputDirectory = c[SettingsKeys.OutputDirectory] ?? form.OutputDirectory;
-        form.RetentionDays = Int(c, SettingsKeys.RetentionDays, form.RetentionDays);
-        var d = c.GetSection(SettingsKeys.Defaults);
-        form.DefaultSteps = Int(d, "Steps", form.DefaultSteps);
-        form.DefaultCfg = float.TryParse(d["Cfg"], CultureInfo.InvariantCulture, out var cfg) ? cfg : form.DefaultCfg;
-        form.DefaultWidth = Int(d, "Width", form.DefaultWidth);
-        form.DefaultHeight = Int(d, "Height", form.DefaultHeight);
-        form.DefaultCount = Int(d, "Count", form.DefaultCount);
-        form.DefaultNegativePrompt = d["NegativePrompt"] ?? form.DefaultNegativePrompt;
+        form.Jobs = Bind<JobsOptions>(c, JobsOptions.Section);
+        form.Memory = Bind<VramOptions>(c, VramOptions.Section);
+        form.Defaults = NewPictureDefaults.Read(c).Defaults;
         return form;
     }
 
     public IReadOnlyList<SettingsProblem> Validate(Func<string, string> resolvePath)
     {
         var problems = new List<SettingsProblem>();
-        void Range(string field, double value, double min, double max)
-        {
-            if (!(value >= min && value <= max))
-                problems.Add(new(field, "settings.problem.range", min, max));
-        }
 
         if (!ExecutionProviders.All.Contains(ExecutionProvider))
             problems.Add(new(nameof(ExecutionProvider), "settings.problem.choice", string.Join(", ", ExecutionProviders.All)));
         if (!Enum.IsDefined(Residency))
             problems.Add(new(nameof(Residency), "settings.problem.choice", string.Join(", ", Enum.GetNames<ResidencyPolicy>())));
-        Range(nameof(SafetyMarginMiB), SafetyMarginMiB, 0, MaxSafetyMarginMiB);
-        Range(nameof(MaxQueuedPerUser), MaxQueuedPerUser, 1, 1000);
-        Range(nameof(MaxQueuedTotal), MaxQueuedTotal, 1, 100_000);
+        EngineRules(Memory, [nameof(SafetyMarginMiB)], problems);
+        EngineRules(Jobs, [nameof(MaxQueuedPerUser), nameof(MaxQueuedTotal), nameof(RetentionDays)], problems);
         if (MaxQueuedTotal < MaxQueuedPerUser)
             problems.Add(new(nameof(MaxQueuedTotal), "settings.problem.totalBelowPerUser"));
-        Range(nameof(RetentionDays), RetentionDays, 0, 36500);
-        Range(nameof(DefaultSteps), DefaultSteps, GenerationLimits.MinSteps, GenerationLimits.MaxSteps);
-        Range(nameof(DefaultCfg), DefaultCfg, GenerationLimits.MinCfg, GenerationLimits.MaxCfg);
-        Range(nameof(DefaultCount), DefaultCount, GenerationLimits.MinCount, GenerationLimits.MaxCount);
-        foreach (var (field, side) in new[] { (nameof(DefaultWidth), DefaultWidth), (nameof(DefaultHeight), DefaultHeight) })
-        {
-            if (side is < GenerationLimits.MinSide or > GenerationLimits.MaxSide || side % GenerationLimits.SideMultiple != 0)
-                problems.Add(new(field, "settings.problem.side", GenerationLimits.SideMultiple, GenerationLimits.MinSide, GenerationLimits.MaxSide));
-        }
-        if (DefaultNegativePrompt.Length > GenerationLimits.MaxPromptChars)
-            problems.Add(new(nameof(DefaultNegativePrompt), "settings.problem.tooLong", GenerationLimits.MaxPromptChars));
+        // The engine's rules and ranges, worded in the person's language by the rule's text key.
+        foreach (var p in Defaults.ValidateAsDefaults())
+            problems.Add(new(DefaultField(p.Field), "settings.problem." + p.Rule, [.. p.Args]));
         // A NUL in a path makes resolving it throw; such a path names no folder on any system.
         if (string.IsNullOrWhiteSpace(OutputDirectory))
             problems.Add(new(nameof(OutputDirectory), "settings.problem.required"));
@@ -147,12 +115,12 @@ public sealed class SettingsForm
     {
         var defaults = new JsonObject
         {
-            ["Steps"] = DefaultSteps,
-            ["Cfg"] = DefaultCfg,
-            ["Width"] = DefaultWidth,
-            ["Height"] = DefaultHeight,
-            ["Count"] = DefaultCount,
-            ["NegativePrompt"] = DefaultNegativePrompt,
+            ["Steps"] = Defaults.Steps,
+            ["Cfg"] = Defaults.Cfg,
+            ["Width"] = Defaults.Width,
+            ["Height"] = Defaults.Height,
+            ["Count"] = Defaults.Count,
+            ["NegativePrompt"] = Defaults.NegativePrompt,
         };
         var root = new JsonObject
         {
@@ -177,6 +145,41 @@ public sealed class SettingsForm
         return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }
 
-    private static int Int(IConfiguration c, string key, int fallback) =>
-        int.TryParse(c[key], NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : fallback;
+    /// <summary>
+    /// The section as the engine binds it. A value that does not even parse (hand-edited) leaves the engine's defaults:
+    /// the engine itself refused to start with it, so the form offers a fresh start.
+    /// </summary>
+    private static T Bind<T>(IConfiguration c, string section) where T : new()
+    {
+        var options = new T();
+        try
+        {
+            c.GetSection(section).Bind(options);
+            return options;
+        }
+        catch (InvalidOperationException)
+        {
+            return new T();
+        }
+    }
+
+    /// <summary>
+    /// The engine's validators (DataAnnotations, as ValidateDataAnnotations runs them at start-up) on the fields this form
+    /// edits, each problem worded by its rule in the person's language.
+    /// </summary>
+    private static void EngineRules(object options, IReadOnlyCollection<string> fields, List<SettingsProblem> problems)
+    {
+        var results = new List<ValidationResult>();
+        Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true);
+        foreach (var result in results)
+        {
+            foreach (var field in result.MemberNames.Where(fields.Contains))
+            {
+                var attributes = options.GetType().GetProperty(field)!.GetCustomAttributes(inherit: true);
+                problems.Add(attributes.OfType<RangeAttribute>().FirstOrDefault() is { } range
+                    ? new(field, "settings.problem.range", range.Minimum, range.Maximum)
+                    : new(field, "settings.problem.required"));
+            }
+        }
+    }
 }

@@ -3,9 +3,10 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using ZImage.Engine.Jobs;
 using ZImage.Engine.Pipeline;
 
-namespace ZImage.Engine.Jobs;
+namespace ZImage.Web.Cli;
 
 /// <summary>
 /// Queue overhead with any pipeline (a fake, the tiny model, the real one): the time the worker
@@ -47,7 +48,7 @@ public static class JobsBenchmark
             var allDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             using var subscription = notifier.SubscribeAll(e =>
             {
-                if (e is JobFinished or JobFailed && Interlocked.Increment(ref finished) == settings.Jobs)
+                if (e is JobSucceeded or JobFailed && Interlocked.Increment(ref finished) == settings.Jobs)
                     allDone.TrySetResult();
             });
 
@@ -57,10 +58,7 @@ public static class JobsBenchmark
             {
                 var result = await jobs.SubmitAsync(new JobRequest
                 {
-                    Prompt = $"benchmark job {i}",
-                    Width = settings.Width,
-                    Height = settings.Height,
-                    Steps = settings.Steps,
+                    Settings = new() { Prompt = $"benchmark job {i}", Width = settings.Width, Height = settings.Height, Steps = settings.Steps },
                 }, new Caller($"user{i % settings.Users}"), ct);
                 if (!result.Accepted)
                     throw new InvalidOperationException(result.Message);

@@ -1,12 +1,12 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using ZImage.Engine.Jobs;
+using ZImage.Engine.History;
 
-namespace ZImage.Engine.History;
+namespace ZImage.Engine.Jobs;
 
 /// <summary>Deletes images older than <see cref="JobsOptions.RetentionDays"/>; starred images are kept forever.</summary>
-public sealed class RetentionService(JobService jobs, IOptionsMonitor<JobsOptions> options, TimeProvider clock, ILogger<RetentionService> logger)
+public sealed class RetentionService(JobService jobs, IPictureStore store, IOptionsMonitor<JobsOptions> options, TimeProvider clock, ILogger<RetentionService> logger)
     : BackgroundService
 {
     private const int Batch = 500;
@@ -22,10 +22,10 @@ public sealed class RetentionService(JobService jobs, IOptionsMonitor<JobsOption
         int deleted = 0;
         while (true)
         {
-            var expired = await jobs.Store.ListImagesCreatedBeforeAsync(cutoff, Batch, ct);
+            var expired = await store.ListImagesCreatedBeforeAsync(cutoff, Batch, ct);
             foreach (var image in expired)
             {
-                if (await HistoryService.DeleteAsync(jobs, image, ct))
+                if (await HistoryService.DeleteAsync(store, image, ct))
                     deleted++;
             }
             if (expired.Count < Batch)

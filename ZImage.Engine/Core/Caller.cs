@@ -1,4 +1,4 @@
-namespace ZImage.Engine.Jobs;
+namespace ZImage.Engine.Core;
 
 /// <summary>
 /// Who is asking. The UI and the API authenticate; the jobs layer only compares names and honours

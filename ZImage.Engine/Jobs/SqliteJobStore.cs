@@ -2,17 +2,17 @@ using System.Globalization;
 using System.Text;
 using Microsoft.Data.Sqlite;
 using ZImage.Engine.Imaging;
-using ZImage.Engine.Jobs;
+using ZImage.Engine.History;
 using ZImage.Engine.Pipeline;
 
-namespace ZImage.Engine.History;
+namespace ZImage.Engine.Jobs;
 
 /// <summary>
 /// Jobs, images, users and timings in one SQLite file (WAL: readers never wait for the writer).
 /// A connection per call from the pool; writes go through one gate because SQLite has one writer
 /// and waiting in-process is cheaper than SQLITE_BUSY retries. Times are stored as Unix milliseconds.
 /// </summary>
-public sealed class SqliteJobStore : IJobStore
+public sealed class SqliteJobStore : IJobStore, IPictureStore, ITimingStore
 {
     private readonly string _connectionString;
     private readonly string _outputRoot;

@@ -1,7 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using ZImage.Engine.Onnx;
 
-namespace ZImage.Engine.Pipeline;
+namespace ZImage.Engine.Models;
 
 /// <summary>Which model and which execution provider, under <c>ZImage:Engine</c>.</summary>
 public sealed class EngineOptions

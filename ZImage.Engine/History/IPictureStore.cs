@@ -1,0 +1,41 @@
+namespace ZImage.Engine.History;
+
+/// <summary>
+/// The pictures' rows: what history reads and changes. The jobs' store implements it (a job's pictures go in with its
+/// success, in one transaction); history never sees jobs.
+/// </summary>
+public interface IPictureStore
+{
+    Task<HistoryPage> QueryImagesAsync(HistoryQuery query, CancellationToken ct = default);
+
+    Task<ImageRecord?> GetImageAsync(long imageId, CancellationToken ct = default);
+
+    Task<bool> SetFavouriteAsync(long imageId, bool favourite, CancellationToken ct = default);
+
+    /// <summary>Removes the row only; the caller deletes files after (a file without a row is cleaned at start-up).</summary>
+    Task<bool> DeleteImageRowAsync(long imageId, CancellationToken ct = default);
+
+    /// <summary>Oldest first, favourites excluded.</summary>
+    Task<IReadOnlyList<ImageRecord>> ListImagesCreatedBeforeAsync(DateTimeOffset cutoff, int limit, CancellationToken ct = default);
+
+    /// <summary>Every image's paths relative to the output folder (start-up reconciliation).</summary>
+    Task<IReadOnlyList<StoredImagePaths>> ListImagePathsAsync(CancellationToken ct = default);
+}
+
+/// <summary>
+/// History waits on this before its first read: the store's schema, crash recovery and file reconciliation run once at
+/// start-up, owned by the jobs room.
+/// </summary>
+public interface IStoreStartup
+{
+    Task EnsureInitializedAsync();
+}
+
+/// <summary>
+/// A picture's row. Paths are relative to the output folder, with forward slashes. Model: the manifest's model name
+/// (the self-test model says so); null when unknown.
+/// </summary>
+public sealed record NewImage(int Index, string RelativePath, string RelativeThumbnailPath, int Width, int Height, long Seed, DateTimeOffset CreatedAt,
+    string? Model = null);
+
+public sealed record StoredImagePaths(long Id, string RelativePath, string RelativeThumbnailPath);
