@@ -32,6 +32,12 @@ public sealed class LayoutBrowserTests(StudioServer server) : IClassFixture<Stud
                 await Expect(ann.Page.Locator(control)).ToBeInViewportAsync();
         }
 
+        // <html lang> follows the language picked, without a reload.
+        await ann.Page.Locator("#lang-zh").ClickAsync();
+        await Expect(ann.Page.Locator("html")).ToHaveAttributeAsync("lang", "zh-CN");
+        await ann.Page.Locator("#lang-en").ClickAsync();
+        await Expect(ann.Page.Locator("html")).ToHaveAttributeAsync("lang", "en");
+
         // The form is one column: the prompt, the size and the Generate button line up at the same left edge.
         await ann.OpenAsync("/");
         var prompt = await ann.Page.Locator("#prompt").BoundingBoxAsync();

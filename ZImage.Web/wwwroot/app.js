@@ -5,6 +5,11 @@ window.zimage = {
         document.cookie = `${name}=${encodeURIComponent(value)}; path=/; max-age=31536000; samesite=lax`;
     },
 
+    // <html lang> follows the language picked without a reload (screen readers, fonts, the browser's own messages).
+    setLanguage(code) {
+        document.documentElement.lang = code;
+    },
+
     // Small per-browser choices that need not reach the server before the page renders (the Advanced section).
     getLocal(key) {
         try { return localStorage.getItem(key); } catch { return null; }
@@ -69,4 +74,13 @@ window.zimage = {
 document.addEventListener("focusin", e => {
     if (e.target instanceof HTMLInputElement && e.target.classList.contains("zi-secret"))
         e.target.select();
+});
+
+// The reconnect dialog's buttons (App.razor): try the same circuit again, or load the page afresh once the server has
+// forgotten it.
+document.addEventListener("click", e => {
+    const button = e.target instanceof Element ? e.target.closest("#reconnect-retry, #reconnect-reload") : null;
+    if (!button) return;
+    if (button.id === "reconnect-retry" && window.Blazor?.reconnect) window.Blazor.reconnect();
+    else location.reload();
 });

@@ -9,6 +9,13 @@ public static class UiText
 {
     private static readonly Dictionary<string, (string En, string Zh)> Table = new(StringComparer.Ordinal)
     {
+        // The reconnect dialog (blazor.web.js shows it when the connection to the studio drops)
+        ["reconnect.trying"] = ("Connection lost. Reconnecting…", "连接已断开，正在重新连接…"),
+        ["reconnect.failed"] = ("Could not reconnect to the studio.", "无法重新连接到工作室。"),
+        ["reconnect.retry"] = ("Try again", "重试"),
+        ["reconnect.rejected"] = ("The studio restarted or this page expired. Reload to continue; your pictures are saved.", "工作室已重启或此页面已过期。请重新加载以继续；你的图片已保存。"),
+        ["reconnect.reload"] = ("Reload", "重新加载"),
+
         // Navigation and header
         ["nav.label"] = ("Main sections", "主要栏目"),
         ["nav.generate"] = ("Generate", "生成"),
@@ -153,7 +160,7 @@ public static class UiText
         ["job.images.one"] = ("{0} picture", "{0} 张"),
         ["job.steps"] = ("{0} steps", "{0} 步"),
         ["job.waiting"] = ("Waiting in line, position {0}", "排队中，第 {0} 位"),
-        ["job.startsIn"] = ("starts in about {0}", "约 {0} 后开始"),
+        ["job.startsIn"] = ("starts in about {0}", "约 {0}后开始"),
         ["job.starting"] = ("Starting…", "正在开始…"),
         ["job.running"] = ("Picture {0} of {1} · step {2} of {3}", "第 {0}/{1} 张 · 第 {2}/{3} 步"),
         ["job.left"] = ("about {0} left", "约剩 {0}"),
@@ -170,7 +177,7 @@ public static class UiText
 
         // Queue
         ["queue.title"] = ("Queue", "队列"),
-        ["queue.yours"] = ("Yours", "你的"),
+        ["queue.yours"] = ("Yours: {0}", "你的：{0}"),
         ["queue.someone"] = ("Someone's job, position {0}", "他人的任务，第 {0} 位"),
         ["queue.someoneRunning"] = ("Someone's job is being made", "正在生成他人的任务"),
 
