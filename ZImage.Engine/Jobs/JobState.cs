@@ -33,6 +33,8 @@ internal sealed class JobState(JobRecord record)
     }
 
     public JobProgress? Progress { get; set; }
+    /// <summary>The worker holding this job's lease in the shared queue (PostgreSQL); null for the in-process queue.</summary>
+    public string? Worker { get; init; }
     /// <summary>Why the worker passed over it last time (GPU memory); null when it could start.</summary>
     public string? HeldReason { get; set; }
     public int PublishedPosition { get; set; }

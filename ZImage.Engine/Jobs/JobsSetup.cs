@@ -20,6 +20,7 @@ public static class JobsSetup
     {
         _ = configuration; // options bind through BindConfiguration, which reads the host's IConfiguration
         services.AddOptions<JobsOptions>().BindConfiguration(JobsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<StoreOptions>().BindConfiguration(StoreOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<VramOptions>().BindConfiguration(VramOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         services.TryAddSingleton(TimeProvider.System);
@@ -32,10 +33,18 @@ public static class JobsSetup
         services.TryAddSingleton<IImageWriter>(_ => new PngImageWriter());
         services.TryAddSingleton<IModelStatus, UnknownModelStatus>();
 
-        services.TryAddSingleton(sp => new ImageFiles(ResolvePath(sp, sp.GetRequiredService<IOptions<JobsOptions>>().Value.OutputDirectory)));
-        services.TryAddSingleton<IJobStore>(sp => new SqliteJobStore(
-            Path.Combine(ResolvePath(sp, sp.GetRequiredService<IOptions<JobsOptions>>().Value.DataDirectory), "zimage.db"),
-            sp.GetRequiredService<ImageFiles>().OutputRoot));
+        services.TryAddSingleton(sp => new ImageFiles(ResolvePath(sp, PictureFolder(sp))));
+        services.TryAddSingleton<IJobStore>(sp =>
+        {
+            var store = sp.GetRequiredService<IOptions<StoreOptions>>().Value;
+            string outputRoot = sp.GetRequiredService<ImageFiles>().OutputRoot;
+            return store.Provider switch
+            {
+                StoreProvider.PostgreSql => new PostgresJobStore(store.ConnectionString!, outputRoot),
+                _ => new SqliteJobStore(
+                    Path.Combine(ResolvePath(sp, sp.GetRequiredService<IOptions<JobsOptions>>().Value.DataDirectory), "zimage.db"), outputRoot),
+            };
+        });
         services.TryAddSingleton(sp => new EtaEstimator(sp.GetRequiredService<IOptions<JobsOptions>>().Value.InitialSecondsPerStepAt1024));
         services.TryAddSingleton(sp => new JobNotifier(sp.GetRequiredService<ILogger<JobNotifier>>()));
         services.TryAddSingleton<IJobNotifier>(sp => sp.GetRequiredService<JobNotifier>());
@@ -50,6 +59,15 @@ public static class JobsSetup
         services.TryAddSingleton<RetentionService>();
         services.AddHostedService(sp => sp.GetRequiredService<RetentionService>());
         return services;
+    }
+
+    /// <summary>With PostgreSQL every process must see the same pictures: the shared folder when one is named.</summary>
+    private static string PictureFolder(IServiceProvider sp)
+    {
+        var store = sp.GetRequiredService<IOptions<StoreOptions>>().Value;
+        return store.IsShared && !string.IsNullOrWhiteSpace(store.SharedPictureFolder)
+            ? store.SharedPictureFolder
+            : sp.GetRequiredService<IOptions<JobsOptions>>().Value.OutputDirectory;
     }
 
     private static string ResolvePath(IServiceProvider sp, string path) =>
