@@ -108,22 +108,30 @@ public sealed class PostgresJobStore : IJobStore, ISharedJobQueue
     {
         await using var c = await _source.OpenConnectionAsync(ct);
         await using var t = await c.BeginTransactionAsync(ct);
-        // A few candidates, so a job held for GPU memory does not block those behind it; rows another worker is claiming
-        // right now are skipped, not waited for.
-        var candidates = new List<(JobRecord Job, double StartTag)>();
-        await using (var cmd = Command(c, t, $"""
-            SELECT {StoreRows.JobColumns}, NULL::text, j.start_tag FROM jobs j JOIN users u ON u.id = j.user_id
-            WHERE j.status = 'Queued' ORDER BY j.start_tag, j.seq LIMIT 8 FOR UPDATE OF j SKIP LOCKED
-            """))
-        await using (var r = await cmd.ExecuteReaderAsync(ct))
+        // One row at a time in fair order, skipping rows another worker is claiming right now (not waiting for them). A job
+        // that does not fit this worker's GPU now stays locked until the end of this claim and is passed over, so it
+        // does not block those behind it; a few such passes, then the worker waits for the next poll.
+        var passedOver = new List<string>();
+        for (int attempt = 0; attempt < 8; attempt++)
         {
-            while (await r.ReadAsync(ct))
-                candidates.Add((StoreRows.ReadJob(r), r.IsDBNull(22) ? 0 : r.GetDouble(22)));
-        }
-        foreach (var (job, tag) in candidates)
-        {
+            JobRecord? job = null;
+            double tag = 0;
+            await using (var cmd = Command(c, t, $"""
+                SELECT {StoreRows.JobColumns}, NULL::text, j.start_tag FROM jobs j JOIN users u ON u.id = j.user_id
+                WHERE j.status = 'Queued' AND NOT (j.id = ANY(@passed)) ORDER BY j.start_tag, j.seq LIMIT 1 FOR UPDATE OF j SKIP LOCKED
+                """, ("passed", passedOver.ToArray())))
+            await using (var r = await cmd.ExecuteReaderAsync(ct))
+            {
+                if (await r.ReadAsync(ct))
+                    (job, tag) = (StoreRows.ReadJob(r), r.IsDBNull(22) ? 0 : r.GetDouble(22));
+            }
+            if (job is null)
+                break;
             if (!canStart(job.Request))
+            {
+                passedOver.Add(job.Id);
                 continue;
+            }
             await ExecAsync(c, t, """
                 UPDATE jobs SET status = 'Running', started_at = @now, worker = @w, lease_until = @lease, cancel_requested_by = NULL WHERE id = @id;
                 UPDATE queue_clock SET virtual_time = GREATEST(virtual_time, @tag) WHERE id = 1;
