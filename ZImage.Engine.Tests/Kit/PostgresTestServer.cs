@@ -60,7 +60,7 @@ public sealed class NeedsPostgresAttribute : Attribute;
 /// test server is available outside CI. One suite of store tests can so run on both providers (an abstract class with
 /// these facts, one subclass per store).
 /// </summary>
-[XunitTestCaseDiscoverer("ZImage.Testing.StoreFactDiscoverer", "ZImage.Engine.Tests")]
+[XunitTestCaseDiscoverer("ZImage.Testing.StoreFactDiscoverer", TestAssembly.Name)]
 [AttributeUsage(AttributeTargets.Method)]
 public sealed class StoreFactAttribute : FactAttribute;
 

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ZImage.Engine.History;
@@ -497,10 +498,12 @@ public sealed class JobService : IJobService, IStoreStartup
             {
                 var now = _clock.GetUtcNow();
                 await _shared!.RequeueExpiredAsync(now, ct);
+                long claimStart = Stopwatch.GetTimestamp();
                 var record = await _shared.ClaimAsync(worker, now, now + TimeSpan.FromSeconds(_storeOptions.LeaseSeconds),
                     request => _guard.FitsNow(request, out _), ct);
                 if (record is not null)
                 {
+                    NoteClaim(Stopwatch.GetElapsedTime(claimStart));
                     var state = new JobState(record)
                     {
                         Worker = worker,
@@ -516,6 +519,28 @@ public sealed class JobService : IJobService, IStoreStartup
                 }
             }
             await _wake.WaitAsync(TimeSpan.FromMilliseconds(_storeOptions.ClaimPollMilliseconds), ct);
+        }
+    }
+
+    private readonly Queue<double> _claimMilliseconds = new();
+
+    private void NoteClaim(TimeSpan took)
+    {
+        lock (_claimMilliseconds)
+        {
+            if (_claimMilliseconds.Count == 10_000)
+                _claimMilliseconds.Dequeue();
+            _claimMilliseconds.Enqueue(took.TotalMilliseconds);
+        }
+    }
+
+    /// <summary>How long the last (up to 10,000) successful claims took in the database, for scale-bench.</summary>
+    public IReadOnlyList<double> ClaimMilliseconds
+    {
+        get
+        {
+            lock (_claimMilliseconds)
+                return [.. _claimMilliseconds];
         }
     }
 

@@ -12,6 +12,7 @@ internal static class CliCommands
         "jobs-bench" => JobsBenchCommand.RunAsync,
         "history-bench" => HistoryBenchCommand.RunAsync,
         "load" => Load.LoadCommand.RunAsync,
+        "scale-worker" => Scale.ScaleWorkerCommand.RunAsync,
         // ort-check reads its own arguments from index 1 (the word itself at 0).
         "ort-check" => (args, _, _) => OrtCheckCommand.RunAsync(["ort-check", .. args]),
         _ => null,
