@@ -13,6 +13,7 @@ internal static class CliCommands
         "history-bench" => HistoryBenchCommand.RunAsync,
         "load" => Load.LoadCommand.RunAsync,
         "scale-worker" => Scale.ScaleWorkerCommand.RunAsync,
+        "scale-bench" => Scale.ScaleBenchCommand.RunAsync,
         // ort-check reads its own arguments from index 1 (the word itself at 0).
         "ort-check" => (args, _, _) => OrtCheckCommand.RunAsync(["ort-check", .. args]),
         _ => null,

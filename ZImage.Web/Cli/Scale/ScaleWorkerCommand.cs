@@ -10,7 +10,8 @@ namespace ZImage.Web.Cli.Scale;
 /// a studio process without the web server: the jobs room on the shared PostgreSQL queue with a stand-in GPU that spends
 /// --fake-ms per job. What the scale-out tests start twice (and kill) and what scale-bench starts 1, 2 and 4 times.
 /// It prints <c>ready</c>, then <c>started ID</c> and <c>succeeded ID</c> per job; on SIGTERM or SIGINT it stops gracefully
-/// (a running job goes back to the queue) and prints <c>claims N p50 MS p99 MS</c>.
+/// (a running job goes back to the queue) and prints <c>claims N p50 MS p99 MS</c> and every claim's milliseconds
+/// (<c>claim-ms …</c>).
 /// </summary>
 internal static class ScaleWorkerCommand
 {
@@ -65,6 +66,7 @@ internal static class ScaleWorkerCommand
             var claims = jobs.ClaimMilliseconds.Order().ToArray();
             lines.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"claims {claims.Length} p50 {Percentile(claims, 0.50):0.000} p99 {Percentile(claims, 0.99):0.000}"));
+            lines.WriteLine("claim-ms " + string.Join(' ', claims.Select(c => c.ToString("0.###", CultureInfo.InvariantCulture))));
             lines.Flush();
             return 0;
         }

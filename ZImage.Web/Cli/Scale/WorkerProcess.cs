@@ -94,8 +94,8 @@ internal sealed class WorkerProcess : IAsyncDisposable
         await _process.WaitForExitAsync();
     }
 
-    /// <summary>SIGTERM, then waits for the closing line; returns it (<c>claims N p50 MS p99 MS</c>).</summary>
-    public async Task<string> StopAsync(TimeSpan timeout)
+    /// <summary>SIGTERM, then waits for the process to end; returns how long each of its claims took (milliseconds).</summary>
+    public async Task<IReadOnlyList<double>> StopAsync(TimeSpan timeout)
     {
         if (!_process.HasExited)
         {
@@ -104,8 +104,9 @@ internal sealed class WorkerProcess : IAsyncDisposable
         }
         using var cts = new CancellationTokenSource(timeout);
         await _process.WaitForExitAsync(cts.Token);
-        return _lines.LastOrDefault(l => l.StartsWith("claims ", StringComparison.Ordinal))
-            ?? throw new InvalidOperationException($"worker {Id} printed no claims line; output:\n{string.Join('\n', _lines.TakeLast(30))}");
+        var line = _lines.LastOrDefault(l => l.StartsWith("claim-ms", StringComparison.Ordinal))
+            ?? throw new InvalidOperationException($"worker {Id} printed no claim-ms line; output:\n{string.Join('\n', _lines.TakeLast(30))}");
+        return [.. line.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture))];
     }
 
     public async ValueTask DisposeAsync()
