@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ZImage.Engine.History;
+using ZImage.Engine.Imaging;
 using ZImage.Engine.Memory;
 using ZImage.Engine.Pipeline;
 
@@ -319,8 +320,92 @@ public sealed class JobService : IJobService, IStoreStartup
         int count = job.Request.Count;
         UpdateProgress(job, new JobProgress(imageIndex, count, step.Step, step.TotalSteps, step.Preview));
         var eta = _eta.EstimateRemaining(job.Request, imageIndex, step.Step);
+        if (job.Worker is not null)
+            ShareProgress(job, new JobProgress(imageIndex, count, step.Step, step.TotalSteps, null), step.Preview);
         _notifier.Publish(new JobStep(job.Id, job.UserName, _clock.GetUtcNow(), imageIndex, count, step.Step, step.TotalSteps, eta, step.Preview));
     }
+
+    /// <summary>
+    /// Browsers connected to other processes see a claimed job's steps through the database: at most four writes a second
+    /// per job (and always the last step), off the pipeline's thread; the preview travels as PNG bytes in the row.
+    /// </summary>
+    private void ShareProgress(JobState job, JobProgress progress, RgbImage? preview)
+    {
+        long now = Environment.TickCount64;
+        bool last = progress.Step == progress.TotalSteps && progress.ImageIndex == progress.ImageCount - 1;
+        if (!last && now - job.ProgressSharedAt < 250)
+            return;
+        job.ProgressSharedAt = now;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await _shared!.SaveProgressAsync(job.Id, progress, preview is null ? null : PngCodec.Encode(preview));
+            }
+            catch (Exception e)
+            {
+                _logger.LogWarning(e, "Could not share the progress of job {JobId}", job.Id);
+            }
+        });
+    }
+
+    private readonly Dictionary<string, long> _signalVersions = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Another process changed a job (LISTEN/NOTIFY): read its row (and latest step) and tell this process's subscribers,
+    /// as if it had happened here. Older signals than one already handled for the job are dropped; a queued job wakes the
+    /// idle workers.
+    /// </summary>
+    internal async Task OnSharedSignalAsync(string jobId, long version)
+    {
+        try
+        {
+            lock (_signalVersions)
+            {
+                if (_signalVersions.TryGetValue(jobId, out long seen) && seen >= version)
+                    return;
+                if (_signalVersions.Count > 10_000)
+                    _signalVersions.Clear();
+                _signalVersions[jobId] = version;
+            }
+            lock (_gate)
+            {
+                // A job this process runs is announced by this process.
+                if (_active.ContainsKey(jobId))
+                    return;
+            }
+            var record = await _store.GetJobAsync(jobId);
+            if (record is null)
+                return;
+            var now = _clock.GetUtcNow();
+            JobEvent? e = record.Status switch
+            {
+                JobStatus.Queued => new JobQueued(record.Id, record.UserName, now, await _shared!.PositionAsync(record.Id) ?? 1, null, record.Notice),
+                JobStatus.Running => await _shared!.ReadProgressAsync(record.Id) is { } p
+                    ? new JobStep(record.Id, record.UserName, now, p.Progress.ImageIndex, p.Progress.ImageCount, p.Progress.Step, p.Progress.TotalSteps,
+                        null, p.PreviewPng is null ? null : PngCodec.Read(new MemoryStream(p.PreviewPng)).Image)
+                    : new JobStarted(record.Id, record.UserName, now, _eta.EstimateRun(record.Request)),
+                JobStatus.Succeeded => new JobSucceeded(record.Id, record.UserName, now, record.ImageIds,
+                    (record.StartedAt ?? record.SubmittedAt) - record.SubmittedAt, (record.FinishedAt ?? now) - (record.StartedAt ?? now), record.Notice),
+                JobStatus.Failed or JobStatus.Interrupted => new JobFailed(record.Id, record.UserName, now, record.Error ?? "Failed.", false),
+                JobStatus.Cancelled => new JobCancelled(record.Id, record.UserName, now,
+                    record.Error is { } text && text.StartsWith("Cancelled by ", StringComparison.Ordinal) ? text[13..].TrimEnd('.') : record.UserName),
+                _ => null,
+            };
+            if (record.Status == JobStatus.Queued)
+                _wake.Release();
+            if (e is not null)
+                _notifier.Publish(e);
+        }
+        catch (Exception e)
+        {
+            _logger.LogWarning(e, "Could not relay the change of job {JobId} from another process", jobId);
+        }
+    }
+
+    /// <summary>Listens for other processes' changes until <paramref name="ct"/>; returns at once on SQLite (one process).</summary>
+    internal Task ListenForOtherProcessesAsync(CancellationToken ct) =>
+        _shared is null ? Task.CompletedTask : _shared.ListenAsync(OnSharedSignalAsync, ct);
 
     /// <summary>The pictures are on disk: their rows and the job's success in one transaction, then the measured timing.</summary>
     internal async Task CompletedAsync(JobState job, string? notice, IReadOnlyList<NewImage> images, GenerationTimings timings)

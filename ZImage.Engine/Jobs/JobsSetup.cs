@@ -56,6 +56,8 @@ public static class JobsSetup
         services.TryAddSingleton<IHistoryService, HistoryService>();
         services.TryAddSingleton<JobWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<JobWorker>());
+        services.TryAddSingleton<SharedJobEvents>();
+        services.AddHostedService(sp => sp.GetRequiredService<SharedJobEvents>());
         services.TryAddSingleton<RetentionService>();
         services.AddHostedService(sp => sp.GetRequiredService<RetentionService>());
         return services;

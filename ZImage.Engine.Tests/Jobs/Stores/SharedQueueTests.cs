@@ -90,6 +90,30 @@ public sealed class SharedQueueTests : IAsyncLifetime
     }
 
     [StoreFact]
+    public async Task StepsPreviewsAndTheOutcomeOfAJobRunByAnotherStudioReachThisStudiosSubscribers()
+    {
+        var first = Studio();
+        var second = Studio();
+        await first.StartSharedEventsAsync();
+        second.Pipeline.Hold();
+        await second.StartWorkerAsync();
+        var job = await first.SubmitAsync("ann", steps: 4);
+
+        // Held after its first step: that step, with its preview, is seen here although the other studio runs it.
+        await first.Events.UntilAsync(() => first.Events.Of<JobStep>().Any(e => e.JobId == job.Id), "a step from the other studio");
+        var step = first.Events.Of<JobStep>().First(e => e.JobId == job.Id);
+        Assert.Equal((1, 4), (step.Step, step.TotalSteps));
+        Assert.NotNull(step.Preview);
+        Assert.Equal(second.Events.Of<JobStep>().First(e => e.JobId == job.Id).Preview!.Pixels, step.Preview.Pixels);
+
+        second.Pipeline.Release();
+        await first.UntilFinalAsync(job.Id);
+        await second.UntilFinalAsync(job.Id);
+        var done = first.Events.Of<JobSucceeded>().Single(e => e.JobId == job.Id);
+        Assert.Equal(second.Events.Of<JobSucceeded>().Single(e => e.JobId == job.Id).ImageIds, done.ImageIds);
+    }
+
+    [StoreFact]
     public async Task TwoWorkersClaimingAtOnceNeverTakeTheSameJob()
     {
         var studio = Studio();

@@ -52,6 +52,20 @@ public interface ISharedJobQueue
     Task<int?> PositionAsync(string jobId, CancellationToken ct = default);
 
     Task<(int Queued, int Running)> CountAsync(CancellationToken ct = default);
+
+    /// <summary>
+    /// The running job's latest step and preview (PNG bytes: never in the signal itself), then a signal to every process.
+    /// Ignored once the job is no longer running.
+    /// </summary>
+    Task SaveProgressAsync(string jobId, JobProgress progress, byte[]? previewPng, CancellationToken ct = default);
+
+    Task<(JobProgress Progress, byte[]? PreviewPng)?> ReadProgressAsync(string jobId, CancellationToken ct = default);
+
+    /// <summary>
+    /// Calls <paramref name="onSignal"/> with (job id, version) for every change another process signals (LISTEN/NOTIFY),
+    /// until <paramref name="ct"/> is cancelled. Versions increase across the whole database. A lost connection is reopened.
+    /// </summary>
+    Task ListenAsync(Func<string, long, Task> onSignal, CancellationToken ct);
 }
 
 public enum AdmitOutcome { Admitted, UserQueueFull, QueueFull }

@@ -14,6 +14,9 @@ public sealed class PostgresJobStore : IJobStore, ISharedJobQueue
     /// <summary>NOTIFY channel: a job changed (payload <c>process|job id|version</c>); the receiver reads the row.</summary>
     public const string Channel = "zimage_jobs";
 
+    /// <summary>This store's name in signals, so a process skips its own (process ids repeat across machines).</summary>
+    private readonly string _instance = Guid.NewGuid().ToString("N")[..12];
+
     private const string ImageIdsSql = "(SELECT string_agg(id::text, ',' ORDER BY idx) FROM images WHERE job_id = j.id)";
 
     private readonly NpgsqlDataSource _source;
@@ -514,8 +517,86 @@ public sealed class PostgresJobStore : IJobStore, ISharedJobQueue
     }
 
     /// <summary>Sent at commit, so a listener that reads the row sees this change.</summary>
-    private static Task NotifyAsync(NpgsqlConnection c, NpgsqlTransaction t, string jobId, CancellationToken ct) =>
-        ExecAsync(c, t, "SELECT pg_notify(@channel, @payload)", ct, ("channel", Channel), ("payload", $"{Environment.ProcessId}|{jobId}"));
+    private Task NotifyAsync(NpgsqlConnection c, NpgsqlTransaction? t, string jobId, CancellationToken ct) =>
+        ExecAsync(c, t, "SELECT pg_notify(@channel, @prefix || nextval('job_events'))", ct, ("channel", Channel), ("prefix", $"{_instance}|{jobId}|"));
+
+    public async Task SaveProgressAsync(string jobId, JobProgress progress, byte[]? previewPng, CancellationToken ct = default)
+    {
+        await using var c = await _source.OpenConnectionAsync(ct);
+        await using var t = await c.BeginTransactionAsync(ct);
+        int changed = await ExecAsync(c, t, """
+            INSERT INTO job_progress(job_id, version, image_index, image_count, step, steps, preview)
+            SELECT id, nextval('job_events'), @i, @n, @s, @steps, @png FROM jobs WHERE id = @id AND status = 'Running'
+            ON CONFLICT (job_id) DO UPDATE SET version = excluded.version, image_index = excluded.image_index, image_count = excluded.image_count,
+                step = excluded.step, steps = excluded.steps, preview = COALESCE(excluded.preview, job_progress.preview)
+            """, ct, ("id", jobId), ("i", progress.ImageIndex), ("n", progress.ImageCount), ("s", progress.Step), ("steps", progress.TotalSteps),
+            ("png", previewPng));
+        if (changed > 0)
+            await NotifyAsync(c, t, jobId, ct);
+        await t.CommitAsync(ct);
+    }
+
+    public async Task<(JobProgress Progress, byte[]? PreviewPng)?> ReadProgressAsync(string jobId, CancellationToken ct = default)
+    {
+        await using var c = await _source.OpenConnectionAsync(ct);
+        await using var cmd = Command(c, null, "SELECT image_index, image_count, step, steps, preview FROM job_progress WHERE job_id = @id", ("id", jobId));
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        if (!await r.ReadAsync(ct))
+            return null;
+        return (new JobProgress(r.GetInt32(0), r.GetInt32(1), r.GetInt32(2), r.GetInt32(3), null), r.IsDBNull(4) ? null : (byte[])r.GetValue(4));
+    }
+
+    private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes once <see cref="ListenAsync"/> receives signals (tests wait for it before causing any).</summary>
+    internal Task Listening => _listening.Task;
+
+    public async Task ListenAsync(Func<string, long, Task> onSignal, CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await using var c = _source.CreateConnection();
+                var signals = System.Threading.Channels.Channel.CreateUnbounded<(string, long)>();
+                c.Notification += (_, e) =>
+                {
+                    var parts = e.Payload.Split('|');
+                    if (parts.Length == 3 && parts[0] != _instance && long.TryParse(parts[2], out long version))
+                        signals.Writer.TryWrite((parts[1], version));
+                };
+                await c.OpenAsync(ct);
+                await using (var listen = new NpgsqlCommand($"LISTEN {Channel}", c))
+                    await listen.ExecuteNonQueryAsync(ct);
+                _listening.TrySetResult();
+                // Handlers run outside the connection's callback, which must not issue commands on it.
+                var handling = Task.Run(async () =>
+                {
+                    await foreach (var (job, version) in signals.Reader.ReadAllAsync(CancellationToken.None))
+                        await onSignal(job, version);
+                }, CancellationToken.None);
+                try
+                {
+                    while (!ct.IsCancellationRequested)
+                        await c.WaitAsync(ct);
+                }
+                finally
+                {
+                    signals.Writer.TryComplete();
+                    await handling;
+                }
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is NpgsqlException or System.Net.Sockets.SocketException or IOException)
+            {
+                // The database restarted or the network blinked: listen again shortly; claims keep polling meanwhile.
+                await Task.Delay(TimeSpan.FromSeconds(1), ct);
+            }
+        }
+    }
 
     private static NpgsqlCommand Command(NpgsqlConnection c, NpgsqlTransaction? t, string sql, params (string Name, object? Value)[] args)
     {

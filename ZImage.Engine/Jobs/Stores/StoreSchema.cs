@@ -144,7 +144,9 @@ public static class StoreSchema
         // their PNGs carry the name; History shows the default name for them.
         StoreMigration.Both(3, "model that made each picture", "ALTER TABLE images ADD COLUMN model TEXT;"),
         // The fair queue's tags on the row, so every process claims in the same order (docs/scale-out.md); the lease
-        // says which worker holds a running job until when; cancel_requested_by reaches a job running in another process.
+        // says which worker holds a running job until when; cancel_requested_by reaches a job running in another process;
+        // job_progress holds a running job's latest step and preview PNG for browsers connected to other processes, and
+        // job_events numbers the change signals (PostgreSQL only: SQLite has one process).
         new(4, "shared queue: fair tags, leases, progress",
             Sqlite: """
                 ALTER TABLE jobs ADD COLUMN start_tag REAL;
@@ -183,6 +185,7 @@ public static class StoreSchema
                     step INTEGER NOT NULL,
                     steps INTEGER NOT NULL,
                     preview BYTEA);
+                CREATE SEQUENCE job_events;
                 """),
     ];
 

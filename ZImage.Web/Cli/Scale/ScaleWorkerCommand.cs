@@ -51,6 +51,9 @@ internal static class ScaleWorkerCommand
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
             using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
 
+            // Other processes' signals wake this one's idle worker at once (claims otherwise wait for the next poll).
+            var relay = services.GetRequiredService<SharedJobEvents>();
+            await relay.StartAsync(CancellationToken.None);
             await worker.StartAsync(CancellationToken.None);
             lines.WriteLine("ready");
             lines.Flush();
@@ -62,6 +65,7 @@ internal static class ScaleWorkerCommand
             {
             }
             await worker.StopAsync(CancellationToken.None);
+            await relay.StopAsync(CancellationToken.None);
 
             var claims = jobs.ClaimMilliseconds.Order().ToArray();
             lines.WriteLine(string.Create(CultureInfo.InvariantCulture,
