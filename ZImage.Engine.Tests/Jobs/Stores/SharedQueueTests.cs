@@ -114,6 +114,25 @@ public sealed class SharedQueueTests : IAsyncLifetime
     }
 
     [StoreFact]
+    public async Task WhileTheSharedFolderIsUnreachableJobsFailWithTheReasonAndLeaveNoFileOrRow()
+    {
+        // A file where the folder's parent should be: every write below it fails, as on a lost mount.
+        string blocked = Path.Combine(_pictures, "not-a-folder");
+        await File.WriteAllTextAsync(blocked, "");
+        var studio = Studio(new() { ["ZImage:Store:SharedPictureFolder"] = Path.Combine(blocked, "pictures") });
+        await studio.StartWorkerAsync();
+
+        var job = await studio.SubmitAsync("ann", count: 2);
+        await studio.UntilFinalAsync(job.Id);
+
+        var failed = (await studio.Store.GetJobAsync(job.Id))!;
+        Assert.Equal(JobStatus.Failed, failed.Status);
+        Assert.Contains("could not be saved", failed.Error);
+        Assert.Empty(failed.ImageIds);
+        Assert.Equal(["not-a-folder"], Directory.EnumerateFileSystemEntries(_pictures).Select(Path.GetFileName));
+    }
+
+    [StoreFact]
     public async Task TwoWorkersClaimingAtOnceNeverTakeTheSameJob()
     {
         var studio = Studio();
