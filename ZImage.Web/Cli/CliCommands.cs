@@ -14,6 +14,7 @@ internal static class CliCommands
         "load" => Load.LoadCommand.RunAsync,
         "scale-worker" => Scale.ScaleWorkerCommand.RunAsync,
         "scale-bench" => Scale.ScaleBenchCommand.RunAsync,
+        "migrate-store" => MigrateStoreCommand.RunAsync,
         // ort-check reads its own arguments from index 1 (the word itself at 0).
         "ort-check" => (args, _, _) => OrtCheckCommand.RunAsync(["ort-check", .. args]),
         _ => null,
