@@ -629,6 +629,13 @@ public sealed class JobService : IJobService, IStoreStartup
         }
     }
 
+    /// <summary>True while a worker of this process runs the job (events for it are this process's own, not relayed).</summary>
+    public bool RunsHere(string jobId)
+    {
+        lock (_gate)
+            return _active.TryGetValue(jobId, out var s) && s.Status == JobStatus.Running;
+    }
+
     /// <summary>Something changed in the shared queue (a notification from another process): an idle worker looks again.</summary>
     internal void Wake() => _wake.Release();
 

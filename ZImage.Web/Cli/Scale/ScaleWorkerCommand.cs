@@ -39,12 +39,19 @@ internal static class ScaleWorkerCommand
             var jobs = services.GetRequiredService<JobService>();
             var worker = services.GetRequiredService<JobWorker>();
             var lines = TextWriter.Synchronized(output);
+            // Only this process's runs: the relay below also publishes other processes' events here.
+            var mine = new System.Collections.Concurrent.ConcurrentDictionary<string, bool>();
             using var events = services.GetRequiredService<IJobNotifier>().SubscribeAll(e =>
             {
-                if (e is JobStarted)
+                if (e is JobStarted && jobs.RunsHere(e.JobId))
+                {
+                    mine[e.JobId] = true;
                     lines.WriteLine($"started {e.JobId}");
-                else if (e is JobSucceeded)
+                }
+                else if (e is JobSucceeded && mine.TryRemove(e.JobId, out _))
+                {
                     lines.WriteLine($"succeeded {e.JobId}");
+                }
             });
 
             using var stop = new CancellationTokenSource();
