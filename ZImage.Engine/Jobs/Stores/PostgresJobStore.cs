@@ -1,4 +1,3 @@
-using System.Text;
 using Npgsql;
 using ZImage.Engine.History;
 
@@ -373,50 +372,18 @@ public sealed class PostgresJobStore : IJobStore, ISharedJobQueue
     {
         int pageSize = Math.Clamp(query.PageSize, 1, 500);
         int page = Math.Max(0, query.Page);
-        var where = new StringBuilder("WHERE 1 = 1");
-        var args = new List<(string, object?)>();
-        if (!string.IsNullOrWhiteSpace(query.UserName))
+        // Every word must appear (in any order), like the SQLite FTS prefix query; CJK text matches as a substring.
+        var (where, args) = StoreRows.HistoryFilter(query, '@', "lower(u.name) = lower(@user)", text =>
         {
-            where.Append(" AND lower(u.name) = lower(@user)");
-            args.Add(("user", query.UserName));
-        }
-        if (!string.IsNullOrWhiteSpace(query.Text))
-        {
-            // Every word must appear (in any order), like the SQLite FTS prefix query; CJK text matches as a substring.
-            var words = query.Text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
-            for (int i = 0; i < words.Length; i++)
-            {
-                where.Append($" AND j.prompt ILIKE @like{i} ESCAPE '\\'");
-                args.Add(($"like{i}", "%" + EscapeLike(words[i]) + "%"));
-            }
-        }
-        if (query.From is { } from)
-        {
-            where.Append(" AND i.created_at >= @from");
-            args.Add(("from", from.ToUnixTimeMilliseconds()));
-        }
-        if (query.To is { } to)
-        {
-            where.Append(" AND i.created_at < @to");
-            args.Add(("to", to.ToUnixTimeMilliseconds()));
-        }
-        if (query.Width is { } w)
-        {
-            where.Append(" AND i.width = @w");
-            args.Add(("w", w));
-        }
-        if (query.Height is { } h)
-        {
-            where.Append(" AND i.height = @h");
-            args.Add(("h", h));
-        }
-        if (query.FavouritesOnly)
-            where.Append(" AND i.favourite = 1");
+            var words = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            return (string.Join(" AND ", words.Select((_, i) => $"j.prompt ILIKE @like{i} ESCAPE '\\'")),
+                [.. words.Select((word, i) => ($"@like{i}", (object?)("%" + StoreRows.EscapeLike(word) + "%")))]);
+        });
 
         await using var c = await _source.OpenConnectionAsync(ct);
         int total = (int)await ScalarAsync<long>(c, null, $"SELECT count(*) FROM images i JOIN jobs j ON j.id = i.job_id JOIN users u ON u.id = i.user_id {where}", ct, [.. args]);
-        args.Add(("take", pageSize));
-        args.Add(("skip", page * pageSize));
+        args.Add(("@take", pageSize));
+        args.Add(("@skip", page * pageSize));
         var items = await ReadImagesAsync(c, $"{where} ORDER BY i.created_at DESC, i.id DESC LIMIT @take OFFSET @skip", ct, [.. args]);
         return new HistoryPage(items, total, page, pageSize);
     }
@@ -461,8 +428,6 @@ public sealed class PostgresJobStore : IJobStore, ISharedJobQueue
 
     /// <summary>A connection of its own, for LISTEN (it must stay open, outside the pool's turnover).</summary>
     internal NpgsqlConnection CreateConnection() => _source.CreateConnection();
-
-    private static string EscapeLike(string s) => s.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");
 
     private async Task<IReadOnlyList<JobRecord>> ReadJobsAsync(string tail, CancellationToken ct, params (string, object?)[] args)
     {

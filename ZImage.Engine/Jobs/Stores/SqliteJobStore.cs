@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using Microsoft.Data.Sqlite;
 using ZImage.Engine.History;
 using ZImage.Engine.Pipeline;
@@ -193,48 +192,10 @@ public sealed class SqliteJobStore : IJobStore
     {
         int pageSize = Math.Clamp(query.PageSize, 1, 500);
         int page = Math.Max(0, query.Page);
-        var where = new StringBuilder("WHERE 1 = 1");
-        var args = new List<(string, object?)>();
-        if (!string.IsNullOrWhiteSpace(query.UserName))
-        {
-            where.Append(" AND u.name = $user");
-            args.Add(("$user", query.UserName));
-        }
-        if (!string.IsNullOrWhiteSpace(query.Text))
-        {
-            if (_hasFts && FtsQuery(query.Text) is { } match)
-            {
-                where.Append(" AND j.rowid IN (SELECT rowid FROM jobs_fts WHERE jobs_fts MATCH $match)");
-                args.Add(("$match", match));
-            }
-            else
-            {
-                where.Append(" AND j.prompt LIKE $like ESCAPE '\\'");
-                args.Add(("$like", "%" + EscapeLike(query.Text.Trim()) + "%"));
-            }
-        }
-        if (query.From is { } from)
-        {
-            where.Append(" AND i.created_at >= $from");
-            args.Add(("$from", from.ToUnixTimeMilliseconds()));
-        }
-        if (query.To is { } to)
-        {
-            where.Append(" AND i.created_at < $to");
-            args.Add(("$to", to.ToUnixTimeMilliseconds()));
-        }
-        if (query.Width is { } w)
-        {
-            where.Append(" AND i.width = $w");
-            args.Add(("$w", w));
-        }
-        if (query.Height is { } h)
-        {
-            where.Append(" AND i.height = $h");
-            args.Add(("$h", h));
-        }
-        if (query.FavouritesOnly)
-            where.Append(" AND i.favourite = 1");
+        var (where, args) = StoreRows.HistoryFilter(query, '$', "u.name = $user", text =>
+            _hasFts && FtsQuery(text) is { } match
+                ? ("j.rowid IN (SELECT rowid FROM jobs_fts WHERE jobs_fts MATCH $match)", [("$match", match)])
+                : ("j.prompt LIKE $like ESCAPE '\\'", [("$like", "%" + StoreRows.EscapeLike(text) + "%")]));
 
         using var c = Open();
         int total = (int)Scalar<long>(c, null, $"SELECT count(*) FROM images i JOIN jobs j ON j.id = i.job_id JOIN users u ON u.id = i.user_id {where}", [.. args]);
@@ -305,8 +266,6 @@ public sealed class SqliteJobStore : IJobStore
             .ToArray();
         return terms.Length == 0 ? null : string.Join(' ', terms);
     }
-
-    private static string EscapeLike(string s) => s.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");
 
     private static IReadOnlyList<JobRecord> ReadJobs(SqliteConnection c, string tail, IReadOnlyList<(string, object?)> args)
     {

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Globalization;
+using System.Text;
 using ZImage.Engine.History;
 using ZImage.Engine.Imaging;
 
@@ -77,6 +78,43 @@ internal static class StoreRows
             Model = r.IsDBNull(17) ? ImageSettings.DefaultModel : r.GetString(17),
         };
     }
+
+    /// <summary>
+    /// The WHERE clause of a history query and its arguments, named with <paramref name="p"/> (<c>$</c> for SQLite,
+    /// <c>@</c> for PostgreSQL). Only the person's name and the prompt text differ by dialect: the caller's conditions.
+    /// </summary>
+    public static (string Where, List<(string Name, object? Value)> Args) HistoryFilter(HistoryQuery query, char p, string userCondition,
+        Func<string, (string Sql, IReadOnlyList<(string Name, object? Value)> Args)> textCondition)
+    {
+        var where = new StringBuilder("WHERE 1 = 1");
+        var args = new List<(string, object?)>();
+        void Add(string sql, string name, object value)
+        {
+            where.Append(" AND ").Append(sql);
+            args.Add(($"{p}{name}", value));
+        }
+        if (!string.IsNullOrWhiteSpace(query.UserName))
+            Add(userCondition, "user", query.UserName);
+        if (!string.IsNullOrWhiteSpace(query.Text))
+        {
+            var (sql, textArgs) = textCondition(query.Text.Trim());
+            where.Append(" AND ").Append(sql);
+            args.AddRange(textArgs);
+        }
+        if (query.From is { } from)
+            Add($"i.created_at >= {p}from", "from", from.ToUnixTimeMilliseconds());
+        if (query.To is { } to)
+            Add($"i.created_at < {p}to", "to", to.ToUnixTimeMilliseconds());
+        if (query.Width is { } w)
+            Add($"i.width = {p}w", "w", w);
+        if (query.Height is { } h)
+            Add($"i.height = {p}h", "h", h);
+        if (query.FavouritesOnly)
+            where.Append(" AND i.favourite = 1");
+        return (where.ToString(), args);
+    }
+
+    public static string EscapeLike(string s) => s.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");
 
     public static DateTimeOffset FromMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
 

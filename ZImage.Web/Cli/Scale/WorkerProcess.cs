@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Text;
 
 namespace ZImage.Web.Cli.Scale;
 
@@ -26,26 +25,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
 
     public static async Task<WorkerProcess> StartAsync(IEnumerable<string> arguments, TimeSpan timeout)
     {
-        var app = typeof(Program).Assembly.Location;
-        var info = new ProcessStartInfo
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            StandardOutputEncoding = Encoding.UTF8,
-            StandardErrorEncoding = Encoding.UTF8,
-        };
-        // Under the test host or `dotnet ZImage.Web.dll` the process is the dotnet host; as the apphost it runs itself.
-        var host = Environment.ProcessPath ?? "dotnet";
-        if (Path.GetFileNameWithoutExtension(host).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
-        {
-            info.FileName = host;
-            info.ArgumentList.Add(app);
-        }
-        else
-        {
-            info.FileName = Path.Combine(Path.GetDirectoryName(app)!, "ZImage.Web");
-        }
+        var info = Load.ServerProcess.ChildProcess();
         info.ArgumentList.Add("scale-worker");
         foreach (var a in arguments)
             info.ArgumentList.Add(a);
