@@ -172,7 +172,19 @@ public sealed class JobService : IJobService, IStoreStartup
     /// <summary>Shared queue: the store tags, counts (every process's jobs) and inserts in one transaction.</summary>
     private async Task<SubmitResult> AdmitSharedAsync(JobRecord record, JobsOptions options, CancellationToken ct)
     {
-        var admission = await _shared!.AdmitAsync(record, options.MaxQueuedPerUser, options.MaxQueuedTotal, ct);
+        Admission admission;
+        try
+        {
+            admission = await _shared!.AdmitAsync(record, options.MaxQueuedPerUser, options.MaxQueuedTotal, ct);
+        }
+        catch (DuplicateIdempotencyKeyException)
+        {
+            // The same click reached another process at the same moment and was admitted there first.
+            var earlier = await _store.FindByIdempotencyKeyAsync(record.UserName, record.IdempotencyKey!, DateTimeOffset.MinValue, ct);
+            if (earlier is null)
+                throw;
+            return SubmitResult.Ok(FromRecord(earlier), repeated: true);
+        }
         switch (admission.Outcome)
         {
             case AdmitOutcome.UserQueueFull:

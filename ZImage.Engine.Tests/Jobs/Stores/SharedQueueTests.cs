@@ -133,6 +133,21 @@ public sealed class SharedQueueTests : IAsyncLifetime
     }
 
     [StoreFact]
+    public async Task TheSameClickReachingTwoStudiosAtOnceMakesOneJob()
+    {
+        var first = Studio();
+        var second = Studio();
+        var request = new JobRequest { Settings = new() { Prompt = "one click", Width = 512, Height = 512 }, IdempotencyKey = "click-7" };
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(i =>
+            Task.Run(() => (i % 2 == 0 ? first : second).Jobs.SubmitAsync(request, new Caller("ann")))));
+
+        Assert.All(results, r => Assert.True(r.Accepted, r.Message));
+        Assert.Single(results.Select(r => r.Job!.Id).Distinct());
+        Assert.Single(await first.Store.ListJobsAsync("ann", 10));
+    }
+
+    [StoreFact]
     public async Task TwoWorkersClaimingAtOnceNeverTakeTheSameJob()
     {
         var studio = Studio();
