@@ -710,10 +710,23 @@ public sealed class JobService : IJobService, IStoreStartup
         _wake.Release(Math.Max(1, _options.CurrentValue.Workers));
     }
 
+    /// <summary>Queued and running jobs: this process's queue, or with PostgreSQL every process's (refreshed by the relay).</summary>
     internal (int Queued, int Running) Counts()
     {
         lock (_gate)
-            return (_queue.Count, _running.Count);
+            return _shared is not null ? _sharedCounts : (_queue.Count, _running.Count);
+    }
+
+    private (int Queued, int Running) _sharedCounts;
+
+    /// <summary>Reads every process's queued and running counts (PostgreSQL); the relay calls it every couple of seconds.</summary>
+    internal async Task RefreshSharedCountsAsync(CancellationToken ct)
+    {
+        if (_shared is null)
+            return;
+        var counts = await _shared.CountAsync(ct);
+        lock (_gate)
+            _sharedCounts = counts;
     }
 
     internal (long Succeeded, long Failed, long Cancelled, long OutOfMemory, IReadOnlyDictionary<string, long> ImagesByUser) Counters() =>

@@ -106,6 +106,10 @@ public sealed class SharedQueueTests : IAsyncLifetime
         Assert.NotNull(step.Preview);
         Assert.Equal(second.Events.Of<JobStep>().First(e => e.JobId == job.Id).Preview!.Pixels, step.Preview.Pixels);
 
+        // The status counts cover every studio: the job running in the other one shows here.
+        await first.Service.RefreshSharedCountsAsync(CancellationToken.None);
+        Assert.Equal((0, 1), (first.Status.GetStatus().QueuedJobs, first.Status.GetStatus().RunningJobs));
+
         second.Pipeline.Release();
         await first.UntilFinalAsync(job.Id);
         await second.UntilFinalAsync(job.Id);
