@@ -4,9 +4,11 @@ namespace ZImage.Engine.Jobs;
 
 /// <summary>
 /// Pushes job events to subscribers. Handlers run synchronously on the thread that raised the event
-/// (often the GPU worker), so they must be quick and must not block: a Blazor component calls
-/// <c>InvokeAsync(StateHasChanged)</c>, an SSE endpoint writes to its own channel. A throwing handler
-/// is logged and does not affect the job or other subscribers. Dispose the subscription to stop.
+/// (often the GPU worker, between two denoising steps), so they must be quick and must not block. To follow a job or
+/// a person's jobs, use <see cref="IJobService.WatchJobAsync"/> / <see cref="IJobService.WatchMineAsync"/>, which only
+/// queue here and do their work on the watcher's own task; subscribe directly only for counters that do nothing per
+/// step (status bar, metrics). A throwing handler is logged and does not affect the job or other subscribers.
+/// Dispose the subscription to stop.
 /// </summary>
 public interface IJobNotifier
 {
@@ -19,7 +21,15 @@ public interface IJobNotifier
     IDisposable SubscribeAll(Action<JobEvent> handler);
 }
 
-public abstract record JobEvent(string JobId, string UserName, DateTimeOffset At);
+/// <param name="JobId">The job.</param>
+public abstract record JobEvent(string JobId, string UserName, DateTimeOffset At)
+{
+    /// <summary>
+    /// Counts this job's events from 1; a snapshot carries the count at its moment. A watcher drops anything not newer
+    /// than what it has, with one comparison (<see cref="JobUpdate"/>).
+    /// </summary>
+    public long Version { get; init; }
+}
 
 /// <summary>Sent on acceptance and again whenever the job's place in line changes.</summary>
 public sealed record JobQueued(string JobId, string UserName, DateTimeOffset At, int Position, TimeSpan? EtaStart, string? Notice)

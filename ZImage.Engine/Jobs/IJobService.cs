@@ -22,6 +22,16 @@ public interface IJobService
 
     /// <summary>Cancels a queued job at once or stops a running one within one denoising step. Owners and admins only.</summary>
     Task<CancelOutcome> CancelAsync(string jobId, Caller caller, CancellationToken ct = default);
+
+    /// <summary>
+    /// One job as it goes: its snapshot first, then every newer event, ending after the final one (at once when the job
+    /// is already final). Empty for a job the caller may not see. Events are handed over on the publishing thread and
+    /// everything else runs on the caller's own task; a watcher that falls behind skips steps, never outcomes.
+    /// </summary>
+    IAsyncEnumerable<JobUpdate> WatchJobAsync(string jobId, Caller caller, CancellationToken ct = default);
+
+    /// <summary>The caller's jobs as they go: snapshots of their latest jobs first, then every newer event of any of their jobs, until cancelled.</summary>
+    IAsyncEnumerable<JobUpdate> WatchMineAsync(Caller caller, CancellationToken ct = default);
 }
 
 public enum RefusalKind
@@ -37,6 +47,8 @@ public enum RefusalKind
     TooLargeForGpu,
     /// <summary>The service is stopping (HTTP 503).</summary>
     ShuttingDown,
+    /// <summary>The idempotency key was used before for a different request (HTTP 422).</summary>
+    IdempotencyKeyReused,
 }
 
 /// <summary>

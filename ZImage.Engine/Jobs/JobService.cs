@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ZImage.Engine.History;
@@ -17,6 +18,8 @@ namespace ZImage.Engine.Jobs;
 public sealed class JobService : IJobService, IStoreStartup
 {
     private readonly IJobStore _store;
+    private readonly IPictureStore _pictures;
+    private readonly ITimingStore _timings;
     private readonly JobNotifier _notifier;
     private readonly IVramGuard _guard;
     private readonly EtaEstimator _eta;
@@ -44,12 +47,14 @@ public sealed class JobService : IJobService, IStoreStartup
     private long _succeeded, _failed, _cancelled, _outOfMemory;
     private readonly ConcurrentDictionary<string, long> _imagesByUser = new(Caller.NameComparer);
 
-    public JobService(IJobStore store, JobNotifier notifier, IVramGuard guard, EtaEstimator eta, ImageFiles files,
+    public JobService(IJobStore store, IPictureStore pictures, ITimingStore timings, JobNotifier notifier, IVramGuard guard, EtaEstimator eta, ImageFiles files,
         IOptionsMonitor<JobsOptions> options, TimeProvider clock, ISeedSource seeds, ILogger<JobService> logger, IOptions<StoreOptions> storeOptions)
     {
         _storeOptions = storeOptions.Value;
         _shared = store as ISharedJobQueue;
         _store = store;
+        _pictures = pictures;
+        _timings = timings;
         _notifier = notifier;
         _guard = guard;
         _eta = eta;
@@ -73,11 +78,11 @@ public sealed class JobService : IJobService, IStoreStartup
         // Shared: another process may be between writing a picture and committing its row, and an unreachable shared
         // folder would look like every file missing; nothing is deleted at start-up (docs/scale-out.md).
         if (_shared is null)
-            LastReconcile = await _files.ReconcileAsync(_store, CancellationToken.None);
+            LastReconcile = await _files.ReconcileAsync(_pictures, CancellationToken.None);
         if (LastReconcile is { RowsWithoutFile: > 0 } or { FilesWithoutRow: > 0 })
             _logger.LogWarning("Start-up reconciliation removed {Rows} image rows without a file and {Files} files without a row",
                 LastReconcile.RowsWithoutFile, LastReconcile.FilesWithoutRow);
-        _eta.Load(await _store.LoadStepTimingsAsync());
+        _eta.Load(await _timings.LoadStepTimingsAsync());
         lock (_gate)
         {
             foreach (var record in queued)
@@ -118,7 +123,15 @@ public sealed class JobService : IJobService, IStoreStartup
         try
         {
             if (key is not null && await FindRepeatAsync(caller.UserName, key, ct) is { } earlier)
-                return SubmitResult.Ok(earlier, repeated: true);
+            {
+                // A retry repeats the request; another request under the same key is a client bug, and answering with
+                // the first job would hide it (IETF httpapi-idempotency-key-header: 422).
+                var asked = request.SeedPolicy == SeedPolicy.Random && earlier.SeedPolicy == SeedPolicy.Random ? generation with { Seed = earlier.Request.Seed } : generation;
+                return asked == earlier.Request && request.SeedPolicy == earlier.SeedPolicy
+                    ? SubmitResult.Ok(earlier, repeated: true)
+                    : SubmitResult.Refuse(RefusalKind.IdempotencyKeyReused, "Idempotency-Key",
+                        $"This Idempotency-Key was already used for a different request (job {earlier.Id}); use a new key for a new request.");
+            }
 
             var options = _options.CurrentValue;
             if (_shared is null)
@@ -311,6 +324,48 @@ public sealed class JobService : IJobService, IStoreStartup
         return CancelOutcome.Cancelled;
     }
 
+    public async IAsyncEnumerable<JobUpdate> WatchJobAsync(string jobId, Caller caller, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        // Subscribe before the snapshot, so nothing falls between them; the versions drop what the snapshot already has.
+        var channel = new JobUpdateChannel();
+        using var subscription = _notifier.SubscribeJob(jobId, channel.Write);
+        if (await GetAsync(jobId, caller, ct) is not { } snapshot)
+            yield break;
+        var update = JobUpdate.Of(snapshot);
+        yield return update;
+        long last = update.Version;
+        if (update.IsFinal)
+            yield break;
+        await foreach (var next in channel.ReadAllAsync(ct))
+        {
+            if (next.Version <= last)
+                continue;
+            last = next.Version;
+            yield return next;
+            if (next.IsFinal)
+                yield break;
+        }
+    }
+
+    public async IAsyncEnumerable<JobUpdate> WatchMineAsync(Caller caller, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var channel = new JobUpdateChannel();
+        using var subscription = _notifier.SubscribeUser(caller.UserName, channel.Write);
+        var last = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var snapshot in await ListMineAsync(caller, 20, ct))
+        {
+            last[snapshot.Id] = snapshot.Version;
+            yield return JobUpdate.Of(snapshot);
+        }
+        await foreach (var next in channel.ReadAllAsync(ct))
+        {
+            if (last.TryGetValue(next.JobId, out var seen) && next.Version <= seen)
+                continue;
+            last[next.JobId] = next.Version;
+            yield return next;
+        }
+    }
+
     private static string CancelledMessage(string owner, string by) =>
         Caller.NameComparer.Equals(owner, by) ? "Cancelled." : $"Cancelled by {by}.";
 
@@ -323,18 +378,24 @@ public sealed class JobService : IJobService, IStoreStartup
         // A claimed job was marked running by its claim.
         if (job.Worker is null)
             await _store.MarkStartedAsync(job.Id, job.StartedAt!.Value, CancellationToken.None);
-        _notifier.Publish(new JobStarted(job.Id, job.UserName, _clock.GetUtcNow(), _eta.EstimateRun(job.Request)));
+        _notifier.Publish(new JobStarted(job.Id, job.UserName, _clock.GetUtcNow(), _eta.EstimateRun(job.Request)) { Version = job.StartVersion });
     }
 
     /// <summary>A denoising step of image <paramref name="imageIndex"/> of the job.</summary>
     internal void Stepped(JobState job, int imageIndex, GenerationProgress step)
     {
         int count = job.Request.Count;
-        UpdateProgress(job, new JobProgress(imageIndex, count, step.Step, step.TotalSteps, step.Preview));
+        long version;
+        lock (_gate)
+        {
+            // Progress and its version change together, so a snapshot showing this step carries its version.
+            job.Progress = new JobProgress(imageIndex, count, step.Step, step.TotalSteps, step.Preview);
+            version = ++job.Version;
+        }
         var eta = _eta.EstimateRemaining(job.Request, imageIndex, step.Step);
         if (job.Worker is not null)
             ShareProgress(job, new JobProgress(imageIndex, count, step.Step, step.TotalSteps, null), step.Preview);
-        _notifier.Publish(new JobStep(job.Id, job.UserName, _clock.GetUtcNow(), imageIndex, count, step.Step, step.TotalSteps, eta, step.Preview));
+        _notifier.Publish(new JobStep(job.Id, job.UserName, _clock.GetUtcNow(), imageIndex, count, step.Step, step.TotalSteps, eta, step.Preview) { Version = version });
     }
 
     /// <summary>
@@ -426,10 +487,10 @@ public sealed class JobService : IJobService, IStoreStartup
             ? await _store.CompleteJobAsync(job.Id, _clock.GetUtcNow(), notice, images, CancellationToken.None)
             : await _shared!.CompleteClaimedAsync(job.Id, job.Worker, _clock.GetUtcNow(), notice, images, CancellationToken.None);
         if (_eta.Record(job.Request with { Count = images.Count }, timings, images.Count) is { } measured)
-            await _store.SaveStepTimingAsync(measured, CancellationToken.None);
+            await _timings.SaveStepTimingAsync(measured, CancellationToken.None);
         var finishedAt = _clock.GetUtcNow();
         Retire(job, JobStatus.Succeeded, ids.Count);
-        _notifier.Publish(new JobSucceeded(job.Id, job.UserName, finishedAt, ids,
+        Publish(job, new JobSucceeded(job.Id, job.UserName, finishedAt, ids,
             job.StartedAt!.Value - job.Record.SubmittedAt, finishedAt - job.StartedAt!.Value, notice));
     }
 
@@ -438,7 +499,7 @@ public sealed class JobService : IJobService, IStoreStartup
         if (!await FinishAsync(job, JobStatus.Failed, reason, notice))
             return;
         Retire(job, JobStatus.Failed, 0);
-        _notifier.Publish(new JobFailed(job.Id, job.UserName, _clock.GetUtcNow(), reason, outOfMemory));
+        Publish(job, new JobFailed(job.Id, job.UserName, _clock.GetUtcNow(), reason, outOfMemory));
     }
 
     /// <summary>Queued or running, stopped by its owner or an admin (<see cref="JobState.CancelledBy"/>).</summary>
@@ -448,7 +509,7 @@ public sealed class JobService : IJobService, IStoreStartup
         if (!await FinishAsync(job, JobStatus.Cancelled, CancelledMessage(job.UserName, by), null))
             return;
         Retire(job, JobStatus.Cancelled, 0);
-        _notifier.Publish(new JobCancelled(job.Id, job.UserName, _clock.GetUtcNow(), by));
+        Publish(job, new JobCancelled(job.Id, job.UserName, _clock.GetUtcNow(), by));
     }
 
     /// <summary>Graceful shutdown stopped the run: back to queued (no restart counted), to run again after the restart.</summary>
@@ -567,6 +628,9 @@ public sealed class JobService : IJobService, IStoreStartup
                     next.StartedAt = _clock.GetUtcNow();
                     next.Cancellation = new CancellationTokenSource();
                     next.Progress = new JobProgress(0, next.Request.Count, 0, next.Request.Steps, null);
+                    // The start's version is taken with the change, so a snapshot that already says "running"
+                    // carries it and the JobStarted that follows is dropped as a repeat.
+                    next.StartVersion = ++next.Version;
                     _running.Add(next);
                 }
             }
@@ -607,6 +671,7 @@ public sealed class JobService : IJobService, IStoreStartup
                         Cancellation = new CancellationTokenSource(),
                         Progress = new JobProgress(0, record.Request.Count, 0, record.Request.Steps, null),
                     };
+                    state.StartVersion = ++state.Version;
                     lock (_gate)
                     {
                         _active[state.Id] = state;
@@ -691,12 +756,6 @@ public sealed class JobService : IJobService, IStoreStartup
         }
     }
 
-    private void UpdateProgress(JobState state, JobProgress progress)
-    {
-        lock (_gate)
-            state.Progress = progress;
-    }
-
     internal void SetNotice(JobState state, string notice)
     {
         lock (_gate)
@@ -755,7 +814,7 @@ public sealed class JobService : IJobService, IStoreStartup
                 {
                     s.PublishedPosition = position;
                     s.PublishedHeldReason = s.HeldReason;
-                    events.Add(new JobQueued(s.Id, s.UserName, now, position, eta.Start, s.HeldReason ?? s.Notice));
+                    events.Add(new JobQueued(s.Id, s.UserName, now, position, eta.Start, s.HeldReason ?? s.Notice) { Version = ++s.Version });
                 }
                 position++;
             }
@@ -826,5 +885,14 @@ public sealed class JobService : IJobService, IStoreStartup
         return result;
     }
 
-    private static JobSnapshot FromRecord(JobRecord r) => new(r);
+    private static JobSnapshot FromRecord(JobRecord r) => new(r) { Version = r.Status.IsFinal() ? long.MaxValue : 0 };
+
+    /// <summary>Stamps the job's next version on the event (under the lock), then announces it (outside).</summary>
+    private void Publish(JobState job, JobEvent e)
+    {
+        long version;
+        lock (_gate)
+            version = ++job.Version;
+        _notifier.Publish(e with { Version = version });
+    }
 }

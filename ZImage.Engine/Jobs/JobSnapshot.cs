@@ -48,6 +48,11 @@ public sealed record JobSnapshot : JobRecord
     public TimeSpan? EtaStart { get; init; }
     /// <summary>Queued or running: estimated time until it is done.</summary>
     public TimeSpan? EtaFinish { get; init; }
+    /// <summary>
+    /// The job's event count at this moment (<see cref="JobEvent.Version"/>); <see cref="long.MaxValue"/> for a finished
+    /// job read from the store, after which nothing newer can come.
+    /// </summary>
+    public long Version { get; init; }
     /// <summary>Time spent waiting in the queue (known once started).</summary>
     public TimeSpan? WaitTime => StartedAt - SubmittedAt;
     /// <summary>Time spent running (known once finished).</summary>

@@ -42,6 +42,10 @@ internal sealed class JobState(JobRecord record)
     public int PublishedPosition { get; set; }
     public string? PublishedHeldReason { get; set; }
     public CancellationTokenSource? Cancellation { get; set; }
+    /// <summary>How many events this job has announced; the next one gets Version + 1.</summary>
+    public long Version { get; set; }
+    /// <summary>The version taken when the worker marked it running, for the JobStarted that announces it.</summary>
+    public long StartVersion { get; set; }
     public string? CancelledBy { get; set; }
 
     public JobSnapshot Snapshot(int? position, TimeSpan? etaStart, TimeSpan? etaFinish) => new(Record)
@@ -51,5 +55,6 @@ internal sealed class JobState(JobRecord record)
         EtaStart = etaStart,
         EtaFinish = etaFinish,
         Notice = HeldReason ?? Notice,
+        Version = Version,
     };
 }

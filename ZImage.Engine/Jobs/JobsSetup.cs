@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ZImage.Engine.History;
 using ZImage.Engine.Memory;
+using ZImage.Engine.Models;
 using ZImage.Engine.Pipeline;
 
 namespace ZImage.Engine.Jobs;
@@ -26,6 +27,7 @@ public static class JobsSetup
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ISeedSource, RandomSeedSource>();
         services.TryAddSingleton<IGpuMemoryProbe, NvmlMemoryProbe>();
+        services.AddZImageModels();
         services.TryAddSingleton<IModelFootprintSource, OptionsModelFootprintSource>();
         services.TryAddSingleton<VramGuard>();
         services.TryAddSingleton<IVramGuard>(sp => sp.GetRequiredService<VramGuard>());
@@ -34,6 +36,7 @@ public static class JobsSetup
         services.TryAddSingleton<IModelStatus, UnknownModelStatus>();
 
         services.TryAddSingleton(sp => new ImageFiles(ResolvePath(sp, PictureFolder(sp))));
+        // One object serves the three store interfaces: SQLite by default, PostgreSQL when ZImage:Store says so.
         services.TryAddSingleton<IJobStore>(sp =>
         {
             var store = sp.GetRequiredService<IOptions<StoreOptions>>().Value;
@@ -45,15 +48,17 @@ public static class JobsSetup
                     Path.Combine(ResolvePath(sp, sp.GetRequiredService<IOptions<JobsOptions>>().Value.DataDirectory), "zimage.db"), outputRoot),
             };
         });
+        services.TryAddSingleton(sp => (IPictureStore)sp.GetRequiredService<IJobStore>());
+        services.TryAddSingleton(sp => (ITimingStore)sp.GetRequiredService<IJobStore>());
         services.TryAddSingleton(sp => new EtaEstimator(sp.GetRequiredService<IOptions<JobsOptions>>().Value.InitialSecondsPerStepAt1024));
         services.TryAddSingleton(sp => new JobNotifier(sp.GetRequiredService<ILogger<JobNotifier>>()));
         services.TryAddSingleton<IJobNotifier>(sp => sp.GetRequiredService<JobNotifier>());
         services.TryAddSingleton<JobService>();
         services.TryAddSingleton<IJobService>(sp => sp.GetRequiredService<JobService>());
         services.TryAddSingleton<IStoreStartup>(sp => sp.GetRequiredService<JobService>());
-        services.TryAddSingleton<IPictureStore>(sp => sp.GetRequiredService<IJobStore>());
         services.TryAddSingleton<ISystemStatus, SystemStatus>();
         services.TryAddSingleton<IHistoryService, HistoryService>();
+        services.AddHostedService<JobsStartup>();
         services.TryAddSingleton<JobWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<JobWorker>());
         services.TryAddSingleton<SharedJobEvents>();
@@ -72,8 +77,5 @@ public static class JobsSetup
             : sp.GetRequiredService<IOptions<JobsOptions>>().Value.OutputDirectory;
     }
 
-    private static string ResolvePath(IServiceProvider sp, string path) =>
-        Path.GetFullPath(Path.IsPathRooted(path)
-            ? path
-            : Path.Combine(sp.GetService<IHostEnvironment>()?.ContentRootPath ?? Directory.GetCurrentDirectory(), path));
+    private static string ResolvePath(IServiceProvider sp, string path) => ContentPaths.Resolve(path, ContentPaths.Root(sp));
 }

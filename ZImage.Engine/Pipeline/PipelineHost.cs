@@ -15,6 +15,7 @@ namespace ZImage.Engine.Pipeline;
 public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
 {
     private readonly IOptionsMonitor<EngineOptions> _options;
+    private readonly IModelCatalog _catalog;
     private readonly Func<OrtRuntime> _runtime;
     private readonly IVramGuard _guard;
     private readonly ILoggerFactory _loggers;
@@ -25,29 +26,32 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
     private volatile bool _loading;
     private string? _lastError;
 
-    public PipelineHost(IOptionsMonitor<EngineOptions> options, Func<OrtRuntime> runtime, IVramGuard guard, ILoggerFactory loggers)
+    public PipelineHost(IOptionsMonitor<EngineOptions> options, IModelCatalog catalog, Func<OrtRuntime> runtime, IVramGuard guard, ILoggerFactory loggers)
     {
         _options = options;
+        _catalog = catalog;
         _runtime = runtime;
         _guard = guard;
         _loggers = loggers;
         _logger = loggers.CreateLogger<PipelineHost>();
         // Sessions hold GBs on the GPU: drop them as soon as the folder or provider changes, not at the next run.
         _subscription = options.OnChange(_ => Reset());
+        // A re-read (an install replaced the folder in place) also means the open sessions are stale.
+        _catalog.Changed += Reset;
     }
 
     public ModelState State
     {
         get
         {
-            var o = _options.CurrentValue;
-            if (string.IsNullOrWhiteSpace(o.ModelDirectory))
+            var model = _catalog.Current;
+            if (!model.IsSet)
                 return ModelState.NotInstalled;
             if (_loading)
                 return ModelState.Loading;
             if (_lastError is not null)
                 return ModelState.Error;
-            return ModelFolder.Inspect(o.ModelDirectory).Healthy ? ModelState.Ready : ModelState.Error;
+            return model.IsUsable ? ModelState.Ready : ModelState.Error;
         }
     }
 
@@ -55,17 +59,16 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
     {
         get
         {
-            var o = _options.CurrentValue;
-            if (string.IsNullOrWhiteSpace(o.ModelDirectory))
+            var model = _catalog.Current;
+            if (!model.IsSet)
                 return "no model is installed";
             if (_loading)
                 return "model loading…";
             if (_lastError is not null)
                 return _lastError;
-            var health = ModelFolder.Inspect(o.ModelDirectory);
-            return health.Healthy
-                ? $"{health.Manifest!.ModelName}{(health.Manifest.RandomWeights ? " (self-test, random weights)" : "")}, {Describe(o.Provider)}"
-                : health.Problems[0];
+            return model.IsUsable
+                ? $"{model.Manifest!.ModelName}{(model.IsSelfTest ? " (self-test, random weights)" : "")}, {Describe(_options.CurrentValue.Provider)}"
+                : model.Describe();
         }
     }
 
@@ -75,7 +78,6 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
         ProviderChoice.Cpu => "on the processor",
         ProviderChoice.Cuda => "on CUDA",
         ProviderChoice.TensorRT => "on TensorRT",
-        ProviderChoice.WebGpu => "on WebGPU",
         _ => provider.ToString(),
     };
 
@@ -152,16 +154,29 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
     private Lease Current()
     {
         var o = _options.CurrentValue;
-        var key = $"{o.ModelDirectory}|{o.Provider}|{o.DeviceId}|{string.Join(",", o.ProviderOptions.Select(kv => kv.Key + "=" + kv.Value))}|{o.IntraOpThreads}|{o.VaeProvider}";
+        var model = _catalog.Current;
+        var key = $"{model.Directory}|{o.Provider}|{o.DeviceId}|{string.Join(",", o.ProviderOptions.Select(kv => kv.Key + "=" + kv.Value))}|{o.IntraOpThreads}|{o.VaeProvider}";
         {
             if (_current is not null && _current.Key == key)
                 return _current;
             Retire(_current);
             _current = null;
             _loadedOnce = false;
-            if (string.IsNullOrWhiteSpace(o.ModelDirectory))
+            if (model.Directory is not { } directory)
                 throw new InvalidOperationException("No model is installed yet: open Settings to choose a model folder or the self-test model.");
-            var folder = ModelFolder.Open(o.ModelDirectory);
+            if (!model.IsUsable)
+                throw Unusable(model);
+            ModelFolder folder;
+            try
+            {
+                // Loading reads the disk as it is now; what the catalog read earlier may be out of date.
+                folder = ModelFolder.Open(directory);
+            }
+            catch (ModelFolderException)
+            {
+                _catalog.Refresh();
+                throw Unusable(_catalog.Current);
+            }
             var runtime = _runtime();
             var pipeline = new ZImagePipeline(folder, runtime, o.ToSessionOptions(runtime),
                 request => _guard.DecideResidency(request).Mode, _loggers.CreateLogger<ZImagePipeline>(),
@@ -173,6 +188,10 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
             return _current;
         }
     }
+
+    /// <summary>The job's error: what is wrong, without the server's paths (the person who queued it may not be an administrator).</summary>
+    private static ModelFolderException Unusable(ModelEntry model) =>
+        new($"{ModelEntry.UnusablePrefix}{model.Describe()}. An administrator can fix it in Settings.", [.. model.Problems.Select(p => p.Subject)]);
 
     private void Reset()
     {
@@ -187,6 +206,7 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
     public void Dispose()
     {
         _subscription?.Dispose();
+        _catalog.Changed -= Reset;
         Reset();
     }
 

@@ -162,7 +162,7 @@ public class GenerateSessionTests
         await first.SubmitAsync();
 
         // A new circuit for the same person: a fresh session object, same name.
-        using var second = new GenerateSession(studio.Get<IJobService>(), studio.Get<IJobNotifier>(), studio.Get<ZImage.Engine.History.IHistoryService>(), studio.User,
+        using var second = new GenerateSession(studio.Get<IJobService>(), studio.Get<ZImage.Engine.History.IHistoryService>(), studio.User,
             studio.Get<ZImage.Web.Ui.Settings.NewPictureDefaults>());
         await second.AttachAsync();
         var job = Assert.Single(second.Jobs);

@@ -16,6 +16,7 @@ internal static class CliCommands
         "scale-bench" => Scale.ScaleBenchCommand.RunAsync,
         "migrate-store" => MigrateStoreCommand.RunAsync,
         // ort-check reads its own arguments from index 1 (the word itself at 0).
+        "install-model" => InstallModelCommand.RunAsync,
         "ort-check" => (args, _, _) => OrtCheckCommand.RunAsync(["ort-check", .. args]),
         _ => null,
     };

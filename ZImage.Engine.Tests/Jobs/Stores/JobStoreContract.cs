@@ -14,6 +14,11 @@ public abstract class JobStoreContract : IAsyncLifetime
 
     protected IJobStore Store { get; private set; } = null!;
 
+    // One object serves the three store interfaces, as JobsSetup registers it.
+    protected IPictureStore Pictures => (IPictureStore)Store;
+
+    protected ITimingStore Timings => (ITimingStore)Store;
+
     protected abstract Task<IJobStore> OpenAsync();
 
     protected virtual Task CleanUpAsync() => Task.CompletedTask;
@@ -104,7 +109,7 @@ public abstract class JobStoreContract : IAsyncLifetime
         var job = (await Store.GetJobAsync("j1"))!;
         Assert.Equal((JobStatus.Succeeded, "retried", T0.AddSeconds(5)), (job.Status, job.Notice, job.FinishedAt));
         Assert.Equal(ids, job.ImageIds);
-        var second = (await Store.GetImageAsync(ids[1]))!;
+        var second = (await Pictures.GetImageAsync(ids[1]))!;
         Assert.Equal(("j1", "ann", 1, 43L, "Z-Image-Turbo"), (second.JobId, second.UserName, second.Index, second.Seed, second.Model));
         Assert.Equal(Path.Combine(OutputRoot, "2026-03-01", "thumbs", "j1-1.png"), second.ThumbnailPath);
         Assert.Equal((1.5f, 0.75f, 0.5f, 1), (second.Parameters.Cfg, second.Parameters.CfgTruncation, second.Parameters.CfgNormalization, second.Parameters.Count));
@@ -136,9 +141,9 @@ public abstract class JobStoreContract : IAsyncLifetime
         var fox = await Store.CompleteJobAsync("fox", T0, null, [Image("fox", 0, T0), Image("fox", 1, T0)]);
         var cat = await Store.CompleteJobAsync("cat", T0.AddDays(1), null, [Image("cat", 0, T0.AddDays(1), width: 768)]);
         var zh = await Store.CompleteJobAsync("zh", T0.AddDays(2), null, [Image("zh", 0, T0.AddDays(2))]);
-        Assert.True(await Store.SetFavouriteAsync(cat[0], true));
+        Assert.True(await Pictures.SetFavouriteAsync(cat[0], true));
 
-        async Task<long[]> Ids(HistoryQuery q) => [.. (await Store.QueryImagesAsync(q)).Items.Select(i => i.Id)];
+        async Task<long[]> Ids(HistoryQuery q) => [.. (await Pictures.QueryImagesAsync(q)).Items.Select(i => i.Id)];
 
         Assert.Equal(fox.Reverse(), await Ids(new HistoryQuery { UserName = "ANN" }));
         Assert.Equal(fox.Reverse(), await Ids(new HistoryQuery { Text = "fox" }));
@@ -147,7 +152,7 @@ public abstract class JobStoreContract : IAsyncLifetime
         Assert.Equal(cat, await Ids(new HistoryQuery { Width = 768 }));
         Assert.Equal(cat, await Ids(new HistoryQuery { From = T0.AddHours(12), To = T0.AddDays(1).AddHours(12) }));
         Assert.Equal(cat, await Ids(new HistoryQuery { FavouritesOnly = true }));
-        var page1 = await Store.QueryImagesAsync(new HistoryQuery { PageSize = 3, Page = 1 });
+        var page1 = await Pictures.QueryImagesAsync(new HistoryQuery { PageSize = 3, Page = 1 });
         Assert.Equal(4, page1.TotalCount);
         Assert.Equal([fox[0]], page1.Items.Select(i => i.Id));
     }
@@ -157,22 +162,22 @@ public abstract class JobStoreContract : IAsyncLifetime
     {
         await Store.InsertJobAsync(Job("j1", count: 3));
         var ids = await Store.CompleteJobAsync("j1", T0, null, [Image("j1", 0, T0), Image("j1", 1, T0), Image("j1", 2, T0.AddDays(10))]);
-        await Store.SetFavouriteAsync(ids[1], true);
+        await Pictures.SetFavouriteAsync(ids[1], true);
 
-        Assert.Equal([ids[0]], (await Store.ListImagesCreatedBeforeAsync(T0.AddDays(5), 10)).Select(i => i.Id));
-        Assert.True(await Store.DeleteImageRowAsync(ids[0]));
-        Assert.False(await Store.DeleteImageRowAsync(ids[0]));
-        Assert.Equal([ids[1], ids[2]], (await Store.ListImagePathsAsync()).Select(p => p.Id).Order());
+        Assert.Equal([ids[0]], (await Pictures.ListImagesCreatedBeforeAsync(T0.AddDays(5), 10)).Select(i => i.Id));
+        Assert.True(await Pictures.DeleteImageRowAsync(ids[0]));
+        Assert.False(await Pictures.DeleteImageRowAsync(ids[0]));
+        Assert.Equal([ids[1], ids[2]], (await Pictures.ListImagePathsAsync()).Select(p => p.Id).Order());
     }
 
     [StoreFact]
     public async Task StepTimingsAreOneRowPerSizeAndGuidance()
     {
-        await Store.SaveStepTimingAsync(new StepTiming(1024, 1024, false, 1, 0.9, 2.0));
-        await Store.SaveStepTimingAsync(new StepTiming(1024, 1024, false, 2, 0.8, 1.5));
-        await Store.SaveStepTimingAsync(new StepTiming(1024, 1024, true, 1, 1.7, 2.0));
+        await Timings.SaveStepTimingAsync(new StepTiming(1024, 1024, false, 1, 0.9, 2.0));
+        await Timings.SaveStepTimingAsync(new StepTiming(1024, 1024, false, 2, 0.8, 1.5));
+        await Timings.SaveStepTimingAsync(new StepTiming(1024, 1024, true, 1, 1.7, 2.0));
 
-        var timings = await Store.LoadStepTimingsAsync();
+        var timings = await Timings.LoadStepTimingsAsync();
         Assert.Equal(2, timings.Count);
         Assert.Contains(new StepTiming(1024, 1024, false, 2, 0.8, 1.5), timings);
     }

@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using System.Threading.Channels;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using ZImage.Engine.Jobs;
@@ -9,25 +8,24 @@ using ZImage.Web.Api.Auth;
 namespace ZImage.Web.Api.Jobs;
 
 /// <summary>
-/// <c>GET /api/v1/jobs/{id}/events</c> as text/event-stream. Subscribes before reading the job's state so no
-/// event falls between the snapshot and the subscription, replays the current state as the first events (a
-/// refreshed page re-attaches), then relays live events until the job is final. The notifier's handler only
-/// enqueues; PNG encoding of previews happens here, off the GPU worker's thread.
+/// <c>GET /api/v1/jobs/{id}/events</c> as text/event-stream, from <see cref="IJobService.WatchJobAsync"/>: the job's
+/// snapshot is replayed as the first events (a refreshed page re-attaches), then live events are relayed until the
+/// job is final. PNG encoding of previews happens here, off the GPU worker's thread.
 /// </summary>
 public static class JobEventStream
 {
     /// <summary>Proxies and browsers drop idle connections; a comment line every so often keeps them open.</summary>
     private static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(15);
+    private const int RetryMilliseconds = 3000;
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    public static async Task StreamAsync(string id, HttpContext http, IJobService service, IJobNotifier notifier,
+    public static async Task StreamAsync(string id, HttpContext http, IJobService service,
         IOptions<ApiOptions> options, [FromKeyedServices(ApiSetup.PreviewClock)] TimeProvider clock, PreviewEncoder previews)
     {
         var ct = http.RequestAborted;
-        var events = Channel.CreateUnbounded<JobEvent>(new() { SingleReader = true });
-        using var subscription = notifier.SubscribeJob(id, e => events.Writer.TryWrite(e));
-        var job = await service.GetAsync(id, http.Caller(), ct);
-        if (job is null)
+        // The job's snapshot first, then its newer events (IJobService.WatchJobAsync); empty for a job the caller cannot see.
+        await using var updates = service.WatchJobAsync(id, http.Caller(), ct).GetAsyncEnumerator(ct);
+        if (!await updates.MoveNextAsync() || updates.Current.Snapshot is not { } job)
         {
             await JobEndpoints.NotFound(id).ExecuteAsync(http);
             return;
@@ -38,33 +36,38 @@ public static class JobEventStream
         http.Response.Headers["X-Accel-Buffering"] = "no";
         http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
         var writer = new SseWriter(http.Response, clock, options.Value.PreviewIntervalMs, previews, options.Value.PreviewMaxSide);
-        await writer.RawAsync("retry: 3000\n\n", ct);
 
         if (await writer.ReplayAsync(job, ct))
             return;
+        var next = updates.MoveNextAsync().AsTask();
         try
         {
             while (true)
             {
-                using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                wait.CancelAfter(Heartbeat);
-                JobEvent e;
-                try
+                using (var beat = CancellationTokenSource.CreateLinkedTokenSource(ct))
                 {
-                    e = await events.Reader.ReadAsync(wait.Token);
+                    if (await Task.WhenAny(next, Task.Delay(Heartbeat, beat.Token)) != next)
+                    {
+                        await writer.RawAsync(": keep-alive\n\n", ct);
+                        continue;
+                    }
+                    await beat.CancelAsync();
                 }
-                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-                {
-                    await writer.RawAsync(": keep-alive\n\n", ct);
-                    continue;
-                }
-                if (await writer.RelayAsync(e, ct))
+                if (!await next)
                     return;
+                if (updates.Current.Event is { } e && await writer.RelayAsync(e, ct))
+                    return;
+                next = updates.MoveNextAsync().AsTask();
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            // The client went away; the subscription is disposed on the way out.
+            // The client went away; the watch ends with the request's token.
+        }
+        finally
+        {
+            // The watch may not be disposed while a read is pending; the request's token ends that read.
+            await Task.WhenAny(next);
         }
     }
 
@@ -73,12 +76,6 @@ public static class JobEventStream
         private long _sequence;
         private long _lastPreviewTicks = long.MinValue;
         private (int Image, int Step) _lastStep = (-1, -1);
-        /// <summary>
-        /// The replay and the subscription overlap, so the live JobStarted of a job replayed as running is a
-        /// repeat. A genuine second start (after a re-queue) always follows a queued event, which clears this.
-        /// </summary>
-        private bool _started;
-        private DateTimeOffset? _replayedStartAt;
 
         /// <summary>Writes what the snapshot says; true when the job is already final and the stream should end.</summary>
         public async Task<bool> ReplayAsync(JobSnapshot job, CancellationToken ct)
@@ -89,8 +86,6 @@ public static class JobEventStream
                     await SendAsync("queued", new { jobId = job.Id, position = job.Position, etaStartSeconds = job.EtaStart?.TotalSeconds, notice = job.Notice }, ct);
                     return false;
                 case JobStatus.Running:
-                    _started = true;
-                    _replayedStartAt = job.StartedAt;
                     await SendAsync("started", new { jobId = job.Id, etaFinishSeconds = job.EtaFinish?.TotalSeconds }, ct);
                     if (job.Progress is { Step: > 0 } p)
                         await ProgressAsync(job.Id, p.ImageIndex, p.ImageCount, p.Step, p.TotalSteps, job.EtaFinish, p.Preview, ct);
@@ -112,16 +107,11 @@ public static class JobEventStream
         {
             switch (e)
             {
-                case JobQueued q when q.At <= _replayedStartAt:
-                    return false; // raised before the start the replay already reported
+                // The watch drops events its snapshot already counts (by version), so each of these is new.
                 case JobQueued q:
-                    _started = false;
                     await SendAsync("queued", new { jobId = q.JobId, position = q.Position, etaStartSeconds = q.EtaStart?.TotalSeconds, notice = q.Notice }, ct);
                     return false;
-                case JobStarted when _started:
-                    return false;
                 case JobStarted s:
-                    _started = true;
                     // A job that starts again after a re-queue counts its steps from the beginning again.
                     _lastStep = (-1, -1);
                     await SendAsync("started", new { jobId = s.JobId, etaFinishSeconds = s.EtaFinish?.TotalSeconds }, ct);
@@ -173,6 +163,10 @@ public static class JobEventStream
         private Task SendAsync(string name, object payload, CancellationToken ct)
         {
             var sb = new StringBuilder();
+            // The reconnection delay rides on the first real event: a block of its own is dispatched by some clients
+            // (httpx-sse) as an empty "message" event, which those that parse every event as JSON fail on.
+            if (_sequence == 0)
+                sb.Append("retry: ").Append(RetryMilliseconds).Append('\n');
             sb.Append("id: ").Append(++_sequence).Append('\n');
             sb.Append("event: ").Append(name).Append('\n');
             // Compact JSON has no raw newlines, but the framing must hold for any payload: one data line per line.

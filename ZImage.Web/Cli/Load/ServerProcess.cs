@@ -41,18 +41,19 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     /// <summary>
     /// Starts <c>ZImage.Web</c> with <paramref name="settings"/> as command-line configuration (ZImage:Jobs:DataDirectory and
-    /// the like, absolute paths). <paramref name="urls"/> defaults to a free loopback port.
+    /// the like, absolute paths). <paramref name="urls"/> defaults to a free loopback port. <paramref name="contentRoot"/>
+    /// (default: the app's folder) is also the working directory, as under <c>dotnet run --project ZImage.Web</c>.
     /// </summary>
     public static async Task<ServerProcess> StartAsync(string logFolder, IReadOnlyDictionary<string, string> settings,
-        TimeSpan timeout, string urls = "http://127.0.0.1:0", bool waitUntilListening = true)
+        TimeSpan timeout, string urls = "http://127.0.0.1:0", bool waitUntilListening = true, string? contentRoot = null)
     {
         var app = typeof(Program).Assembly.Location;
         var appFolder = Path.GetDirectoryName(app)!;
-        var info = ChildProcess(appFolder);
+        var info = ChildProcess(contentRoot ?? appFolder);
         info.ArgumentList.Add("--urls");
         info.ArgumentList.Add(urls);
         info.ArgumentList.Add("--contentRoot");
-        info.ArgumentList.Add(appFolder);
+        info.ArgumentList.Add(contentRoot ?? appFolder);
         var all = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
         {
             // Quiet, except the line that says which port Kestrel took.

@@ -56,7 +56,8 @@ public sealed record JobView(
 /// <summary>
 /// The Generate tab of one browser session: the form, this person's jobs with live progress, and their latest
 /// pictures. It lives as long as the circuit (scoped), so switching tabs keeps the form and progress keeps
-/// arriving. Notifier events come on the GPU worker's thread: state is swapped under a lock and
+/// arriving. Updates come from <see cref="IJobService.WatchMineAsync"/> on this session's own task (never on the GPU
+/// worker's thread, so encoding previews costs the worker nothing): state is swapped under a lock and
 /// <see cref="Changed"/> tells components to re-render through their own dispatcher.
 /// </summary>
 public sealed class GenerateSession : IDisposable
@@ -65,19 +66,17 @@ public sealed class GenerateSession : IDisposable
     private const int KeptFinishedJobs = 4;
 
     private readonly IJobService _jobs;
-    private readonly IJobNotifier _notifier;
     private readonly IHistoryService _history;
     private readonly UiUser _user;
     private readonly Lock _gate = new();
     private ImmutableList<JobView> _jobViews = [];
     private IReadOnlyList<ImageRecord> _results = [];
-    private IDisposable? _subscription;
+    private CancellationTokenSource? _watching;
     private string? _attachedUser;
 
-    public GenerateSession(IJobService jobs, IJobNotifier notifier, IHistoryService history, UiUser user, NewPictureDefaults defaults)
+    public GenerateSession(IJobService jobs, IHistoryService history, UiUser user, NewPictureDefaults defaults)
     {
         _jobs = jobs;
-        _notifier = notifier;
         _history = history;
         _user = user;
         Form = new GenerateForm(defaults.Current);
@@ -111,11 +110,12 @@ public sealed class GenerateSession : IDisposable
     {
         if (!_user.HasName || _attachedUser == _user.Name)
             return;
-        _subscription?.Dispose();
+        _watching?.Cancel();
+        _watching = new CancellationTokenSource();
         _attachedUser = _user.Name;
         lock (_gate)
             _jobViews = [];
-        _subscription = _notifier.SubscribeUser(_user.Name!, OnEvent);
+        _ = WatchAsync(_user.Caller, _watching.Token);
         await RunSafelyAsync(async () =>
         {
             var mine = await _jobs.ListMineAsync(_user.Caller, 20, ct);
@@ -228,6 +228,35 @@ public sealed class GenerateSession : IDisposable
         Changed?.Invoke();
     }
 
+    /// <summary>Applies this person's job updates until the session ends or another person attaches.</summary>
+    private async Task WatchAsync(Caller caller, CancellationToken ct)
+    {
+        try
+        {
+            await foreach (var update in _jobs.WatchMineAsync(caller, ct))
+            {
+                if (update.Snapshot is { } snapshot)
+                {
+                    // AttachAsync lists the same jobs; a snapshot only moves a view forward, never back.
+                    Upsert(snapshot.Id, v => JobView.Furthest(v, JobView.From(snapshot)), null);
+                    Changed?.Invoke();
+                }
+                else if (update.Event is { } e)
+                {
+                    OnEvent(e);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            (FailureKey, FailureDetail) = ("gen.failure.engine", e.Message);
+            Changed?.Invoke();
+        }
+    }
+
     private void OnEvent(JobEvent e)
     {
         switch (e)
@@ -258,7 +287,7 @@ public sealed class GenerateSession : IDisposable
                     Form.LastSeed = v.Request.Seed;
                     return v with { Status = JobStatus.Succeeded, Step = v.TotalSteps, ImageIndex = Math.Max(0, v.ImageCount - 1), Eta = null, Notice = f.Notice };
                 }, null);
-                // Fire and forget: the worker thread must not wait for the database; errors become FailureKey.
+                // Not awaited: updates keep flowing while the database answers; errors become FailureKey.
                 _ = RunSafelyAsync(() => RefreshResultsAsync(CancellationToken.None));
                 break;
             case JobFailed failed:
@@ -332,5 +361,9 @@ public sealed class GenerateSession : IDisposable
         }
     }
 
-    public void Dispose() => _subscription?.Dispose();
+    public void Dispose()
+    {
+        _watching?.Cancel();
+        _watching?.Dispose();
+    }
 }
