@@ -26,6 +26,7 @@ public sealed class StudioBrowserTests(StudioServer server) : IClassFixture<Stud
 
         // A MudBlazor component round-trips over the circuit: the steps slider (in the Advanced section) follows the keyboard.
         await ann.Page.Locator("#advanced .mud-expand-panel-header").ClickAsync();
+        await Expect(ann.Page.Locator("#steps input[type=range]")).ToBeVisibleAsync();
         await ann.Page.Locator("#steps input[type=range]").FocusAsync();
         await ann.Page.Keyboard.PressAsync("ArrowRight");
         await Expect(ann.Page.Locator("#steps-value")).ToHaveTextAsync("9");

@@ -5,6 +5,11 @@ window.zimage = {
         document.cookie = `${name}=${encodeURIComponent(value)}; path=/; max-age=31536000; samesite=lax`;
     },
 
+    // The detail view's "copy prompt": true when the clipboard took it (it needs a secure context or localhost).
+    async copyText(text) {
+        try { await navigator.clipboard.writeText(text); return true; } catch { return false; }
+    },
+
     // <html lang> follows the language picked without a reload (screen readers, fonts, the browser's own messages).
     setLanguage(code) {
         document.documentElement.lang = code;

@@ -184,6 +184,8 @@ public static class UiText
         // Images
         ["image.open"] = ("Open large", "查看大图"),
         ["image.details"] = ("Picture details", "图片详情"),
+        ["image.copyPrompt"] = ("Copy the description", "复制画面描述"),
+        ["image.copied"] = ("Copied", "已复制"),
         ["image.close"] = ("Close", "关闭"),
         ["image.by"] = ("Made by", "创作者"),
         ["image.made"] = ("Made on", "创作时间"),
