@@ -13,16 +13,19 @@ namespace ZImage.Web.Tests.Browser;
 public sealed class GenerateBrowserTests(StudioServer server) : IClassFixture<StudioServer>
 {
     [Fact]
-    public async Task ADoubleClickOnGenerateMakesOneJobAndItsEndIsAnnounced()
+    public async Task ADoubleClickOnGenerateMakesOneJobAndItsEndIsAnnouncedAndCountedInABackgroundTabsTitle()
     {
         await using var dee = await server.NewPersonAsync();
         await dee.ArriveAsAsync("Dee");
         await dee.Page.Locator("#prompt").FillAsync("a kite over the dunes");
         await dee.Page.Locator("#count-1").ClickAsync();
 
+        // Dee looks at another tab while the picture is made: the finished job counts up in this tab's title.
+        await dee.Page.EvaluateAsync("() => Object.defineProperty(document, 'hidden', { configurable: true, get: () => true })");
         await dee.Page.Locator("#generate").DblClickAsync();
 
         await Expect(dee.Page.Locator("#results .zi-tile")).ToHaveCountAsync(1, new() { Timeout = 20_000 });
+        await Expect(dee.Page).ToHaveTitleAsync(new System.Text.RegularExpressions.Regex(@"^\(1\) Generate"));
         await Expect(dee.Page.Locator(".mud-snackbar")).ToContainTextAsync("Your pictures are ready: a kite over the dunes");
         var caller = new Caller("Dee");
         var jobs = await server.Services.GetRequiredService<IJobService>().ListMineAsync(caller, 20);

@@ -10,6 +10,34 @@ window.zimage = {
         try { await navigator.clipboard.writeText(text); return true; } catch { return false; }
     },
 
+    // Opt-in "pictures ready" notices: the browser asks once; the answer is the browser's to keep.
+    async askToNotify() {
+        if (!("Notification" in window)) return "unsupported";
+        return Notification.permission === "default" ? await Notification.requestPermission() : Notification.permission;
+    },
+
+    notifyState() {
+        return "Notification" in window ? Notification.permission : "unsupported";
+    },
+
+    // While the tab is in the background, finished jobs count up in its title ("(2) Generate · ZImage") and, when
+    // allowed, a system notification says so; looking at the tab again clears the count.
+    picturesReady(title, body) {
+        if (!document.hidden) return;
+        zimage.readyCount = (zimage.readyCount ?? 0) + 1;
+        const plain = document.title.replace(/^\(\d+\) /, "");
+        document.title = `(${zimage.readyCount}) ${plain}`;
+        if ("Notification" in window && Notification.permission === "granted") new Notification(title, { body });
+        if (!zimage.watchingVisibility) {
+            zimage.watchingVisibility = true;
+            document.addEventListener("visibilitychange", () => {
+                if (document.hidden) return;
+                zimage.readyCount = 0;
+                document.title = document.title.replace(/^\(\d+\) /, "");
+            });
+        }
+    },
+
     // <html lang> follows the language picked without a reload (screen readers, fonts, the browser's own messages).
     setLanguage(code) {
         document.documentElement.lang = code;

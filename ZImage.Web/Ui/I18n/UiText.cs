@@ -168,6 +168,8 @@ public static class UiText
         ["job.cancelled"] = ("Cancelled", "已取消"),
         ["job.failed"] = ("Could not finish", "未能完成"),
         ["job.cancel"] = ("Cancel", "取消"),
+        ["notify.ask"] = ("Tell me when my pictures are ready, even in another tab", "图片完成时通知我（即使在其他标签页）"),
+        ["notify.title"] = ("Your pictures are ready", "你的图片已完成"),
         ["job.snack.done"] = ("Your pictures are ready: {0}", "你的图片已完成：{0}"),
         ["job.snack.failed"] = ("A job failed: {0}", "任务失败：{0}"),
         ["job.snack.cancelled"] = ("Job cancelled: {0}", "任务已取消：{0}"),
