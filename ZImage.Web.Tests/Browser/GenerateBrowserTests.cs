@@ -65,4 +65,28 @@ public sealed class GenerateBrowserTests(StudioServer server) : IClassFixture<St
             File.Delete(file);
         }
     }
+
+    [Fact]
+    public async Task TheNameChipChangesMyNameAndNewPicturesAreKeptUnderIt()
+    {
+        await using var fay = await server.NewPersonAsync(390, 844);
+        await fay.ArriveAsAsync("Fay");
+
+        await fay.Page.Locator("#user-name").ClickAsync();
+        await Expect(fay.Page.Locator("#display-name")).ToHaveValueAsync("Fay");
+        await fay.Page.Locator("#display-name").FillAsync("Fay Lin");
+        await fay.Page.Locator("#name-continue").ClickAsync();
+        await Expect(fay.Page.Locator("#user-name")).ToContainTextAsync("Fay Lin");
+
+        await fay.Page.Locator("#prompt").FillAsync("a lantern by the river");
+        await fay.Page.Locator("#count-1").ClickAsync();
+        await fay.Page.Locator("#generate").ClickAsync();
+        await Expect(fay.Page.Locator("#results .zi-tile")).ToHaveCountAsync(1, new() { Timeout = 20_000 });
+        Assert.Single(await server.Services.GetRequiredService<IJobService>().ListMineAsync(new Caller("Fay Lin"), 20));
+
+        // The browser remembers the new name.
+        await fay.OpenAsync("/");
+        await Expect(fay.Page.Locator("#user-name")).ToContainTextAsync("Fay Lin");
+        Assert.Empty(fay.Errors);
+    }
 }

@@ -25,6 +25,8 @@ public static class UiText
         ["header.themeDark"] = ("Switch to dark theme", "切换到深色主题"),
         ["header.themeLight"] = ("Switch to light theme", "切换到浅色主题"),
         ["header.apiReference"] = ("API reference", "API 参考"),
+        ["header.changeName"] = ("Change your name", "更改你的名字"),
+        ["header.changeNameOf"] = ("{0}: change your name", "{0}：更改你的名字"),
         ["header.signedInAs"] = ("Your pictures are saved under this name", "你的图片以此名字保存"),
 
         // Who is who
@@ -33,6 +35,9 @@ public static class UiText
         ["name.label"] = ("Your name", "你的名字"),
         ["name.placeholder"] = ("e.g. Lin Wei", "例如：林薇"),
         ["name.continue"] = ("Continue", "继续"),
+        ["name.changeTitle"] = ("Change your name", "更改你的名字"),
+        ["name.changeExplain"] = ("Pictures you make from now on are kept under the new name; the ones already made stay under the old one.", "从现在起生成的图片将保存在新名字下；已生成的图片仍保留在原名字下。"),
+        ["name.keep"] = ("Keep my name", "保留原名字"),
         ["name.problem"] = ("Please enter a name of 1 to 40 characters.", "请输入 1 到 40 个字符的名字。"),
 
         // Accounts mode
