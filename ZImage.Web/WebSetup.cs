@@ -55,6 +55,7 @@ public static class WebSetup
         services.AddSingleton<StudioPaths>();
         services.AddSingleton<SettingsStore>();
         services.AddSingleton<NewPictureDefaults>();
+        services.AddSingleton<StyleCatalog>();
         services.AddSingleton<AccountStore>();
         services.AddSingleton<IPromptTokenCounter, ModelTokenCounter>();
         services.AddScoped<Localizer>();

@@ -167,16 +167,17 @@ public class HistoryTests
         {
             c.Open();
             using var cmd = c.CreateCommand();
-            cmd.CommandText = "ALTER TABLE images DROP COLUMN model; DELETE FROM schema_version WHERE version = 3;";
+            cmd.CommandText = "ALTER TABLE images DROP COLUMN model; ALTER TABLE jobs DROP COLUMN style; DELETE FROM schema_version WHERE version >= 3;";
             cmd.ExecuteNonQuery();
         }
         await using (var store = new SqliteJobStore(db, Path.Combine(root, "outputs")))
         {
             await store.InitializeAsync();
-            Assert.Equal(3, store.SchemaVersion);
+            Assert.Equal(4, store.SchemaVersion);
             var page = await store.QueryImagesAsync(new HistoryQuery());
             Assert.Equal(2, page.Items.Count);
             Assert.All(page.Items, i => Assert.Equal("Z-Image-Turbo", i.Model));
+            Assert.All(page.Items, i => Assert.Equal("", i.Parameters.Style));
         }
     }
 
@@ -188,7 +189,7 @@ public class HistoryTests
         await using (var store = new SqliteJobStore(db, root))
         {
             await store.InitializeAsync();
-            Assert.Equal(3, store.SchemaVersion);
+            Assert.Equal(4, store.SchemaVersion);
             Assert.True(store.HasFullTextSearch);
         }
         await using (var again = new SqliteJobStore(db, root))
@@ -200,7 +201,7 @@ public class HistoryTests
         cmd.CommandText = "PRAGMA journal_mode";
         Assert.Equal("wal", cmd.ExecuteScalar());
         cmd.CommandText = "SELECT group_concat(version) FROM schema_version";
-        Assert.Equal("1,2,3", cmd.ExecuteScalar());
+        Assert.Equal("1,2,3,4", cmd.ExecuteScalar());
     }
 
     [Fact]

@@ -107,6 +107,8 @@ public sealed class SqliteJobStore : IJobStore
         // Pictures made before it have NULL: they all came from Z-Image-Turbo folders or the self-test model, and
         // their PNGs carry the name; History shows the default name for them.
         (3, "model that made each picture", (c, t) => Exec(c, t, "ALTER TABLE images ADD COLUMN model TEXT;")),
+        // Jobs made before style presets used none: the empty id.
+        (4, "style preset of each job", (c, t) => Exec(c, t, "ALTER TABLE jobs ADD COLUMN style TEXT NOT NULL DEFAULT '';")),
     ];
 
     public async Task InitializeAsync(CancellationToken ct = default)
@@ -165,9 +167,9 @@ public sealed class SqliteJobStore : IJobStore
         {
             Exec(c, t, """
                 INSERT INTO jobs(id, user_id, status, prompt, negative_prompt, width, height, steps, cfg, cfg_truncation,
-                    cfg_normalization, seed, seed_policy, count, idempotency_key, submitted_at, started_at, finished_at, error, notice, restarts)
+                    cfg_normalization, seed, seed_policy, count, idempotency_key, submitted_at, started_at, finished_at, error, notice, restarts, style)
                 VALUES ($id, $user, $status, $prompt, $neg, $w, $h, $steps, $cfg, $trunc, $norm, $seed, $policy, $count, $key,
-                    $submitted, $started, $finished, $error, $notice, $restarts)
+                    $submitted, $started, $finished, $error, $notice, $restarts, $style)
                 """,
                 ("$id", job.Id), ("$user", userId), ("$status", job.Status.ToString()), ("$prompt", job.Request.Prompt),
                 ("$neg", job.Request.NegativePrompt), ("$w", job.Request.Width), ("$h", job.Request.Height), ("$steps", job.Request.Steps),
@@ -175,7 +177,7 @@ public sealed class SqliteJobStore : IJobStore
                 ("$seed", job.Request.Seed), ("$policy", job.SeedPolicy.ToString()), ("$count", job.Request.Count),
                 ("$key", job.IdempotencyKey), ("$submitted", job.SubmittedAt.ToUnixTimeMilliseconds()),
                 ("$started", job.StartedAt?.ToUnixTimeMilliseconds()), ("$finished", job.FinishedAt?.ToUnixTimeMilliseconds()),
-                ("$error", job.Error), ("$notice", job.Notice), ("$restarts", job.Restarts));
+                ("$error", job.Error), ("$notice", job.Notice), ("$restarts", job.Restarts), ("$style", job.Request.Style ?? ""));
         }
         catch (SqliteException e) when (e.SqliteErrorCode == 19 && job.IdempotencyKey is not null) // SQLITE_CONSTRAINT
         {
@@ -386,7 +388,7 @@ public sealed class SqliteJobStore : IJobStore
                 j.cfg_normalization, j.seed, j.seed_policy, j.count, j.idempotency_key, j.submitted_at, j.started_at, j.finished_at,
                 j.error, j.notice, j.restarts,
                 (SELECT group_concat(id) FROM (SELECT id FROM images WHERE job_id = j.id ORDER BY idx))
-            FROM jobs j JOIN users u ON u.id = j.user_id {tail}
+            , j.style FROM jobs j JOIN users u ON u.id = j.user_id {tail}
             """, [.. args]);
         using var r = cmd.ExecuteReader();
         var list = new List<JobRecord>();
@@ -409,6 +411,7 @@ public sealed class SqliteJobStore : IJobStore
                     CfgNormalization = r.GetFloat(10),
                     Seed = r.GetInt64(11),
                     Count = r.GetInt32(13),
+                    Style = r.GetString(22),
                 },
                 SeedPolicy = Enum.Parse<SeedPolicy>(r.GetString(12)),
                 IdempotencyKey = r.IsDBNull(14) ? null : r.GetString(14),
@@ -428,7 +431,7 @@ public sealed class SqliteJobStore : IJobStore
     {
         using var cmd = Command(c, null, $"""
             SELECT i.id, i.job_id, u.name, i.idx, i.path, i.thumb_path, i.width, i.height, i.seed, i.favourite, i.created_at,
-                j.prompt, j.negative_prompt, j.steps, j.cfg, j.cfg_truncation, j.cfg_normalization, i.model
+                j.prompt, j.negative_prompt, j.steps, j.cfg, j.cfg_truncation, j.cfg_normalization, i.model, j.style
             FROM images i JOIN jobs j ON j.id = i.job_id JOIN users u ON u.id = i.user_id {tail}
             """, [.. args]);
         using var r = cmd.ExecuteReader();
@@ -453,6 +456,7 @@ public sealed class SqliteJobStore : IJobStore
                     CfgNormalization = r.GetFloat(16),
                     Seed = seed,
                     Count = 1,
+                    Style = r.GetString(18),
                 })
             {
                 Model = r.IsDBNull(17) ? ImageSettings.DefaultModel : r.GetString(17),

@@ -47,6 +47,9 @@ public sealed class SettingsForm
     /// <summary>"Defaults for new pictures": the engine's own settings record, checked by its own rules.</summary>
     public GenerationRequest Defaults { get; set; } = GenerationRequest.Defaults;
 
+    /// <summary>The team's own style presets (the built-in ones are fixed and not listed here).</summary>
+    public List<TeamStyle> StylePresets { get; set; } = [];
+
     /// <summary>The field key of a default (its label's text key is settings.field.{key}), from the engine's field name.</summary>
     public static string DefaultField(string engineField) => "Default" + char.ToUpperInvariant(engineField[0]) + engineField[1..];
 
@@ -58,6 +61,7 @@ public sealed class SettingsForm
         form.Jobs = Bind<JobsOptions>(c, JobsOptions.Section);
         form.Memory = Bind<VramOptions>(c, VramOptions.Section);
         form.Defaults = NewPictureDefaults.Read(c).Defaults;
+        form.StylePresets = StyleCatalog.ReadTeam(c);
         return form;
     }
 
@@ -76,6 +80,15 @@ public sealed class SettingsForm
         // The engine's rules and ranges, worded in the person's language by the rule's text key.
         foreach (var p in Defaults.ValidateAsDefaults())
             problems.Add(new(DefaultField(p.Field), "settings.problem." + p.Rule, [.. p.Args]));
+        // One message per wrong field of a team preset, with its row number (1-based) so the person finds it.
+        for (int i = 0; i < StylePresets.Count; i++)
+        {
+            var preset = StylePresets[i].ToPreset();
+            foreach (var p in preset.Validate())
+                problems.Add(new(nameof(StylePresets), "settings.problem.style." + p.Field, [i + 1, .. p.Args]));
+            if (StylePreset.BuiltIn.Concat(StylePresets.Take(i).Select(s => s.ToPreset())).Any(s => string.Equals(s.Id, preset.Id, StringComparison.OrdinalIgnoreCase)))
+                problems.Add(new(nameof(StylePresets), "settings.problem.style.duplicate", i + 1, preset.Id));
+        }
         // A NUL in a path makes resolving it throw; such a path names no folder on any system.
         if (string.IsNullOrWhiteSpace(OutputDirectory))
             problems.Add(new(nameof(OutputDirectory), "settings.problem.required"));
@@ -127,7 +140,18 @@ public sealed class SettingsForm
                     ["OutputDirectory"] = OutputDirectory,
                     ["RetentionDays"] = RetentionDays,
                 },
-                ["Web"] = new JsonObject { ["Defaults"] = defaults },
+                ["Web"] = new JsonObject
+                {
+                    ["Defaults"] = defaults,
+                    ["StylePresets"] = new JsonArray([.. StylePresets.Select(p => p.ToPreset()).Select(p => (JsonNode)new JsonObject
+                    {
+                        ["Id"] = p.Id,
+                        ["NameEn"] = p.NameEn,
+                        ["NameZh"] = p.NameZh,
+                        ["Prompt"] = p.Prompt,
+                        ["Negative"] = p.Negative,
+                    })]),
+                },
             },
         };
         return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });

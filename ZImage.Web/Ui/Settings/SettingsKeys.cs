@@ -16,4 +16,5 @@ public static class SettingsKeys
     public const string OutputDirectory = JobsOptions.Section + ":OutputDirectory";
     public const string RetentionDays = JobsOptions.Section + ":RetentionDays";
     public const string Defaults = "ZImage:Web:Defaults";
+    public const string StylePresets = "ZImage:Web:StylePresets";
 }
