@@ -96,7 +96,7 @@ public sealed class JobsHost : IAsyncDisposable
     private bool _workerStarted;
 
     public JobsHost(string root, FakePipeline? pipeline = null, IGpuMemoryProbe? probe = null, TimeProvider? clock = null,
-        Dictionary<string, string?>? settings = null, IImageWriter? writer = null, ISeedSource? seeds = null)
+        Dictionary<string, string?>? settings = null, IImageWriter? writer = null, ISeedSource? seeds = null, IModelStatus? model = null)
     {
         Root = root;
         Pipeline = pipeline ?? new FakePipeline();
@@ -117,6 +117,8 @@ public sealed class JobsHost : IAsyncDisposable
         services.AddSingleton<IGpuMemoryProbe>(probe ?? new FakeMemoryProbe(null));
         services.AddSingleton<IImageWriter>(writer ?? new FakeImageWriter());
         services.AddSingleton(clock ?? TimeProvider.System);
+        if (model is not null)
+            services.AddSingleton(model);
         // Random seeds repeat from run to run, so a failing test fails the same way again.
         services.AddSingleton(seeds ?? new RandomSeedSource(new Random(20261205)));
         services.AddZImageJobs(configuration);

@@ -122,7 +122,7 @@ public sealed record StylePreset
         },
         new()
         {
-            Id = "3d", NameEn = "3D render", NameZh = "3D 渲染",
+            Id = "3d", NameEn = "3D render", NameZh = "三维渲染",
             Prompt = "as a polished 3D render with soft global illumination and ambient occlusion, smooth stylised materials with subtle subsurface scattering, gentle studio lighting, clean pastel background, high detail, the look of a modern animated feature",
             Negative = "photograph, 2D illustration, sketch, noise, low-poly artefacts, jagged edges, harsh shadows, watermark",
         },

@@ -38,11 +38,13 @@ public sealed class JobService : IJobService, IStoreStartup
     private volatile bool _stopping;
 
     private long _succeeded, _failed, _cancelled, _outOfMemory;
+    private readonly IModelStatus _model;
     private readonly ConcurrentDictionary<string, long> _imagesByUser = new(Caller.NameComparer);
 
     public JobService(IJobStore store, JobNotifier notifier, IVramGuard guard, EtaEstimator eta, ImageFiles files,
-        IOptionsMonitor<JobsOptions> options, TimeProvider clock, ISeedSource seeds, ILogger<JobService> logger)
+        IOptionsMonitor<JobsOptions> options, TimeProvider clock, ISeedSource seeds, ILogger<JobService> logger, IModelStatus model)
     {
+        _model = model;
         _store = store;
         _notifier = notifier;
         _guard = guard;
@@ -298,7 +300,7 @@ public sealed class JobService : IJobService, IStoreStartup
     internal async Task StartedAsync(JobState job)
     {
         await _store.MarkStartedAsync(job.Id, job.StartedAt!.Value, CancellationToken.None);
-        Publish(job, new JobStarted(job.Id, job.UserName, _clock.GetUtcNow(), _eta.EstimateRun(job.Request)));
+        Publish(job, new JobStarted(job.Id, job.UserName, _clock.GetUtcNow(), _eta.EstimateRun(job.Request) + (_model.LoadEstimate ?? TimeSpan.Zero)));
     }
 
     /// <summary>A denoising step of image <paramref name="imageIndex"/> of the job.</summary>
@@ -539,15 +541,23 @@ public sealed class JobService : IJobService, IStoreStartup
         var result = new Dictionary<JobState, (TimeSpan?, TimeSpan?)>(ReferenceEqualityComparer.Instance);
         int workers = Math.Max(1, _options.CurrentValue.Workers);
         var free = new List<TimeSpan>(workers);
+        // A model that is not loaded (first job, or unloaded after idle) costs its measured cold start once: the running
+        // job still before its first step pays it, or else the first job to start.
+        var load = _model.LoadEstimate ?? TimeSpan.Zero;
         foreach (var s in _running)
         {
             var p = s.Progress;
-            var remaining = _eta.EstimateRemaining(s.Request, p?.ImageIndex ?? 0, p?.Step ?? 0);
+            var remaining = _eta.EstimateRemaining(s.Request, p?.ImageIndex ?? 0, p?.Step ?? 0) + (p is null ? load : TimeSpan.Zero);
             result[s] = (null, remaining);
             free.Add(remaining);
         }
         while (free.Count < workers)
             free.Add(TimeSpan.Zero);
+        if (_running.Count == 0)
+        {
+            for (int i = 0; i < free.Count; i++)
+                free[i] += load;
+        }
         foreach (var s in _queue.InOrder())
         {
             int slot = 0;

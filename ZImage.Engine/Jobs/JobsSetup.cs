@@ -36,6 +36,8 @@ public static class JobsSetup
         services.TryAddSingleton<IJobStore>(sp => new SqliteJobStore(
             Path.Combine(ResolvePath(sp, sp.GetRequiredService<IOptions<JobsOptions>>().Value.DataDirectory), "zimage.db"),
             sp.GetRequiredService<ImageFiles>().OutputRoot));
+        services.TryAddSingleton<IModelLoadRecord>(sp => new FileModelLoadRecord(
+            Path.Combine(ResolvePath(sp, sp.GetRequiredService<IOptions<JobsOptions>>().Value.DataDirectory), "model-load.txt")));
         services.TryAddSingleton(sp => new EtaEstimator(sp.GetRequiredService<IOptions<JobsOptions>>().Value.InitialSecondsPerStepAt1024));
         services.TryAddSingleton(sp => new JobNotifier(sp.GetRequiredService<ILogger<JobNotifier>>()));
         services.TryAddSingleton<IJobNotifier>(sp => sp.GetRequiredService<JobNotifier>());

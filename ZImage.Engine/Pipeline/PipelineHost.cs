@@ -10,7 +10,9 @@ namespace ZImage.Engine.Pipeline;
 /// <summary>
 /// The pipeline the jobs worker sees: the model folder and provider named in ZImage:Engine, opened on first use and
 /// re-opened when Settings change them. With no model configured the app still runs and every run fails with a
-/// sentence pointing at Settings. Also the model's state for the status bar.
+/// sentence pointing at Settings. Also the model's state for the status bar. The host owns the sessions: with
+/// <see cref="EngineOptions.IdleUnloadMinutes"/> set, the pipeline (and with it every ONNX Runtime session) is disposed
+/// after that long without a run, and the next run opens it again; the cold start is measured and kept.
 /// </summary>
 public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
 {
@@ -21,20 +23,47 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
     private readonly ILogger _logger;
     private readonly Lock _lock = new();
     private readonly IDisposable? _subscription;
+    private readonly TimeProvider _clock;
+    private readonly IModelLoadRecord _loads;
     private Lease? _current;
     private volatile bool _loading;
+    private volatile bool _unloaded;
     private string? _lastError;
+    private ITimer? _idleTimer;
+    private DateTimeOffset _lastUsed;
 
-    public PipelineHost(IOptionsMonitor<EngineOptions> options, Func<OrtRuntime> runtime, IVramGuard guard, ILoggerFactory loggers)
+    public PipelineHost(IOptionsMonitor<EngineOptions> options, Func<OrtRuntime> runtime, IVramGuard guard, ILoggerFactory loggers,
+        TimeProvider? clock = null, IModelLoadRecord? loads = null)
     {
         _options = options;
         _runtime = runtime;
         _guard = guard;
         _loggers = loggers;
+        _clock = clock ?? TimeProvider.System;
+        _loads = loads ?? new MemoryModelLoadRecord();
         _logger = loggers.CreateLogger<PipelineHost>();
-        // Sessions hold GBs on the GPU: drop them as soon as the folder or provider changes, not at the next run.
-        _subscription = options.OnChange(_ => Reset());
+        // Sessions hold GBs on the GPU: drop them as soon as the folder or provider changes, not at the next run. Other
+        // settings (the idle minutes among them) leave the loaded model alone.
+        _subscription = options.OnChange(o =>
+        {
+            if (_current is not { } current || current.Key != KeyOf(o))
+                Reset();
+            else
+                ScheduleIdleUnload();
+        });
     }
+
+    /// <summary>Sessions open right now, across the current pipeline and retired ones still finishing a run.</summary>
+    internal int OpenSessionCount
+    {
+        get
+        {
+            lock (_lock)
+                return _current?.Pipeline.OpenSessionCount ?? 0;
+        }
+    }
+
+    public TimeSpan? LoadEstimate => _loadedOnce && !_loading ? null : _loads.Last;
 
     public ModelState State
     {
@@ -47,6 +76,8 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
                 return ModelState.Loading;
             if (_lastError is not null)
                 return ModelState.Error;
+            if (_unloaded)
+                return ModelState.Unloaded;
             return ModelFolder.Inspect(o.ModelDirectory).Healthy ? ModelState.Ready : ModelState.Error;
         }
     }
@@ -59,7 +90,11 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
             if (string.IsNullOrWhiteSpace(o.ModelDirectory))
                 return "no model is installed";
             if (_loading)
-                return "model loading…";
+                return _loads.Last is { } load ? $"loading the model (≈ {Math.Ceiling(load.TotalSeconds):0} s)" : "model loading…";
+            if (_unloaded)
+                return _loads.Last is { } next
+                    ? $"unloaded after {o.IdleUnloadMinutes} idle minutes; the next picture loads it (≈ {Math.Ceiling(next.TotalSeconds):0} s)"
+                    : $"unloaded after {o.IdleUnloadMinutes} idle minutes; the next picture loads it";
             if (_lastError is not null)
                 return _lastError;
             var health = ModelFolder.Inspect(o.ModelDirectory);
@@ -86,9 +121,14 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
         // Sessions open lazily inside the first run; until its first step the status bar says "model loading…".
         var loading = !_loadedOnce;
         _loading = loading;
+        _unloaded = false;
+        long started = _clock.GetTimestamp();
         try
         {
-            var forward = loading || progress is not null ? new ForwardProgress(progress, loading ? () => _loading = false : null) : null;
+            // The first step of a cold run marks the end of loading: its time is the cold start the next ETA uses.
+            var forward = loading || progress is not null
+                ? new ForwardProgress(progress, loading ? () => { _loading = false; _loads.Save(_clock.GetElapsedTime(started)); } : null)
+                : null;
             var result = await pipeline.RunAsync(request, forward, ct);
             _loadedOnce = true;
             _lastError = null;
@@ -136,7 +176,44 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
         {
             if (--lease.Active == 0 && lease.Retired)
                 lease.Pipeline.Dispose();
+            _lastUsed = _clock.GetUtcNow();
         }
+        ScheduleIdleUnload();
+    }
+
+    /// <summary>(Re)arms the idle timer from the last run's end; off when the setting is 0.</summary>
+    private void ScheduleIdleUnload()
+    {
+        var minutes = _options.CurrentValue.IdleUnloadMinutes;
+        lock (_lock)
+        {
+            _idleTimer?.Dispose();
+            _idleTimer = null;
+            if (minutes <= 0 || _current is null)
+                return;
+            var due = _lastUsed + TimeSpan.FromMinutes(minutes) - _clock.GetUtcNow();
+            _idleTimer = _clock.CreateTimer(_ => UnloadIfIdle(), null, due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    /// <summary>
+    /// Disposes the pipeline and so every session it opened (the GPU memory goes back with them) when no run holds it
+    /// and the idle time has passed; a run that started meanwhile re-arms the timer when it ends.
+    /// </summary>
+    private void UnloadIfIdle()
+    {
+        var minutes = _options.CurrentValue.IdleUnloadMinutes;
+        lock (_lock)
+        {
+            if (minutes <= 0 || _current is not { Active: 0 } idle || _clock.GetUtcNow() - _lastUsed < TimeSpan.FromMinutes(minutes))
+                return;
+            Retire(idle);
+            _current = null;
+            _loadedOnce = false;
+            _unloaded = true;
+        }
+        _guard.ReportLoadedModelBytes(0);
+        _logger.LogInformation("No job for {Minutes} minutes: the model was unloaded and its GPU memory released", minutes);
     }
 
     private void Retire(Lease? lease)
@@ -152,7 +229,7 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
     private Lease Current()
     {
         var o = _options.CurrentValue;
-        var key = $"{o.ModelDirectory}|{o.Provider}|{o.DeviceId}|{string.Join(",", o.ProviderOptions.Select(kv => kv.Key + "=" + kv.Value))}|{o.IntraOpThreads}|{o.VaeProvider}";
+        var key = KeyOf(o);
         {
             if (_current is not null && _current.Key == key)
                 return _current;
@@ -174,6 +251,10 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
         }
     }
 
+    /// <summary>The settings that make a different pipeline; any other change keeps the loaded one.</summary>
+    private static string KeyOf(EngineOptions o) =>
+        $"{o.ModelDirectory}|{o.Provider}|{o.DeviceId}|{string.Join(",", o.ProviderOptions.Select(kv => kv.Key + "=" + kv.Value))}|{o.IntraOpThreads}|{o.VaeProvider}";
+
     private void Reset()
     {
         lock (_lock)
@@ -187,6 +268,8 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
     public void Dispose()
     {
         _subscription?.Dispose();
+        lock (_lock)
+            _idleTimer?.Dispose();
         Reset();
     }
 

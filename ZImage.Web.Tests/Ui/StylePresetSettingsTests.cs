@@ -79,6 +79,21 @@ public sealed class StylePresetSettingsTests : IDisposable
         Assert.Equal(("a lighthouse at dusk", "", ""), (form.Prompt, form.NegativePrompt, form.ToSettings().Style));
     }
 
+    [Fact]
+    public async Task IdleUnloadMinutesAreSavedForTheEngineAndOutOfRangeIsRefused()
+    {
+        var (store, config) = OpenStudio();
+        var form = store.Load();
+        Assert.Equal(0, form.IdleUnloadMinutes);
+        form.IdleUnloadMinutes = 15;
+        Assert.Empty(await store.SaveAsync(form));
+        Assert.Equal("15", OpenStudio().Config["ZImage:Engine:IdleUnloadMinutes"]);
+
+        form.IdleUnloadMinutes = 2000;
+        var problem = Assert.Single(await store.SaveAsync(form));
+        Assert.Equal(("IdleUnloadMinutes", "settings.problem.range"), (problem.Field, problem.TextKey));
+    }
+
     public void Dispose()
     {
         try { Directory.Delete(_root, recursive: true); } catch (DirectoryNotFoundException) { }

@@ -32,6 +32,8 @@ public sealed class SettingsForm
 {
     public string ModelDirectory { get; set; } = "";
     public string ExecutionProvider { get; set; } = ExecutionProviders.Auto;
+    /// <summary>Minutes without a job before the model is unloaded and the GPU memory released; 0 = never (<see cref="EngineOptions.IdleUnloadMinutes"/>).</summary>
+    public int IdleUnloadMinutes { get; set; }
 
     /// <summary>The engine's own options objects: their defaults are the form's, their validators check it.</summary>
     public JobsOptions Jobs { get; private set; } = new();
@@ -58,6 +60,7 @@ public sealed class SettingsForm
         var form = new SettingsForm();
         form.ModelDirectory = c[SettingsKeys.ModelDirectory] ?? form.ModelDirectory;
         form.ExecutionProvider = ExecutionProviders.Normalize(c[SettingsKeys.ExecutionProvider] ?? form.ExecutionProvider);
+        form.IdleUnloadMinutes = int.TryParse(c[SettingsKeys.IdleUnloadMinutes], out var idle) ? idle : 0;
         form.Jobs = Bind<JobsOptions>(c, JobsOptions.Section);
         form.Memory = Bind<VramOptions>(c, VramOptions.Section);
         form.Defaults = NewPictureDefaults.Read(c).Defaults;
@@ -74,6 +77,8 @@ public sealed class SettingsForm
         if (!Enum.IsDefined(Residency))
             problems.Add(new(nameof(Residency), "settings.problem.choice", string.Join(", ", Enum.GetNames<ResidencyPolicy>())));
         EngineRules(Memory, [nameof(SafetyMarginMiB)], problems);
+        if (IdleUnloadMinutes is < 0 or > EngineOptions.MaxIdleUnloadMinutes)
+            problems.Add(new(nameof(IdleUnloadMinutes), "settings.problem.range", 0, EngineOptions.MaxIdleUnloadMinutes));
         EngineRules(Jobs, [nameof(MaxQueuedPerUser), nameof(MaxQueuedTotal), nameof(RetentionDays)], problems);
         if (MaxQueuedTotal < MaxQueuedPerUser)
             problems.Add(new(nameof(MaxQueuedTotal), "settings.problem.totalBelowPerUser"));
@@ -127,7 +132,7 @@ public sealed class SettingsForm
         {
             ["ZImage"] = new JsonObject
             {
-                ["Engine"] = new JsonObject { ["Provider"] = ExecutionProvider, ["ModelDirectory"] = ModelDirectory },
+                ["Engine"] = new JsonObject { ["Provider"] = ExecutionProvider, ["ModelDirectory"] = ModelDirectory, ["IdleUnloadMinutes"] = IdleUnloadMinutes },
                 ["Memory"] = new JsonObject
                 {
                     ["Residency"] = Residency.ToString(),

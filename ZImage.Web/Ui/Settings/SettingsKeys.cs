@@ -11,6 +11,7 @@ public static class SettingsKeys
     public const string Residency = VramOptions.Section + ":Residency";
     public const string SafetyMarginMiB = VramOptions.Section + ":SafetyMarginMiB";
     public const string ExecutionProvider = EngineOptions.Section + ":Provider";
+    public const string IdleUnloadMinutes = EngineOptions.Section + ":IdleUnloadMinutes";
     public const string MaxQueuedPerUser = JobsOptions.Section + ":MaxQueuedPerUser";
     public const string MaxQueuedTotal = JobsOptions.Section + ":MaxQueuedTotal";
     public const string OutputDirectory = JobsOptions.Section + ":OutputDirectory";
