@@ -167,13 +167,13 @@ public class HistoryTests
         {
             c.Open();
             using var cmd = c.CreateCommand();
-            cmd.CommandText = "ALTER TABLE images DROP COLUMN model; ALTER TABLE jobs DROP COLUMN style; DELETE FROM schema_version WHERE version >= 3;";
+            cmd.CommandText = "ALTER TABLE images DROP COLUMN model; DROP INDEX ix_jobs_finished; ALTER TABLE jobs DROP COLUMN gpu_ms; ALTER TABLE jobs DROP COLUMN style; DELETE FROM schema_version WHERE version >= 3;";
             cmd.ExecuteNonQuery();
         }
         await using (var store = new SqliteJobStore(db, Path.Combine(root, "outputs")))
         {
             await store.InitializeAsync();
-            Assert.Equal(4, store.SchemaVersion);
+            Assert.Equal(5, store.SchemaVersion);
             var page = await store.QueryImagesAsync(new HistoryQuery());
             Assert.Equal(2, page.Items.Count);
             Assert.All(page.Items, i => Assert.Equal("Z-Image-Turbo", i.Model));
@@ -189,7 +189,7 @@ public class HistoryTests
         await using (var store = new SqliteJobStore(db, root))
         {
             await store.InitializeAsync();
-            Assert.Equal(4, store.SchemaVersion);
+            Assert.Equal(5, store.SchemaVersion);
             Assert.True(store.HasFullTextSearch);
         }
         await using (var again = new SqliteJobStore(db, root))
@@ -201,7 +201,7 @@ public class HistoryTests
         cmd.CommandText = "PRAGMA journal_mode";
         Assert.Equal("wal", cmd.ExecuteScalar());
         cmd.CommandText = "SELECT group_concat(version) FROM schema_version";
-        Assert.Equal("1,2,3,4", cmd.ExecuteScalar());
+        Assert.Equal("1,2,3,4,5", cmd.ExecuteScalar());
     }
 
     [Fact]

@@ -139,6 +139,7 @@ public sealed class JobsHost : IAsyncDisposable
     public IVramGuard Guard => _services.GetRequiredService<IVramGuard>();
     public RetentionService Retention => _services.GetRequiredService<RetentionService>();
     public JobWorker Worker => _services.GetRequiredService<JobWorker>();
+    public IUsageService Usage => _services.GetRequiredService<IUsageService>();
 
     public static string NewRoot()
     {

@@ -40,6 +40,7 @@ public sealed class JobService : IJobService, IStoreStartup
     private long _succeeded, _failed, _cancelled, _outOfMemory;
     private readonly IModelStatus _model;
     private readonly ConcurrentDictionary<string, long> _imagesByUser = new(Caller.NameComparer);
+    private readonly ConcurrentDictionary<string, double> _gpuSecondsByUser = new(Caller.NameComparer);
 
     public JobService(IJobStore store, JobNotifier notifier, IVramGuard guard, EtaEstimator eta, ImageFiles files,
         IOptionsMonitor<JobsOptions> options, TimeProvider clock, ISeedSource seeds, ILogger<JobService> logger, IModelStatus model)
@@ -315,7 +316,7 @@ public sealed class JobService : IJobService, IStoreStartup
     /// <summary>The pictures are on disk: their rows and the job's success in one transaction, then the measured timing.</summary>
     internal async Task CompletedAsync(JobState job, string? notice, IReadOnlyList<NewImage> images, GenerationTimings timings)
     {
-        var ids = await _store.CompleteJobAsync(job.Id, _clock.GetUtcNow(), notice, images, CancellationToken.None);
+        var ids = await _store.CompleteJobAsync(job.Id, _clock.GetUtcNow(), notice, images, job.GpuTime, CancellationToken.None);
         if (_eta.Record(job.Request with { Count = images.Count }, timings, images.Count) is { } measured)
             await _store.SaveStepTimingAsync(measured, CancellationToken.None);
         var finishedAt = _clock.GetUtcNow();
@@ -326,7 +327,7 @@ public sealed class JobService : IJobService, IStoreStartup
 
     internal async Task FailedAsync(JobState job, string reason, string? notice, bool outOfMemory)
     {
-        await _store.FinishJobAsync(job.Id, JobStatus.Failed, _clock.GetUtcNow(), reason, notice, CancellationToken.None);
+        await _store.FinishJobAsync(job.Id, JobStatus.Failed, _clock.GetUtcNow(), reason, notice, job.GpuTime, CancellationToken.None);
         Retire(job, JobStatus.Failed, 0);
         Publish(job, new JobFailed(job.Id, job.UserName, _clock.GetUtcNow(), reason, outOfMemory));
     }
@@ -335,7 +336,7 @@ public sealed class JobService : IJobService, IStoreStartup
     internal async Task CancelledAsync(JobState job)
     {
         string by = job.CancelledBy ?? job.UserName;
-        await _store.FinishJobAsync(job.Id, JobStatus.Cancelled, _clock.GetUtcNow(), CancelledMessage(job.UserName, by), null, CancellationToken.None);
+        await _store.FinishJobAsync(job.Id, JobStatus.Cancelled, _clock.GetUtcNow(), CancelledMessage(job.UserName, by), null, job.GpuTime, CancellationToken.None);
         Retire(job, JobStatus.Cancelled, 0);
         Publish(job, new JobCancelled(job.Id, job.UserName, _clock.GetUtcNow(), by));
     }
@@ -345,6 +346,13 @@ public sealed class JobService : IJobService, IStoreStartup
     {
         await _store.RequeueAsync(job.Id, CancellationToken.None);
         ReturnToQueue(job);
+    }
+
+    /// <summary>The worker let go of the pipeline for this job after <paramref name="held"/> (recorded when the job ends).</summary>
+    internal void HeldPipeline(JobState job, TimeSpan held)
+    {
+        lock (_gate)
+            job.GpuTime += held;
     }
 
     internal bool IsOutOfMemory(Exception error) => _guard.IsOutOfMemory(error);
@@ -426,6 +434,8 @@ public sealed class JobService : IJobService, IStoreStartup
                 Interlocked.Increment(ref _cancelled);
                 break;
         }
+        if (state.GpuTime > TimeSpan.Zero)
+            _gpuSecondsByUser.AddOrUpdate(state.UserName, state.GpuTime.TotalSeconds, (_, s) => s + state.GpuTime.TotalSeconds);
         state.Cancellation?.Dispose();
         PublishQueueChanges(null);
         // A finished run frees GPU memory: a held job may fit now.
@@ -472,6 +482,9 @@ public sealed class JobService : IJobService, IStoreStartup
     internal (long Succeeded, long Failed, long Cancelled, long OutOfMemory, IReadOnlyDictionary<string, long> ImagesByUser) Counters() =>
         (Interlocked.Read(ref _succeeded), Interlocked.Read(ref _failed), Interlocked.Read(ref _cancelled), Interlocked.Read(ref _outOfMemory),
             new Dictionary<string, long>(_imagesByUser, Caller.NameComparer));
+
+    /// <summary>GPU seconds per person since start-up, for /metrics.</summary>
+    internal IReadOnlyDictionary<string, double> GpuSecondsByUser() => new Dictionary<string, double>(_gpuSecondsByUser, Caller.NameComparer);
 
     /// <summary>
     /// Sends JobQueued to every queued job whose position or hold notice changed, and returns the

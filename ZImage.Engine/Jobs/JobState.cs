@@ -32,6 +32,13 @@ internal sealed class JobState(JobRecord record)
         set => Record = Record with { Notice = value };
     }
 
+    /// <summary>Set by the worker when it lets go of the pipeline for this job.</summary>
+    public TimeSpan GpuTime
+    {
+        get => Record.GpuTime;
+        set => Record = Record with { GpuTime = value };
+    }
+
     public JobProgress? Progress { get; set; }
     /// <summary>Why the worker passed over it last time (GPU memory); null when it could start.</summary>
     public string? HeldReason { get; set; }

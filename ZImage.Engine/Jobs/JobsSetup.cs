@@ -21,6 +21,8 @@ public static class JobsSetup
         _ = configuration; // options bind through BindConfiguration, which reads the host's IConfiguration
         services.AddOptions<JobsOptions>().BindConfiguration(JobsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<VramOptions>().BindConfiguration(VramOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<UsageOptions>().BindConfiguration(UsageOptions.Section).ValidateDataAnnotations()
+            .Validate(o => Enum.IsDefined(o.PriceForm), "ZImage:Usage:PriceForm must be PerGpuHour or Energy.").ValidateOnStart();
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ISeedSource, RandomSeedSource>();
@@ -44,6 +46,7 @@ public static class JobsSetup
         services.TryAddSingleton<JobService>();
         services.TryAddSingleton<IJobService>(sp => sp.GetRequiredService<JobService>());
         services.TryAddSingleton<IStoreStartup>(sp => sp.GetRequiredService<JobService>());
+        services.TryAddSingleton<IUsageService, UsageService>();
         services.TryAddSingleton<IPictureStore>(sp => sp.GetRequiredService<IJobStore>());
         services.TryAddSingleton<ISystemStatus, SystemStatus>();
         services.TryAddSingleton<IHistoryService, HistoryService>();

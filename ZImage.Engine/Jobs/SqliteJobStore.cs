@@ -109,6 +109,11 @@ public sealed class SqliteJobStore : IJobStore
         (3, "model that made each picture", (c, t) => Exec(c, t, "ALTER TABLE images ADD COLUMN model TEXT;")),
         // Jobs made before style presets used none: the empty id.
         (4, "style preset of each job", (c, t) => Exec(c, t, "ALTER TABLE jobs ADD COLUMN style TEXT NOT NULL DEFAULT '';")),
+        // Jobs ended before it were not measured: 0 ms. The index serves usage reports by period.
+        (5, "GPU time of each job", (c, t) => Exec(c, t, """
+            ALTER TABLE jobs ADD COLUMN gpu_ms INTEGER NOT NULL DEFAULT 0;
+            CREATE INDEX ix_jobs_finished ON jobs(finished_at);
+            """)),
     ];
 
     public async Task InitializeAsync(CancellationToken ct = default)
@@ -216,7 +221,7 @@ public sealed class SqliteJobStore : IJobStore
     public Task RequeueAsync(string jobId, CancellationToken ct = default) => WriteAsync(c =>
         Exec(c, null, "UPDATE jobs SET status = 'Queued', started_at = NULL WHERE id = $id AND status = 'Running'", ("$id", jobId)), ct);
 
-    public async Task<IReadOnlyList<long>> CompleteJobAsync(string jobId, DateTimeOffset at, string? notice, IReadOnlyList<NewImage> images, CancellationToken ct = default)
+    public async Task<IReadOnlyList<long>> CompleteJobAsync(string jobId, DateTimeOffset at, string? notice, IReadOnlyList<NewImage> images, TimeSpan gpuTime, CancellationToken ct = default)
     {
         var ids = new List<long>(images.Count);
         await WriteAsync(c =>
@@ -232,16 +237,35 @@ public sealed class SqliteJobStore : IJobStore
                     ("$job", jobId), ("$idx", image.Index), ("$path", image.RelativePath), ("$thumb", image.RelativeThumbnailPath),
                     ("$w", image.Width), ("$h", image.Height), ("$seed", image.Seed), ("$created", image.CreatedAt.ToUnixTimeMilliseconds()), ("$model", image.Model)));
             }
-            Exec(c, t, "UPDATE jobs SET status = 'Succeeded', finished_at = $at, notice = COALESCE($notice, notice), error = NULL WHERE id = $id",
-                ("$id", jobId), ("$at", at.ToUnixTimeMilliseconds()), ("$notice", notice));
+            Exec(c, t, "UPDATE jobs SET status = 'Succeeded', finished_at = $at, notice = COALESCE($notice, notice), error = NULL, gpu_ms = $gpu WHERE id = $id",
+                ("$id", jobId), ("$at", at.ToUnixTimeMilliseconds()), ("$notice", notice), ("$gpu", (long)gpuTime.TotalMilliseconds));
             t.Commit();
         }, ct);
         return ids;
     }
 
-    public Task FinishJobAsync(string jobId, JobStatus status, DateTimeOffset at, string? error, string? notice, CancellationToken ct = default) => WriteAsync(c =>
-        Exec(c, null, "UPDATE jobs SET status = $status, finished_at = $at, error = $error, notice = COALESCE($notice, notice) WHERE id = $id",
-            ("$id", jobId), ("$status", status.ToString()), ("$at", at.ToUnixTimeMilliseconds()), ("$error", error), ("$notice", notice)), ct);
+    public Task FinishJobAsync(string jobId, JobStatus status, DateTimeOffset at, string? error, string? notice, TimeSpan gpuTime, CancellationToken ct = default) => WriteAsync(c =>
+        Exec(c, null, "UPDATE jobs SET status = $status, finished_at = $at, error = $error, notice = COALESCE($notice, notice), gpu_ms = $gpu WHERE id = $id",
+            ("$id", jobId), ("$status", status.ToString()), ("$at", at.ToUnixTimeMilliseconds()), ("$error", error), ("$notice", notice),
+            ("$gpu", (long)gpuTime.TotalMilliseconds)), ct);
+
+    public Task<IReadOnlyList<UsageDay>> QueryUsageAsync(DateTimeOffset from, DateTimeOffset to, string? userName, CancellationToken ct = default)
+    {
+        using var c = Open();
+        using var cmd = Command(c, null, $"""
+            SELECT u.name, date(j.finished_at / 1000, 'unixepoch') AS day, count(*),
+                sum(CASE WHEN j.status = 'Succeeded' THEN j.count ELSE 0 END), sum(j.gpu_ms)
+            FROM jobs j JOIN users u ON u.id = j.user_id
+            WHERE j.finished_at >= $from AND j.finished_at < $to {(userName is null ? "" : "AND u.name = $user")}
+            GROUP BY u.name, day ORDER BY day, u.name
+            """, ("$from", from.ToUnixTimeMilliseconds()), ("$to", to.ToUnixTimeMilliseconds()), ("$user", userName));
+        using var r = cmd.ExecuteReader();
+        var list = new List<UsageDay>();
+        while (r.Read())
+            list.Add(new UsageDay(r.GetString(0), DateOnly.ParseExact(r.GetString(1), "yyyy-MM-dd", CultureInfo.InvariantCulture),
+                r.GetInt32(2), r.GetInt32(3), TimeSpan.FromMilliseconds(r.GetInt64(4))));
+        return Task.FromResult<IReadOnlyList<UsageDay>>(list);
+    }
 
     public Task<IReadOnlyList<StepTiming>> LoadStepTimingsAsync(CancellationToken ct = default)
     {
@@ -388,7 +412,7 @@ public sealed class SqliteJobStore : IJobStore
                 j.cfg_normalization, j.seed, j.seed_policy, j.count, j.idempotency_key, j.submitted_at, j.started_at, j.finished_at,
                 j.error, j.notice, j.restarts,
                 (SELECT group_concat(id) FROM (SELECT id FROM images WHERE job_id = j.id ORDER BY idx))
-            , j.style FROM jobs j JOIN users u ON u.id = j.user_id {tail}
+            , j.style, j.gpu_ms FROM jobs j JOIN users u ON u.id = j.user_id {tail}
             """, [.. args]);
         using var r = cmd.ExecuteReader();
         var list = new List<JobRecord>();
@@ -421,6 +445,7 @@ public sealed class SqliteJobStore : IJobStore
                 Error = r.IsDBNull(18) ? null : r.GetString(18),
                 Notice = r.IsDBNull(19) ? null : r.GetString(19),
                 Restarts = r.GetInt32(20),
+                GpuTime = TimeSpan.FromMilliseconds(r.GetInt64(23)),
                 ImageIds = r.IsDBNull(21) ? [] : r.GetString(21).Split(',').Select(s => long.Parse(s, CultureInfo.InvariantCulture)).ToArray(),
             });
         }

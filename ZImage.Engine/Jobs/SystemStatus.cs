@@ -27,6 +27,7 @@ public sealed class SystemStatus(IGpuMemoryProbe probe, JobService jobs, IModelS
             c.ImagesByUser)
         {
             ModelLoadEstimate = model.LoadEstimate,
+            GpuSecondsByUser = jobs.GpuSecondsByUser(),
         };
     }
 }

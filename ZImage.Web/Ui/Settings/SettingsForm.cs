@@ -38,6 +38,8 @@ public sealed class SettingsForm
     /// <summary>The engine's own options objects: their defaults are the form's, their validators check it.</summary>
     public JobsOptions Jobs { get; private set; } = new();
     public VramOptions Memory { get; private set; } = new();
+    /// <summary>The price of GPU time for usage reports.</summary>
+    public UsageOptions Usage { get; private set; } = new();
 
     public ResidencyPolicy Residency { get => Memory.Residency; set => Memory.Residency = value; }
     public int SafetyMarginMiB { get => Memory.SafetyMarginMiB; set => Memory.SafetyMarginMiB = value; }
@@ -63,6 +65,7 @@ public sealed class SettingsForm
         form.IdleUnloadMinutes = int.TryParse(c[SettingsKeys.IdleUnloadMinutes], out var idle) ? idle : 0;
         form.Jobs = Bind<JobsOptions>(c, JobsOptions.Section);
         form.Memory = Bind<VramOptions>(c, VramOptions.Section);
+        form.Usage = Bind<UsageOptions>(c, UsageOptions.Section);
         form.Defaults = NewPictureDefaults.Read(c).Defaults;
         form.StylePresets = StyleCatalog.ReadTeam(c);
         return form;
@@ -77,6 +80,9 @@ public sealed class SettingsForm
         if (!Enum.IsDefined(Residency))
             problems.Add(new(nameof(Residency), "settings.problem.choice", string.Join(", ", Enum.GetNames<ResidencyPolicy>())));
         EngineRules(Memory, [nameof(SafetyMarginMiB)], problems);
+        if (!Enum.IsDefined(Usage.PriceForm))
+            problems.Add(new("PriceForm", "settings.problem.choice", string.Join(", ", Enum.GetNames<PriceForm>())));
+        EngineRules(Usage, [nameof(UsageOptions.PricePerGpuHour), nameof(UsageOptions.Watts), nameof(UsageOptions.TariffPerKWh), nameof(UsageOptions.Currency)], problems);
         if (IdleUnloadMinutes is < 0 or > EngineOptions.MaxIdleUnloadMinutes)
             problems.Add(new(nameof(IdleUnloadMinutes), "settings.problem.range", 0, EngineOptions.MaxIdleUnloadMinutes));
         EngineRules(Jobs, [nameof(MaxQueuedPerUser), nameof(MaxQueuedTotal), nameof(RetentionDays)], problems);
@@ -144,6 +150,14 @@ public sealed class SettingsForm
                     ["MaxQueuedTotal"] = MaxQueuedTotal,
                     ["OutputDirectory"] = OutputDirectory,
                     ["RetentionDays"] = RetentionDays,
+                },
+                ["Usage"] = new JsonObject
+                {
+                    ["PriceForm"] = Usage.PriceForm.ToString(),
+                    ["PricePerGpuHour"] = Usage.PricePerGpuHour,
+                    ["Watts"] = Usage.Watts,
+                    ["TariffPerKWh"] = Usage.TariffPerKWh,
+                    ["Currency"] = Usage.Currency,
                 },
                 ["Web"] = new JsonObject
                 {
