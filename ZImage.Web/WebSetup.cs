@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using MudBlazor.Services;
 using Radzen;
 using ZImage.Web.Api;
 using ZImage.Web.Components;
@@ -56,6 +57,7 @@ public static class WebSetup
         services.AddSingleton<SettingsStore>();
         services.AddSingleton<NewPictureDefaults>();
         services.AddSingleton<StyleCatalog>();
+        services.AddMudServices();
         services.AddSingleton<AccountStore>();
         services.AddSingleton<IPromptTokenCounter, ModelTokenCounter>();
         services.AddScoped<Localizer>();

@@ -52,6 +52,17 @@ public sealed record UsageReport(DateOnly From, DateOnly To, string Currency, Pr
     IReadOnlyList<UsageRow> Days, IReadOnlyList<UsageTotal> People)
 {
     public UsageTotal Total => new("", People.Sum(p => p.Jobs), People.Sum(p => p.Pictures), People.Sum(p => p.GpuSeconds), People.Sum(p => p.Cost));
+
+    /// <summary>One row per person and day under a header; numbers in invariant culture.</summary>
+    public string ToCsv()
+    {
+        var sb = new System.Text.StringBuilder("day,user,jobs,pictures,gpu_seconds,cost,currency\n");
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        foreach (var d in Days)
+            sb.Append(Csv.Line(d.Day.ToString("yyyy-MM-dd", inv), d.UserName, d.Jobs.ToString(inv), d.Pictures.ToString(inv),
+                d.GpuSeconds.ToString("0.###", inv), d.Cost.ToString("0.####", inv), Currency)).Append('\n');
+        return sb.ToString();
+    }
 }
 
 /// <param name="From">First day (UTC), inclusive.</param>

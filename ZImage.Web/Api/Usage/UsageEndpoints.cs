@@ -50,36 +50,8 @@ public static class UsageEndpoints
         var report = result.Report!;
         bool csv = format == "csv" || (format is null && http.Request.Headers.Accept.Any(a => a?.Contains("text/csv", StringComparison.OrdinalIgnoreCase) == true));
         return csv
-            ? TypedResults.Text(ToCsv(report), "text/csv; charset=utf-8", Encoding.UTF8)
+            ? TypedResults.Text(report.ToCsv(), "text/csv; charset=utf-8", Encoding.UTF8)
             : TypedResults.Ok(UsageReportDto.Of(report));
-    }
-
-    /// <summary>One row per person and day, with a header; numbers in invariant culture, text quoted when needed.</summary>
-    public static string ToCsv(UsageReport report)
-    {
-        var sb = new StringBuilder("day,user,jobs,pictures,gpu_seconds,cost,currency\n");
-        foreach (var d in report.Days)
-        {
-            sb.Append(d.Day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)).Append(',')
-                .Append(Csv.Field(d.UserName)).Append(',')
-                .Append(d.Jobs.ToString(CultureInfo.InvariantCulture)).Append(',')
-                .Append(d.Pictures.ToString(CultureInfo.InvariantCulture)).Append(',')
-                .Append(d.GpuSeconds.ToString("0.###", CultureInfo.InvariantCulture)).Append(',')
-                .Append(d.Cost.ToString("0.####", CultureInfo.InvariantCulture)).Append(',')
-                .Append(Csv.Field(report.Currency)).Append('\n');
-        }
-        return sb.ToString();
-    }
-}
-
-/// <summary>CSV fields as RFC 4180 writes them; a leading = + - @ is prefixed with ' so a spreadsheet never runs it.</summary>
-public static class Csv
-{
-    public static string Field(string value)
-    {
-        if (value.Length > 0 && value[0] is '=' or '+' or '-' or '@')
-            value = "'" + value;
-        return value.IndexOfAny([',', '"', '\n', '\r']) < 0 ? value : "\"" + value.Replace("\"", "\"\"") + "\"";
     }
 }
 
