@@ -140,6 +140,8 @@ public sealed class JobsHost : IAsyncDisposable
     public RetentionService Retention => _services.GetRequiredService<RetentionService>();
     public JobWorker Worker => _services.GetRequiredService<JobWorker>();
     public IUsageService Usage => _services.GetRequiredService<IUsageService>();
+    public ZImage.Engine.Jobs.Batches.IBatchService Batches => _services.GetRequiredService<ZImage.Engine.Jobs.Batches.IBatchService>();
+    public ZImage.Engine.Jobs.Batches.BatchArchive Archive => _services.GetRequiredService<ZImage.Engine.Jobs.Batches.BatchArchive>();
 
     public static string NewRoot()
     {

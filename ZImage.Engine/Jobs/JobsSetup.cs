@@ -47,6 +47,10 @@ public static class JobsSetup
         services.TryAddSingleton<IJobService>(sp => sp.GetRequiredService<JobService>());
         services.TryAddSingleton<IStoreStartup>(sp => sp.GetRequiredService<JobService>());
         services.TryAddSingleton<IUsageService, UsageService>();
+        services.TryAddSingleton<Batches.BatchService>();
+        services.TryAddSingleton<Batches.IBatchService>(sp => sp.GetRequiredService<Batches.BatchService>());
+        services.TryAddSingleton(sp => new Batches.BatchArchive(sp.GetRequiredService<IHistoryService>(),
+            Path.Combine(ResolvePath(sp, sp.GetRequiredService<IOptions<JobsOptions>>().Value.DataDirectory), "batches")));
         services.TryAddSingleton<IPictureStore>(sp => sp.GetRequiredService<IJobStore>());
         services.TryAddSingleton<ISystemStatus, SystemStatus>();
         services.TryAddSingleton<IHistoryService, HistoryService>();
