@@ -57,6 +57,7 @@ public static class WebSetup
         services.AddSingleton<SettingsStore>();
         services.AddSingleton<NewPictureDefaults>();
         services.AddSingleton<StyleCatalog>();
+        services.AddSingleton<ZImage.Web.Ui.Batches.BatchBuilder>();
         services.AddMudServices();
         services.AddSingleton<AccountStore>();
         services.AddSingleton<IPromptTokenCounter, ModelTokenCounter>();
