@@ -78,12 +78,14 @@ public static class WebSetup
         app.MapStaticAssets();
         var accounts = app.Services.GetRequiredService<IOptions<UiOptions>>().Value.Mode == UserMode.Accounts;
         var images = app.MapZImageImages();
+        var batchZip = ZImage.Web.Ui.Batches.BatchZipEndpoint.MapZImageBatchZip(app);
         var pages = app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         app.MapZImageAccounts();
         if (accounts)
         {
             // Every page and picture needs a signed-in person; the sign-in page itself is [AllowAnonymous].
             images.RequireAuthorization();
+            batchZip.RequireAuthorization();
             pages.RequireAuthorization();
         }
         app.MapZImageApi();

@@ -41,6 +41,8 @@ public class StudioServer : IAsyncLifetime
             web.UseSetting("ZImage:Jobs:DataDirectory", Path.Combine(_folder, "data"));
             web.UseSetting("ZImage:Jobs:OutputDirectory", Path.Combine(_folder, "outputs"));
             web.UseEnvironment("Production");
+            // appsettings.json names port 7860, which the owner's own studio may be using: ask for any free port.
+            web.UseSetting(WebHostDefaults.ServerUrlsKey, "http://127.0.0.1:0");
             ConfigureEngine(web);
         });
         _factory.UseKestrel(0);
