@@ -238,7 +238,7 @@ public sealed class SqliteJobStore : IJobStore
                     ("$w", image.Width), ("$h", image.Height), ("$seed", image.Seed), ("$created", image.CreatedAt.ToUnixTimeMilliseconds()), ("$model", image.Model)));
             }
             Exec(c, t, "UPDATE jobs SET status = 'Succeeded', finished_at = $at, notice = COALESCE($notice, notice), error = NULL, gpu_ms = $gpu WHERE id = $id",
-                ("$id", jobId), ("$at", at.ToUnixTimeMilliseconds()), ("$notice", notice), ("$gpu", (long)gpuTime.TotalMilliseconds));
+                ("$id", jobId), ("$at", at.ToUnixTimeMilliseconds()), ("$notice", notice), ("$gpu", StoredMilliseconds(gpuTime)));
             t.Commit();
         }, ct);
         return ids;
@@ -247,7 +247,7 @@ public sealed class SqliteJobStore : IJobStore
     public Task FinishJobAsync(string jobId, JobStatus status, DateTimeOffset at, string? error, string? notice, TimeSpan gpuTime, CancellationToken ct = default) => WriteAsync(c =>
         Exec(c, null, "UPDATE jobs SET status = $status, finished_at = $at, error = $error, notice = COALESCE($notice, notice), gpu_ms = $gpu WHERE id = $id",
             ("$id", jobId), ("$status", status.ToString()), ("$at", at.ToUnixTimeMilliseconds()), ("$error", error), ("$notice", notice),
-            ("$gpu", (long)gpuTime.TotalMilliseconds)), ct);
+            ("$gpu", StoredMilliseconds(gpuTime))), ct);
 
     public Task<IReadOnlyList<UsageDay>> QueryUsageAsync(DateTimeOffset from, DateTimeOffset to, string? userName, CancellationToken ct = default)
     {
@@ -500,6 +500,9 @@ public sealed class SqliteJobStore : IJobStore
 
     private static bool FtsAvailable(SqliteConnection c, SqliteTransaction t) =>
         Scalar<long>(c, t, "SELECT sqlite_compileoption_used('ENABLE_FTS5')") == 1;
+
+    /// <summary>GPU time is kept in whole milliseconds, rounded up: any hold of the GPU is billed.</summary>
+    private static long StoredMilliseconds(TimeSpan gpuTime) => (long)Math.Ceiling(gpuTime.TotalMilliseconds);
 
     private static DateTimeOffset FromMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
 

@@ -20,7 +20,8 @@ public sealed class UsageApiTests(AccountsApiFactory factory) : IClassFixture<Ac
         foreach (var (client, count) in new[] { (ann, 2), (bob, 1) })
         {
             var job = await client.PostJobAsync(new { prompt = "a fox", width = 256, height = 256, steps = 2, count });
-            await client.WaitForStatusAsync(job.GetProperty("id").GetString()!, "succeeded");
+            var done = await client.WaitForStatusAsync(job.GetProperty("id").GetString()!, "succeeded");
+            Assert.True(done.GetProperty("gpuSeconds").GetDouble() > 0, done.ToString());
         }
 
         var mine = await (await ann.GetAsync("/api/v1/usage")).JsonAsync();
