@@ -1,5 +1,7 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using ZImage.Engine.Jobs;
+using ZImage.Engine.Models.Install;
 using ZImage.Engine.Models.Install.Hub;
 using ZImage.Engine.Onnx;
 using ZImage.Engine.Pipeline;
@@ -15,6 +17,7 @@ public static class EngineSetup
         builder.Services.AddZImagePipeline(builder.Configuration);
         builder.Services.AddZImageJobs(builder.Configuration);
         builder.Services.AddZImageHubDownloads(builder.Configuration);
+        builder.Services.AddSingleton<ICheckpointConverter, CheckpointConverter>();
         return builder;
     }
 }

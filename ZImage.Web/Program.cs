@@ -1,6 +1,7 @@
 using ZImage.Engine;
 using ZImage.Web;
 using ZImage.Web.Cli;
+using ZImage.Web.Ui;
 
 // Command words run the engine without the web server (tests, benchmarks, the GPU machine).
 if (args.Length > 0 && CliCommands.TryGet(args[0]) is { } command)
@@ -11,6 +12,12 @@ builder.AddZImageEngine();
 builder.AddZImageWeb();
 
 var app = builder.Build();
+// After every configuration source is in (data/settings.json too): a refusal is a sentence and an exit code, not a stack trace.
+if (ListeningGuard.Check(app.Configuration) is { } refusal)
+{
+    await Console.Error.WriteLineAsync(refusal);
+    return 2;
+}
 app.UseZImageWeb();
 await app.RunAsync();
 return 0;

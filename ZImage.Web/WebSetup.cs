@@ -3,8 +3,13 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using MudBlazor.Services;
 using Radzen;
+using ZImage.Engine.Models;
+using ZImage.Engine.Models.Install;
+using ZImage.Engine.Models.Install.Hub;
 using ZImage.Web.Api;
+using ZImage.Web.Api.Auth;
 using ZImage.Web.Components;
+using ZImage.Web.Trust;
 using ZImage.Web.Ui;
 using ZImage.Web.Ui.Generate;
 using ZImage.Web.Ui.I18n;
@@ -18,10 +23,6 @@ public static class WebSetup
 {
     public static WebApplicationBuilder AddZImageWeb(this WebApplicationBuilder builder)
     {
-        var options = builder.Configuration.GetSection(UiOptions.Section).Get<UiOptions>() ?? new UiOptions();
-        if (ListeningGuard.Check(builder.Configuration, options.Mode) is { } refusal)
-            throw new InvalidOperationException(refusal);
-
         // The Settings tab saves here; as a configuration source its values reach every options class and survive a restart.
         var paths = new StudioPaths(builder.Configuration, builder.Environment.ContentRootPath);
         builder.Configuration.AddJsonFile(paths.SettingsFile(), optional: true, reloadOnChange: true);
@@ -32,17 +33,14 @@ public static class WebSetup
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddZImageUi();
         // Cookie sign-in is only used in accounts mode; in open mode nobody is ever signed in and it stays idle.
-        builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie(o =>
-        {
-            o.LoginPath = AccountEndpoints.SignInPath;
-            o.Cookie.Name = "zi-auth";
-            o.Cookie.SameSite = SameSiteMode.Lax;
-            o.ExpireTimeSpan = TimeSpan.FromDays(30);
-            o.SlidingExpiration = true;
-        });
+        builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie(AccountCookie.Configure).AddCallerSchemes();
         builder.Services.AddAuthorization();
+        builder.Services.AddLoopbackHostFilter(builder.Configuration);
         builder.Services.AddSignInRateLimit(builder.Configuration);
         builder.Services.AddCascadingAuthenticationState();
+        builder.Services.AddScoped<Microsoft.AspNetCore.Components.Server.Circuits.CircuitHandler, AccountCircuitGuard>();
+        builder.Services.AddSingleton<AccountSetup>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<AccountSetup>());
         builder.AddZImageApi();
         return builder;
     }
@@ -59,8 +57,17 @@ public static class WebSetup
         services.AddSingleton<StyleCatalog>();
         services.AddSingleton<ZImage.Web.Ui.Batches.BatchBuilder>();
         services.AddMudServices();
+        services.AddSingleton<PeopleDatabase>();
         services.AddSingleton<AccountStore>();
+        services.AddZImageModels();
         services.AddSingleton<IPromptTokenCounter, ModelTokenCounter>();
+        services.TryAddSingleton<IModelActivator, SettingsModelActivator>();
+        services.AddZImageInstaller(sp => new InstallOptions
+        {
+            CacheDirectory = sp.GetRequiredService<StudioPaths>().Resolve(sp.GetRequiredService<IOptions<HubOptions>>().Value.CacheDirectory),
+            HistoryFile = Path.Combine(sp.GetRequiredService<StudioPaths>().DataDirectory(), "installs.jsonl"),
+        });
+        services.AddScoped<ModelInstallActions>();
         services.AddScoped<Localizer>();
         services.AddScoped<UiUser>();
         services.AddScoped<GenerateSession>();
@@ -71,6 +78,8 @@ public static class WebSetup
     {
         if (!app.Environment.IsDevelopment())
             app.UseExceptionHandler("/error", createScopeForErrors: true);
+        app.UseSecurityHeaders();
+        app.UseCrossSiteGuard();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();

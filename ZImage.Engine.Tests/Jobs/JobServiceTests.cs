@@ -105,6 +105,31 @@ public class JobServiceTests
     }
 
     [Fact]
+    public async Task AnIdempotencyKeyReusedForAnotherRequestIsRefusedNamingTheFirstJob()
+    {
+        await using var host = new JobsHost(JobsHost.NewRoot());
+        var first = await host.Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "x", Width = 512, Height = 512 }, IdempotencyKey = "k" }, new Caller("ann"));
+        var fixedSeed = await host.Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "x", Width = 512, Height = 512, Seed = 7 }, SeedPolicy = SeedPolicy.Fixed, IdempotencyKey = "k" }, new Caller("ann"));
+        var otherPrompt = await host.Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "y", Width = 512, Height = 512 }, IdempotencyKey = "k" }, new Caller("ann"));
+
+        Assert.Equal(RefusalKind.IdempotencyKeyReused, fixedSeed.Refusal);
+        Assert.Equal(RefusalKind.IdempotencyKeyReused, otherPrompt.Refusal);
+        Assert.Contains(first.Job!.Id, Assert.Single(otherPrompt.Problems).Message);
+        Assert.Single(host.Jobs.ListQueue(new Caller("admin", IsAdmin: true)));
+    }
+
+    [Fact]
+    public void WhoSeesAPictureIsOneRule()
+    {
+        Assert.True(new Caller("ann").CanSee("ANN"));
+        Assert.False(new Caller("bob").CanSee("ann"));
+        Assert.True(new Caller("root", IsAdmin: true).CanSee("ann"));
+        Assert.True(new Caller("bob", SharedGallery: true).CanSee("ann"));
+        Assert.False(new Caller("bob", SharedGallery: true).CanManage("ann"));
+        Assert.False(new Caller("bob").SeesEveryone);
+    }
+
+    [Fact]
     public async Task TheSameIdempotencyKeyFromTheSameUserReturnsTheSameJob()
     {
         await using var host = new JobsHost(JobsHost.NewRoot());
@@ -195,7 +220,7 @@ public class JobServiceTests
         await using (var seed = new JobsHost(root))
         {
             await seed.Service.EnsureInitializedAsync();
-            await seed.Store.SaveStepTimingAsync(new StepTiming(512, 512, false, 5, SecondsPerStep: 2.0, FixedSecondsPerImage: 1.0));
+            await seed.Timings.SaveStepTimingAsync(new StepTiming(512, 512, false, 5, SecondsPerStep: 2.0, FixedSecondsPerImage: 1.0));
         }
 
         await using var host = new JobsHost(root, settings: new() { ["ZImage:Jobs:InitialSecondsPerStepAt1024"] = "100" });
@@ -224,7 +249,7 @@ public class JobServiceTests
 
         await using var reopened = new JobsHost(root);
         await reopened.Service.EnsureInitializedAsync();
-        var timing = Assert.Single(await reopened.Store.LoadStepTimingsAsync());
+        var timing = Assert.Single(await reopened.Timings.LoadStepTimingsAsync());
         Assert.Equal((512, 768, false), (timing.Width, timing.Height, timing.Guided));
         Assert.Equal(0.25, timing.SecondsPerStep, 3);
         var queued = await reopened.SubmitAsync("bob", 512, 768, steps: 10);

@@ -89,4 +89,28 @@ public class JobWatchTests
         Assert.All(seen, u => Assert.Equal(next.Id, u.JobId));
         Assert.IsType<JobQueued>(seen[0].Event);
     }
+
+    [Fact]
+    public async Task WatchingARunningJobNeverRepeatsWhatItsSnapshotAlreadySays()
+    {
+        await using var host = new JobsHost(JobsHost.NewRoot());
+        host.Pipeline.Hold();
+        await host.StartWorkerAsync();
+        var job = await host.SubmitAsync("ann", steps: 3);
+        await host.Events.UntilAsync(() => host.Events.Of<JobStep>().Any(e => e.JobId == job.Id), "the first step");
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+
+        var updates = new List<JobUpdate>();
+        await foreach (var update in host.Jobs.WatchJobAsync(job.Id, new Caller("ann"), deadline.Token))
+        {
+            updates.Add(update);
+            if (updates.Count == 1)
+                host.Pipeline.Release();
+        }
+
+        var snapshot = updates[0].Snapshot!;
+        Assert.Equal((JobStatus.Running, 1), (snapshot.Status, snapshot.Progress!.Step));
+        Assert.DoesNotContain(updates, u => u.Event is JobStarted);
+        Assert.Equal([2, 3], updates.Select(u => u.Event).OfType<JobStep>().Select(s => s.Step));
+    }
 }

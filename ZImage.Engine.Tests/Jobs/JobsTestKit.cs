@@ -135,6 +135,7 @@ public sealed class JobsHost : IAsyncDisposable
     public IHistoryService History => _services.GetRequiredService<IHistoryService>();
     public ISystemStatus Status => _services.GetRequiredService<ISystemStatus>();
     public IJobStore Store => _services.GetRequiredService<IJobStore>();
+    public ITimingStore Timings => _services.GetRequiredService<ITimingStore>();
     public ImageFiles Files => _services.GetRequiredService<ImageFiles>();
     public IVramGuard Guard => _services.GetRequiredService<IVramGuard>();
     public RetentionService Retention => _services.GetRequiredService<RetentionService>();

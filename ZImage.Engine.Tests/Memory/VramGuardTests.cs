@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using ZImage.Engine.Jobs;
 using ZImage.Engine.Memory;
+using ZImage.Engine.Models;
 using ZImage.Engine.Pipeline;
 using ZImage.Engine.Tests.Jobs;
 
@@ -12,7 +13,7 @@ public class VramGuardTests
     internal static VramGuard Guard(IGpuMemoryProbe probe, VramOptions? options = null)
     {
         var o = options ?? new VramOptions();
-        return new VramGuard(probe, new OptionsModelFootprintSource(new StaticMonitor<VramOptions>(o), new StaticMonitor<EngineOptions>(new EngineOptions())), new StaticMonitor<VramOptions>(o));
+        return new VramGuard(probe, new OptionsModelFootprintSource(new StaticMonitor<VramOptions>(o), new ModelCatalog(new StaticMonitor<EngineOptions>(new EngineOptions()))), new StaticMonitor<VramOptions>(o));
     }
 
     private static GenerationRequest Request(int w, int h, int count = 1, float cfg = 0) =>
@@ -127,7 +128,7 @@ public class VramGuardTests
     {
         var o = options ?? new VramOptions();
         return new VramGuard(probe, new OptionsModelFootprintSource(new StaticMonitor<VramOptions>(o),
-            new StaticMonitor<EngineOptions>(new EngineOptions { ModelDirectory = modelDirectory })), new StaticMonitor<VramOptions>(o));
+            new ModelCatalog(new StaticMonitor<EngineOptions>(new EngineOptions { ModelDirectory = modelDirectory }))), new StaticMonitor<VramOptions>(o));
     }
 
     [Theory]

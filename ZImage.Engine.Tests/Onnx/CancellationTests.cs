@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using ZImage.Engine.Onnx;
 
 namespace ZImage.Engine.Tests.Onnx;
@@ -7,29 +6,24 @@ namespace ZImage.Engine.Tests.Onnx;
 public sealed class CancellationTests(OrtFixture fixture)
 {
     // 4,000 MatMuls of 512x512 take several seconds on one core even when the machine is idle (256x256 ran in about
-    // a quarter of a second, racing the 300 ms cancel); ORT checks the terminate flag before each node, so a
-    // cancelled run should end within about one node (a few milliseconds), far inside the 100 ms allowed.
+    // a quarter of a second, racing the 300 ms cancel). How soon it stops is measured by `ort-check` (docs/performance.md),
+    // not here: on a shared machine a timing measures the neighbours.
     private const int Nodes = 4000;
     private const int Size = 512;
 
     [Fact]
-    public void CancelFromAnotherThreadStopsTheRunWithin100Milliseconds()
+    public void CancelFromAnotherThreadStopsTheRunWithTheTokensCancellation()
     {
         using var session = fixture.Runtime.OpenSession(TestModels.LongChain(fixture, Nodes, Size), new() { IntraOpThreads = 1 });
         using var x = Tensor.Create(new float[Size * Size], Size, Size);
         using var cts = new CancellationTokenSource();
-        long cancelledAt = 0;
-        using var stamp = cts.Token.Register(() => Interlocked.Exchange(ref cancelledAt, Stopwatch.GetTimestamp()));
 
         var run = Task.Run(() => session.Run(new Dictionary<string, Tensor> { ["x"] = x }, cancellationToken: cts.Token));
         cts.CancelAfter(TimeSpan.FromMilliseconds(300));
         var error = Assert.ThrowsAny<OperationCanceledException>(() => run.GetAwaiter().GetResult());
-        var endedAt = Stopwatch.GetTimestamp();
 
         Assert.Equal(cts.Token, error.CancellationToken);
         Assert.IsType<OnnxRuntimeException>(error.InnerException);
-        var stopDelay = Stopwatch.GetElapsedTime(Interlocked.Read(ref cancelledAt), endedAt);
-        Assert.True(stopDelay < TimeSpan.FromMilliseconds(100), $"The run went on for {stopDelay.TotalMilliseconds:F1} ms after cancellation.");
     }
 
     [Fact]
@@ -67,7 +61,7 @@ public sealed class CancellationTests(OrtFixture fixture)
         const int size = 256;
         var model = TestModels.LongChain(fixture, 400, size);
         using var x = Tensor.Create(new float[size * size], size, size);
-        var initial = OrtHandle.LiveCount;
+        var initial = OrtObjects.LiveCount;
         var disposedMidRun = 0;
         for (var attempt = 0; attempt < 20; attempt++)
         {
@@ -86,6 +80,6 @@ public sealed class CancellationTests(OrtFixture fixture)
                 disposedMidRun++;
         }
         Assert.True(disposedMidRun > 0, "no dispose landed during a run in 20 tries");
-        Assert.True(OrtHandle.LiveCount <= initial, $"{OrtHandle.LiveCount} native objects live, {initial} before");
+        Assert.True(OrtObjects.LiveCount <= initial, $"{OrtObjects.LiveCount} native objects live, {initial} before");
     }
 }

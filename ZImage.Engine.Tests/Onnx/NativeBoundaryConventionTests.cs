@@ -57,6 +57,24 @@ public sealed class NativeBoundaryConventionTests
         Assert.Contains(Engine.GetExportedTypes(), t => t == typeof(InferenceSession));
     }
 
+    [Fact]
+    public void OnnxRuntimeIsReachedOnlyThroughItsManagedApi()
+    {
+        // No P/Invoke and no function pointer of ours leads into onnxruntime: the one native door left is NVML's.
+        var offenders = new List<string>();
+        foreach (var type in Engine.GetTypes().Where(t => t != typeof(Nvml) && t.DeclaringType != typeof(Nvml)))
+            foreach (var member in type.GetMembers(Declared))
+            {
+                if (member is MethodInfo method && (method.Attributes.HasFlag(MethodAttributes.PinvokeImpl) || method.GetCustomAttribute<DllImportAttribute>() is not null))
+                    offenders.Add($"{type.FullName}.{method.Name} is a P/Invoke");
+                foreach (var exposed in ExposedTypes(member).Where(t => t.IsFunctionPointer || t.IsUnmanagedFunctionPointer))
+                    offenders.Add($"{type.FullName}.{member.Name} uses the function pointer {exposed}");
+            }
+
+        Assert.Empty(offenders);
+        Assert.Contains(typeof(Nvml).GetFields(Declared), f => f.FieldType.IsFunctionPointer); // the check sees function pointers
+    }
+
     private static bool InOnnx(Type type) => type.Namespace is not null && (type.Namespace == OnnxNamespace || type.Namespace.StartsWith(OnnxNamespace + ".", StringComparison.Ordinal));
 
     private static bool IsVisible(MemberInfo member) => member switch
@@ -96,7 +114,9 @@ public sealed class NativeBoundaryConventionTests
                     yield return inner;
     }
 
+    // The managed API's types count as native: the adapter keeps them behind the Onnx room's door.
     private static bool IsNative(Type type) =>
-        type == typeof(IntPtr) || type == typeof(UIntPtr) || type.IsPointer || type.IsFunctionPointer || type.IsUnmanagedFunctionPointer
+        type.Namespace?.StartsWith("Microsoft.ML.OnnxRuntime", StringComparison.Ordinal) == true
+        || type == typeof(IntPtr) || type == typeof(UIntPtr) || type.IsPointer || type.IsFunctionPointer || type.IsUnmanagedFunctionPointer
         || typeof(SafeHandle).IsAssignableFrom(type) || type == typeof(GCHandle);
 }

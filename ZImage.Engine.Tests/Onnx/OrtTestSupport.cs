@@ -15,7 +15,7 @@ public sealed class OnnxIsolatedCollection : ICollectionFixture<OrtFixture>
     public const string Name = "Onnx (isolated)";
 }
 
-/// <summary>The real ONNX Runtime from native/ beside the tests (copied there by the build), and a folder for models.</summary>
+/// <summary>The real ONNX Runtime beside the tests (runtimes/linux-x64/native/, from NuGet by the build), and a folder for models.</summary>
 public sealed class OrtFixture : IDisposable
 {
     public OrtFixture()
@@ -88,16 +88,6 @@ internal static class TestModels
     /// x: float32[size, size] multiplied by the identity <paramref name="nodes"/> times: thousands of nodes, each a
     /// short MatMul, so the run lasts seconds on CPU while ORT checks the terminate flag before every node.
     /// </summary>
-    public static string LongChain(OrtFixture fixture, int nodes, int size)
-    {
-        var identity = new float[size * size];
-        for (var i = 0; i < size; i++)
-            identity[i * size + i] = 1;
-        var builder = new OnnxModelBuilder()
-            .Input("x", TensorElementType.Float32, size, size)
-            .Initializer("I", identity, size, size);
-        for (var n = 0; n < nodes; n++)
-            builder.Node("MatMul", [n == 0 ? "x" : $"h{n}", "I"], [n == nodes - 1 ? "y" : $"h{n + 1}"]);
-        return builder.Output("y", TensorElementType.Float32, size, size).Save(fixture.PathFor($"chain_{nodes}x{size}.onnx"));
-    }
+    public static string LongChain(OrtFixture fixture, int nodes, int size) =>
+        OrtSelfCheck.WriteLongChain(fixture.PathFor($"chain_{nodes}x{size}.onnx"), nodes, size);
 }

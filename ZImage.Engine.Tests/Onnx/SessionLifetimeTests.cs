@@ -36,10 +36,31 @@ public sealed class SessionLifetimeTests(OrtFixture fixture, ITestOutputHelper o
         // The exact check behind the resident-memory one: every ORT object the binding adopts (session, options,
         // run options, tensors, binding, allocator, memory info) is counted until ORT's Release runs for it.
         var model = TestModels.Linear(fixture, "linear_counted.onnx");
-        var before = OrtHandle.LiveCount;
+        var before = OrtObjects.LiveCount;
         for (var i = 0; i < 1000; i++)
             SessionCycle(model);
-        Assert.Equal(before, OrtHandle.LiveCount);
+        Assert.Equal(before, OrtObjects.LiveCount);
+    }
+
+    [Fact]
+    public void ASessionDisposedWhileItsOutputsLiveGoesWithTheLastOfThem()
+    {
+        // Outputs may sit in the session's own memory, so they hold it; the native session is released when they go.
+        var model = TestModels.Linear(fixture, "linear_outlived.onnx");
+        var before = OrtObjects.LiveCount;
+        var session = fixture.Runtime.OpenSession(model, new() { IntraOpThreads = 1 });
+        using var input = Tensor.Create(new float[] { 1, 2, 3, 4 }, 1, 4);
+        var outputs = session.Run(new Dictionary<string, Tensor> { ["features"] = input });
+        var whileRunning = OrtObjects.LiveCount;
+
+        session.Dispose();
+
+        Assert.Throws<ObjectDisposedException>(() => session.Run(new Dictionary<string, Tensor> { ["features"] = input }));
+        Assert.Equal(whileRunning, OrtObjects.LiveCount); // nothing released yet: the output holds the session
+        Assert.Equal(TestModels.LinearReference([1, 2, 3, 4]), outputs[0].ToArray<float>());
+        outputs.Dispose();
+        input.Dispose();
+        Assert.Equal(before, OrtObjects.LiveCount);
     }
 
     /// <summary>Open a session, run it plainly and through a binding, dispose everything.</summary>

@@ -1,5 +1,4 @@
 using ZImage.Engine.Onnx;
-using ZImage.Engine.Pipeline;
 
 namespace ZImage.Engine.Tests.Pipeline;
 
@@ -8,7 +7,7 @@ public class CudaMemoryDefaultsTests
     [Fact]
     public void CudaSessionsGrowArenasByWhatIsAskedKeepWeightsOutsideThemAndCapConvolutionWorkspace()
     {
-        var options = ZImagePipeline.CudaMemoryDefaults(new InferenceSessionOptions { Provider = ExecutionProvider.Cuda });
+        var options = new InferenceSessionOptions { Provider = ExecutionProvider.Cuda }.WithCudaMemoryDefaults();
 
         Assert.Equal("kSameAsRequested", options.ProviderOptions["arena_extend_strategy"]);
         Assert.Equal("0", options.ProviderOptions["cudnn_conv_use_max_workspace"]);
@@ -18,12 +17,12 @@ public class CudaMemoryDefaultsTests
     [Fact]
     public void WhatTheOperatorSetWinsOverTheDefaults()
     {
-        var options = ZImagePipeline.CudaMemoryDefaults(new InferenceSessionOptions
+        var options = new InferenceSessionOptions
         {
             Provider = ExecutionProvider.Cuda,
             ProviderOptions = new Dictionary<string, string> { ["cudnn_conv_use_max_workspace"] = "1", ["use_tf32"] = "0" },
             ConfigEntries = new Dictionary<string, string> { ["session.use_device_allocator_for_initializers"] = "0" },
-        });
+        }.WithCudaMemoryDefaults();
 
         Assert.Equal("1", options.ProviderOptions["cudnn_conv_use_max_workspace"]);
         Assert.Equal("0", options.ProviderOptions["use_tf32"]);
@@ -33,13 +32,12 @@ public class CudaMemoryDefaultsTests
 
     [Theory]
     [InlineData(ExecutionProvider.Cpu)]
-    [InlineData(ExecutionProvider.WebGpu)]
     [InlineData(ExecutionProvider.TensorRT)]
     public void OtherProvidersAreLeftAsTheyAre(ExecutionProvider provider)
     {
         var given = new InferenceSessionOptions { Provider = provider };
 
-        Assert.Same(given, ZImagePipeline.CudaMemoryDefaults(given));
+        Assert.Same(given, given.WithCudaMemoryDefaults());
     }
 
     [Fact]
@@ -47,11 +45,11 @@ public class CudaMemoryDefaultsTests
     {
         var cuda = new InferenceSessionOptions { Provider = ExecutionProvider.Cuda };
 
-        Assert.Equal("1", ZImagePipeline.VaeLayoutDefault(cuda, "fp16").ProviderOptions["prefer_nhwc"]);
-        Assert.False(ZImagePipeline.VaeLayoutDefault(cuda, "fp32").ProviderOptions.ContainsKey("prefer_nhwc"));
-        Assert.False(ZImagePipeline.VaeLayoutDefault(new InferenceSessionOptions { Provider = ExecutionProvider.Cpu }, "fp16")
+        Assert.Equal("1", cuda.WithVaeLayout("fp16").ProviderOptions["prefer_nhwc"]);
+        Assert.False(cuda.WithVaeLayout("fp32").ProviderOptions.ContainsKey("prefer_nhwc"));
+        Assert.False(new InferenceSessionOptions { Provider = ExecutionProvider.Cpu }.WithVaeLayout("fp16")
             .ProviderOptions.ContainsKey("prefer_nhwc"));
         var chosen = cuda with { ProviderOptions = new Dictionary<string, string> { ["prefer_nhwc"] = "0" } };
-        Assert.Equal("0", ZImagePipeline.VaeLayoutDefault(chosen, "fp16").ProviderOptions["prefer_nhwc"]);
+        Assert.Equal("0", chosen.WithVaeLayout("fp16").ProviderOptions["prefer_nhwc"]);
     }
 }

@@ -17,7 +17,11 @@ namespace ZImage.Engine.Tests.Pipeline;
 /// - final 8-bit image: rounding to bytes turns a last-bit difference into at most one level, and only where a
 ///   value sits on a rounding edge; so every pixel within 1 level and at most 1% of them off at all.
 /// </summary>
-public sealed class GoldenParityTests(GoldenFixture fixture, Xunit.Abstractions.ITestOutputHelper output) : IClassFixture<GoldenFixture>
+public sealed class GoldenParityTests(GoldenFixture fixture, Xunit.Abstractions.ITestOutputHelper output)
+    : GoldenParityChecks<GoldenFixture>(fixture, output), IClassFixture<GoldenFixture>;
+
+/// <summary>The checks of <see cref="GoldenParityTests"/>, for every folder that must compute the golden outputs.</summary>
+public abstract class GoldenParityChecks<TFixture>(TFixture fixture, Xunit.Abstractions.ITestOutputHelper output) where TFixture : GoldenFixture
 {
     private const double RelativeTolerance = 1e-4;
 
@@ -64,31 +68,7 @@ public sealed class GoldenParityTests(GoldenFixture fixture, Xunit.Abstractions.
     public void EveryStepAndTheImageMatchTheReference(string runName)
     {
         var run = fixture.Run(runName);
-        var request = new GenerationRequest
-        {
-            Prompt = run.GetProperty("prompt_text").GetString()!,
-            NegativePrompt = run.GetProperty("negative_prompt").ValueKind == JsonValueKind.String ? run.GetProperty("negative_prompt").GetString()! : "",
-            Width = run.GetProperty("width").GetInt32(),
-            Height = run.GetProperty("height").GetInt32(),
-            Steps = run.GetProperty("steps").GetInt32(),
-            Cfg = run.GetProperty("guidance_scale").GetSingle(),
-            CfgTruncation = run.GetProperty("cfg_truncation").GetSingle(),
-            CfgNormalization = run.GetProperty("cfg_normalization").GetSingle(),
-            Seed = 42,
-        };
-        var noise = fixture.Floats(run.GetProperty("noise"));
-        var perStep = new List<float[]>();
-        var pipeline = fixture.Pipeline;
-        pipeline.StepObserver = (_, _, latent) => perStep.Add((float[])latent.Clone());
-        GenerationResult result;
-        try
-        {
-            result = pipeline.Run(request, progress: null, noise: _ => (float[])noise.Clone(), CancellationToken.None);
-        }
-        finally
-        {
-            pipeline.StepObserver = null;
-        }
+        var (perStep, result) = fixture.RunRecordingSteps(run);
 
         var steps = run.GetProperty("per_step").EnumerateArray().ToArray();
         Assert.Equal(steps.Length, perStep.Count);
@@ -126,15 +106,7 @@ public sealed class GoldenParityTests(GoldenFixture fixture, Xunit.Abstractions.
     private void AssertClose(float[] expected, float[] actual, string what)
     {
         Assert.True(expected.Length == actual.Length, $"{what}: {actual.Length} values, reference has {expected.Length}");
-        double scale = 0, worst = 0;
-        var worstIndex = -1;
-        for (var i = 0; i < expected.Length; i++)
-        {
-            scale = Math.Max(scale, Math.Abs(expected[i]));
-            var d = Math.Abs((double)expected[i] - actual[i]);
-            if (!(d <= worst)) { worst = d; worstIndex = i; }
-        }
-        var relative = worst / Math.Max(scale, 1e-12);
+        var (worst, worstIndex, scale, relative) = GoldenFixture.Difference(expected, actual);
         output.WriteLine($"{what}: max |diff| {worst:E2}, relative to scale {scale:E2}: {relative:E2}");
         Assert.True(relative <= RelativeTolerance,
             $"{what}: max |difference| {worst:E3} at {worstIndex} ({actual[Math.Max(worstIndex, 0)]} vs {expected[Math.Max(worstIndex, 0)]}) is {relative:E3} of the reference scale {scale:E3}; allowed {RelativeTolerance:E0}");

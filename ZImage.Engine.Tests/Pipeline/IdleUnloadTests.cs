@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using ZImage.Engine.Jobs;
 using ZImage.Engine.Memory;
+using ZImage.Engine.Models;
 using ZImage.Engine.Onnx;
 using ZImage.Engine.Pipeline;
 using ZImage.Engine.Tests.Jobs;
@@ -22,8 +23,9 @@ public sealed class IdleUnloadTests
     {
         var options = new Fixed<EngineOptions>(new EngineOptions { ModelDirectory = SelfTest, Provider = ProviderChoice.Cpu, IdleUnloadMinutes = idleMinutes });
         var vram = new Fixed<VramOptions>(new VramOptions());
-        var guard = new VramGuard(new FakeMemoryProbe(null), new OptionsModelFootprintSource(vram, options), vram);
-        return new PipelineHost(options, () => OrtRuntime.Load(), guard, NullLoggerFactory.Instance, clock, loads);
+        var catalog = new ModelCatalog(options);
+        var guard = new VramGuard(new FakeMemoryProbe(null), new OptionsModelFootprintSource(vram, catalog), vram);
+        return new PipelineHost(options, catalog, () => OrtRuntime.Load(), guard, NullLoggerFactory.Instance, clock, loads);
     }
 
     [Fact]

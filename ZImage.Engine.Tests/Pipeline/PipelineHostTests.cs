@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using ZImage.Engine.Jobs;
 using ZImage.Engine.Memory;
+using ZImage.Engine.Models;
 using ZImage.Engine.Onnx;
 using ZImage.Engine.Pipeline;
 
@@ -15,9 +16,10 @@ public sealed class PipelineHostTests
     private static (PipelineHost Host, Monitor Options) Host(string? modelDirectory)
     {
         var options = new Monitor(new EngineOptions { ModelDirectory = modelDirectory, Provider = ProviderChoice.Cpu });
-        var vram = new Monitor<VramOptions>(new VramOptions());
-        var guard = new VramGuard(new NoGpu(), new OptionsModelFootprintSource(vram, options), vram);
-        return (new PipelineHost(options, () => OrtRuntime.Load(), guard, NullLoggerFactory.Instance), options);
+        var vram = new SettableMonitor<VramOptions>(new VramOptions());
+        var catalog = new ModelCatalog(options);
+        var guard = new VramGuard(new NoGpu(), new OptionsModelFootprintSource(vram, catalog), vram);
+        return (new PipelineHost(options, catalog, () => OrtRuntime.Load(), guard, NullLoggerFactory.Instance), options);
     }
 
     [Fact]
@@ -38,6 +40,20 @@ public sealed class PipelineHostTests
         using var _ = host;
         Assert.Equal(ModelState.Error, host.State);
         Assert.Contains("does not exist", host.Detail);
+    }
+
+    [Fact]
+    public async Task AJobOnAFolderThatFailsItsCheckFailsWithAPathFreeSentence()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "zimage-secret-place-" + Guid.NewGuid().ToString("N"));
+        var (host, _) = Host(folder);
+        using var _ = host;
+
+        var e = await Assert.ThrowsAsync<ZImage.Engine.Models.ModelFolderException>(() =>
+            host.RunAsync(new GenerationRequest { Prompt = "x", Width = 256, Height = 256, Steps = 1 }, null, CancellationToken.None));
+
+        Assert.Equal("The model can't be used: the model folder does not exist. An administrator can fix it in Settings.", e.Message);
+        Assert.DoesNotContain("zimage-secret-place", host.Detail);
     }
 
     [Fact]
@@ -74,25 +90,5 @@ public sealed class PipelineHostTests
         public GpuMemoryInfo? Read() => null;
     }
 
-    private class Monitor<T>(T value) : IOptionsMonitor<T>
-    {
-        private readonly List<Action<T, string?>> _listeners = [];
-        public T CurrentValue { get; private set; } = value;
-        public T Get(string? name) => CurrentValue;
-
-        public IDisposable? OnChange(Action<T, string?> listener)
-        {
-            _listeners.Add(listener);
-            return null;
-        }
-
-        public void Set(T value)
-        {
-            CurrentValue = value;
-            foreach (var listener in _listeners)
-                listener(value, null);
-        }
-    }
-
-    private sealed class Monitor(EngineOptions value) : Monitor<EngineOptions>(value);
+    private sealed class Monitor(EngineOptions value) : SettableMonitor<EngineOptions>(value);
 }

@@ -1,3 +1,4 @@
+using ZImage.Engine.Models;
 using ZImage.Engine.Memory;
 using ZImage.Engine.Onnx;
 using ZImage.Engine.Pipeline;
@@ -21,8 +22,8 @@ public sealed class PipelineRunTests(GoldenFixture fixture) : IClassFixture<Gold
     {
         var options = new EngineOptions
         {
-            Provider = ProviderChoice.WebGpu,
-            ProviderOptions = { ["preferredLayout"] = "NCHW" },
+            Provider = ProviderChoice.Cuda,
+            ProviderOptions = { ["use_tf32"] = "0" },
             VaeProvider = ProviderChoice.Cpu,
             IntraOpThreads = 3,
         };
@@ -33,7 +34,7 @@ public sealed class PipelineRunTests(GoldenFixture fixture) : IClassFixture<Gold
         Assert.Equal(ExecutionProvider.Cpu, vae.Provider);
         Assert.Empty(vae.ProviderOptions);
         Assert.Equal(3, vae.IntraOpThreads);
-        options.VaeProvider = ProviderChoice.WebGpu;
+        options.VaeProvider = ProviderChoice.Cuda;
         Assert.Null(options.ToVaeSessionOptions(fixture.Runtime));
         options.VaeProvider = null;
         Assert.Null(options.ToVaeSessionOptions(fixture.Runtime));

@@ -4,9 +4,11 @@ namespace ZImage.Engine.Jobs;
 
 /// <summary>
 /// Pushes job events to subscribers. Handlers run synchronously on the thread that raised the event
-/// (often the GPU worker), so they must be quick and must not block: a Blazor component calls
-/// <c>InvokeAsync(StateHasChanged)</c>, an SSE endpoint writes to its own channel. A throwing handler
-/// is logged and does not affect the job or other subscribers. Dispose the subscription to stop.
+/// (often the GPU worker, between two denoising steps), so they must be quick and must not block. To follow a job or
+/// a person's jobs, use <see cref="IJobService.WatchJobAsync"/> / <see cref="IJobService.WatchMineAsync"/>, which only
+/// queue here and do their work on the watcher's own task; subscribe directly only for counters that do nothing per
+/// step (status bar, metrics). A throwing handler is logged and does not affect the job or other subscribers.
+/// Dispose the subscription to stop.
 /// </summary>
 public interface IJobNotifier
 {

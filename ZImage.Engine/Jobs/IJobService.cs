@@ -47,6 +47,8 @@ public enum RefusalKind
     TooLargeForGpu,
     /// <summary>The service is stopping (HTTP 503).</summary>
     ShuttingDown,
+    /// <summary>The idempotency key was used before for a different request (HTTP 422).</summary>
+    IdempotencyKeyReused,
 }
 
 /// <summary>

@@ -4,11 +4,12 @@ using ZImage.Engine.Pipeline;
 namespace ZImage.Engine.Jobs;
 
 /// <summary>
-/// Durable jobs and measured timings, and (through <see cref="IPictureStore"/>) their pictures. The queue's order lives in <see cref="FairQueue{T}"/>,
+/// Durable jobs. Their pictures are <see cref="IPictureStore"/>'s and the measured timings <see cref="ITimingStore"/>'s;
+/// one SQLite file holds all three (<see cref="SqliteJobStore"/>), so a job's success and its pictures' rows commit together. The queue's order lives in <see cref="FairQueue{T}"/>,
 /// not here, so another store (PostgreSQL shared by several GPU boxes, see docs/jobs.md) slots in
 /// behind this interface. Implementations are thread-safe.
 /// </summary>
-public interface IJobStore : IPictureStore, IAsyncDisposable
+public interface IJobStore : IAsyncDisposable
 {
     /// <summary>Creates or migrates the schema. Call once before anything else.</summary>
     Task InitializeAsync(CancellationToken ct = default);
@@ -51,10 +52,6 @@ public interface IJobStore : IPictureStore, IAsyncDisposable
     /// Ordered by day, then name.
     /// </summary>
     Task<IReadOnlyList<UsageDay>> QueryUsageAsync(DateTimeOffset from, DateTimeOffset to, string? userName, CancellationToken ct = default);
-
-    Task<IReadOnlyList<StepTiming>> LoadStepTimingsAsync(CancellationToken ct = default);
-
-    Task SaveStepTimingAsync(StepTiming timing, CancellationToken ct = default);
 }
 
 /// <summary>
@@ -79,6 +76,14 @@ public record JobRecord
     public IReadOnlyList<long> ImageIds { get; init; } = [];
     /// <summary>How long the worker held the pipeline for this job (the GPU time it is billed for); zero until it ends.</summary>
     public TimeSpan GpuTime { get; init; }
+}
+
+/// <summary>What this box measured per size and guidance, for ETAs (<see cref="EtaEstimator"/>).</summary>
+public interface ITimingStore
+{
+    Task<IReadOnlyList<StepTiming>> LoadStepTimingsAsync(CancellationToken ct = default);
+
+    Task SaveStepTimingAsync(StepTiming timing, CancellationToken ct = default);
 }
 
 /// <summary>Measured cost of a size on this box: seconds per denoising step, and the rest of an image (text encoder, VAE, saving).</summary>

@@ -16,6 +16,8 @@ namespace ZImage.Engine.Jobs;
 public sealed class JobService : IJobService, IStoreStartup
 {
     private readonly IJobStore _store;
+    private readonly IPictureStore _pictures;
+    private readonly ITimingStore _timings;
     private readonly JobNotifier _notifier;
     private readonly IVramGuard _guard;
     private readonly EtaEstimator _eta;
@@ -42,11 +44,13 @@ public sealed class JobService : IJobService, IStoreStartup
     private readonly ConcurrentDictionary<string, long> _imagesByUser = new(Caller.NameComparer);
     private readonly ConcurrentDictionary<string, double> _gpuSecondsByUser = new(Caller.NameComparer);
 
-    public JobService(IJobStore store, JobNotifier notifier, IVramGuard guard, EtaEstimator eta, ImageFiles files,
+    public JobService(IJobStore store, IPictureStore pictures, ITimingStore timings, JobNotifier notifier, IVramGuard guard, EtaEstimator eta, ImageFiles files,
         IOptionsMonitor<JobsOptions> options, TimeProvider clock, ISeedSource seeds, ILogger<JobService> logger, IModelStatus model)
     {
         _model = model;
         _store = store;
+        _pictures = pictures;
+        _timings = timings;
         _notifier = notifier;
         _guard = guard;
         _eta = eta;
@@ -67,11 +71,11 @@ public sealed class JobService : IJobService, IStoreStartup
     {
         await _store.InitializeAsync();
         var queued = await _store.RecoverAsync(_clock.GetUtcNow());
-        LastReconcile = await _files.ReconcileAsync(_store, CancellationToken.None);
+        LastReconcile = await _files.ReconcileAsync(_pictures, CancellationToken.None);
         if (LastReconcile is { RowsWithoutFile: > 0 } or { FilesWithoutRow: > 0 })
             _logger.LogWarning("Start-up reconciliation removed {Rows} image rows without a file and {Files} files without a row",
                 LastReconcile.RowsWithoutFile, LastReconcile.FilesWithoutRow);
-        _eta.Load(await _store.LoadStepTimingsAsync());
+        _eta.Load(await _timings.LoadStepTimingsAsync());
         lock (_gate)
         {
             foreach (var record in queued)
@@ -112,7 +116,15 @@ public sealed class JobService : IJobService, IStoreStartup
         try
         {
             if (key is not null && await FindRepeatAsync(caller.UserName, key, ct) is { } earlier)
-                return SubmitResult.Ok(earlier, repeated: true);
+            {
+                // A retry repeats the request; another request under the same key is a client bug, and answering with
+                // the first job would hide it (IETF httpapi-idempotency-key-header: 422).
+                var asked = request.SeedPolicy == SeedPolicy.Random && earlier.SeedPolicy == SeedPolicy.Random ? generation with { Seed = earlier.Request.Seed } : generation;
+                return asked == earlier.Request && request.SeedPolicy == earlier.SeedPolicy
+                    ? SubmitResult.Ok(earlier, repeated: true)
+                    : SubmitResult.Refuse(RefusalKind.IdempotencyKeyReused, "Idempotency-Key",
+                        $"This Idempotency-Key was already used for a different request (job {earlier.Id}); use a new key for a new request.");
+            }
 
             var options = _options.CurrentValue;
             lock (_gate)
@@ -301,16 +313,22 @@ public sealed class JobService : IJobService, IStoreStartup
     internal async Task StartedAsync(JobState job)
     {
         await _store.MarkStartedAsync(job.Id, job.StartedAt!.Value, CancellationToken.None);
-        Publish(job, new JobStarted(job.Id, job.UserName, _clock.GetUtcNow(), _eta.EstimateRun(job.Request) + (_model.LoadEstimate ?? TimeSpan.Zero)));
+        _notifier.Publish(new JobStarted(job.Id, job.UserName, _clock.GetUtcNow(), _eta.EstimateRun(job.Request) + (_model.LoadEstimate ?? TimeSpan.Zero)) { Version = job.StartVersion });
     }
 
     /// <summary>A denoising step of image <paramref name="imageIndex"/> of the job.</summary>
     internal void Stepped(JobState job, int imageIndex, GenerationProgress step)
     {
         int count = job.Request.Count;
-        UpdateProgress(job, new JobProgress(imageIndex, count, step.Step, step.TotalSteps, step.Preview));
+        long version;
+        lock (_gate)
+        {
+            // Progress and its version change together, so a snapshot showing this step carries its version.
+            job.Progress = new JobProgress(imageIndex, count, step.Step, step.TotalSteps, step.Preview);
+            version = ++job.Version;
+        }
         var eta = _eta.EstimateRemaining(job.Request, imageIndex, step.Step);
-        Publish(job, new JobStep(job.Id, job.UserName, _clock.GetUtcNow(), imageIndex, count, step.Step, step.TotalSteps, eta, step.Preview));
+        _notifier.Publish(new JobStep(job.Id, job.UserName, _clock.GetUtcNow(), imageIndex, count, step.Step, step.TotalSteps, eta, step.Preview) { Version = version });
     }
 
     /// <summary>The pictures are on disk: their rows and the job's success in one transaction, then the measured timing.</summary>
@@ -318,7 +336,7 @@ public sealed class JobService : IJobService, IStoreStartup
     {
         var ids = await _store.CompleteJobAsync(job.Id, _clock.GetUtcNow(), notice, images, job.GpuTime, CancellationToken.None);
         if (_eta.Record(job.Request with { Count = images.Count }, timings, images.Count) is { } measured)
-            await _store.SaveStepTimingAsync(measured, CancellationToken.None);
+            await _timings.SaveStepTimingAsync(measured, CancellationToken.None);
         var finishedAt = _clock.GetUtcNow();
         Retire(job, JobStatus.Succeeded, ids.Count);
         Publish(job, new JobSucceeded(job.Id, job.UserName, finishedAt, ids,
@@ -400,6 +418,9 @@ public sealed class JobService : IJobService, IStoreStartup
                     next.StartedAt = _clock.GetUtcNow();
                     next.Cancellation = new CancellationTokenSource();
                     next.Progress = new JobProgress(0, next.Request.Count, 0, next.Request.Steps, null);
+                    // The start's version is taken with the change, so a snapshot that already says "running"
+                    // carries it and the JobStarted that follows is dropped as a repeat.
+                    next.StartVersion = ++next.Version;
                     _running.Add(next);
                 }
             }
@@ -452,12 +473,6 @@ public sealed class JobService : IJobService, IStoreStartup
             state.Progress = null;
             _queue.Enqueue(state, state.UserName, state.Request.Cost);
         }
-    }
-
-    private void UpdateProgress(JobState state, JobProgress progress)
-    {
-        lock (_gate)
-            state.Progress = progress;
     }
 
     internal void SetNotice(JobState state, string notice)

@@ -47,6 +47,8 @@ internal sealed class JobState(JobRecord record)
     public CancellationTokenSource? Cancellation { get; set; }
     /// <summary>How many events this job has announced; the next one gets Version + 1.</summary>
     public long Version { get; set; }
+    /// <summary>The version taken when the worker marked it running, for the JobStarted that announces it.</summary>
+    public long StartVersion { get; set; }
     public string? CancelledBy { get; set; }
 
     public JobSnapshot Snapshot(int? position, TimeSpan? etaStart, TimeSpan? etaFinish) => new(Record)

@@ -31,13 +31,6 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
             TimeSpan.FromTicks(Interlocked.Read(ref _pipelineTicks) * TimeSpan.TicksPerSecond / Stopwatch.Frequency),
             TimeSpan.FromTicks(Interlocked.Read(ref _saveTicks) * TimeSpan.TicksPerSecond / Stopwatch.Frequency));
 
-    public override async Task StartAsync(CancellationToken cancellationToken)
-    {
-        // Migrations, crash recovery and reconciliation finish before the app serves anyone.
-        await jobs.EnsureInitializedAsync();
-        await base.StartAsync(cancellationToken);
-    }
-
     public override Task StopAsync(CancellationToken cancellationToken)
     {
         jobs.BeginStopping();

@@ -7,13 +7,21 @@ public sealed class JobsOptions
 {
     public const string Section = "ZImage:Jobs";
 
-    /// <summary>SQLite database lives here. Relative paths are relative to the content root.</summary>
+    /// <summary>
+    /// Everything the studio writes lives here by default: the SQLite database, settings.json, accounts, and the
+    /// pictures (<see cref="OutputDirectory"/>). Relative paths are relative to the content root (ContentPaths):
+    /// <c>ZImage.Web/data/</c> under <c>dotnet run --project ZImage.Web</c>, git-ignored.
+    /// </summary>
     [Required]
-    public string DataDirectory { get; set; } = "data";
+    public string DataDirectory { get; set; } = DefaultDataDirectory;
 
     /// <summary>Images go to <c>OutputDirectory/yyyy-MM-dd/</c>. Relative paths are relative to the content root.</summary>
     [Required]
-    public string OutputDirectory { get; set; } = "outputs";
+    public string OutputDirectory { get; set; } = DefaultOutputDirectory;
+
+    public const string DefaultDataDirectory = "data";
+    /// <summary>Inside the data folder, so one folder holds everything a run leaves behind.</summary>
+    public const string DefaultOutputDirectory = "data/pictures";
 
     /// <summary>GPU workers; each runs one job at a time. One GPU wants one.</summary>
     [Range(1, 16)]

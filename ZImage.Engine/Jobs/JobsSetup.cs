@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ZImage.Engine.History;
 using ZImage.Engine.Memory;
+using ZImage.Engine.Models;
 using ZImage.Engine.Pipeline;
 
 namespace ZImage.Engine.Jobs;
@@ -27,6 +28,7 @@ public static class JobsSetup
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ISeedSource, RandomSeedSource>();
         services.TryAddSingleton<IGpuMemoryProbe, NvmlMemoryProbe>();
+        services.AddZImageModels();
         services.TryAddSingleton<IModelFootprintSource, OptionsModelFootprintSource>();
         services.TryAddSingleton<VramGuard>();
         services.TryAddSingleton<IVramGuard>(sp => sp.GetRequiredService<VramGuard>());
@@ -35,9 +37,12 @@ public static class JobsSetup
         services.TryAddSingleton<IModelStatus, UnknownModelStatus>();
 
         services.TryAddSingleton(sp => new ImageFiles(ResolvePath(sp, sp.GetRequiredService<IOptions<JobsOptions>>().Value.OutputDirectory)));
-        services.TryAddSingleton<IJobStore>(sp => new SqliteJobStore(
+        services.TryAddSingleton(sp => new SqliteJobStore(
             Path.Combine(ResolvePath(sp, sp.GetRequiredService<IOptions<JobsOptions>>().Value.DataDirectory), "zimage.db"),
             sp.GetRequiredService<ImageFiles>().OutputRoot));
+        services.TryAddSingleton<IJobStore>(sp => sp.GetRequiredService<SqliteJobStore>());
+        services.TryAddSingleton<IPictureStore>(sp => sp.GetRequiredService<SqliteJobStore>());
+        services.TryAddSingleton<ITimingStore>(sp => sp.GetRequiredService<SqliteJobStore>());
         services.TryAddSingleton<IModelLoadRecord>(sp => new FileModelLoadRecord(
             Path.Combine(ResolvePath(sp, sp.GetRequiredService<IOptions<JobsOptions>>().Value.DataDirectory), "model-load.txt")));
         services.TryAddSingleton(sp => new EtaEstimator(sp.GetRequiredService<IOptions<JobsOptions>>().Value.InitialSecondsPerStepAt1024));
@@ -51,9 +56,9 @@ public static class JobsSetup
         services.TryAddSingleton<Batches.IBatchService>(sp => sp.GetRequiredService<Batches.BatchService>());
         services.TryAddSingleton(sp => new Batches.BatchArchive(sp.GetRequiredService<IHistoryService>(),
             Path.Combine(ResolvePath(sp, sp.GetRequiredService<IOptions<JobsOptions>>().Value.DataDirectory), "batches")));
-        services.TryAddSingleton<IPictureStore>(sp => sp.GetRequiredService<IJobStore>());
         services.TryAddSingleton<ISystemStatus, SystemStatus>();
         services.TryAddSingleton<IHistoryService, HistoryService>();
+        services.AddHostedService<JobsStartup>();
         services.TryAddSingleton<JobWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<JobWorker>());
         services.TryAddSingleton<RetentionService>();
@@ -61,8 +66,5 @@ public static class JobsSetup
         return services;
     }
 
-    private static string ResolvePath(IServiceProvider sp, string path) =>
-        Path.GetFullPath(Path.IsPathRooted(path)
-            ? path
-            : Path.Combine(sp.GetService<IHostEnvironment>()?.ContentRootPath ?? Directory.GetCurrentDirectory(), path));
+    private static string ResolvePath(IServiceProvider sp, string path) => ContentPaths.Resolve(path, ContentPaths.Root(sp));
 }

@@ -6,7 +6,7 @@ using ZImage.Engine.History;
 namespace ZImage.Engine.Jobs;
 
 /// <summary>Deletes images older than <see cref="JobsOptions.RetentionDays"/>; starred images are kept forever.</summary>
-public sealed class RetentionService(JobService jobs, IJobStore store, IOptionsMonitor<JobsOptions> options, TimeProvider clock, ILogger<RetentionService> logger)
+public sealed class RetentionService(JobService jobs, IPictureStore store, IOptionsMonitor<JobsOptions> options, TimeProvider clock, ILogger<RetentionService> logger)
     : BackgroundService
 {
     private const int Batch = 500;

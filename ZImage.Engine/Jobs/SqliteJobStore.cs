@@ -12,7 +12,7 @@ namespace ZImage.Engine.Jobs;
 /// A connection per call from the pool; writes go through one gate because SQLite has one writer
 /// and waiting in-process is cheaper than SQLITE_BUSY retries. Times are stored as Unix milliseconds.
 /// </summary>
-public sealed class SqliteJobStore : IJobStore
+public sealed class SqliteJobStore : IJobStore, IPictureStore, ITimingStore
 {
     private readonly string _connectionString;
     private readonly string _outputRoot;

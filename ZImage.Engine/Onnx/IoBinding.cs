@@ -1,59 +1,65 @@
+using Ort = Microsoft.ML.OnnxRuntime;
+
 namespace ZImage.Engine.Onnx;
 
 /// <summary>
 /// ORT IO binding: inputs and outputs bound to tensors or device memory once, then run repeatedly, so data such as
 /// latents can stay on the GPU between steps. Owned by its creator; not thread-safe. Bound tensors are kept alive
-/// (and, when over managed memory, pinned) until rebound, cleared or the binding is disposed.
+/// (and, when over managed memory, pinned) until rebound, cleared or the binding is disposed; the binding keeps its
+/// session until it is disposed.
 /// </summary>
 public sealed class IoBinding : IDisposable
 {
     private readonly InferenceSession _session;
-    private readonly OrtIoBindingHandle _handle;
-    private readonly Dictionary<string, OrtValueHandle> _inputs = [];
-    private readonly Dictionary<string, OrtValueHandle> _outputs = [];
+    private readonly Ort.OrtIoBinding _binding;
+    private readonly Dictionary<string, Tensor> _inputs = [];
+    private readonly Dictionary<string, Tensor> _outputs = [];
+    private bool _disposed;
 
-    internal IoBinding(InferenceSession session)
+    /// <summary>Takes the adopted <paramref name="binding"/> and a reference on <paramref name="session"/>'s lease.</summary>
+    internal IoBinding(InferenceSession session, Ort.OrtIoBinding binding)
     {
         _session = session;
-        _handle = OrtNative.CreateIoBinding(session.Handle);
+        _binding = binding;
     }
 
     public void BindInput(string name, Tensor tensor)
     {
         ArgumentNullException.ThrowIfNull(tensor);
-        OrtNative.BindInput(Live, name, tensor.Handle);
-        Hold(_inputs, name, tensor.Handle);
+        Call(() => Live.BindInput(name, tensor.Value), $"Binding input '{name}'");
+        Hold(_inputs, name, tensor);
     }
 
     public void BindOutput(string name, Tensor tensor)
     {
         ArgumentNullException.ThrowIfNull(tensor);
-        OrtNative.BindOutput(Live, name, tensor.Handle);
-        Hold(_outputs, name, tensor.Handle);
+        Call(() => Live.BindOutput(name, tensor.Value), $"Binding output '{name}'");
+        Hold(_outputs, name, tensor);
     }
 
     /// <summary>Lets ORT allocate the output in <paramref name="memory"/> of the session's device; read it with <see cref="GetOutputs"/>.</summary>
     public void BindOutput(string name, DeviceMemory memory)
     {
-        OrtNative.BindOutputToDevice(Live, name, _session.MemoryInfo(memory));
+        var info = _session.MemoryInfo(memory);
+        Call(() => Live.BindOutputToDevice(name, info), $"Binding output '{name}' to {memory} memory");
         Hold(_outputs, name, null);
     }
 
     /// <summary>Waits until inputs copied by ORT to the device are ready (needed only with asynchronous copies).</summary>
-    public void SynchronizeInputs() => OrtNative.IoBindingCall(OrtApiOrdinals.SynchronizeBoundInputs, Live);
+    public void SynchronizeInputs() => Call(() => Live.SynchronizeBoundInputs(), "Synchronizing bound inputs");
 
     /// <summary>Waits until the device has finished writing the outputs.</summary>
-    public void SynchronizeOutputs() => OrtNative.IoBindingCall(OrtApiOrdinals.SynchronizeBoundOutputs, Live);
+    public void SynchronizeOutputs() => Call(() => Live.SynchronizeBoundOutputs(), "Synchronizing bound outputs");
 
     public void ClearInputs()
     {
-        OrtNative.IoBindingClear(OrtApiOrdinals.ClearBoundInputs, Live);
+        Call(() => Live.ClearBoundInputs(), "Clearing bound inputs");
         Release(_inputs);
     }
 
     public void ClearOutputs()
     {
-        OrtNative.IoBindingClear(OrtApiOrdinals.ClearBoundOutputs, Live);
+        Call(() => Live.ClearBoundOutputs(), "Clearing bound outputs");
         Release(_outputs);
     }
 
@@ -62,63 +68,73 @@ public sealed class IoBinding : IDisposable
     {
         cancellationToken.ThrowIfCancellationRequested();
         var binding = Live;
-        using var runOptions = OrtNative.CreateRunOptions(runConfig);
-        try
+        InferenceSession.Execute(cancellationToken, runConfig, $"Running model '{_session.ModelPath}' with bound values", runOptions =>
         {
-            using (InferenceSession.Terminate(runOptions, cancellationToken))
-                OrtNative.RunWithBinding(_session.Handle, runOptions, binding);
-        }
-        catch (OnnxRuntimeException e) when (cancellationToken.IsCancellationRequested)
-        {
-            throw new OperationCanceledException($"The run of '{Path.GetFileName(_session.ModelPath)}' was cancelled.", e, cancellationToken);
-        }
-        catch (OnnxRuntimeException e)
-        {
-            throw new OnnxRuntimeException(e.ErrorCode, $"Running model '{_session.ModelPath}' with bound values: {e.Message}", e);
-        }
+            _session.NativeRunWithBinding(runOptions, binding);
+            return true;
+        });
     }
 
     /// <summary>The bound outputs after <see cref="Run"/>, in binding order; each tensor is a new reference the caller disposes.</summary>
     public RunOutputs GetOutputs()
     {
-        var names = OrtNative.GetBoundOutputNames(Live);
-        var values = OrtNative.GetBoundOutputValues(Live);
+        var binding = Live;
+        string[] names = [];
+        IEnumerable<Ort.OrtValue> values = [];
+        Call(() =>
+        {
+            names = binding.GetOutputNames();
+            values = binding.GetOutputValues();
+        }, "Reading bound outputs");
         return new RunOutputs(names, _session.WrapOutputs(values));
     }
 
     public void Dispose()
     {
-        if (_handle.IsClosed)
+        if (_disposed)
             return;
-        _handle.Dispose();
+        _disposed = true;
+        OrtObjects.Release(_binding);
         Release(_inputs);
         Release(_outputs);
+        _session.Lease.Exit();
     }
 
-    private OrtIoBindingHandle Live
+    private Ort.OrtIoBinding Live
     {
         get
         {
-            ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
-            return _handle;
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return _binding;
         }
     }
 
-    private static void Hold(Dictionary<string, OrtValueHandle> held, string name, OrtValueHandle? value)
+    private static void Call(Action call, string context)
     {
-        if (held.Remove(name, out var previous))
-            previous.DangerousRelease();
-        if (value is null)
-            return;
-        var added = false;
-        value.DangerousAddRef(ref added);
-        held[name] = value;
+        try
+        {
+            call();
+        }
+        catch (Ort.OnnxRuntimeException e)
+        {
+            throw OnnxRuntimeException.From(e, context);
+        }
     }
 
-    private static void Release(Dictionary<string, OrtValueHandle> held)
+    private static void Hold(Dictionary<string, Tensor> held, string name, Tensor? tensor)
     {
-        foreach (var value in held.Values)
-            value.DangerousRelease();
+        if (held.Remove(name, out var previous))
+            previous.Unhold();
+        if (tensor is null)
+            return;
+        tensor.Hold();
+        held[name] = tensor;
+    }
+
+    private static void Release(Dictionary<string, Tensor> held)
+    {
+        foreach (var tensor in held.Values)
+            tensor.Unhold();
         held.Clear();
     }
 }

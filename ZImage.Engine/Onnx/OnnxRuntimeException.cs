@@ -1,6 +1,8 @@
+using Ort = Microsoft.ML.OnnxRuntime;
+
 namespace ZImage.Engine.Onnx;
 
-/// <summary>ORT's <c>OrtErrorCode</c> (onnxruntime_c_api.h, 1.29), same numbers.</summary>
+/// <summary>ORT's <c>OrtErrorCode</c> (onnxruntime_c_api.h), same names and numbers.</summary>
 public enum OrtErrorCode
 {
     Ok = 0,
@@ -31,4 +33,23 @@ public sealed class OnnxRuntimeException : Exception
     }
 
     public OrtErrorCode ErrorCode { get; }
+
+    /// <summary>
+    /// Ours for the managed API's exception, <paramref name="context"/> (e.g. the model file) in front. The managed API
+    /// keeps the native error code only as its message's "[ErrorCode:Name] " prefix, so that is where the code is read.
+    /// </summary>
+    internal static OnnxRuntimeException From(Ort.OnnxRuntimeException e, string context)
+    {
+        const string prefix = "[ErrorCode:";
+        var message = e.Message;
+        var code = OrtErrorCode.Fail;
+        var end = message.IndexOf("] ", StringComparison.Ordinal);
+        if (message.StartsWith(prefix, StringComparison.Ordinal) && end > prefix.Length)
+        {
+            if (Enum.TryParse<OrtErrorCode>(message[prefix.Length..end], out var parsed))
+                code = parsed;
+            message = message[(end + 2)..];
+        }
+        return new OnnxRuntimeException(code, $"{context}: {message}", e);
+    }
 }

@@ -10,7 +10,7 @@ public sealed class OnnxRuntimeOptions
 {
     public const string Section = "ZImage:Engine";
 
-    /// <summary>Folder holding libonnxruntime.so.1 (and the CUDA provider libraries); unset: ZIMAGE_ORT_DIR, else native/ beside the app.</summary>
+    /// <summary>Folder holding libonnxruntime.so (and the CUDA provider libraries); unset: ZIMAGE_ORT_DIR, else the NuGet package's runtimes/linux-x64/native/ beside the app.</summary>
     public string? OnnxRuntimeDirectory { get; set; }
 }
 
@@ -22,8 +22,8 @@ public static class OnnxSetup
         services.AddOptions<OnnxRuntimeOptions>()
             .Bind(configuration.GetSection(OnnxRuntimeOptions.Section))
             .Validate(o => string.IsNullOrWhiteSpace(o.OnnxRuntimeDirectory)
-                    || File.Exists(Path.Combine(o.OnnxRuntimeDirectory, OrtRuntime.LibraryFileName)),
-                $"ZImage:Engine:OnnxRuntimeDirectory must name a folder that holds {OrtRuntime.LibraryFileName}; leave it empty to use ZIMAGE_ORT_DIR or native/ beside the app.")
+                    || OrtRuntime.FindLibrary(o.OnnxRuntimeDirectory) is not null,
+                $"ZImage:Engine:OnnxRuntimeDirectory must name a folder that holds {OrtRuntime.LibraryFileName}; leave it empty to use ZIMAGE_ORT_DIR or the copy the build puts beside the app.")
             .ValidateOnStart();
         services.AddSingleton(sp => OrtRuntime.Load(
             sp.GetRequiredService<IOptions<OnnxRuntimeOptions>>().Value.OnnxRuntimeDirectory,

@@ -21,6 +21,61 @@ public sealed record OrtSelfCheckResult(
 /// </summary>
 public static class OrtSelfCheck
 {
+    /// <summary>A model that runs long on purpose: <paramref name="nodes"/> MatMuls by the identity, x in, y out (size x size).</summary>
+    internal static string WriteLongChain(string path, int nodes, int size)
+    {
+        var identity = new float[size * size];
+        for (var i = 0; i < size; i++)
+            identity[i * size + i] = 1;
+        var builder = new OnnxModelBuilder()
+            .Input("x", TensorElementType.Float32, size, size)
+            .Initializer("I", identity, size, size);
+        for (var n = 0; n < nodes; n++)
+            builder.Node("MatMul", [n == 0 ? "x" : $"h{n}", "I"], [n == nodes - 1 ? "y" : $"h{n + 1}"]);
+        return builder.Output("y", TensorElementType.Float32, size, size).Save(path);
+    }
+
+    /// <summary>
+    /// How long a run goes on after its token is cancelled from another thread: a chain of <paramref name="nodes"/>
+    /// MatMuls (long enough to still be running at the cancel) on one CPU thread, cancelled after 300 ms. ORT checks
+    /// the terminate flag before each node, so this is about one node's time. The goal is under 100 ms.
+    /// </summary>
+    public static TimeSpan MeasureCancelDelay(OrtRuntime runtime, int nodes = 4000, int size = 512)
+    {
+        var directory = Directory.CreateTempSubdirectory("zimage-ort-cancel-");
+        try
+        {
+            var model = WriteLongChain(Path.Combine(directory.FullName, "chain.onnx"), nodes, size);
+
+            using var session = runtime.OpenSession(model, new InferenceSessionOptions { IntraOpThreads = 1 });
+            using var x = Tensor.Create(new float[size * size], size, size);
+            using var cts = new CancellationTokenSource();
+            long cancelledAt = 0;
+            using var stamp = cts.Token.Register(() => Interlocked.Exchange(ref cancelledAt, Stopwatch.GetTimestamp()));
+            var run = Task.Run(() => session.Run(new Dictionary<string, Tensor> { ["x"] = x }, cancellationToken: cts.Token));
+            cts.CancelAfter(TimeSpan.FromMilliseconds(300));
+            try
+            {
+                run.GetAwaiter().GetResult().Dispose();
+                throw new InvalidOperationException($"the {nodes}-node run finished before the cancel; use more nodes");
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            return Stopwatch.GetElapsedTime(Interlocked.Read(ref cancelledAt));
+        }
+        finally
+        {
+            try
+            {
+                directory.Delete(recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
     public static OrtSelfCheckResult Run(OrtRuntime runtime, ExecutionProvider provider, int size, int deviceId = 0)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
@@ -67,7 +122,6 @@ public static class OrtSelfCheck
             var deviceMemory = provider switch
             {
                 ExecutionProvider.Cuda or ExecutionProvider.TensorRT => DeviceMemory.Cuda,
-                ExecutionProvider.WebGpu => DeviceMemory.WebGpu,
                 _ => DeviceMemory.Cpu,
             };
             using var binding = session.CreateBinding();

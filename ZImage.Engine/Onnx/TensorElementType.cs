@@ -26,7 +26,6 @@ public enum DeviceMemory
     Cpu,
     Cuda,
     CudaPinned,
-    WebGpu,
 }
 
 public sealed record TensorInfo(string Name, TensorElementType ElementType, IReadOnlyList<long> Shape, IReadOnlyList<string?> SymbolicDimensions)
@@ -68,7 +67,6 @@ internal static class TensorTypes
         DeviceMemory.Cpu => "Cpu",
         DeviceMemory.Cuda => "Cuda",
         DeviceMemory.CudaPinned => "CudaPinned",
-        DeviceMemory.WebGpu => "WebGPU_Buffer",
         _ => throw new ArgumentOutOfRangeException(nameof(memory), memory, "Unknown device memory."),
     };
 
@@ -76,7 +74,6 @@ internal static class TensorTypes
     {
         "Cuda" => DeviceMemory.Cuda,
         "CudaPinned" => DeviceMemory.CudaPinned,
-        "WebGPU_Buffer" or "WebGPU_Buf" => DeviceMemory.WebGpu,
         _ => DeviceMemory.Cpu,
     };
 }

@@ -17,6 +17,7 @@ namespace ZImage.Engine.Pipeline;
 public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
 {
     private readonly IOptionsMonitor<EngineOptions> _options;
+    private readonly IModelCatalog _catalog;
     private readonly Func<OrtRuntime> _runtime;
     private readonly IVramGuard _guard;
     private readonly ILoggerFactory _loggers;
@@ -32,10 +33,11 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
     private ITimer? _idleTimer;
     private DateTimeOffset _lastUsed;
 
-    public PipelineHost(IOptionsMonitor<EngineOptions> options, Func<OrtRuntime> runtime, IVramGuard guard, ILoggerFactory loggers,
+    public PipelineHost(IOptionsMonitor<EngineOptions> options, IModelCatalog catalog, Func<OrtRuntime> runtime, IVramGuard guard, ILoggerFactory loggers,
         TimeProvider? clock = null, IModelLoadRecord? loads = null)
     {
         _options = options;
+        _catalog = catalog;
         _runtime = runtime;
         _guard = guard;
         _loggers = loggers;
@@ -51,6 +53,8 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
             else
                 ScheduleIdleUnload();
         });
+        // A re-read (an install replaced the folder in place) also means the open sessions are stale.
+        _catalog.Changed += Reset;
     }
 
     /// <summary>Sessions open right now, across the current pipeline and retired ones still finishing a run.</summary>
@@ -69,16 +73,16 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
     {
         get
         {
-            var o = _options.CurrentValue;
-            if (string.IsNullOrWhiteSpace(o.ModelDirectory))
+            var model = _catalog.Current;
+            if (!model.IsSet)
                 return ModelState.NotInstalled;
             if (_loading)
                 return ModelState.Loading;
             if (_lastError is not null)
                 return ModelState.Error;
-            if (_unloaded)
-                return ModelState.Unloaded;
-            return ModelFolder.Inspect(o.ModelDirectory).Healthy ? ModelState.Ready : ModelState.Error;
+            if (!model.IsUsable)
+                return ModelState.Error;
+            return _unloaded ? ModelState.Unloaded : ModelState.Ready;
         }
     }
 
@@ -86,21 +90,20 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
     {
         get
         {
-            var o = _options.CurrentValue;
-            if (string.IsNullOrWhiteSpace(o.ModelDirectory))
+            var model = _catalog.Current;
+            if (!model.IsSet)
                 return "no model is installed";
             if (_loading)
                 return _loads.Last is { } load ? $"loading the model (≈ {Math.Ceiling(load.TotalSeconds):0} s)" : "model loading…";
             if (_unloaded)
                 return _loads.Last is { } next
-                    ? $"unloaded after {o.IdleUnloadMinutes} idle minutes; the next picture loads it (≈ {Math.Ceiling(next.TotalSeconds):0} s)"
-                    : $"unloaded after {o.IdleUnloadMinutes} idle minutes; the next picture loads it";
+                    ? $"unloaded after {_options.CurrentValue.IdleUnloadMinutes} idle minutes; the next picture loads it (≈ {Math.Ceiling(next.TotalSeconds):0} s)"
+                    : $"unloaded after {_options.CurrentValue.IdleUnloadMinutes} idle minutes; the next picture loads it";
             if (_lastError is not null)
                 return _lastError;
-            var health = ModelFolder.Inspect(o.ModelDirectory);
-            return health.Healthy
-                ? $"{health.Manifest!.ModelName}{(health.Manifest.RandomWeights ? " (self-test, random weights)" : "")}, {Describe(o.Provider)}"
-                : health.Problems[0];
+            return model.IsUsable
+                ? $"{model.Manifest!.ModelName}{(model.IsSelfTest ? " (self-test, random weights)" : "")}, {Describe(_options.CurrentValue.Provider)}"
+                : model.Describe();
         }
     }
 
@@ -110,7 +113,6 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
         ProviderChoice.Cpu => "on the processor",
         ProviderChoice.Cuda => "on CUDA",
         ProviderChoice.TensorRT => "on TensorRT",
-        ProviderChoice.WebGpu => "on WebGPU",
         _ => provider.ToString(),
     };
 
@@ -229,6 +231,7 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
     private Lease Current()
     {
         var o = _options.CurrentValue;
+        var model = _catalog.Current;
         var key = KeyOf(o);
         {
             if (_current is not null && _current.Key == key)
@@ -236,9 +239,21 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
             Retire(_current);
             _current = null;
             _loadedOnce = false;
-            if (string.IsNullOrWhiteSpace(o.ModelDirectory))
+            if (model.Directory is not { } directory)
                 throw new InvalidOperationException("No model is installed yet: open Settings to choose a model folder or the self-test model.");
-            var folder = ModelFolder.Open(o.ModelDirectory);
+            if (!model.IsUsable)
+                throw Unusable(model);
+            ModelFolder folder;
+            try
+            {
+                // Loading reads the disk as it is now; what the catalog read earlier may be out of date.
+                folder = ModelFolder.Open(directory);
+            }
+            catch (ModelFolderException)
+            {
+                _catalog.Refresh();
+                throw Unusable(_catalog.Current);
+            }
             var runtime = _runtime();
             var pipeline = new ZImagePipeline(folder, runtime, o.ToSessionOptions(runtime),
                 request => _guard.DecideResidency(request).Mode, _loggers.CreateLogger<ZImagePipeline>(),
@@ -251,9 +266,13 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
         }
     }
 
-    /// <summary>The settings that make a different pipeline; any other change keeps the loaded one.</summary>
-    private static string KeyOf(EngineOptions o) =>
-        $"{o.ModelDirectory}|{o.Provider}|{o.DeviceId}|{string.Join(",", o.ProviderOptions.Select(kv => kv.Key + "=" + kv.Value))}|{o.IntraOpThreads}|{o.VaeProvider}";
+    /// <summary>The model and settings that make a different pipeline; any other change keeps the loaded one.</summary>
+    private string KeyOf(EngineOptions o) =>
+        $"{_catalog.Current.Directory}|{o.Provider}|{o.DeviceId}|{string.Join(",", o.ProviderOptions.Select(kv => kv.Key + "=" + kv.Value))}|{o.IntraOpThreads}|{o.VaeProvider}";
+
+    /// <summary>The job's error: what is wrong, without the server's paths (the person who queued it may not be an administrator).</summary>
+    private static ModelFolderException Unusable(ModelEntry model) =>
+        new($"{ModelEntry.UnusablePrefix}{model.Describe()}. An administrator can fix it in Settings.", [.. model.Problems.Select(p => p.Subject)]);
 
     private void Reset()
     {
@@ -270,6 +289,7 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
         _subscription?.Dispose();
         lock (_lock)
             _idleTimer?.Dispose();
+        _catalog.Changed -= Reset;
         Reset();
     }
 

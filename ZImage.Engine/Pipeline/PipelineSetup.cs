@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using ZImage.Engine.Jobs;
+using ZImage.Engine.Models;
 using ZImage.Engine.Onnx;
 
 namespace ZImage.Engine.Pipeline;
@@ -17,10 +18,12 @@ public static class PipelineSetup
         _ = configuration;
         services.AddOptions<EngineOptions>().BindConfiguration(EngineOptions.Section)
             .ValidateDataAnnotations()
-            .Validate(o => Enum.IsDefined(o.Provider), "ZImage:Engine:Provider must be Auto, Cpu, Cuda, TensorRT or WebGpu.")
+            .Validate(o => Enum.IsDefined(o.Provider), "ZImage:Engine:Provider must be Auto, Cpu, Cuda or TensorRT.")
             .ValidateOnStart();
+        services.AddZImageModels();
         services.TryAddSingleton(sp => new PipelineHost(
             sp.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<EngineOptions>>(),
+            sp.GetRequiredService<Models.IModelCatalog>(),
             () => sp.GetRequiredService<OrtRuntime>(),
             sp.GetRequiredService<Memory.IVramGuard>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>(),

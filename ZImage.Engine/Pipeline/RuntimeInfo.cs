@@ -1,3 +1,4 @@
+using ZImage.Engine.Models;
 using ZImage.Engine.Onnx;
 
 namespace ZImage.Engine.Pipeline;
@@ -16,7 +17,6 @@ public sealed record RuntimeInfo(string? Version, IReadOnlyList<string> Provider
     public static string ShortName(string provider) => provider switch
     {
         "TensorrtExecutionProvider" => "TensorRT",
-        "WebGpuExecutionProvider" => "WebGPU",
         _ when provider.EndsWith("ExecutionProvider", StringComparison.Ordinal) => provider[..^"ExecutionProvider".Length],
         _ => provider,
     };

@@ -35,61 +35,19 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
         // Residency: Resident keeps all three sessions; Lean keeps them too, but each hands its arena's free memory
         // back after its last run of a job (text encoder, final step, VAE), so their peak workspaces take turns;
         // Sequential releases each session after its stage (Auto is decided by the VRAM guard before the run and
-        // arrives here as one of the three). vaeSessionOptions: the VAE decoder on another provider (ORT's WebGPU
-        // Conv kernels exceed some GPUs' workgroup memory; docs/performance.md).
+        // arrives here as one of the three). vaeSessionOptions: the VAE decoder on another provider.
     {
         _model = model;
         _runtime = runtime;
-        _sessionOptions = CudaMemoryDefaults(AllowShapeOpsOnCpu(sessionOptions));
-        var vae = vaeSessionOptions is null ? _sessionOptions : CudaMemoryDefaults(AllowShapeOpsOnCpu(vaeSessionOptions));
-        _vaeSessionOptions = VaeLayoutDefault(vae, model.Manifest.VaeDtype);
+        _sessionOptions = sessionOptions.WithShapeOpsOnCpu().WithCudaMemoryDefaults();
+        var vae = vaeSessionOptions is null ? _sessionOptions : vaeSessionOptions.WithShapeOpsOnCpu().WithCudaMemoryDefaults();
+        _vaeSessionOptions = vae.WithVaeLayout(model.Manifest.VaeDtype);
         _residency = residency ?? (_ => ResidencyPolicy.Resident);
         _logger = logger ?? NullLogger.Instance;
         _tokenizer = new Lazy<Qwen3Tokenizer>(() => Qwen3Tokenizer.Load(model.TokenizerPath));
         _textEncoder = new SessionSlot(this, model.TextEncoderPath, _sessionOptions);
         _transformer = new SessionSlot(this, model.TransformerPath, _sessionOptions);
         _vaeDecoder = new SessionSlot(this, model.VaeDecoderPath, _vaeSessionOptions);
-    }
-
-    // ORT's CUDA provider deliberately leaves shape arithmetic (Shape, Gather, Concat on int64) on the CPU; a
-    // strict no-fallback session refuses such graphs, so real model sessions allow it unless told otherwise.
-    private static InferenceSessionOptions AllowShapeOpsOnCpu(InferenceSessionOptions options) =>
-        options.ConfigEntries.ContainsKey(InferenceSessionOptions.DisableCpuFallbackKey)
-            ? options
-            : options with
-            {
-                ConfigEntries = new Dictionary<string, string>(options.ConfigEntries) { [InferenceSessionOptions.DisableCpuFallbackKey] = "0" },
-            };
-
-    /// <summary>
-    /// CUDA settings that hold GPU memory to what is asked for, unless the caller set them: arenas grow by the size
-    /// requested instead of the next power of two, weights are allocated outside the arenas (so a shrink can return
-    /// a whole arena region), and cuDNN convolutions keep to their default workspace instead of the largest one.
-    /// Measured on an H100 at 1024x1024, resident (docs/performance.md): 3.6 GB less with the fp32 VAE (which got 32 ms
-    /// slower, 142 to 174 ms) and 1.9 GB less with the fp16 one (11 ms slower).
-    /// </summary>
-    internal static InferenceSessionOptions CudaMemoryDefaults(InferenceSessionOptions options)
-    {
-        if (options.Provider != ExecutionProvider.Cuda)
-            return options;
-        var provider = new Dictionary<string, string>(options.ProviderOptions);
-        provider.TryAdd("arena_extend_strategy", "kSameAsRequested");
-        provider.TryAdd("cudnn_conv_use_max_workspace", "0");
-        var config = new Dictionary<string, string>(options.ConfigEntries);
-        config.TryAdd("session.use_device_allocator_for_initializers", "1");
-        return options with { ProviderOptions = provider, ConfigEntries = config };
-    }
-
-    /// <summary>
-    /// An fp16 VAE decoder on CUDA runs its convolutions channels-last (ORT's prefer_nhwc) unless the caller set it:
-    /// measured on an H100 at 1024x1024 in lean residency, its peak fell from 25,050 to 23,374 MiB and it ran
-    /// faster (176 to 160 ms). An fp32 VAE stays channels-first: there NHWC was slower (131 to 171 ms on an H200).
-    /// </summary>
-    internal static InferenceSessionOptions VaeLayoutDefault(InferenceSessionOptions options, string vaeDtype)
-    {
-        if (options.Provider != ExecutionProvider.Cuda || vaeDtype != "fp16" || options.ProviderOptions.ContainsKey("prefer_nhwc"))
-            return options;
-        return options with { ProviderOptions = new Dictionary<string, string>(options.ProviderOptions) { ["prefer_nhwc"] = "1" } };
     }
 
     public ModelFolder Model => _model;
@@ -353,17 +311,8 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
 
         public bool IsOpen => _session is not null;
 
-        /// <summary>
-        /// The run option that shrinks this session's arena after a run (ORT's memory.enable_memory_arena_shrinkage,
-        /// naming the arena's device), or null when the provider has no such arena. Lean residency passes it on the
-        /// last run of each stage.
-        /// </summary>
-        public IReadOnlyDictionary<string, string>? ShrinkConfig { get; } = options.Provider switch
-        {
-            ExecutionProvider.Cpu => new Dictionary<string, string> { ["memory.enable_memory_arena_shrinkage"] = "cpu:0" },
-            ExecutionProvider.Cuda => new Dictionary<string, string> { ["memory.enable_memory_arena_shrinkage"] = $"gpu:{options.DeviceId}" },
-            _ => null,
-        };
+        /// <summary>The run config that hands this session's arena back after its run; Lean residency passes it on the last run of each stage.</summary>
+        public IReadOnlyDictionary<string, string>? ShrinkConfig { get; } = options.ArenaShrinkRunConfig;
 
         public InferenceSession Session
         {

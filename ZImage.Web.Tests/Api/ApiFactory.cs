@@ -107,6 +107,13 @@ public sealed class TinyModelApiFactory : ApiFactory
     }
 }
 
+/// <summary>The fake pipeline, with the engine set to the committed self-test model folder (what the A1111 model endpoints read).</summary>
+public sealed class SelfTestFolderApiFactory : ApiFactory
+{
+    protected override void ConfigureEngine(IWebHostBuilder builder) =>
+        builder.UseSetting("ZImage:Engine:ModelDirectory", TinyModelApiFactory.ModelDirectory);
+}
+
 public sealed class AccountsApiFactory : ApiFactory
 {
     protected override ApiAuthMode Mode => ApiAuthMode.Accounts;

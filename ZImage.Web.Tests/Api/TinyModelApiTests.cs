@@ -112,7 +112,10 @@ public sealed class TinyModelApiTests(TinyModelApiFactory factory) : IClassFixtu
         Assert.Contains("CPUExecutionProvider", providers.GetProperty("available").EnumerateArray().Select(p => p.GetString()));
 
         var models = await (await client.GetAsync("/sdapi/v1/sd-models")).JsonAsync();
-        Assert.Equal(TinyModelApiFactory.ModelDirectory, Assert.Single(models.EnumerateArray()).GetProperty("filename").GetString());
+        // The folder's own name and the manifest's model name: never the path on the server (issue #15).
+        var listed = Assert.Single(models.EnumerateArray());
+        Assert.Equal("self-test-tiny", listed.GetProperty("filename").GetString());
+        Assert.Equal("self-test-tiny", listed.GetProperty("title").GetString());
     }
 
     private static async Task<RgbImage> ImageOfAsync(HttpClient client, string jobId)

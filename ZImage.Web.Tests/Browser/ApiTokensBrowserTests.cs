@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using Microsoft.Extensions.DependencyInjection;
 using static Microsoft.Playwright.Assertions;
 
 namespace ZImage.Web.Tests.Browser;
@@ -17,6 +18,8 @@ public sealed class ApiTokensBrowserTests(AccountsStudioServer server) : IClassF
         await page.GotoAsync("/signin");
         await page.Locator("#account-name").FillAsync("Lin");
         await page.Locator("#account-password").FillAsync("a long password");
+        await page.Locator("#account-password-confirm").FillAsync("a long password");
+        await page.Locator("#setup-code").FillAsync(server.Services.GetRequiredService<ZImage.Web.Ui.Identity.AccountSetup>().Code!);
         await page.Locator("#setup-admin").ClickAsync();
         await page.Locator("html[data-zi-interactive]").WaitForAsync(new() { State = Microsoft.Playwright.WaitForSelectorState.Attached });
         await Expect(page.Locator("#user-name")).ToContainTextAsync("Lin");

@@ -5,7 +5,7 @@ namespace ZImage.Web.Tests.Browser;
 
 /// <summary>
 /// A few end-to-end checks in a real browser against the real server with the fake pipeline: the Blazor circuit
-/// (blazor.web.js comes from the ASP.NET Core 9.0 runtime pack, see tools/blazor-web-js), Radzen components,
+/// (blazor.web.js is the SDK's own), Radzen components,
 /// reconnecting, and two people whose jobs the test holds in place. The designer's round trip on the real engine is in
 /// <see cref="DesignerRoundTripTests"/>. Kept few: Chromium is the slow part on a 2-core CI machine.
 /// </summary>

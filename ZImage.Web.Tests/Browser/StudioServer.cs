@@ -26,10 +26,11 @@ public class StudioServer : IAsyncLifetime
     public FakePipeline Pipeline { get; } = new() { StepTime = TimeSpan.FromMilliseconds(120), StepDelay = TimeSpan.FromMilliseconds(120) };
     public IBrowser Browser { get; private set; } = default!;
     public string BaseUrl { get; private set; } = "";
+    public IServiceProvider Services => _factory!.Services;
 
     /// <summary>Screenshots go here; CI keeps the folder as an artifact.</summary>
     public static string ArtifactsFolder =>
-        Environment.GetEnvironmentVariable("ZIMAGE_ARTIFACTS") is { Length: > 0 } dir ? dir : Path.Combine(RepositoryRoot(), "artifacts", "screenshots");
+        Environment.GetEnvironmentVariable("ZIMAGE_ARTIFACTS") is { Length: > 0 } dir ? dir : Path.Combine(TestFolders.RepositoryRoot() ?? AppContext.BaseDirectory, "artifacts", "screenshots");
 
     public async Task InitializeAsync()
     {
@@ -41,8 +42,9 @@ public class StudioServer : IAsyncLifetime
             web.UseSetting("ZImage:Jobs:DataDirectory", Path.Combine(_folder, "data"));
             web.UseSetting("ZImage:Jobs:OutputDirectory", Path.Combine(_folder, "outputs"));
             web.UseEnvironment("Production");
-            // appsettings.json names port 7860, which the owner's own studio may be using: ask for any free port.
-            web.UseSetting(WebHostDefaults.ServerUrlsKey, "http://127.0.0.1:0");
+            // appsettings.json asks for localhost:7860, where the owner may be running the studio: the test server
+            // takes a free loopback port instead (the Urls setting wins over UseKestrel's port).
+            web.UseSetting("urls", "http://127.0.0.1:0");
             ConfigureEngine(web);
         });
         _factory.UseKestrel(0);
@@ -102,16 +104,6 @@ public class StudioServer : IAsyncLifetime
         catch (IOException)
         {
         }
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "ZImage.sln")))
-                return dir.FullName;
-        }
-        return AppContext.BaseDirectory;
     }
 }
 

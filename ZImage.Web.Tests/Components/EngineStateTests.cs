@@ -10,7 +10,7 @@ namespace ZImage.Web.Tests.Components;
 public sealed class EngineStateTests
 {
     private static readonly RuntimeInfo Missing = new(null, [], null,
-        "ONNX Runtime was not found: '/opt/zimage/native/libonnxruntime.so.1' does not exist.");
+        "ONNX Runtime was not found: '/opt/zimage/ort/libonnxruntime.so' does not exist.");
 
     [Fact]
     public async Task TheStatusBarNamesWhereTheModelRunsAndListsTheRuntimesProvidersOnHover()
@@ -49,20 +49,20 @@ public sealed class EngineStateTests
 
         var bar = Decoded(await studio.RenderAsync<StatusBar>());
         Assert.Contains("Engine library missing", bar);
-        Assert.Contains("title=\"ONNX Runtime was not found: '/opt/zimage/native/libonnxruntime.so.1' does not exist.\"", bar);
+        Assert.Contains("title=\"ONNX Runtime was not found: '/opt/zimage/ort/libonnxruntime.so' does not exist.\"", bar);
 
         var settings = Decoded(await studio.RenderAsync<Settings>());
-        Assert.Contains("The engine library (ONNX Runtime) could not be loaded, so no pictures can be made: ONNX Runtime was not found: '/opt/zimage/native/libonnxruntime.so.1' does not exist.", settings);
+        Assert.Contains("The engine library (ONNX Runtime) could not be loaded, so no pictures can be made: ONNX Runtime was not found: '/opt/zimage/ort/libonnxruntime.so' does not exist.", settings);
     }
 
     [Fact]
     public async Task SettingsListsTheProvidersThisMachinesRuntimeOffersAndWhatAutomaticPicks()
     {
-        var offered = new RuntimeInfo("1.29.0", ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"], ZImage.Engine.Onnx.ExecutionProvider.Cuda, null);
+        var offered = new RuntimeInfo("1.32.0", ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"], ZImage.Engine.Onnx.ExecutionProvider.Cuda, null);
         await using var studio = await TestStudio.StartAsync(runtime: new FixedRuntimeInfo(offered), modelDetail: "z-image-turbo on Cuda");
         var html = Decoded(await studio.RenderAsync<Settings>());
 
-        Assert.Contains("ONNX Runtime 1.29.0 here offers TensorRT, CUDA, CPU. Automatic uses CUDA on this machine.", html);
+        Assert.Contains("ONNX Runtime 1.32.0 here offers TensorRT, CUDA, CPU. Automatic uses CUDA on this machine.", html);
         Assert.Matches("id=\"engine-model-state\">.*Engine: Model ready.*· z-image-turbo on Cuda", html.ReplaceLineEndings(" "));
     }
 

@@ -179,7 +179,8 @@ public sealed class AccessTests(AccountsStudioFactory factory) : IClassFixture<A
         Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync($"/ui/images/{imageId}/thumb")).StatusCode);
 
         using var stranger = factory.Browser();
-        Assert.Equal(HttpStatusCode.Redirect, (await stranger.GetAsync($"/ui/images/{imageId}")).StatusCode);
+        // A picture is fetched by an img tag, not navigated to: no sign-in page, a plain 401.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await stranger.GetAsync($"/ui/images/{imageId}")).StatusCode);
     }
 
     [Fact]

@@ -257,8 +257,19 @@ public sealed class BadInputTests(ApiFactory factory, ITestOutputHelper output) 
         await CheckAsync(label, response, field, mustRefuse, anyFieldNamed, alsoNamed);
     }
 
+    private OpenApiConformance? _document;
+
+    /// <summary>Every answer is also held against the OpenAPI document: its status listed, its JSON body of the documented shape.</summary>
+    private async Task ConformsAsync(HttpResponseMessage response)
+    {
+        _document ??= await OpenApiConformance.LoadAsync(factory.CreateClient());
+        if (await _document.CheckAsync(response) is { } problem)
+            _failures.Add("not as documented: " + problem);
+    }
+
     private async Task CheckAsync(string label, HttpResponseMessage response, string field, bool mustRefuse, bool anyFieldNamed, string? alsoNamed = null)
     {
+        await ConformsAsync(response);
         var status = (int)response.StatusCode;
         var text = await response.Content.ReadAsStringAsync();
         if (status >= 500)
@@ -303,6 +314,7 @@ public sealed class BadInputTests(ApiFactory factory, ITestOutputHelper output) 
             request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         }
         using var response = await Client("paths").SendAsync(request);
+        await ConformsAsync(response);
         var status = (int)response.StatusCode;
         if (!allowed.Contains(status))
             _failures.Add($"{method} {Short(path)} -> {status}, expected {string.Join(" or ", allowed)}: {Short(await response.Content.ReadAsStringAsync())}");

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using Xunit.Abstractions;
 using ZImage.Web.Cli.Load;
+using ZImage.Web.Tests.Kit;
 
 namespace ZImage.Web.Tests.Hardening;
 
@@ -23,7 +24,7 @@ public sealed class ModelAndMachineFaultTests(ITestOutputHelper output)
         var model = Directory.CreateTempSubdirectory("zimage-damaged-model-").FullName;
         try
         {
-            CopyFolder(RealServerFolder.SelfTestModel, model);
+            TestFolders.CopyFolder(RealServerFolder.SelfTestModel, model);
             var target = Path.Combine(model, file);
             if (damage == Damage.TruncatedTransformerWeights)
             {
@@ -119,13 +120,4 @@ public sealed class ModelAndMachineFaultTests(ITestOutputHelper output)
         Assert.DoesNotContain("Now listening on", server.Tail);
     }
 
-    private static void CopyFolder(string from, string to)
-    {
-        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
-        {
-            var target = Path.Combine(to, Path.GetRelativePath(from, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.Copy(file, target);
-        }
-    }
 }

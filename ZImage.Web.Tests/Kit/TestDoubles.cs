@@ -6,22 +6,6 @@ using ZImage.Engine.Pipeline;
 
 namespace ZImage.Web.Tests.Kit;
 
-/// <summary>Radzen's components and the layout call into the browser; a static render has none.</summary>
-public sealed class NoBrowserJSRuntime : IJSRuntime
-{
-    public ValueTask<TValue> InvokeAsync<TValue>(string identifier, object?[]? args) => ValueTask.FromResult(default(TValue)!);
-
-    public ValueTask<TValue> InvokeAsync<TValue>(string identifier, CancellationToken cancellationToken, object?[]? args) =>
-        ValueTask.FromResult(default(TValue)!);
-}
-
-public sealed class TestNavigationManager : NavigationManager
-{
-    public TestNavigationManager() => Initialize("http://localhost/", "http://localhost/");
-
-    protected override void NavigateToCore(string uri, NavigationOptions options) => Uri = ToAbsoluteUri(uri).ToString();
-}
-
 public sealed class FakeMemoryProbe(GpuMemoryInfo? info) : IGpuMemoryProbe
 {
     public const long GiB = 1024L * 1024 * 1024;

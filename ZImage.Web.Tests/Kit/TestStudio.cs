@@ -1,5 +1,6 @@
+using ZImage.Engine.Models;
+using Bunit;
 using Microsoft.AspNetCore.Components;
-using Microsoft.AspNetCore.Components.Web;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -8,7 +9,7 @@ using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.JSInterop;
+using Radzen;
 using ZImage.Engine.Jobs;
 using ZImage.Engine.Memory;
 using ZImage.Engine.Pipeline;
@@ -19,7 +20,8 @@ namespace ZImage.Web.Tests.Kit;
 
 /// <summary>
 /// The real engine services (jobs, worker, SQLite history) in a temporary folder, with a fake pipeline, plus the
-/// UI's services, for rendering components with the framework's HtmlRenderer and driving state classes.
+/// UI's services, for rendering components with bUnit (JS interop loose, as no browser answers it) and driving state
+/// classes. Playwright (Browser/) is for the real browser.
 /// </summary>
 public sealed class TestStudio : IAsyncDisposable
 {
@@ -44,7 +46,8 @@ public sealed class TestStudio : IAsyncDisposable
 
     /// <param name="runtime">What Settings and the status bar learn about ONNX Runtime; by default the real library in the test output.</param>
     public static async Task<TestStudio> StartAsync(string userName = "Ann", ModelState model = ModelState.Ready,
-        IDictionary<string, string?>? settings = null, IRuntimeInfoSource? runtime = null, string? modelDetail = null, bool isAdmin = false)
+        IDictionary<string, string?>? settings = null, IRuntimeInfoSource? runtime = null, string? modelDetail = null, bool isAdmin = false,
+        Action<IServiceCollection, ConfigurationManager>? configure = null)
     {
         var folder = Path.Combine(Path.GetTempPath(), "zimage-web-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(folder);
@@ -73,8 +76,7 @@ public sealed class TestStudio : IAsyncDisposable
         services.AddOptions<EngineOptions>().BindConfiguration(EngineOptions.Section);
         services.AddZImageJobs(configuration);
         services.AddZImageUi();
-        services.Replace(ServiceDescriptor.Scoped<IJSRuntime, NoBrowserJSRuntime>());
-        services.AddScoped<NavigationManager, TestNavigationManager>();
+        configure?.Invoke(services, configuration);
         var root = services.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true });
         var studio = new TestStudio(root, folder);
         foreach (var hosted in studio._hosted)
@@ -83,28 +85,32 @@ public sealed class TestStudio : IAsyncDisposable
         return studio;
     }
 
-    /// <summary>Renders a component (optionally inside the main layout) to HTML, as the server's first response would.</summary>
+    /// <summary>
+    /// Renders a component (optionally inside the main layout) with bUnit and returns its markup once rendering has
+    /// settled. bUnit supplies the browser's side (JS interop in loose mode, navigation) and Radzen's services bound to
+    /// it, and MudBlazor's likewise; everything else comes from this studio's scope.
+    /// </summary>
     public async Task<string> RenderAsync<TComponent>(IDictionary<string, object?>? parameters = null, bool inLayout = false) where TComponent : IComponent
     {
-        await using var renderer = new HtmlRenderer(Services, NullLoggerFactory.Instance);
-        return await renderer.Dispatcher.InvokeAsync(async () =>
+        await using var bunit = new BunitContext();
+        bunit.JSInterop.Mode = JSRuntimeMode.Loose;
+        bunit.Services.AddRadzenComponents();
+        MudBlazor.Services.ServiceCollectionExtensions.AddMudServices(bunit.Services);
+        // bUnit brings its own options infrastructure, which knows none of the studio's settings: options come from the studio.
+        foreach (var own in bunit.Services.Where(d => d.ServiceType.Namespace == "Microsoft.Extensions.Options").ToList())
+            bunit.Services.Remove(own);
+        bunit.Services.AddFallbackServiceProvider(Services);
+        RenderFragment component = b =>
         {
-            if (inLayout)
-            {
-                RenderFragment body = b =>
-                {
-                    b.OpenComponent<TComponent>(0);
-                    foreach (var (name, value) in parameters ?? new Dictionary<string, object?>())
-                        b.AddComponentParameter(1, name, value);
-                    b.CloseComponent();
-                };
-                var layout = await renderer.RenderComponentAsync<ZImage.Web.Components.Layout.MainLayout>(
-                    ParameterView.FromDictionary(new Dictionary<string, object?> { ["Body"] = body }));
-                return layout.ToHtmlString();
-            }
-            var output = await renderer.RenderComponentAsync<TComponent>(ParameterView.FromDictionary(parameters ?? new Dictionary<string, object?>()));
-            return output.ToHtmlString();
-        });
+            b.OpenComponent<TComponent>(0);
+            foreach (var (name, value) in parameters ?? new Dictionary<string, object?>())
+                b.AddComponentParameter(1, name, value);
+            b.CloseComponent();
+        };
+        var rendered = inLayout
+            ? (IRenderedComponent<IComponent>)bunit.Render<ZImage.Web.Components.Layout.MainLayout>(p => p.Add(l => l.Body, component))
+            : bunit.Render(component);
+        return rendered.Markup;
     }
 
     public async ValueTask DisposeAsync()

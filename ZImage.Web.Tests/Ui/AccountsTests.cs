@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using ZImage.Web.Ui.Identity;
 using ZImage.Web.Ui.Settings;
 
@@ -14,7 +15,7 @@ public sealed partial class AccountsTests : IDisposable
     private AccountStore Store()
     {
         var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["ZImage:Jobs:DataDirectory"] = "data" }).Build();
-        return new AccountStore(new StudioPaths(config, _root));
+        return new AccountStore(new PeopleDatabase(new StudioPaths(config, _root)));
     }
 
     [Fact]
@@ -26,7 +27,56 @@ public sealed partial class AccountsTests : IDisposable
         Assert.Null(await store.VerifyAsync("Nobody", "correct horse"));
         var account = await store.VerifyAsync("lin wei", "correct horse");
         Assert.True(account is { Name: "Lin Wei", IsAdmin: true });
-        Assert.DoesNotContain("correct horse", await File.ReadAllTextAsync(Path.Combine(_root, "data", AccountStore.FileName)));
+        var file = Path.Combine(_root, "data", PeopleDatabase.FileName);
+        foreach (var part in new[] { file, file + "-wal" }.Where(File.Exists))
+        {
+            await using var stream = new FileStream(part, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var reader = new StreamReader(stream, System.Text.Encoding.Latin1);
+            Assert.DoesNotContain("correct horse", await reader.ReadToEndAsync());
+        }
+    }
+
+    /// <summary>Earlier builds kept people in accounts.json and tokens in api-tokens.db; one store takes both over.</summary>
+    [Fact]
+    public async Task AccountsJsonAndTheOldTokenDatabaseAreImportedIntoTheOneStore()
+    {
+        var data = Path.Combine(_root, "data");
+        Directory.CreateDirectory(data);
+        var hash = new Microsoft.AspNetCore.Identity.PasswordHasher<string>().HashPassword("Lin", "old password");
+        await File.WriteAllTextAsync(Path.Combine(data, "accounts.json"),
+            $$"""[{"Name":"Lin","PasswordHash":"{{hash}}","IsAdmin":true},{"Name":"Mei","PasswordHash":"{{hash}}","IsAdmin":false}]""");
+        const string secret = "zit_legacy-token-secret-0123456789";
+        using (var old = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(data, "api-tokens.db")};Pooling=False"))
+        {
+            old.Open();
+            using var create = old.CreateCommand();
+            create.CommandText = """
+                CREATE TABLE api_tokens (id INTEGER PRIMARY KEY AUTOINCREMENT, user TEXT NOT NULL, name TEXT NOT NULL, prefix TEXT NOT NULL,
+                    hash BLOB NOT NULL UNIQUE, is_admin INTEGER NOT NULL, created_at INTEGER NOT NULL, last_used_at INTEGER, revoked_at INTEGER);
+                INSERT INTO api_tokens (user, name, prefix, hash, is_admin, created_at) VALUES ('Lin', 'script', 'zit_legacy', $hash, 1, 1700000000000);
+                PRAGMA user_version = 1;
+                """;
+            create.Parameters.AddWithValue("$hash", System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret)));
+            create.ExecuteNonQuery();
+        }
+
+        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["ZImage:Jobs:DataDirectory"] = "data" }).Build();
+        var database = new PeopleDatabase(new StudioPaths(config, _root));
+        var accounts = new AccountStore(database);
+        var tokens = new ZImage.Web.Api.Auth.ApiTokenStore(database, TimeProvider.System);
+
+        Assert.Equal(["Lin", "Mei"], (await accounts.ListAsync()).Select(a => a.Name));
+        Assert.True((await accounts.VerifyAsync("lin", "old password"))?.IsAdmin);
+        Assert.Equal("Lin", (await tokens.ValidateAsync(secret))?.User);
+        Assert.True(File.Exists(Path.Combine(data, "accounts.json.imported")));
+        Assert.True(File.Exists(Path.Combine(data, "api-tokens.db.imported")));
+        Assert.False(File.Exists(Path.Combine(data, "accounts.json")));
+
+        // One store: removing a person revokes their tokens in the same step.
+        Assert.Empty(await accounts.CreateAsync("Second Admin", "long enough", isAdmin: true));
+        Assert.True(await accounts.DeleteAsync("Lin"));
+        Assert.Null(await tokens.ValidateAsync(secret));
+        Assert.Empty(await tokens.ListAsync("Lin"));
     }
 
     [Fact]
@@ -69,13 +119,28 @@ public sealed partial class AccountsTests : IDisposable
         var token = AntiforgeryField().Match(signInPage).Groups[1].Value;
         Assert.NotEmpty(token);
 
-        var setup = await client.PostAsync("/ui/setup-admin", new FormUrlEncodedContent(new Dictionary<string, string>
+        Dictionary<string, string> Form(string code, string confirm) => new()
         {
             ["__RequestVerificationToken"] = token,
             ["name"] = "Lin",
             ["password"] = "a long password",
-        }));
+            ["confirm"] = confirm,
+            ["setupCode"] = code,
+        };
+        // Arriving first is not enough: the code printed on the server console is asked for, and the password twice.
+        var code = factory.Services.GetRequiredService<AccountSetup>().Code!;
+        foreach (var (typed, confirm, error) in new[] { ("", "a long password", "setupCode"), ("ABCD-EFGH-JKMN", "a long password", "setupCode"), (code, "a long passwort", "confirm") })
+        {
+            using var refused = await client.PostAsync("/ui/setup-admin", new FormUrlEncodedContent(Form(typed, confirm)));
+            Assert.Equal($"/signin?error=accounts.problem.{error}", refused.Headers.Location!.ToString());
+        }
+        Assert.Contains("Create the administrator", await client.GetStringAsync("/signin"));
+
+        var setup = await client.PostAsync("/ui/setup-admin", new FormUrlEncodedContent(Form(code.ToLowerInvariant().Replace("-", " "), "a long password")));
         Assert.Equal(HttpStatusCode.Redirect, setup.StatusCode);
+        Assert.Equal("/settings", setup.Headers.Location!.ToString());
+        // The code is spent.
+        Assert.Null(factory.Services.GetRequiredService<AccountSetup>().Code);
 
         var home = await client.GetAsync("/");
         Assert.Equal(HttpStatusCode.OK, home.StatusCode);

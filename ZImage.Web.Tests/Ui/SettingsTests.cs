@@ -54,7 +54,7 @@ public sealed class SettingsTests : IDisposable
     [Theory]
     [InlineData("Cpu", "CPU")]
     [InlineData("cuda", "CUDA")]
-    [InlineData("WebGpu", "WebGPU")]
+    [InlineData("tensorrt", "TensorRT")]
     [InlineData("auto", "Auto")]
     public void AProviderWrittenAsTheEngineReadsItShowsAsTheMatchingChoice(string configured, string shown)
     {
@@ -64,6 +64,21 @@ public sealed class SettingsTests : IDisposable
         var form = new SettingsStore(config, new StudioPaths(config, _root)).Load();
         Assert.Equal(shown, form.ExecutionProvider);
         Assert.Contains(form.ExecutionProvider, ExecutionProviders.All);
+    }
+
+    [Fact]
+    public void WebGpuSavedByAnOlderVersionIsRefusedWithTheChoicesThereAre()
+    {
+        // WebGPU is not in ONNX Runtime's NuGet build (docs/performance.md); a settings file that still names it must say so.
+        var config = new ConfigurationManager();
+        config.AddInMemoryCollection(new Dictionary<string, string?> { ["ZImage:Jobs:DataDirectory"] = "data", ["ZImage:Engine:Provider"] = "WebGpu" });
+        var paths = new StudioPaths(config, _root);
+        var form = new SettingsStore(config, paths).Load();
+
+        var problem = Assert.Single(form.Validate(paths.Resolve), p => p.Field == nameof(SettingsForm.ExecutionProvider));
+
+        Assert.Equal("settings.problem.choice", problem.TextKey);
+        Assert.Equal(["Auto, CUDA, TensorRT, CPU"], problem.Args);
     }
 
     [Fact]

@@ -19,9 +19,11 @@ public static class ApiJson
     /// <param name="json">The app's options or ones derived from them (see <see cref="Jobs.JobBody"/>).</param>
     public static async Task<Body<T>> ReadAsync<T>(HttpContext http, JsonSerializerOptions json) where T : class
     {
-        if (!(http.Request.HasJsonContentType() || string.IsNullOrEmpty(http.Request.ContentType)))
+        // A body without a Content-Type is refused too: that is what a foreign page's no-cors fetch of a Blob sends,
+        // and a browser cannot send application/json across origins without asking first (CORS preflight).
+        if (!http.Request.HasJsonContentType())
             return new(null, TypedResults.Problem(
-                detail: $"Send the body as application/json (got {http.Request.ContentType}).",
+                detail: $"Send the body as application/json (got {(string.IsNullOrEmpty(http.Request.ContentType) ? "no Content-Type" : http.Request.ContentType)}).",
                 statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported media type"));
         try
         {

@@ -34,6 +34,12 @@ public sealed class ApiOptions
     /// <summary>User names that may see and cancel everyone's jobs in open mode (accounts mode uses the token's flag).</summary>
     public List<string> Admins { get; set; } = [];
 
+    /// <summary>
+    /// Accounts mode only: /metrics answers without a token. Its series name the people who made pictures, so by default a
+    /// scraper needs an administrator's token (Prometheus: <c>authorization: { credentials: zit_... }</c>).
+    /// </summary>
+    public bool PublicMetrics { get; set; }
+
     /// <summary>How long a synchronous /sdapi/v1/txt2img call waits for its job before answering 504.</summary>
     [Range(1, 24 * 3600)]
     public int SyncTimeoutSeconds { get; set; } = 3600;

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
+using Scalar.AspNetCore;
 using ZImage.Engine.Jobs;
 using ZImage.Web.Api.Auth;
 using ZImage.Web.Api.Images;
@@ -16,6 +17,7 @@ public static class ApiSetup
     /// <summary>The clock that paces SSE previews; keyed so tests can step it without touching the engine's clock.</summary>
     public const string PreviewClock = "ZImage.Api.PreviewClock";
     public const string UiModeKey = "ZImage:Web:Mode";
+    public const string ApiReferencePath = "/api-reference";
 
     public static WebApplicationBuilder AddZImageApi(this WebApplicationBuilder builder)
     {
@@ -37,20 +39,13 @@ public static class ApiSetup
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ApiMetrics>());
         builder.Services.AddProblemDetails();
         // Two values for one key are read differently by different parsers (first wins, last wins); refuse them.
-        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.AllowDuplicateProperties = false);
-        builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
+        // Numbers are numbers: "256" for width is refused (not silently read), so the document types them integer only.
+        builder.Services.ConfigureHttpJsonOptions(o =>
         {
-            document.Components ??= new OpenApiComponents();
-            document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
-            document.Components.SecuritySchemes["bearer"] = new OpenApiSecurityScheme
-            {
-                Type = SecuritySchemeType.Http,
-                Scheme = "bearer",
-                Description = "Accounts mode: an API token (zit_...) created in Settings or with POST /api/v1/tokens. "
-                    + "Open mode: no token; the caller is named by the X-ZImage-User header or the zimage-user / zi-user cookie.",
-            };
-            return Task.CompletedTask;
-        }));
+            o.SerializerOptions.AllowDuplicateProperties = false;
+            o.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
+        });
+        builder.Services.AddOpenApi(ApiDocument.Configure);
         return builder;
     }
 
@@ -75,7 +70,59 @@ public static class ApiSetup
 
         app.MapOperationsEndpoints();
         app.MapOpenApi();
+        // A human reference of the same document, served with its own script (no CDN, no telemetry, no web fonts).
+        app.MapScalarApiReference(ApiReferencePath, o =>
+        {
+            o.Title = "ZImage API";
+            o.Telemetry = false;
+            o.DefaultFonts = false;
+        });
+        // Without these, an unknown API path is claimed by a GET-only catch-all of the pages and answers 405 "Allow: GET, HEAD".
+        foreach (var prefix in new[] { "/api/{**rest}", "/sdapi/{**rest}" })
+            app.MapFallback(prefix, NoSuchEndpoint).ExcludeFromDescription();
         return app;
+    }
+
+    /// <summary>
+    /// Reached when routing found no endpoint for this method (and content type) under /api or /sdapi: 404 for a path no
+    /// API endpoint has; 405 with Allow when the path exists with other methods; 415 when it exists for this method but
+    /// takes another body type.
+    /// </summary>
+    private static IResult NoSuchEndpoint(HttpContext http, EndpointDataSource endpoints, ParameterPolicyFactory policies)
+    {
+        var path = http.Request.Path.Value ?? "";
+        var methods = endpoints.Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText is { } raw && !raw.Contains("{**rest}", StringComparison.Ordinal)
+                        && (raw.StartsWith("/api", StringComparison.Ordinal) || raw.StartsWith("/sdapi", StringComparison.Ordinal))
+                        && Matches(e.RoutePattern, path, http, policies))
+            .SelectMany(e => e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? [])
+            .Distinct(StringComparer.OrdinalIgnoreCase)
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        if (methods.Count == 0)
+            return ApiProblems.Status(StatusCodes.Status404NotFound, $"No API endpoint at {path}.");
+        if (methods.Contains(http.Request.Method, StringComparer.OrdinalIgnoreCase))
+            return ApiProblems.Status(StatusCodes.Status415UnsupportedMediaType,
+                $"Send the body as application/json (got {(string.IsNullOrEmpty(http.Request.ContentType) ? "no Content-Type" : http.Request.ContentType)}).");
+        http.Response.Headers.Allow = string.Join(", ", methods);
+        return ApiProblems.Status(StatusCodes.Status405MethodNotAllowed, $"{http.Request.Method} is not allowed on {path}; use {string.Join(" or ", methods)}.");
+    }
+
+    private static bool Matches(Microsoft.AspNetCore.Routing.Patterns.RoutePattern pattern, string path, HttpContext http, ParameterPolicyFactory policies)
+    {
+        var values = new RouteValueDictionary();
+        if (!new Microsoft.AspNetCore.Routing.Template.TemplateMatcher(Microsoft.AspNetCore.Routing.Template.TemplateParser.Parse(pattern.RawText!), []).TryMatch(path, values))
+            return false;
+        foreach (var (name, references) in pattern.ParameterPolicies)
+        {
+            foreach (var reference in references)
+            {
+                if (policies.Create(pattern.GetParameter(name), reference) is IRouteConstraint constraint
+                    && !constraint.Match(http, null, name, values, RouteDirection.IncomingRequest))
+                    return false;
+            }
+        }
+        return true;
     }
 
     private static bool IsApiPath(HttpContext http) =>
@@ -106,6 +153,7 @@ public static class ApiSetup
             {
                 404 => $"No API endpoint at {http.Request.Path}.",
                 405 => $"{http.Request.Method} is not allowed on {http.Request.Path}.",
+                415 => $"Send the body as application/json (got {(string.IsNullOrEmpty(http.Request.ContentType) ? "no Content-Type" : http.Request.ContentType)}).",
                 _ => "The request could not be handled.",
             }).ExecuteAsync(http);
         }

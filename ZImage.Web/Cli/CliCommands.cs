@@ -13,6 +13,7 @@ internal static class CliCommands
         "history-bench" => HistoryBenchCommand.RunAsync,
         "load" => Load.LoadCommand.RunAsync,
         // ort-check reads its own arguments from index 1 (the word itself at 0).
+        "install-model" => InstallModelCommand.RunAsync,
         "ort-check" => (args, _, _) => OrtCheckCommand.RunAsync(["ort-check", .. args]),
         _ => null,
     };

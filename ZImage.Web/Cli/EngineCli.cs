@@ -26,8 +26,7 @@ internal static class EngineCli
         null or "cpu" => ExecutionProvider.Cpu,
         "cuda" => ExecutionProvider.Cuda,
         "tensorrt" or "trt" => ExecutionProvider.TensorRT,
-        "webgpu" => ExecutionProvider.WebGpu,
-        _ => throw new CliException($"--provider must be cpu, cuda, tensorrt or webgpu (got '{value}')"),
+        _ => throw new CliException($"--provider must be cpu, cuda or tensorrt (got '{value}')"),
     };
 
     public static (ZImagePipeline Pipeline, OrtRuntime Runtime) OpenPipeline(CliArguments args, ILoggerFactory loggers)

@@ -1,6 +1,7 @@
 using ZImage.Engine.Memory;
 using ZImage.Engine.Onnx;
 using ZImage.Engine.Imaging;
+using ZImage.Engine.Jobs;
 using ZImage.Engine.Models;
 using ZImage.Engine.Pipeline;
 
@@ -8,7 +9,7 @@ namespace ZImage.Web.Cli;
 
 /// <summary>
 /// <c>generate --model DIR --prompt TEXT --out FILE.png</c> [--negative TEXT] [--width 1024] [--height 1024] [--steps 8]
-/// [--cfg 0] [--seed N] [--count 1] [--provider cpu|cuda|tensorrt|webgpu] [--provider-option k=v]... [--session-config k=v]... [--vae-provider P] [--sequential | --lean]
+/// [--cfg 0] [--seed N] [--count 1] [--provider cpu|cuda|tensorrt] [--provider-option k=v]... [--session-config k=v]... [--vae-provider P] [--sequential | --lean]
 /// [--ort-dir DIR] [--threads N] [--verbose]. With --count above 1 the files are FILE-1.png, FILE-2.png, ...
 /// </summary>
 internal static class GenerateCommand
@@ -18,16 +19,17 @@ internal static class GenerateCommand
         try
         {
             var a = new CliArguments(args, EngineCli.CommonFlags);
-            var request = new GenerationRequest
+            var defaults = GenerationRequest.Defaults;
+            var request = defaults with
             {
                 Prompt = a.Required("prompt"),
-                NegativePrompt = a.String("negative") ?? "",
-                Width = a.Int("width", 1024),
-                Height = a.Int("height", 1024),
-                Steps = a.Int("steps", 8),
-                Cfg = a.Float("cfg", 0f),
-                Seed = a.Long("seed", Random.Shared.NextInt64(0, GenerationLimits.MaxSeed)),
-                Count = a.Int("count", 1),
+                NegativePrompt = a.String("negative") ?? defaults.NegativePrompt,
+                Width = a.Int("width", defaults.Width),
+                Height = a.Int("height", defaults.Height),
+                Steps = a.Int("steps", defaults.Steps),
+                Cfg = a.Float("cfg", defaults.Cfg),
+                Seed = a.Long("seed", new RandomSeedSource().NextSeed()),
+                Count = a.Int("count", defaults.Count),
             };
             var outPath = a.Required("out");
             var verbose = a.Flag("verbose");

@@ -5,6 +5,8 @@ namespace ZImage.Web.Ui;
 /// <summary>
 /// Open mode trusts whoever can reach the page, which is only acceptable on this machine. Before Kestrel binds,
 /// every configured address is checked; anything beyond loopback in open mode stops the start with a sentence.
+/// The check reads the final configuration (command line, environment, appsettings and data/settings.json alike):
+/// the mode and the addresses may come from any of them.
 /// </summary>
 public static class ListeningGuard
 {
@@ -44,6 +46,15 @@ public static class ListeningGuard
         if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase))
             return true;
         return IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address);
+    }
+
+    /// <summary>The refusal, or null when the configuration is safe; the mode is read from the same configuration.</summary>
+    public static string? Check(IConfiguration configuration)
+    {
+        var raw = configuration[$"{UiOptions.Section}:Mode"];
+        if (raw is not null && !Enum.TryParse<UserMode>(raw, ignoreCase: true, out _))
+            return $"ZImage:Web:Mode must be 'Open' or 'Accounts' (got '{raw}').";
+        return Check(configuration, raw is null ? UserMode.Open : Enum.Parse<UserMode>(raw, ignoreCase: true));
     }
 
     /// <summary>The refusal, or null when the configuration is safe.</summary>

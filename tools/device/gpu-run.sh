@@ -2,21 +2,22 @@
 # The GPU-machine measurements, run by the device tool after the carry folders of ../shared/device arrived
 # (make-carry.sh): one step per call, because one call may run at most 10 minutes. docs/performance.md has the
 # exact sequence and what came out.
-#   start-export  (with .carry/c4 and .dev/zx: the export tool, the official src, tokenizer.json)
-#                 starts the full-size random-weight fp16 export in the background (about 5 minutes), then the same
-#                 model with an fp16 VAE decoder ($full16vae: text encoder and transformer linked, VAE checked)
-#   checks        (with .carry/c5 and .carry/app: the published app without native/, models/, wwwroot/)
-#                 ort-check MatMul on CPU, CUDA and WebGPU through our binding; the tiny model on CPU and CUDA
+#   start-export  (with .carry/c4, .carry/convert-bench (dotnet build tools/convert-bench/bench.cs -o .carry/convert-bench)
+#                 and .dev/zx/tok/tokenizer.json) writes the full-size random-weight bf16 checkpoint and converts it in
+#                 the background with the C# installer: fp16 ($full), then again with an fp16 VAE decoder ($full16vae);
+#                 /usr/bin/time -v records the install time and peak memory in /tmp/export.log. Disk: about 61 GB
+#                 (checkpoint 20.5 GB + two folders of 20 GB), too close to the 64 GB of nvidia-h200: use nvidia-h200-x2
+#   checks        (with .carry/c5 and .carry/app: the published app without the ONNX Runtime libraries, models/, wwwroot/)
+#                 ort-check MatMul on CPU and CUDA through the engine's adapter; the tiny model on CPU and CUDA
 #   variants      (c5 + app) PNG encode on this machine's cores while the export runs; then, once it is written,
 #                 one 1024x1024 bench per memory/speed lever (VARIANTS below), each in its own process
 #   memory        (c5 + app) waits for both exports, then one 1024x1024 bench per memory lever (MEMORY_VARIANTS), each
 #                 in its own process, with per-stage peaks; compares the fp16-VAE image with the fp32-VAE one
 #   measure       the engine benchmark on CUDA (all sizes, counts 1 and 4, a 128-token prompt, first images
 #                 saved) and the PyTorch reference timing of ../shared/reference, in the same call
-#   webgpu        (after measure, same call) the 1024x1024 bench on WebGPU, its image compared with CUDA's
 # Results go to $OUT. Fetched reference code only ever lives in git-ignored folders (.dev/).
 set -uo pipefail
-step=${1:?usage: gpu-run.sh start-export|checks|variants|memory|measure|webgpu}
+step=${1:?usage: gpu-run.sh start-export|checks|variants|memory|measure}
 app=".carry/app/ZImage.Web.dll"
 full=/tmp/full-fp16
 full16vae=/tmp/full-fp16-vae16
@@ -26,17 +27,18 @@ case "$step" in
 start-export)
   rm -rf "$zx" && cp -r .dev/zx "$zx"
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
-  (cd "$zx" && PYTHONPATH=$zx PYTHONUNBUFFERED=1 setsid nohup bash -c "python3 -m tools.export --random-full --out $full \
-      --dtype fp16 --no-check --tokenizer $zx/tok/tokenizer.json && python3 -m tools.export --random-full --out $full16vae \
-      --dtype fp16 --vae-dtype fp16 --reuse-from $full --reference-src $zx/zsrc/src --tokenizer $zx/tok/tokenizer.json" \
+  bench="dotnet $PWD/.carry/convert-bench/bench.dll"
+  (setsid nohup bash -c "$bench make /tmp/full-ckpt 36 30 $zx/tok/tokenizer.json \
+      && /usr/bin/time -v $bench convert /tmp/full-ckpt $full fp16 fp32 \
+      && /usr/bin/time -v $bench convert /tmp/full-ckpt $full16vae fp16 fp16" \
       > /tmp/export.log 2>&1 < /dev/null &)
   sleep 5; cat /tmp/export.log
   ;;
 checks)
   source /tmp/carry/unpack.sh
   {
-    echo "== ort-check (MatMul 1024, our C-API binding)"
-    for p in cpu cuda webgpu; do
+    echo "== ort-check (MatMul 1024, ONNX Runtime's managed API)"
+    for p in cpu cuda; do
       echo "-- $p"; dotnet "$app" ort-check --provider "$p" --size 1024; echo "exit $?"
     done
     echo "== tiny self-test model, CPU vs CUDA"
@@ -128,23 +130,6 @@ measure)
   mkdir -p /tmp/stub && echo 'import logging; logger = logging.getLogger("loguru")' > /tmp/stub/loguru.py
   timeout ${TORCH_TIMEOUT:-180} python3 "${REF:-$zx/ref/torch_reference_timing.py}" "$zx/zsrc/src" /tmp/stub > "$OUT/torch-reference.json" 2>/tmp/torch.err
   echo "torch exit $?"; tail -3 /tmp/torch.err
-  ;;
-webgpu)
-  source /tmp/carry/unpack.sh
-  # WEBGPU_ARGS picks the VAE workaround: an ORT WebGPU option, or --vae-provider cuda|cpu.
-  rm -rf /tmp/save-webgpu
-  timeout ${WEBGPU_TIMEOUT:-200} dotnet "$app" bench --model "$full" --provider webgpu --sizes 1024 --counts 1 --runs 1 \
-      --warmup "${WEBGPU_WARMUP:-0}" --prompt-tokens 128 --save /tmp/save-webgpu --json "$OUT/bench-webgpu${TAG:-}.json" \
-      ${WEBGPU_ARGS:-} > "$OUT/bench-webgpu${TAG:-}.log" 2>&1
-  echo "bench webgpu exit $?"; grep -i "total\|error\|fail" "$OUT/bench-webgpu${TAG:-}.log" | head -5
-  python3 - /tmp/save-cuda/bench-1024x1024-x1.png /tmp/save-webgpu/bench-1024x1024-x1.png <<'PY' 2>&1 | tee -a "$OUT/compare.log"
-import sys, numpy as np
-from PIL import Image
-a, b = (np.asarray(Image.open(p).convert("RGB"), dtype=np.int16) for p in sys.argv[1:3])
-d = np.abs(a - b)
-print(f"CUDA vs WebGPU 1024x1024 (same prompt, seed 1234): mean |diff| {d.mean():.3f} levels, max {d.max()}, "
-      f"pixels off by >8 levels {(d.max(axis=2) > 8).mean() * 100:.2f}%, CUDA image mean {a.mean():.1f} std {a.std():.1f}")
-PY
   ;;
 *) echo "unknown step $step" >&2; exit 2 ;;
 esac

@@ -1,68 +1,30 @@
-"""python -m tools.export: write a ZImage model folder (docs/model-format.md).
+"""python -m tools.export: check a model folder that the C# installer built against the official PyTorch code.
 
-  --checkpoint DIR   the official Z-Image-Turbo checkpoint, diffusers layout (transformer/, text_encoder/, vae/, tokenizer/)
-  --tiny             the same architecture, tiny widths, seeded random weights (the committed self-test model)
-  --random-full      the full-size architecture with seeded random weights (GPU benchmarks; never committed)
+  --checkpoint DIR      the checkpoint the folder was installed from (diffusers layout, as downloaded)
+  --model DIR           the model folder (docs/model-format.md), e.g. from `install-model --from DIR --out DIR`
+  --reference-src SRC   the official Tongyi-MAI/Z-Image src/ folder
+  --record              write the results into the folder's zimage.json (export.checks)
+
+The graphs themselves are built by the C# installer only (ZImage.Engine/Models/Install); this tool needs PyTorch
+and exists to compare them with the reference implementation. Exit status 1 when a part is over tolerance.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from pathlib import Path
 
-from .arch import architecture_from_checkpoint, full_architecture, tiny_architecture
-from .export import SPECIAL_IDS, TEMPLATE_PREFIX, TEMPLATE_SUFFIX, export
-from .weights import CheckpointPart, RandomPart, random_tensor, write_safetensors
+from . import check
+from .checkpoint import Part, read_config
+
+TEMPLATE_PREFIX = "<|im_start|>user\n"
+TEMPLATE_SUFFIX = "<|im_end|>\n<|im_start|>assistant\n"
 
 
-def text_encoder_all_shapes(te) -> dict:
-    """Every layer plus the final norm, so a random checkpoint is complete like a real one."""
-    full = type(te)(**{**te.__dict__, "num_hidden_layers": te.num_hidden_layers + 1})
-    shapes = full.shapes()
-    shapes["norm.weight"] = (te.hidden_size,)
-    return shapes
-
-
-def write_random_checkpoint(ckpt: Path, arch, seed: int, tokenizer_json: Path | None, tokenizer_config: Path | None) -> None:
-    """A diffusers-layout checkpoint like the official one (float32), so --tiny goes through the same loading
-    code as a real export and the official loader can read it for the golden outputs."""
-    if ckpt.exists():
-        shutil.rmtree(ckpt)
-    for sub in ("transformer", "text_encoder", "vae", "tokenizer", "scheduler"):
-        (ckpt / sub).mkdir(parents=True)
-    dit = {k: random_tensor(seed, "transformer." + k, s) for k, s in arch.transformer.shapes().items()}
-    write_safetensors(ckpt / "transformer" / "diffusion_pytorch_model.safetensors", dit)
-    (ckpt / "transformer" / "config.json").write_text(json.dumps(arch.transformer.diffusers_config(), indent=2))
-    te_shapes = text_encoder_all_shapes(arch.text_encoder)
-    # Saved as a causal-LM checkpoint is: every name under "model.", the tied lm_head left out.
-    te = {"model." + k: random_tensor(seed, "text_encoder." + k, s) for k, s in te_shapes.items()}
-    write_safetensors(ckpt / "text_encoder" / "model.safetensors", te)
-    (ckpt / "text_encoder" / "config.json").write_text(json.dumps(arch.text_encoder.hf_config(), indent=2))
-    vae = {k: random_tensor(seed, "vae." + k, s) for k, s in arch.vae.shapes().items()}
-    write_safetensors(ckpt / "vae" / "diffusion_pytorch_model.safetensors", vae)
-    (ckpt / "vae" / "config.json").write_text(json.dumps(arch.vae.diffusers_config(), indent=2))
-    (ckpt / "scheduler" / "scheduler_config.json").write_text(json.dumps(
-        {"_class_name": "FlowMatchEulerDiscreteScheduler", "num_train_timesteps": 1000, "shift": arch.scheduler_shift,
-         "use_dynamic_shifting": False}, indent=2))
-    if tokenizer_json is not None:
-        shutil.copyfile(tokenizer_json, ckpt / "tokenizer" / "tokenizer.json")
-    if tokenizer_config is not None:
-        shutil.copyfile(tokenizer_config, ckpt / "tokenizer" / "tokenizer_config.json")
-
-
-def checkpoint_sources(ckpt: Path) -> dict:
-    return {
-        "text_encoder": CheckpointPart(ckpt / "text_encoder", strip_prefix="model."),
-        "transformer": CheckpointPart(ckpt / "transformer"),
-        "vae": CheckpointPart(ckpt / "vae"),
-    }
-
-
-def sample_ids(tokenizer_json: Path | None):
-    if tokenizer_json is None:
+def sample_ids(tokenizer_json: Path):
+    if not tokenizer_json.is_file():
         return None
     try:
         from tokenizers import Tokenizer
@@ -74,70 +36,45 @@ def sample_ids(tokenizer_json: Path | None):
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tools.export", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    mode = ap.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--checkpoint", type=Path, help="official checkpoint folder (diffusers layout)")
-    mode.add_argument("--tiny", action="store_true", help="tiny random self-test model")
-    mode.add_argument("--random-full", action="store_true", help="full-size architecture, random weights")
-    ap.add_argument("--out", type=Path, required=True, help="model folder to write (must not exist, or be empty, unless --force)")
-    ap.add_argument("--dtype", choices=["fp16", "bf16", "fp32"], help="weights of the text encoder and transformer "
-                    "(default fp16; fp32 for --tiny). The VAE follows --vae-dtype; every graph input/output is float32.")
-    ap.add_argument("--vae-dtype", choices=["fp32", "fp16"], default="fp32", help="weights and activations of the VAE "
-                    "decoder (default fp32). fp16 halves its workspace, the peak of a 1024x1024 image (docs/performance.md).")
-    ap.add_argument("--reuse-from", type=Path, help="link the text encoder and transformer of this earlier export (same weights "
-                    "and dtype) instead of writing them again; only the VAE decoder is built (e.g. an fp16 VAE variant)")
-    ap.add_argument("--reference-src", type=Path, help="the official Tongyi-MAI/Z-Image src/ folder, for the numerical check")
-    ap.add_argument("--no-check", action="store_true", help="skip the check against the reference (not recommended)")
-    ap.add_argument("--tokenizer", type=Path, help="tokenizer.json (required for --tiny / --random-full to record its sha256)")
-    ap.add_argument("--tokenizer-config", type=Path, help="tokenizer_config.json to place beside it")
-    ap.add_argument("--no-tokenizer-copy", action="store_true", help="record the tokenizer in the manifest but do not copy tokenizer.json")
-    ap.add_argument("--tiny-checkpoint", type=Path, help="--tiny: where to keep the generated checkpoint (default: removed after export)")
-    ap.add_argument("--seed", type=int, default=0, help="random-weight seed (--tiny, --random-full)")
-    ap.add_argument("--force", action="store_true", help="replace an existing --out folder")
+    ap.add_argument("--checkpoint", type=Path, required=True, help="checkpoint folder (diffusers layout) the model was installed from")
+    ap.add_argument("--model", type=Path, required=True, help="model folder written by the C# installer")
+    ap.add_argument("--reference-src", type=Path, required=True, help="the official Tongyi-MAI/Z-Image src/ folder")
+    ap.add_argument("--record", action="store_true", help="store the results in the folder's zimage.json (export.checks)")
     a = ap.parse_args(argv)
 
-    if a.reference_src is None and not a.no_check:
-        ap.error("--reference-src is required (the check runs before anything is written); or pass --no-check")
-    dtype = a.dtype or ("fp32" if a.tiny else "fp16")
-    tok_json, tok_cfg = a.tokenizer, a.tokenizer_config
-    for p in (tok_json, tok_cfg):
-        if p is not None and not p.is_file():
-            ap.error(f"no such file: {p}")
+    manifest_path = a.model / "zimage.json"
+    if not manifest_path.is_file():
+        ap.error(f"--model {a.model}: no zimage.json there")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    dtype = manifest["dtypes"]["transformer"]
+    vae_dtype = manifest["dtypes"].get("vae_decoder", "fp32")
+    providers = check.providers_for(dtype)
+    if providers is None:
+        ap.error(f"the folder holds {dtype} graphs, which need onnxruntime-gpu (the CPU provider has no bf16 kernels)")
+    vae_providers = check.providers_for(vae_dtype)
+    if dtype == "fp16" and providers[0] == "CPUExecutionProvider":
+        print("note: the CPU provider computes fp16 nodes in float32 (fp16 weights and rounding are checked, overflow is not)", flush=True)
 
-    temp_ckpt = None
-    if a.checkpoint is not None:
-        ckpt = a.checkpoint
-        arch = architecture_from_checkpoint(ckpt)
-        sources = checkpoint_sources(ckpt)
-        tok_json = tok_json or ckpt / "tokenizer" / "tokenizer.json"
-        tok_cfg = tok_cfg or ckpt / "tokenizer" / "tokenizer_config.json"
-        if not tok_json.is_file():
-            ap.error(f"missing {tok_json} (or pass --tokenizer)")
-        name, random_weights, source = "Z-Image-Turbo", False, f"checkpoint {ckpt.resolve().name}"
-    elif a.tiny:
-        arch = tiny_architecture()
-        ckpt = a.tiny_checkpoint or a.out.parent / (a.out.name + ".tiny-checkpoint")
-        temp_ckpt = None if a.tiny_checkpoint else ckpt
-        write_random_checkpoint(ckpt, arch, a.seed, tok_json, tok_cfg)
-        arch = architecture_from_checkpoint(ckpt)  # read back, exactly as a real checkpoint is
-        sources = checkpoint_sources(ckpt)
-        name, random_weights, source = "self-test-tiny", True, f"--tiny --seed {a.seed}"
-    else:
-        arch = full_architecture()
-        sources = {
-            "text_encoder": RandomPart("text_encoder.", text_encoder_all_shapes(arch.text_encoder), a.seed, fast=True),
-            "transformer": RandomPart("transformer.", arch.transformer.shapes(), a.seed, fast=True),
-            "vae": RandomPart("vae.", arch.vae.shapes(), a.seed, fast=True),
-        }
-        name, random_weights, source = "Z-Image-Turbo architecture, random weights", True, f"--random-full --seed {a.seed}"
-
+    ckpt = a.checkpoint
+    results: list = []
+    print(f"checking {a.model} ({dtype}, VAE {vae_dtype}) against the reference on {providers[0]}", flush=True)
     try:
-        export(a.out, arch, sources, dtype, model_name=name, random_weights=random_weights, source=source,
-               reference_src=None if a.no_check else a.reference_src, tokenizer_json=tok_json, tokenizer_config=tok_cfg,
-               copy_tokenizer=not a.no_tokenizer_copy, sample_ids=sample_ids(tok_json), force=a.force,
-               vae_dtype=a.vae_dtype, reuse=a.reuse_from)
-    finally:
-        if temp_ckpt is not None:
-            shutil.rmtree(temp_ckpt, ignore_errors=True)
+        check.check_text_encoder(a.model / "text_encoder" / "model.onnx", read_config(ckpt, "text_encoder"),
+                                 Part(ckpt / "text_encoder", strip_prefix="model."), dtype, providers, results,
+                                 sample_ids(ckpt / "tokenizer" / "tokenizer.json"))
+        check.check_transformer(a.model / "transformer" / "model.onnx", a.reference_src, read_config(ckpt, "transformer"),
+                                Part(ckpt / "transformer"), dtype, providers, results)
+        check.check_vae(a.model / "vae_decoder" / "model.onnx", a.reference_src, read_config(ckpt, "vae"), Part(ckpt / "vae"),
+                        vae_providers, results, vae_dtype)
+    except AssertionError as e:
+        print(f"FAILED: {e}", flush=True)
+        return 1
+    if a.record:
+        for r in results:
+            r["checked_graph_dtype"] = r["dtype"]
+        manifest["export"]["checks"] = results
+        manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"recorded {len(results)} checks in {manifest_path}", flush=True)
     return 0
 
 

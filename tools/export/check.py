@@ -1,5 +1,5 @@
-"""Numerical check of each exported graph against the reference torch module with the same weights, run
-before the model folder is published. Prints max abs / relative error; raises when over tolerance."""
+"""Numerical check of each graph of a model folder (built by the C# installer) against the reference torch module
+with the same weights. Prints max abs / relative error; raises when over tolerance."""
 
 from __future__ import annotations
 
@@ -48,15 +48,15 @@ def compare(name: str, got: np.ndarray, ref: np.ndarray, dtype: str, results: li
         raise AssertionError(f"{name}: ONNX output differs from the reference (rel {rel:.3e} > {TOLERANCE[dtype]:.0e})")
 
 
-def check_text_encoder(path: Path, arch, src, dtype: str, providers, results: list, sample_ids: list[int] | None = None):
+def check_text_encoder(path: Path, cfg: dict, src, dtype: str, providers, results: list, sample_ids: list[int] | None = None):
     import torch
     from .reference import text_encoder_module
-    ref = text_encoder_module(arch, src)
+    ref = text_encoder_module(cfg, src)
     rng = np.random.default_rng(1)
     cases = []
     if sample_ids:
         cases.append(("text_encoder prompt", np.array([sample_ids], np.int64)))
-    cases.append(("text_encoder random ids", rng.integers(0, arch.vocab_size, size=(1, 37)).astype(np.int64)))
+    cases.append(("text_encoder random ids", rng.integers(0, cfg["vocab_size"], size=(1, 37)).astype(np.int64)))
     with torch.no_grad():
         wants = [ref(input_ids=torch.from_numpy(ids), output_hidden_states=True).hidden_states[-2].numpy() for _, ids in cases]
     del ref  # the reference and the session of a 4B model need not be in memory together
@@ -67,17 +67,18 @@ def check_text_encoder(path: Path, arch, src, dtype: str, providers, results: li
         compare(f"{name} (L={ids.shape[1]})", got, want, dtype, results)
 
 
-def check_transformer(path: Path, ref_src: Path, arch, src, dtype: str, providers, results: list):
+def check_transformer(path: Path, ref_src: Path, cfg: dict, src, dtype: str, providers, results: list):
     import torch
     from .reference import dit_module
-    ref = dit_module(ref_src, arch, src)
+    ref = dit_module(ref_src, cfg, src)
+    in_channels, cap_dim = cfg.get("in_channels", 16), cfg.get("cap_feat_dim", 2560)
     gen = torch.Generator().manual_seed(2)
     # (latent h, w, caption length, timestep): the first pads image (48 -> 64) and caption (21 -> 32),
     # the second needs no padding at all (64 image tokens, 32 caption tokens).
     cases = []
     for h, w, lc, tv in [(12, 16, 21, 0.3), (16, 16, 32, 0.85)]:
-        lat = torch.randn(1, arch.in_channels, h, w, generator=gen)
-        cap = torch.randn(lc, arch.cap_feat_dim, generator=gen)
+        lat = torch.randn(1, in_channels, h, w, generator=gen)
+        cap = torch.randn(lc, cap_dim, generator=gen)
         t = torch.tensor([tv], dtype=torch.float32)
         with torch.no_grad():
             want = ref([lat[0].unsqueeze(1)], t, [cap])[0][0].squeeze(1).unsqueeze(0).numpy()
@@ -90,13 +91,13 @@ def check_transformer(path: Path, ref_src: Path, arch, src, dtype: str, provider
         compare(name, got, want, dtype, results)
 
 
-def check_vae(path: Path, ref_src: Path, arch, src, providers, results: list, dtype: str = "fp32"):
+def check_vae(path: Path, ref_src: Path, cfg: dict, src, providers, results: list, dtype: str = "fp32"):
     import torch
     from .reference import vae_module
-    ref = vae_module(ref_src, arch, src)
+    ref = vae_module(ref_src, cfg, src)
     gen = torch.Generator().manual_seed(3)
-    lat = torch.randn(1, arch.latent_channels, 6, 10, generator=gen)
+    lat = torch.randn(1, cfg.get("latent_channels", 16), 6, 10, generator=gen)
     with torch.no_grad():
-        want = ref.decode(lat / arch.scaling_factor + arch.shift_factor, return_dict=False)[0].numpy()
+        want = ref.decode(lat / cfg.get("scaling_factor", 0.3611) + (cfg.get("shift_factor") or 0.0), return_dict=False)[0].numpy()
     got = _session(path, providers).run(["image"], {"latent": lat.numpy()})[0]
     compare("vae_decoder 6x10 latent", got, want, dtype, results)

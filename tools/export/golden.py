@@ -1,8 +1,12 @@
-"""Golden outputs of the reference implementation for the --tiny model (docs/model-format.md, "Golden fixtures").
+"""Golden outputs of the reference implementation for the tiny model (docs/model-format.md, "Golden fixtures").
 
 python -m tools.export.golden --checkpoint TINY_CKPT --reference-src Z-Image/src --tokenizer tokenizer.json \
     --model-folder models/self-test-tiny --out ZImage.Engine.Tests/Fixtures/golden-tiny \
     --tokenizer-golden ZImage.Engine.Tests/Fixtures/tokenizer/qwen3-golden-hf.json
+
+TINY_CKPT is ZImage.Engine.Tests/Fixtures/tiny-checkpoint with tokenizer/tokenizer.json placed beside its config
+(the build's copy); --model-folder is the folder the C# installer made from it (byte-identical to
+models/self-test-tiny, which the installer tests check), recorded here only by its files' sha256.
 
 Everything runs through the official code: its loader (utils.loader.load_from_local_dir) on the tiny checkpoint,
 its generate() for the denoising loops (recorded by wrapping the transformer and the scheduler's step), and the

@@ -1,5 +1,5 @@
 """Imports the official Z-Image code (a checkout's src/ folder, never vendored here) and builds reference
-torch modules that hold the same weights as an export source."""
+torch modules from a checkpoint's config.json files and weights."""
 
 from __future__ import annotations
 
@@ -30,53 +30,50 @@ def import_official(src_dir: Path):
     return tr, ae
 
 
-def _load(module, src, names, torch):
-    sd = {k: torch.from_numpy(np.ascontiguousarray(src.get(k))) for k in names}
-    missing, unexpected = module.load_state_dict(sd, strict=False)
-    return missing, unexpected
+def _kwargs(cls, cfg: dict) -> dict:
+    """The config.json keys the constructor takes (diffusers' own keys such as _class_name are left out), lists as tuples."""
+    import inspect
+    accepted = set(inspect.signature(cls.__init__).parameters)
+    return {k: (tuple(v) if isinstance(v, list) else v) for k, v in cfg.items() if k in accepted}
 
 
-def dit_module(src_dir, arch, src):
+def _state_dict(module, src, torch) -> dict:
+    have = set(src.keys())
+    return {k: torch.from_numpy(np.ascontiguousarray(src.get(k))) for k in module.state_dict().keys() if k in have}
+
+
+def dit_module(src_dir, cfg: dict, src):
+    """The official ZImageTransformer2DModel from the checkpoint's transformer/config.json and its weights."""
     import torch
     tr, _ = import_official(src_dir)
-    cfg = arch.diffusers_config()
-    cfg.pop("_class_name")
-    cfg["all_patch_size"] = tuple(cfg["all_patch_size"])
-    cfg["all_f_patch_size"] = tuple(cfg["all_f_patch_size"])
+    cls = tr.ZImageTransformer2DModel
     with torch.device("meta"):  # 6B parameters: build empty, then take the source tensors as they are
-        m = tr.ZImageTransformer2DModel(**cfg)
-    sd = {k: torch.from_numpy(np.ascontiguousarray(src.get(k))) for k in arch.shapes()}
-    missing, _ = m.load_state_dict(sd, strict=False, assign=True)
+        m = cls(**_kwargs(cls, cfg))
+    missing, _ = m.load_state_dict(_state_dict(m, src, torch), strict=False, assign=True)
     if missing:
         raise RuntimeError(f"reference transformer: weights not set: {missing[:8]}")
     return m.float().eval()
 
 
-def vae_module(src_dir, arch, src):
+def vae_module(src_dir, cfg: dict, src):
     import torch
     _, ae = import_official(src_dir)
-    cfg = arch.diffusers_config()
-    cfg.pop("_class_name")
-    m = ae.AutoencoderKL(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in cfg.items()})
-    missing, _ = _load(m, src, list(arch.shapes().keys()), torch)
+    cls = ae.AutoencoderKL
+    m = cls(**_kwargs(cls, cfg))
+    missing, _ = m.load_state_dict(_state_dict(m, src, torch), strict=False)
     missing = [k for k in missing if not k.startswith(("encoder.", "quant_conv."))]
     if missing:
         raise RuntimeError(f"reference VAE: decoder weights not set: {missing[:8]}")
     return m.float().eval()
 
 
-def text_encoder_module(arch, src):
-    """transformers Qwen3Model with the exported layers plus one more (hidden_states[-2] is taken, so the
-    last layer and the final norm only need to exist; the checkpoint's own are used when present)."""
-    import torch
+def text_encoder_module(cfg: dict, src):
+    """transformers Qwen3Model from the checkpoint's text_encoder/config.json; hidden_states[-2] is compared, so
+    the last layer and the final norm only need to exist (the checkpoint's own are used)."""
     from transformers import Qwen3Config, Qwen3Model
-    cfg = arch.hf_config()
-    cfg.pop("architectures")
-    cfg.pop("model_type")
-    m = Qwen3Model(Qwen3Config(**cfg))
-    names = [k for k in m.state_dict().keys() if k in set(src.keys())]
-    _load(m, src, names, torch)
-    needed = set(arch.shapes().keys())
-    if not needed.issubset(set(names)):
-        raise RuntimeError(f"reference text encoder: weights not set: {sorted(needed - set(names))[:8]}")
+    import torch
+    m = Qwen3Model(Qwen3Config(**{k: v for k, v in cfg.items() if k not in ("architectures", "model_type")}))
+    missing, _ = m.load_state_dict(_state_dict(m, src, torch), strict=False)
+    if missing:
+        raise RuntimeError(f"reference text encoder: weights not set: {missing[:8]}")
     return m.float().eval()

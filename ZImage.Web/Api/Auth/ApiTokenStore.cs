@@ -1,8 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Options;
-using ZImage.Engine.Jobs;
+using ZImage.Web.Ui.Identity;
 
 namespace ZImage.Web.Api.Auth;
 
@@ -13,28 +12,14 @@ public sealed record ApiTokenInfo(long Id, string User, string Name, string Pref
 public sealed record CreatedApiToken(ApiTokenInfo Info, string Secret);
 
 /// <summary>
-/// API tokens for accounts mode, in a small SQLite file of their own next to the engine's database
-/// (<c>ZImage:Jobs:DataDirectory</c>/api-tokens.db): the engine's store does not expose a place for them.
-/// Tokens are 256 random bits, so a single SHA-256 is enough at rest: a slow password hash only helps
-/// against guessable secrets, and lookups happen on every request.
+/// API tokens, in the people database beside the accounts they act for (<see cref="PeopleDatabase"/>). Tokens are 256
+/// random bits, so a single SHA-256 is enough at rest: a slow password hash only helps against guessable secrets, and
+/// lookups happen on every request.
 /// </summary>
-public sealed class ApiTokenStore
+public sealed class ApiTokenStore(PeopleDatabase database, TimeProvider clock)
 {
     public const string SecretPrefix = "zit_";
-    public const string FileName = "api-tokens.db";
-    private const int SchemaVersion = 1;
-    private readonly string _connectionString;
-    private readonly TimeProvider _clock;
-    private readonly SemaphoreSlim _initGate = new(1, 1);
-    private bool _initialised;
-
-    public ApiTokenStore(IOptions<JobsOptions> jobs, IHostEnvironment env, TimeProvider clock)
-    {
-        var path = Path.Combine(Path.GetFullPath(jobs.Value.DataDirectory, env.ContentRootPath), FileName);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString();
-        _clock = clock;
-    }
+    private readonly TimeProvider _clock = clock;
 
     public async Task<CreatedApiToken> CreateAsync(string user, string name, bool isAdmin, CancellationToken ct = default)
     {
@@ -105,62 +90,7 @@ public sealed class ApiTokenStore
         DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(5)),
         r.IsDBNull(6) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(6)));
 
-    private async Task<SqliteConnection> OpenAsync(CancellationToken ct)
-    {
-        var db = new SqliteConnection(_connectionString);
-        await db.OpenAsync(ct);
-        if (!_initialised)
-            await InitialiseAsync(db, ct);
-        return db;
-    }
-
-    private async Task InitialiseAsync(SqliteConnection db, CancellationToken ct)
-    {
-        await _initGate.WaitAsync(ct);
-        try
-        {
-            if (_initialised)
-                return;
-            await ScalarAsync(db, "PRAGMA journal_mode = WAL;", ct);
-            var version = Convert.ToInt32(await ScalarAsync(db, "PRAGMA user_version;", ct));
-            if (version > SchemaVersion)
-                throw new InvalidOperationException($"The token database has schema version {version}; this build knows up to {SchemaVersion}. Use a newer build.");
-            if (version < 1)
-            {
-                await using var tx = db.BeginTransaction();
-                await using var create = db.CreateCommand();
-                create.Transaction = tx;
-                create.CommandText = """
-                    CREATE TABLE api_tokens (
-                        id INTEGER PRIMARY KEY AUTOINCREMENT,
-                        user TEXT NOT NULL,
-                        name TEXT NOT NULL,
-                        prefix TEXT NOT NULL,
-                        hash BLOB NOT NULL UNIQUE,
-                        is_admin INTEGER NOT NULL,
-                        created_at INTEGER NOT NULL,
-                        last_used_at INTEGER,
-                        revoked_at INTEGER);
-                    CREATE INDEX api_tokens_user ON api_tokens(user);
-                    PRAGMA user_version = 1;
-                    """;
-                await create.ExecuteNonQueryAsync(ct);
-                await tx.CommitAsync(ct);
-            }
-            _initialised = true;
-        }
-        finally
-        {
-            _initGate.Release();
-        }
-    }
-
-    private static async Task<object?> ScalarAsync(SqliteConnection db, string sql, CancellationToken ct)
-    {
-        await using var cmd = db.CreateCommand();
-        cmd.CommandText = sql;
-        return await cmd.ExecuteScalarAsync(ct);
-    }
+    private Task<SqliteConnection> OpenAsync(CancellationToken ct) => database.OpenAsync(ct);
 
     private static byte[] Hash(string secret) => SHA256.HashData(Encoding.UTF8.GetBytes(secret));
 

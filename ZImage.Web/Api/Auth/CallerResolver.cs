@@ -1,17 +1,16 @@
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 using ZImage.Engine.Jobs;
+using ZImage.Web.Ui.Identity;
 
 namespace ZImage.Web.Api.Auth;
 
 /// <summary>
-/// Works out who is calling. Open mode (the default, for a team on localhost) trusts a display name from the
-/// <c>X-ZImage-User</c> header, else the <c>zimage-user</c> cookie, else the UI's own name cookie <c>zi-user</c>
-/// (so a browser that picked a name on the pages is the same user in the API); values may be percent-encoded
-/// UTF-8 so Chinese names survive headers. Names are normalised as the UI does (trimmed, inner whitespace
-/// collapsed, at most 40 characters) and compare case-insensitively. No name: <see cref="AnonymousUser"/>.
-/// Accounts mode demands <c>Authorization: Bearer zit_...</c>; a valid token in open mode is honoured too.
+/// Works out who is calling, through the authentication handlers (<see cref="CallerAuthentication"/>): an API token
+/// first (in either mode), then the signed-in browser's cookie where the endpoint allows it, then in open mode the
+/// display name. One principal, one <see cref="Caller"/>. Names compare case-insensitively.
 /// </summary>
-public sealed class CallerResolver(IOptionsMonitor<ApiOptions> options, ApiTokenStore tokens)
+public sealed class CallerResolver(IOptionsMonitor<ApiOptions> options)
 {
     public const string UserHeader = "X-ZImage-User";
     public const string UserCookie = "zimage-user";
@@ -19,53 +18,38 @@ public sealed class CallerResolver(IOptionsMonitor<ApiOptions> options, ApiToken
     public const string UiNameCookie = "zi-user";
     public const string AnonymousUser = "anonymous";
     /// <summary>Same limit as the UI's name picker, so a name valid in one is valid in the other.</summary>
-    public const int MaxUserNameLength = 40;
+    public const int MaxUserNameLength = UiUser.MaxNameLength;
 
     public async Task<CallerResolution> ResolveAsync(HttpContext http)
     {
-        var mode = options.CurrentValue.AuthMode;
-        var authorization = http.Request.Headers.Authorization.ToString();
-        if (authorization.Length > 0)
-        {
-            if (!authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-                return CallerResolution.Fail(StatusCodes.Status401Unauthorized, "The Authorization header must be 'Bearer <token>'.");
-            var token = await tokens.ValidateAsync(authorization["Bearer ".Length..].Trim(), http.RequestAborted);
-            if (token is null)
-                return CallerResolution.Fail(StatusCodes.Status401Unauthorized, "The API token is unknown or revoked. Create one in Settings.");
-            return CallerResolution.Ok(new Caller(token.User, token.IsAdmin));
-        }
+        var token = await http.AuthenticateAsync(CallerAuthentication.TokenScheme);
+        if (token.Succeeded)
+            return CallerResolution.Ok(CallerAuthentication.ToCaller(token.Principal));
+        if (token.Failure is { } refused)
+            return CallerResolution.Fail(StatusCodes.Status401Unauthorized, refused.Message);
 
-        if (mode == ApiAuthMode.Accounts)
+        // A browser's EventSource cannot send Authorization: on endpoints that say so (a person's own job events, the
+        // pages' picture files), the sign-in cookie stands in, checked against the account's stamp on this request.
+        if (http.GetEndpoint()?.Metadata.GetMetadata<SignedInBrowserMayCall>() is not null && http.User.Identity is { IsAuthenticated: true, Name: not null })
+            return CallerResolution.Ok(CallerAuthentication.ToCaller(http.User));
+
+        if (options.CurrentValue.AuthMode == ApiAuthMode.Accounts)
             return CallerResolution.Fail(StatusCodes.Status401Unauthorized, "This server runs in accounts mode: send 'Authorization: Bearer <token>' with a token created in Settings.");
 
-        var (raw, source) = (http.Request.Headers[UserHeader].ToString(), UserHeader);
-        foreach (var cookieName in new[] { UserCookie, UiNameCookie })
-        {
-            if (raw.Length == 0 && http.Request.Cookies.TryGetValue(cookieName, out var cookie))
-                (raw, source) = (cookie, cookieName);
-        }
-        if (raw.Length == 0)
-            return CallerResolution.Ok(MakeCaller(AnonymousUser));
-
-        var name = Normalize(Uri.UnescapeDataString(raw));
-        if (name is null)
-            return CallerResolution.Fail(StatusCodes.Status400BadRequest,
-                $"{source} must be a display name of 1 to {MaxUserNameLength} printable characters.", source);
-        return CallerResolution.Ok(MakeCaller(name));
+        var name = await http.AuthenticateAsync(CallerAuthentication.NameScheme);
+        return name.Succeeded
+            ? CallerResolution.Ok(CallerAuthentication.ToCaller(name.Principal))
+            : name.Failure is CallerNameException bad
+                ? CallerResolution.Fail(StatusCodes.Status400BadRequest, bad.Message, bad.Field)
+                : CallerResolution.Fail(StatusCodes.Status400BadRequest, name.Failure?.Message ?? "The caller could not be named.");
     }
 
-    /// <summary>The UI's rule (UiUser.Normalize): trimmed, runs of whitespace become one space; null when unusable.</summary>
-    public static string? Normalize(string? name)
-    {
-        if (string.IsNullOrWhiteSpace(name))
-            return null;
-        var collapsed = string.Join(' ', name.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
-        return collapsed.Length > MaxUserNameLength || collapsed.Any(char.IsControl) ? null : collapsed;
-    }
-
-    private Caller MakeCaller(string name) =>
-        new(name, options.CurrentValue.Admins.Contains(name, Caller.NameComparer));
+    /// <summary>The one rule for names: <see cref="UiUser.Normalize"/>.</summary>
+    public static string? Normalize(string? name) => UiUser.Normalize(name);
 }
+
+/// <summary>Endpoint metadata: a signed-in browser's cookie identifies the caller here, as a token would.</summary>
+public sealed class SignedInBrowserMayCall;
 
 public sealed record CallerResolution(Caller? Caller, int Status, string? Error, string? Field)
 {

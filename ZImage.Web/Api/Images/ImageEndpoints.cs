@@ -10,8 +10,8 @@ namespace ZImage.Web.Api.Images;
 /// <summary>
 /// Image files and the history gallery. Routes take numeric ids only (a path can never be smuggled in), and
 /// the file served is the store's path, checked once more to lie under the output folder.
-/// In open mode the gallery is shared (the UI's "everyone" filter); in accounts mode callers see only their
-/// own images unless they are admins.
+/// Who sees a picture is the engine's rule (<see cref="Caller.CanSee"/>): in open mode the gallery is shared, in
+/// accounts mode callers see only their own images unless they are admins.
 /// </summary>
 public static class ImageEndpoints
 {
@@ -20,25 +20,25 @@ public static class ImageEndpoints
     public static RouteGroupBuilder MapImageEndpoints(this RouteGroupBuilder api)
     {
         var images = api.MapGroup("/images").WithTags("Images");
-        images.MapGet("/{id:long}", (long id, HttpContext http, IHistoryService history, IOptions<ApiOptions> options, IOptions<JobsOptions> jobs, IHostEnvironment env) =>
-                ServeAsync(id, thumb: false, http, history, options.Value, jobs.Value, env))
+        images.MapGet("/{id:long}", (long id, HttpContext http, IHistoryService history, IOptions<JobsOptions> jobs, IHostEnvironment env) =>
+                ServeAsync(id, thumb: false, http, history, jobs.Value, env))
             .Produces(StatusCodes.Status200OK, contentType: "image/png")
             .ProducesProblem(StatusCodes.Status404NotFound);
-        images.MapGet("/{id:long}/thumb", (long id, HttpContext http, IHistoryService history, IOptions<ApiOptions> options, IOptions<JobsOptions> jobs, IHostEnvironment env) =>
-                ServeAsync(id, thumb: true, http, history, options.Value, jobs.Value, env))
+        images.MapGet("/{id:long}/thumb", (long id, HttpContext http, IHistoryService history, IOptions<JobsOptions> jobs, IHostEnvironment env) =>
+                ServeAsync(id, thumb: true, http, history, jobs.Value, env))
             .Produces(StatusCodes.Status200OK, contentType: "image/png")
             .ProducesProblem(StatusCodes.Status404NotFound);
-        images.MapGet("/{id:long}/info", async Task<IResult> (long id, HttpContext http, IHistoryService history, IOptions<ApiOptions> options) =>
-                await VisibleAsync(id, http, history, options.Value) is { } record ? TypedResults.Ok(ImageDto.From(record)) : NotFound(id))
+        images.MapGet("/{id:long}/info", async Task<IResult> (long id, HttpContext http, IHistoryService history) =>
+                await VisibleAsync(id, http, history) is { } record ? TypedResults.Ok(ImageDto.From(record)) : NotFound(id))
             .Produces<ImageDto>()
             .ProducesProblem(StatusCodes.Status404NotFound);
         images.MapPut("/{id:long}/favourite", SetFavourite)
             .Accepts<FavouriteRequest>("application/json")
             .Produces<ImageDto>()
             .ProducesProblem(StatusCodes.Status404NotFound);
-        images.MapDelete("/{id:long}", async Task<IResult> (long id, HttpContext http, IHistoryService history, IOptions<ApiOptions> options) =>
+        images.MapDelete("/{id:long}", async Task<IResult> (long id, HttpContext http, IHistoryService history) =>
             {
-                if (await VisibleAsync(id, http, history, options.Value) is null)
+                if (await VisibleAsync(id, http, history) is null)
                     return NotFound(id);
                 return await history.DeleteImageAsync(id, http.Caller(), http.RequestAborted)
                     ? TypedResults.NoContent()
@@ -50,6 +50,17 @@ public static class ImageEndpoints
 
         api.MapGet("/history", History)
             .WithTags("Images")
+            .WithMetadata(
+                new DocumentedQuery("user", Microsoft.OpenApi.JsonSchemaType.String, "mine (default), everyone (or *), or a user name. Accounts mode: only administrators see others'."),
+                new DocumentedQuery("text", Microsoft.OpenApi.JsonSchemaType.String, "Words the prompt contains (at most 500 characters)."),
+                new DocumentedQuery("from", Microsoft.OpenApi.JsonSchemaType.String, "ISO 8601 date or time; pictures made at or after it."),
+                new DocumentedQuery("to", Microsoft.OpenApi.JsonSchemaType.String, "ISO 8601 date or time, exclusive; after from."),
+                new DocumentedQuery("size", Microsoft.OpenApi.JsonSchemaType.String, "WIDTHxHEIGHT, e.g. 1024x768."),
+                new DocumentedQuery("width", Microsoft.OpenApi.JsonSchemaType.Integer, "Picture width.", 1, 100_000),
+                new DocumentedQuery("height", Microsoft.OpenApi.JsonSchemaType.Integer, "Picture height.", 1, 100_000),
+                new DocumentedQuery("favourites", Microsoft.OpenApi.JsonSchemaType.Boolean, "true: starred pictures only."),
+                new DocumentedQuery("page", Microsoft.OpenApi.JsonSchemaType.Integer, "0-based page.", 0, int.MaxValue),
+                new DocumentedQuery("pageSize", Microsoft.OpenApi.JsonSchemaType.Integer, "Pictures per page (default 48).", 1, MaxPageSize))
             .Produces<HistoryPageDto>()
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status403Forbidden)
@@ -57,9 +68,9 @@ public static class ImageEndpoints
         return api;
     }
 
-    private static async Task<IResult> ServeAsync(long id, bool thumb, HttpContext http, IHistoryService history, ApiOptions options, JobsOptions jobs, IHostEnvironment env)
+    private static async Task<IResult> ServeAsync(long id, bool thumb, HttpContext http, IHistoryService history, JobsOptions jobs, IHostEnvironment env)
     {
-        var record = await VisibleAsync(id, http, history, options);
+        var record = await VisibleAsync(id, http, history);
         if (record is null)
             return NotFound(id);
         var path = Path.GetFullPath(thumb ? record.ThumbnailPath : record.FilePath);
@@ -72,29 +83,29 @@ public static class ImageEndpoints
     }
 
     /// <summary>The record if the caller may see it; foreign images look missing in accounts mode, so ids cannot be probed.</summary>
-    private static async Task<ImageRecord?> VisibleAsync(long id, HttpContext http, IHistoryService history, ApiOptions options)
+    private static async Task<ImageRecord?> VisibleAsync(long id, HttpContext http, IHistoryService history)
     {
         var record = await history.GetImageAsync(id, http.RequestAborted);
         if (record is null)
             return null;
-        return options.AuthMode == ApiAuthMode.Open || http.Caller().CanManage(record.UserName) ? record : null;
+        return http.Caller().CanSee(record.UserName) ? record : null;
     }
 
-    private static async Task<IResult> SetFavourite(long id, HttpContext http, IHistoryService history, IOptions<ApiOptions> options)
+    private static async Task<IResult> SetFavourite(long id, HttpContext http, IHistoryService history)
     {
         var body = await ApiJson.ReadAsync<FavouriteRequest>(http);
         if (body.Error is not null)
             return body.Error;
         if (body.Value!.Favourite is not { } favourite)
             return ApiProblems.Invalid("favourite", "favourite is required (true or false).");
-        if (await VisibleAsync(id, http, history, options.Value) is null)
+        if (await VisibleAsync(id, http, history) is null)
             return NotFound(id);
         if (!await history.SetFavouriteAsync(id, favourite, http.Caller(), http.RequestAborted))
             return ApiProblems.Status(StatusCodes.Status403Forbidden, $"Image {id} belongs to another user; only its owner or an admin may star it.");
         return await history.GetImageAsync(id, http.RequestAborted) is { } updated ? TypedResults.Ok(ImageDto.From(updated)) : NotFound(id);
     }
 
-    private static async Task<IResult> History(HttpContext http, IHistoryService history, IOptions<ApiOptions> options)
+    private static async Task<IResult> History(HttpContext http, IHistoryService history)
     {
         var caller = http.Caller();
         var q = new ApiQuery(http.Request);
@@ -128,7 +139,7 @@ public static class ImageEndpoints
             _ when user.Equals("everyone", StringComparison.OrdinalIgnoreCase) || user == "*" => null,
             _ => user,
         };
-        if (options.Value.AuthMode == ApiAuthMode.Accounts && !caller.IsAdmin && (userName is null || !caller.Owns(userName)))
+        if (!caller.SeesEveryone && (userName is null || !caller.Owns(userName)))
             return ApiProblems.Status(StatusCodes.Status403Forbidden,
                 "In accounts mode only admins may list other users' images; use user=mine.", "user");
 

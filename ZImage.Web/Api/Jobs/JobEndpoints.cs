@@ -31,6 +31,7 @@ public static class JobEndpoints
                 return TypedResults.Ok(mine.Select(JobDto.From).ToList());
             })
             .Produces<List<JobDto>>()
+            .WithMetadata(new DocumentedQuery("limit", Microsoft.OpenApi.JsonSchemaType.Integer, "How many jobs, newest first (default 50).", 1, 500))
             .WithSummary("The caller's own jobs, newest first.");
 
         jobs.MapGet("/queue", (HttpContext http, IJobService service) =>
@@ -54,9 +55,10 @@ public static class JobEndpoints
             .WithSummary("Cancel a queued job (200) or stop a running one (202, the cancelled event follows within one step).");
 
         jobs.MapGet("/{id}/events", JobEventStream.StreamAsync)
+            .WithMetadata(new SignedInBrowserMayCall())
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
             .ProducesProblem(StatusCodes.Status404NotFound)
-            .WithSummary("Server-sent events: queued, started, progress, preview, completed, failed, cancelled.");
+            .WithSummary("Server-sent events: queued, started, progress, preview, completed, failed, cancelled. In accounts mode a signed-in browser's own cookie is accepted here (EventSource cannot send Authorization).");
 
         return api;
     }

@@ -16,6 +16,7 @@ public static class JobEventStream
 {
     /// <summary>Proxies and browsers drop idle connections; a comment line every so often keeps them open.</summary>
     private static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(15);
+    private const int RetryMilliseconds = 3000;
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     public static async Task StreamAsync(string id, HttpContext http, IJobService service,
@@ -35,7 +36,6 @@ public static class JobEventStream
         http.Response.Headers["X-Accel-Buffering"] = "no";
         http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
         var writer = new SseWriter(http.Response, clock, options.Value.PreviewIntervalMs, previews, options.Value.PreviewMaxSide);
-        await writer.RawAsync("retry: 3000\n\n", ct);
 
         if (await writer.ReplayAsync(job, ct))
             return;
@@ -76,12 +76,6 @@ public static class JobEventStream
         private long _sequence;
         private long _lastPreviewTicks = long.MinValue;
         private (int Image, int Step) _lastStep = (-1, -1);
-        /// <summary>
-        /// The replay and the subscription overlap, so the live JobStarted of a job replayed as running is a
-        /// repeat. A genuine second start (after a re-queue) always follows a queued event, which clears this.
-        /// </summary>
-        private bool _started;
-        private DateTimeOffset? _replayedStartAt;
 
         /// <summary>Writes what the snapshot says; true when the job is already final and the stream should end.</summary>
         public async Task<bool> ReplayAsync(JobSnapshot job, CancellationToken ct)
@@ -92,8 +86,6 @@ public static class JobEventStream
                     await SendAsync("queued", new { jobId = job.Id, position = job.Position, etaStartSeconds = job.EtaStart?.TotalSeconds, notice = job.Notice }, ct);
                     return false;
                 case JobStatus.Running:
-                    _started = true;
-                    _replayedStartAt = job.StartedAt;
                     await SendAsync("started", new { jobId = job.Id, etaFinishSeconds = job.EtaFinish?.TotalSeconds }, ct);
                     if (job.Progress is { Step: > 0 } p)
                         await ProgressAsync(job.Id, p.ImageIndex, p.ImageCount, p.Step, p.TotalSteps, job.EtaFinish, p.Preview, ct);
@@ -115,16 +107,11 @@ public static class JobEventStream
         {
             switch (e)
             {
-                case JobQueued q when q.At <= _replayedStartAt:
-                    return false; // raised before the start the replay already reported
+                // The watch drops events its snapshot already counts (by version), so each of these is new.
                 case JobQueued q:
-                    _started = false;
                     await SendAsync("queued", new { jobId = q.JobId, position = q.Position, etaStartSeconds = q.EtaStart?.TotalSeconds, notice = q.Notice }, ct);
                     return false;
-                case JobStarted when _started:
-                    return false;
                 case JobStarted s:
-                    _started = true;
                     // A job that starts again after a re-queue counts its steps from the beginning again.
                     _lastStep = (-1, -1);
                     await SendAsync("started", new { jobId = s.JobId, etaFinishSeconds = s.EtaFinish?.TotalSeconds }, ct);
@@ -176,6 +163,10 @@ public static class JobEventStream
         private Task SendAsync(string name, object payload, CancellationToken ct)
         {
             var sb = new StringBuilder();
+            // The reconnection delay rides on the first real event: a block of its own is dispatched by some clients
+            // (httpx-sse) as an empty "message" event, which those that parse every event as JSON fail on.
+            if (_sequence == 0)
+                sb.Append("retry: ").Append(RetryMilliseconds).Append('\n');
             sb.Append("id: ").Append(++_sequence).Append('\n');
             sb.Append("event: ").Append(name).Append('\n');
             // Compact JSON has no raw newlines, but the framing must hold for any payload: one data line per line.

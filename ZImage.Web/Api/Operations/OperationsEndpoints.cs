@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Options;
 using ZImage.Engine.Jobs;
+using ZImage.Web.Api.Auth;
 
 namespace ZImage.Web.Api.Operations;
 
@@ -16,15 +18,32 @@ public static class OperationsEndpoints
         ops.MapGet("/readyz", (ISystemStatus status) =>
             {
                 var s = status.GetStatus();
-                var body = new { ready = s.ModelState == ModelState.Ready, model = s.ModelState.ToString().ToLowerInvariant(), detail = s.ModelDetail };
+                // Probes carry no user: the detail says what is wrong, not where the server keeps its files.
+                var body = new ReadyDto(s.ModelState == ModelState.Ready, s.ModelState.ToString().ToLowerInvariant(), ServerPaths.Hide(s.ModelDetail));
                 return s.ModelState == ModelState.Ready
                     ? Results.Json(body)
                     : Results.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);
             })
+            .Produces(StatusCodes.Status200OK, typeof(ReadyDto))
+            .Produces(StatusCodes.Status503ServiceUnavailable, typeof(ReadyDto))
             .WithSummary("Ready: 200 when the model is loaded, 503 otherwise.");
-        ops.MapGet("/metrics", (ISystemStatus status, ApiMetrics metrics) =>
-                TypedResults.Text(Render(status.GetStatus(), metrics), PrometheusText.ContentType))
-            .WithSummary("Prometheus text exposition format 0.0.4.");
+        ops.MapGet("/metrics", async Task<IResult> (HttpContext http, ISystemStatus status, ApiMetrics metrics, IOptions<ApiOptions> options, CallerResolver callers) =>
+            {
+                if (options.Value.AuthMode == ApiAuthMode.Accounts && !options.Value.PublicMetrics)
+                {
+                    // The series name people; in accounts mode only an administrator's token reads them.
+                    var resolution = await callers.ResolveAsync(http);
+                    if (resolution.Caller is null)
+                    {
+                        http.Response.Headers.WWWAuthenticate = "Bearer realm=\"zimage\"";
+                        return ApiProblems.Status(resolution.Status, resolution.Error!);
+                    }
+                    if (!resolution.Caller.IsAdmin)
+                        return ApiProblems.Status(StatusCodes.Status403Forbidden, "Only an administrator's token reads /metrics in accounts mode (or set ZImage:Api:PublicMetrics).");
+                }
+                return TypedResults.Text(Render(status.GetStatus(), metrics), PrometheusText.ContentType);
+            })
+            .WithSummary("Prometheus text exposition format 0.0.4. Accounts mode: an administrator's token unless ZImage:Api:PublicMetrics is true.");
         return app;
     }
 
@@ -78,3 +97,6 @@ public static class OperationsEndpoints
         return p.ToString();
     }
 }
+
+/// <param name="Model">The model's state: notinstalled, loading, ready or error.</param>
+public sealed record ReadyDto(bool Ready, string Model, string? Detail);

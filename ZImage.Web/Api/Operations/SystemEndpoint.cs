@@ -1,3 +1,4 @@
+using ZImage.Engine.Models;
 using ZImage.Engine.Jobs;
 using ZImage.Engine.Pipeline;
 using ZImage.Web.Api.Auth;
@@ -27,9 +28,9 @@ public static class SystemEndpoint
                 available = r.Providers,
                 auto = r.AutoChoice?.ToString(),
                 runtimeVersion = r.Version,
-                runtimeProblem = r.Problem,
+                runtimeProblem = http.Caller().IsAdmin ? r.Problem : ServerPaths.Hide(r.Problem),
             },
-            model = new { state = s.ModelState.ToString().ToLowerInvariant(), detail = s.ModelDetail },
+            model = new { state = s.ModelState.ToString().ToLowerInvariant(), detail = http.Caller().IsAdmin ? s.ModelDetail : ServerPaths.Hide(s.ModelDetail) },
             queue = new
             {
                 queued = s.QueuedJobs,

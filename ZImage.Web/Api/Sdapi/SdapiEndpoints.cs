@@ -1,3 +1,4 @@
+using ZImage.Engine.Models;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
@@ -22,7 +23,6 @@ namespace ZImage.Web.Api.Sdapi;
 /// </summary>
 public static class SdapiEndpoints
 {
-    public const string ModelName = ImageSettings.DefaultModel;
     public const string SamplerName = "Euler";
 
     public static RouteGroupBuilder MapSdapiEndpoints(this RouteGroupBuilder sdapi)
@@ -38,6 +38,7 @@ public static class SdapiEndpoints
             .WithSummary("Queue a job and wait for it; answers with base64 PNGs carrying the parameters chunk.");
         sdapi.MapGet("/progress", Progress)
             .Produces<ProgressResponse>()
+            .WithMetadata(new DocumentedQuery("skip_current_image", Microsoft.OpenApi.JsonSchemaType.Boolean, "true: leave the preview out (current_image is null)."))
             .WithSummary("The caller's running job (or next queued one): progress 0..1, ETA in seconds, latest preview.");
         sdapi.MapPost("/interrupt", Interrupt)
             .WithSummary("Stops the caller's own running job; other users' jobs are never touched.");
@@ -45,24 +46,25 @@ public static class SdapiEndpoints
             .Accepts<PngInfoRequest>("application/json")
             .Produces<PngInfoResponse>()
             .ProducesValidationProblem();
-        sdapi.MapGet("/options", () => TypedResults.Ok(CurrentOptions()));
+        sdapi.MapGet("/options", (IOptions<EngineOptions> engine) => TypedResults.Ok(CurrentOptions(LoadedModel.Read(engine.Value))));
         sdapi.MapPost("/options", (Delegate)SetOptions)
             .Accepts<Dictionary<string, JsonElement>>("application/json")
             .Produces<SetOptionsResponse>()
             .ProducesValidationProblem()
             .WithSummary("Accepts the body webuiapi's set_options sends. Nothing is changed: an option that already holds is listed "
                 + "as accepted, the rest as ignored; asking for another checkpoint is refused (400).");
-        sdapi.MapGet("/sd-models", (IOptions<EngineOptions> engine) => TypedResults.Ok(new[]
-        {
-            new SdModelItem(ModelName, ModelName, null, null, engine.Value.ModelDirectory ?? ModelName, null),
-        }));
+        // The model the engine is set to, by its manifest's name; the folder's name only, never where it lies on the server.
+        sdapi.MapGet("/sd-models", (IOptions<EngineOptions> engine) => TypedResults.Ok(LoadedModel.Read(engine.Value) is { } model
+            ? new[] { new SdModelItem(model.Name, model.Name, null, null, model.Folder, null) }
+            : []));
+        sdapi.MapSdapiReadEndpoints();
         return sdapi;
     }
 
     /// <summary>What GET /options reports: the A1111 options whose meaning ZImage shares, with ZImage's fixed values.</summary>
-    public static Dictionary<string, object?> CurrentOptions() => new()
+    public static Dictionary<string, object?> CurrentOptions(LoadedModel? model) => new()
     {
-        ["sd_model_checkpoint"] = ModelName,
+        ["sd_model_checkpoint"] = model?.Name,
         ["sd_checkpoint_hash"] = null,
         ["samples_format"] = "png",
         ["CLIP_stop_at_last_layers"] = 1,
@@ -78,20 +80,23 @@ public static class SdapiEndpoints
     /// (not 405) keeps scripts that call set_options before generating working, and the body says exactly what was
     /// ignored. The one refusal is another checkpoint: the pictures would not be from the model the script asked for.
     /// </summary>
-    private static async Task<IResult> SetOptions(HttpContext http)
+    private static async Task<IResult> SetOptions(HttpContext http, IOptions<EngineOptions> engine)
     {
         var body = await ApiJson.ReadAsync<Dictionary<string, JsonElement>>(http);
         if (body.Error is not null)
             return body.Error;
-        var current = CurrentOptions();
+        var model = LoadedModel.Read(engine.Value);
+        var current = CurrentOptions(model);
         var accepted = new List<string>();
         var ignored = new List<string>();
         foreach (var (key, value) in body.Value!.OrderBy(kv => kv.Key, StringComparer.Ordinal))
         {
             if (key == "sd_model_checkpoint")
             {
-                if (value.ValueKind != JsonValueKind.String || !string.Equals(value.GetString(), ModelName, StringComparison.OrdinalIgnoreCase))
-                    return ApiProblems.Invalid(key, $"sd_model_checkpoint must be '{ModelName}', the only model this server has (got {value.GetRawText()}).");
+                if (model is null)
+                    return ApiProblems.Invalid(key, "No model is installed on this server; an administrator chooses one in Settings.");
+                if (value.ValueKind != JsonValueKind.String || !string.Equals(value.GetString(), model.Name, StringComparison.OrdinalIgnoreCase))
+                    return ApiProblems.Invalid(key, $"sd_model_checkpoint must be '{model.Name}', the only model this server has (got {value.GetRawText()}).");
                 accepted.Add(key);
             }
             else if (current.TryGetValue(key, out var ours) && JsonSerializer.Serialize(ours) == value.GetRawText())
@@ -105,7 +110,7 @@ public static class SdapiEndpoints
     }
 
     private static async Task<IResult> Txt2Img(HttpContext http, IJobService service, IHistoryService history,
-        NewPictureDefaults newPictures, IOptions<ApiOptions> options, TimeProvider clock)
+        NewPictureDefaults newPictures, IOptions<ApiOptions> options, IOptions<EngineOptions> engine, TimeProvider clock)
     {
         var body = await ApiJson.ReadAsync<Txt2ImgRequest>(http);
         if (body.Error is not null)
@@ -113,7 +118,8 @@ public static class SdapiEndpoints
         var req = body.Value!;
         var batchSize = req.BatchSize ?? 1;
         var nIter = req.NIter ?? 1;
-        if (batchSize < 1 || nIter < 1 || batchSize * nIter > GenerationLimits.MaxCount)
+        // In long: 3 x 1431655766 wraps to 2 in int.
+        if (batchSize < 1 || nIter < 1 || (long)batchSize * nIter > GenerationLimits.MaxCount)
             return ApiProblems.Invalid("batch_size",
                 $"batch_size x n_iter must be between {GenerationLimits.MinCount} and {GenerationLimits.MaxCount} images (got {batchSize} x {nIter}).");
         if (req.Seed is < -1)
@@ -141,11 +147,13 @@ public static class SdapiEndpoints
 
         var images = new List<string>();
         var infotexts = new List<string>();
+        string? madeBy = null;
         foreach (var imageId in job.ImageIds)
         {
             var record = await history.GetImageAsync(imageId, http.RequestAborted);
             if (record is null)
                 continue;
+            madeBy ??= record.Model;
             var png = await File.ReadAllBytesAsync(record.FilePath, http.RequestAborted);
             if (req.SendImages ?? true)
                 images.Add(Convert.ToBase64String(png));
@@ -179,7 +187,8 @@ public static class SdapiEndpoints
             ["batch_size"] = batchSize,
             ["restore_faces"] = false,
             ["face_restoration_model"] = null,
-            ["sd_model_name"] = ModelName,
+            // The model that made these pictures (history keeps it per picture), not a fixed name.
+            ["sd_model_name"] = madeBy ?? LoadedModel.Read(engine.Value)?.Name,
             ["sd_model_hash"] = null,
             ["sd_vae_name"] = null,
             ["sd_vae_hash"] = null,

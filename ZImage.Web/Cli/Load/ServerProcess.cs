@@ -41,10 +41,11 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     /// <summary>
     /// Starts <c>ZImage.Web</c> with <paramref name="settings"/> as command-line configuration (ZImage:Jobs:DataDirectory and
-    /// the like, absolute paths). <paramref name="urls"/> defaults to a free loopback port.
+    /// the like, absolute paths). <paramref name="urls"/> defaults to a free loopback port. <paramref name="contentRoot"/>
+    /// (default: the app's folder) is also the working directory, as under <c>dotnet run --project ZImage.Web</c>.
     /// </summary>
     public static async Task<ServerProcess> StartAsync(string logFolder, IReadOnlyDictionary<string, string> settings,
-        TimeSpan timeout, string urls = "http://127.0.0.1:0", bool waitUntilListening = true)
+        TimeSpan timeout, string urls = "http://127.0.0.1:0", bool waitUntilListening = true, string? contentRoot = null)
     {
         var app = typeof(Program).Assembly.Location;
         var appFolder = Path.GetDirectoryName(app)!;
@@ -53,7 +54,7 @@ internal sealed class ServerProcess : IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = appFolder,
+            WorkingDirectory = contentRoot ?? appFolder,
             StandardOutputEncoding = Encoding.UTF8,
             StandardErrorEncoding = Encoding.UTF8,
         };
@@ -71,7 +72,7 @@ internal sealed class ServerProcess : IAsyncDisposable
         info.ArgumentList.Add("--urls");
         info.ArgumentList.Add(urls);
         info.ArgumentList.Add("--contentRoot");
-        info.ArgumentList.Add(appFolder);
+        info.ArgumentList.Add(contentRoot ?? appFolder);
         var all = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
         {
             // Quiet, except the line that says which port Kestrel took.

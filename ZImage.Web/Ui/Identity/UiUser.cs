@@ -1,3 +1,5 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
 using ZImage.Engine.Jobs;
 
 namespace ZImage.Web.Ui.Identity;
@@ -6,8 +8,10 @@ namespace ZImage.Web.Ui.Identity;
 /// Who is using this browser session. In open mode the name is the one picked on first visit (kept in a
 /// cookie); in accounts mode it comes from the sign-in cookie. Jobs and history belong to this name.
 /// </summary>
-public sealed class UiUser
+public sealed class UiUser(IOptions<UiOptions>? options = null)
 {
+    private readonly bool _sharedGallery = (options?.Value.Mode ?? UserMode.Open) == UserMode.Open;
+
     public const string NameCookie = "zi-user";
     public const int MaxNameLength = 40;
 
@@ -16,25 +20,48 @@ public sealed class UiUser
 
     public bool HasName => Name is not null;
 
-    public Caller Caller => new(Name ?? throw new InvalidOperationException("No display name picked yet."), IsAdmin);
+    public Caller Caller => new(Name ?? throw new InvalidOperationException("No display name picked yet."), IsAdmin, _sharedGallery);
 
     public event Action? Changed;
 
-    public void SignIn(string name, bool isAdmin)
+    /// <summary>Accounts mode: the account's security stamp when this session signed in (see <see cref="AccountCircuitGuard"/>).</summary>
+    public string? Stamp { get; private set; }
+
+    public void SignIn(string name, bool isAdmin, string? stamp = null)
     {
+        Stamp = stamp;
         Name = Normalize(name) ?? throw new ArgumentException("A display name is required.", nameof(name));
         IsAdmin = isAdmin;
         Changed?.Invoke();
     }
 
-    /// <summary>Trimmed, inner whitespace collapsed; null when nothing usable is left.</summary>
+    /// <summary>
+    /// Trimmed, inner whitespace collapsed; null when nothing usable is left. The one rule for names everywhere (pages,
+    /// API header and cookies, accounts). Invisible characters are refused: zero-width and right-to-left marks (Unicode
+    /// format characters) would let "admin\u200b" or a mirrored name pass for someone else.
+    /// </summary>
     public static string? Normalize(string? name)
     {
         if (string.IsNullOrWhiteSpace(name))
             return null;
         var collapsed = string.Join(' ', name.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
-        if (collapsed.Length > MaxNameLength || collapsed.Any(char.IsControl))
+        if (collapsed.Length > MaxNameLength || HasInvisible(collapsed))
             return null;
         return collapsed;
+    }
+
+    /// <summary>Decoded as code points, so a lone surrogate is refused and Chinese or emoji beyond the BMP are not.</summary>
+    private static bool HasInvisible(string name)
+    {
+        for (var i = 0; i < name.Length;)
+        {
+            if (System.Text.Rune.DecodeFromUtf16(name.AsSpan(i), out var rune, out var used) != System.Buffers.OperationStatus.Done)
+                return true;
+            if (System.Text.Rune.GetUnicodeCategory(rune) is UnicodeCategory.Control or UnicodeCategory.Format or UnicodeCategory.PrivateUse
+                or UnicodeCategory.OtherNotAssigned or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator)
+                return true;
+            i += used;
+        }
+        return false;
     }
 }

@@ -3,14 +3,16 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using ZImage.Engine.Jobs;
 using ZImage.Engine.Memory;
+using ZImage.Engine.Models;
 using ZImage.Engine.Pipeline;
+using ZImage.Web.Ui.I18n;
 
 namespace ZImage.Web.Ui.Settings;
 
 public static class ExecutionProviders
 {
     public const string Auto = "Auto";
-    public static readonly IReadOnlyList<string> All = [Auto, "CUDA", "TensorRT", "WebGPU", "CPU"];
+    public static readonly IReadOnlyList<string> All = [Auto, "CUDA", "TensorRT", "CPU"];
 
     /// <summary>
     /// The engine binds ZImage:Engine:Provider case-insensitively (Cpu, cpu and CPU are one choice), so the form must
@@ -22,7 +24,15 @@ public static class ExecutionProviders
 
 /// <param name="Field">The setting's key in <see cref="SettingsForm"/> (and its label's text key: settings.field.{Field}).</param>
 /// <param name="TextKey">The message's text key; <paramref name="Args"/> fill its placeholders after the field label.</param>
-public sealed record SettingsProblem(string Field, string TextKey, params object[] Args);
+public sealed record SettingsProblem(string Field, string TextKey, params object[] Args)
+{
+    /// <summary>The sentence in the page's language; an argument that is itself a <see cref="TextRef"/> is translated too.</summary>
+    public string Text(Localizer l) =>
+        l.Format(TextKey, [l[$"settings.field.{Field}"], .. Args.Select(a => a is TextRef r ? l.Format(r.Key, r.Args) : a)]);
+}
+
+/// <summary>A translatable piece inside another message (e.g. the model check's finding inside "cannot be saved").</summary>
+public sealed record TextRef(string Key, params object[] Args);
 
 /// <summary>
 /// The Settings tab's values. Read from configuration (appsettings.json overlaid by the saved settings file),
@@ -107,6 +117,9 @@ public sealed class SettingsForm
             problems.Add(new(nameof(OutputDirectory), "settings.problem.folderNotWritable", OutputDirectory.Contains('\0') ? OutputDirectory.Replace('\0', '?') : resolvePath(OutputDirectory)));
         if (!string.IsNullOrWhiteSpace(ModelDirectory) && (ModelDirectory.Contains('\0') || !Directory.Exists(resolvePath(ModelDirectory))))
             problems.Add(new(nameof(ModelDirectory), "settings.problem.folderMissing", ModelDirectory.Contains('\0') ? ModelDirectory.Replace('\0', '?') : resolvePath(ModelDirectory)));
+        // A folder that fails its check is never saved: Generate would only fail later, with a worse sentence.
+        else if (!string.IsNullOrWhiteSpace(ModelDirectory) && ModelFolderCheck.Run(resolvePath(ModelDirectory)) is { State: not ModelFolderState.Ready } report)
+            problems.Add(new(nameof(ModelDirectory), "settings.problem.modelUnusable", new TextRef(report.Problems[0].TextKey, report.Problems[0].Subject)));
         return problems;
     }
 

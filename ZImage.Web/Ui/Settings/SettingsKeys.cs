@@ -1,3 +1,4 @@
+using ZImage.Engine.Models;
 using ZImage.Engine.Jobs;
 using ZImage.Engine.Memory;
 using ZImage.Engine.Pipeline;

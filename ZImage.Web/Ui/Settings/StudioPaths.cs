@@ -1,12 +1,10 @@
+using ZImage.Engine;
 using ZImage.Engine.Jobs;
+using ZImage.Engine.Models;
 
 namespace ZImage.Web.Ui.Settings;
 
-/// <summary>
-/// Where the studio keeps things. Relative settings resolve against the content root, as the jobs room resolves its
-/// data and output folders (JobsSetup); the engine's model loader takes ModelDirectory as given, so a relative model
-/// folder resolves against the process's working directory there.
-/// </summary>
+/// <summary>Where the studio keeps things, resolved against the content root the same way the engine does (ContentPaths).</summary>
 public sealed class StudioPaths
 {
     public const string SettingsFileName = "settings.json";
@@ -15,42 +13,39 @@ public sealed class StudioPaths
 
     private readonly IConfiguration _configuration;
     private readonly string _contentRoot;
+    private readonly string _appBase;
 
     public StudioPaths(IConfiguration configuration, IWebHostEnvironment environment)
         : this(configuration, environment.ContentRootPath)
     {
     }
 
-    public StudioPaths(IConfiguration configuration, string contentRoot)
+    public StudioPaths(IConfiguration configuration, string contentRoot, string? appBase = null)
     {
         _configuration = configuration;
         _contentRoot = contentRoot;
+        _appBase = appBase ?? AppContext.BaseDirectory;
     }
 
-    public string DataDirectory() => Resolve(_configuration[$"{JobsOptions.Section}:DataDirectory"] ?? "data");
+    public string DataDirectory() => Resolve(_configuration[$"{JobsOptions.Section}:DataDirectory"] ?? JobsOptions.DefaultDataDirectory);
 
     public string SettingsFile() => Path.Combine(DataDirectory(), SettingsFileName);
 
-    public string? ModelDirectory() =>
-        _configuration[SettingsKeys.ModelDirectory] is { Length: > 0 } dir ? Resolve(dir) : null;
+    /// <summary>The absolute path a setting names, relative ones from the content root (the engine's one rule).</summary>
+    public string Resolve(string path) => ContentPaths.Resolve(path, _contentRoot);
 
     /// <summary>
-    /// The absolute path a setting names, relative ones from the content root. A path no file system accepts (a NUL
-    /// character, typed or pasted) comes back as it was, so the checks report it missing instead of throwing.
+    /// The self-test model that passes its check. The app's own copy comes first: the build completes it with the
+    /// tokenizer.json it fetched, while the committed models/self-test-tiny of a fresh clone lacks that file (it is
+    /// 11 MB and git-ignored). Then upward from the content root, for a folder someone completed by hand.
     /// </summary>
-    public string Resolve(string path) => path.Contains('\0')
-        ? path
-        : Path.GetFullPath(Path.IsPathRooted(path) ? path : Path.Combine(_contentRoot, path));
+    public string? SelfTestModelDirectory() => SelfTestCandidates(_appBase, _contentRoot)
+        .FirstOrDefault(dir => ModelEntry.Read(dir, dir).IsUsable);
 
-    /// <summary>Looks upward from the content root, so it is found both from the repository and from ZImage.Web/.</summary>
-    public string? SelfTestModelDirectory()
+    internal static IEnumerable<string> SelfTestCandidates(string appBase, string contentRoot)
     {
-        for (var dir = new DirectoryInfo(_contentRoot); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, SelfTestModelRelative);
-            if (Directory.Exists(candidate))
-                return candidate;
-        }
-        return null;
+        yield return Path.GetFullPath(Path.Combine(appBase, SelfTestModelRelative));
+        for (var dir = new DirectoryInfo(contentRoot); dir is not null; dir = dir.Parent)
+            yield return Path.Combine(dir.FullName, SelfTestModelRelative);
     }
 }

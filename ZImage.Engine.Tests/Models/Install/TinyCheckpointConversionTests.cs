@@ -1,0 +1,83 @@
+using System.Text.Json.Nodes;
+using ZImage.Engine.Models;
+using ZImage.Engine.Models.Install;
+
+namespace ZImage.Engine.Tests.Models.Install;
+
+/// <summary>
+/// The proof of equality: the tiny checkpoint in the official layout, converted by the C# installer, gives the very
+/// files of the committed self-test model that the Python export wrote (graphs and weights byte for byte).
+/// </summary>
+public sealed class TinyCheckpointConversionTests : IDisposable
+{
+    private readonly DirectoryInfo _temp = Directory.CreateTempSubdirectory("zimage-convert-");
+
+    public void Dispose() => _temp.Delete(recursive: true);
+
+    [Fact]
+    public void TheCommittedTinyCheckpointIsDerivedFromTheSelfTestModel()
+    {
+        var derived = Path.Combine(_temp.FullName, "derived");
+        TinyCheckpoint.Derive(TinyCheckpoint.SelfTestModelDirectory, derived);
+        // How the fixture is (re)written: this test with the variable naming the fixture folder of the source tree.
+        if (Environment.GetEnvironmentVariable("ZIMAGE_WRITE_TINY_CHECKPOINT") is { Length: > 0 } target)
+            TinyCheckpoint.Derive(TinyCheckpoint.SelfTestModelDirectory, target);
+        var committed = Directory.GetFiles(TinyCheckpoint.FixtureDirectory, "*", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(TinyCheckpoint.FixtureDirectory, f)).Where(f => !f.EndsWith("README.md", StringComparison.Ordinal)).Order().ToArray();
+        var made = Directory.GetFiles(derived, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(derived, f)).Order().ToArray();
+        Assert.Equal(committed, made);
+        foreach (var file in made)
+            Assert.True(File.ReadAllBytes(Path.Combine(derived, file)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(TinyCheckpoint.FixtureDirectory, file))),
+                $"{file} differs from the committed fixture");
+    }
+
+    [Fact]
+    public async Task TheTinyCheckpointConvertsToTheSelfTestModelByteForByte()
+    {
+        var checkpoint = TinyCheckpoint.CopyWithTokenizer(Path.Combine(_temp.FullName, "tiny-checkpoint"));
+        var model = Path.Combine(_temp.FullName, "model");
+        await new CheckpointConverter().ConvertAsync(checkpoint, model, new ConvertOptions(WeightDtype.Fp32, WeightDtype.Fp32), null, CancellationToken.None);
+
+        foreach (var part in new[] { "text_encoder", "transformer", "vae_decoder" })
+            foreach (var file in new[] { "model.onnx.data", "model.onnx" })
+            {
+                var expected = File.ReadAllBytes(Path.Combine(TinyCheckpoint.SelfTestModelDirectory, part, file));
+                var actual = File.ReadAllBytes(Path.Combine(model, part, file));
+                Assert.True(expected.AsSpan().SequenceEqual(actual), $"{part}/{file}: {actual.Length} bytes, the Python export's has {expected.Length}; first difference at {FirstDifference(expected, actual)}");
+            }
+        Assert.False(Directory.Exists(model + CheckpointConverter.PartialSuffix));
+    }
+
+    [Fact]
+    public async Task TheManifestSaysWhatThePythonExportSaidExceptWhereTheFactsDiffer()
+    {
+        var checkpoint = TinyCheckpoint.CopyWithTokenizer(Path.Combine(_temp.FullName, "tiny-checkpoint"));
+        var model = Path.Combine(_temp.FullName, "model");
+        await new CheckpointConverter().ConvertAsync(checkpoint, model, new ConvertOptions(WeightDtype.Fp32, WeightDtype.Fp32), null, CancellationToken.None);
+
+        var expected = JsonNode.Parse(File.ReadAllText(Path.Combine(TinyCheckpoint.SelfTestModelDirectory, "zimage.json")))!.AsObject();
+        var actual = JsonNode.Parse(File.ReadAllText(Path.Combine(model, "zimage.json")))!.AsObject();
+        Assert.Equal("ZImage.Engine installer", actual["export"]!["tool"]!.GetValue<string>());
+        Assert.Equal("checkpoint tiny-checkpoint", actual["export"]!["source"]!.GetValue<string>());
+        Assert.Empty(actual["export"]!["checks"]!.AsArray());
+        Assert.False(actual["tokenizer"]!["placed_by_build"]!.GetValue<bool>()); // the converter copies tokenizer.json
+        foreach (var m in new[] { expected, actual })
+        {
+            m.Remove("export");
+            m["tokenizer"]!.AsObject().Remove("placed_by_build");
+        }
+        Assert.Equal(expected.ToJsonString(), actual.ToJsonString());
+
+        // and the engine opens it
+        var folder = ModelFolder.Open(model);
+        Assert.Equal("self-test-tiny", folder.Manifest.ModelName);
+    }
+
+    private static string FirstDifference(byte[] a, byte[] b)
+    {
+        var n = Math.Min(a.Length, b.Length);
+        for (var i = 0; i < n; i++)
+            if (a[i] != b[i]) return $"byte {i}";
+        return a.Length == b.Length ? "none" : $"byte {n} (length)";
+    }
+}

@@ -1,0 +1,58 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Options;
+
+namespace ZImage.Web.Ui.Identity;
+
+/// <summary>
+/// The first administrator of accounts mode. Whoever reaches the sign-in page first must not become the studio's
+/// administrator just by arriving: on a start with nobody set up, a one-time code is printed on the server console,
+/// and the first-run form asks for it. Only someone who can read the server's output can claim the studio.
+/// </summary>
+public sealed class AccountSetup(AccountStore accounts, IOptions<UiOptions> options, ILogger<AccountSetup> log) : IHostedService
+{
+    /// <summary>No 0/O or 1/I/L: the code is read off a terminal and typed by hand.</summary>
+    private const string Alphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+    private readonly Lock _gate = new();
+    private string? _code;
+
+    /// <summary>The code while the first administrator is still to be made; null afterwards (and in open mode).</summary>
+    public string? Code
+    {
+        get
+        {
+            lock (_gate)
+                return _code;
+        }
+    }
+
+    public async Task StartAsync(CancellationToken ct)
+    {
+        if (options.Value.Mode != UserMode.Accounts || (await accounts.ListAsync(ct)).Count > 0)
+            return;
+        // Three groups of four (about 59 bits): unguessable within the sign-in form's rate limit.
+        var letters = RandomNumberGenerator.GetItems<char>(Alphabet, 12);
+        lock (_gate)
+            _code = $"{new string(letters[..4])}-{new string(letters[4..8])}-{new string(letters[8..])}";
+        log.LogWarning("Accounts mode with no administrator yet. One-time setup code: {SetupCode}. Open the studio and type it on the sign-in page to create the administrator.", _code);
+    }
+
+    public Task StopAsync(CancellationToken ct) => Task.CompletedTask;
+
+    /// <summary>Compared in constant time; spaces, dashes and letter case do not matter.</summary>
+    public bool Matches(string? typed)
+    {
+        var expected = Code;
+        if (expected is null || typed is null)
+            return false;
+        static byte[] Canonical(string s) => Encoding.ASCII.GetBytes(new string([.. s.Where(char.IsAsciiLetterOrDigit).Select(char.ToUpperInvariant)]));
+        return CryptographicOperations.FixedTimeEquals(Canonical(expected), Canonical(typed));
+    }
+
+    /// <summary>The administrator exists: the code is spent.</summary>
+    public void Spend()
+    {
+        lock (_gate)
+            _code = null;
+    }
+}
