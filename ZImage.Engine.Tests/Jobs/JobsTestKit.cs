@@ -94,6 +94,7 @@ public sealed class JobsHost : IAsyncDisposable
 {
     private readonly ServiceProvider _services;
     private bool _workerStarted;
+    private bool _sharedEventsStarted;
 
     public JobsHost(string root, FakePipeline? pipeline = null, IGpuMemoryProbe? probe = null, TimeProvider? clock = null,
         Dictionary<string, string?>? settings = null, IImageWriter? writer = null, ISeedSource? seeds = null, IModelStatus? model = null)
@@ -157,6 +158,14 @@ public sealed class JobsHost : IAsyncDisposable
         _workerStarted = true;
     }
 
+    /// <summary>The relay of other processes' job changes (PostgreSQL), as the host starts it; returns once it listens.</summary>
+    public async Task StartSharedEventsAsync()
+    {
+        await _services.GetRequiredService<SharedJobEvents>().StartAsync(CancellationToken.None);
+        _sharedEventsStarted = true;
+        await ((PostgresJobStore)Store).Listening.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
     public async Task<JobSnapshot> SubmitAsync(string user, int width = 512, int height = 512, int steps = 4, int count = 1, string prompt = "a red fox")
     {
         var result = await Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = prompt, Width = width, Height = height, Steps = steps, Count = count } }, new Caller(user));
@@ -172,6 +181,8 @@ public sealed class JobsHost : IAsyncDisposable
         Events.Dispose();
         if (_workerStarted)
             await Worker.StopAsync(CancellationToken.None);
+        if (_sharedEventsStarted)
+            await _services.GetRequiredService<SharedJobEvents>().StopAsync(CancellationToken.None);
         await _services.DisposeAsync();
     }
 }

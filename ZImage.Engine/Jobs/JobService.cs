@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ZImage.Engine.History;
+using ZImage.Engine.Imaging;
 using ZImage.Engine.Memory;
 using ZImage.Engine.Pipeline;
 
@@ -26,6 +28,9 @@ public sealed class JobService : IJobService, IStoreStartup
     private readonly TimeProvider _clock;
     private readonly ISeedSource _seeds;
     private readonly ILogger<JobService> _logger;
+    private readonly StoreOptions _storeOptions;
+    // Set when the store is the queue (PostgreSQL): jobs wait in the database, not in _queue, and workers claim them.
+    private readonly ISharedJobQueue? _shared;
 
     private readonly object _gate = new();
     private readonly FairQueue<JobState> _queue = new();
@@ -45,9 +50,11 @@ public sealed class JobService : IJobService, IStoreStartup
     private readonly ConcurrentDictionary<string, double> _gpuSecondsByUser = new(Caller.NameComparer);
 
     public JobService(IJobStore store, IPictureStore pictures, ITimingStore timings, JobNotifier notifier, IVramGuard guard, EtaEstimator eta, ImageFiles files,
-        IOptionsMonitor<JobsOptions> options, TimeProvider clock, ISeedSource seeds, ILogger<JobService> logger, IModelStatus model)
+        IOptionsMonitor<JobsOptions> options, TimeProvider clock, ISeedSource seeds, ILogger<JobService> logger, IOptions<StoreOptions> storeOptions, IModelStatus model)
     {
         _model = model;
+        _storeOptions = storeOptions.Value;
+        _shared = store as ISharedJobQueue;
         _store = store;
         _pictures = pictures;
         _timings = timings;
@@ -71,7 +78,10 @@ public sealed class JobService : IJobService, IStoreStartup
     {
         await _store.InitializeAsync();
         var queued = await _store.RecoverAsync(_clock.GetUtcNow());
-        LastReconcile = await _files.ReconcileAsync(_pictures, CancellationToken.None);
+        // Shared: another process may be between writing a picture and committing its row, and an unreachable shared
+        // folder would look like every file missing; nothing is deleted at start-up (docs/scale-out.md).
+        if (_shared is null)
+            LastReconcile = await _files.ReconcileAsync(_pictures, CancellationToken.None);
         if (LastReconcile is { RowsWithoutFile: > 0 } or { FilesWithoutRow: > 0 })
             _logger.LogWarning("Start-up reconciliation removed {Rows} image rows without a file and {Files} files without a row",
                 LastReconcile.RowsWithoutFile, LastReconcile.FilesWithoutRow);
@@ -127,15 +137,16 @@ public sealed class JobService : IJobService, IStoreStartup
             }
 
             var options = _options.CurrentValue;
-            lock (_gate)
+            if (_shared is null)
             {
-                int mine = _queue.CountFor(caller.UserName);
-                if (mine >= options.MaxQueuedPerUser)
-                    return SubmitResult.Refuse(RefusalKind.UserQueueFull, "queue",
-                        $"You already have {mine} jobs waiting, the most allowed per person ({options.MaxQueuedPerUser}); wait for one to finish or cancel one.");
-                if (_queue.Count >= options.MaxQueuedTotal)
-                    return SubmitResult.Refuse(RefusalKind.QueueFull, "queue",
-                        $"The queue is full ({options.MaxQueuedTotal} jobs waiting); please try again later.");
+                lock (_gate)
+                {
+                    int mine = _queue.CountFor(caller.UserName);
+                    if (mine >= options.MaxQueuedPerUser)
+                        return UserQueueFull(mine, options);
+                    if (_queue.Count >= options.MaxQueuedTotal)
+                        return QueueFull(options);
+                }
             }
 
             state = new JobState(new JobRecord
@@ -148,6 +159,8 @@ public sealed class JobService : IJobService, IStoreStartup
                 IdempotencyKey = key,
                 SubmittedAt = _clock.GetUtcNow(),
             });
+            if (_shared is not null)
+                return await AdmitSharedAsync(state.Record, options, ct);
             // Durable before visible: a job that was ever announced survives a crash.
             await _store.InsertJobAsync(state.Record, ct);
             lock (_gate)
@@ -164,6 +177,42 @@ public sealed class JobService : IJobService, IStoreStartup
         var snapshot = PublishQueueChanges(state.Id);
         _wake.Release();
         return SubmitResult.Ok(snapshot ?? Snapshot(state));
+    }
+
+    private static SubmitResult UserQueueFull(int mine, JobsOptions options) => SubmitResult.Refuse(RefusalKind.UserQueueFull, "queue",
+        $"You already have {mine} jobs waiting, the most allowed per person ({options.MaxQueuedPerUser}); wait for one to finish or cancel one.");
+
+    private static SubmitResult QueueFull(JobsOptions options) => SubmitResult.Refuse(RefusalKind.QueueFull, "queue",
+        $"The queue is full ({options.MaxQueuedTotal} jobs waiting); please try again later.");
+
+    /// <summary>Shared queue: the store tags, counts (every process's jobs) and inserts in one transaction.</summary>
+    private async Task<SubmitResult> AdmitSharedAsync(JobRecord record, JobsOptions options, CancellationToken ct)
+    {
+        Admission admission;
+        try
+        {
+            admission = await _shared!.AdmitAsync(record, options.MaxQueuedPerUser, options.MaxQueuedTotal, ct);
+        }
+        catch (DuplicateIdempotencyKeyException)
+        {
+            // The same click reached another process at the same moment and was admitted there first.
+            var earlier = await _store.FindByIdempotencyKeyAsync(record.UserName, record.IdempotencyKey!, DateTimeOffset.MinValue, ct);
+            if (earlier is null)
+                throw;
+            return SubmitResult.Ok(FromRecord(earlier), repeated: true);
+        }
+        switch (admission.Outcome)
+        {
+            case AdmitOutcome.UserQueueFull:
+                return UserQueueFull(admission.Count, options);
+            case AdmitOutcome.QueueFull:
+                return QueueFull(options);
+        }
+        int? position = await _shared.PositionAsync(record.Id, ct);
+        var snapshot = new JobSnapshot(record) { Position = position };
+        _notifier.Publish(new JobQueued(record.Id, record.UserName, _clock.GetUtcNow(), position ?? 1, null, null));
+        _wake.Release();
+        return SubmitResult.Ok(snapshot);
     }
 
     private async Task<JobSnapshot?> FindRepeatAsync(string user, string key, CancellationToken ct)
@@ -253,7 +302,24 @@ public sealed class JobService : IJobService, IStoreStartup
             var record = await _store.GetJobAsync(jobId, ct);
             if (record is null)
                 return CancelOutcome.NotFound;
-            return caller.CanManage(record.UserName) ? CancelOutcome.AlreadyFinished : CancelOutcome.NotAllowed;
+            if (!caller.CanManage(record.UserName))
+                return CancelOutcome.NotAllowed;
+            if (_shared is null)
+                return CancelOutcome.AlreadyFinished;
+            // Queued in the database, or running in another process (which stops it at its next heartbeat).
+            switch (await _shared.CancelAsync(jobId, caller.UserName, _clock.GetUtcNow(), ct))
+            {
+                case SharedCancel.Cancelled:
+                    Interlocked.Increment(ref _cancelled);
+                    _notifier.Publish(new JobCancelled(jobId, record.UserName, _clock.GetUtcNow(), caller.UserName));
+                    return CancelOutcome.Cancelled;
+                case SharedCancel.StopRequested:
+                    return CancelOutcome.Stopping;
+                case SharedCancel.NotFound:
+                    return CancelOutcome.NotFound;
+                default:
+                    return CancelOutcome.AlreadyFinished;
+            }
         }
 
         removed.CancelledBy = caller.UserName;
@@ -312,7 +378,9 @@ public sealed class JobService : IJobService, IStoreStartup
     /// <summary>The worker took <paramref name="job"/> (<see cref="TakeNextAsync"/> marked it running).</summary>
     internal async Task StartedAsync(JobState job)
     {
-        await _store.MarkStartedAsync(job.Id, job.StartedAt!.Value, CancellationToken.None);
+        // A claimed job was marked running by its claim.
+        if (job.Worker is null)
+            await _store.MarkStartedAsync(job.Id, job.StartedAt!.Value, CancellationToken.None);
         _notifier.Publish(new JobStarted(job.Id, job.UserName, _clock.GetUtcNow(), _eta.EstimateRun(job.Request) + (_model.LoadEstimate ?? TimeSpan.Zero)) { Version = job.StartVersion });
     }
 
@@ -328,13 +396,99 @@ public sealed class JobService : IJobService, IStoreStartup
             version = ++job.Version;
         }
         var eta = _eta.EstimateRemaining(job.Request, imageIndex, step.Step);
+        if (job.Worker is not null)
+            ShareProgress(job, new JobProgress(imageIndex, count, step.Step, step.TotalSteps, null), step.Preview);
         _notifier.Publish(new JobStep(job.Id, job.UserName, _clock.GetUtcNow(), imageIndex, count, step.Step, step.TotalSteps, eta, step.Preview) { Version = version });
     }
+
+    /// <summary>
+    /// Browsers connected to other processes see a claimed job's steps through the database: at most four writes a second
+    /// per job (and always the last step), off the pipeline's thread; the preview travels as PNG bytes in the row.
+    /// </summary>
+    private void ShareProgress(JobState job, JobProgress progress, RgbImage? preview)
+    {
+        long now = Environment.TickCount64;
+        bool last = progress.Step == progress.TotalSteps && progress.ImageIndex == progress.ImageCount - 1;
+        if (!last && now - job.ProgressSharedAt < 250)
+            return;
+        job.ProgressSharedAt = now;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await _shared!.SaveProgressAsync(job.Id, progress, preview is null ? null : PngCodec.Encode(preview));
+            }
+            catch (Exception e)
+            {
+                _logger.LogWarning(e, "Could not share the progress of job {JobId}", job.Id);
+            }
+        });
+    }
+
+    private readonly Dictionary<string, long> _signalVersions = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Another process changed a job (LISTEN/NOTIFY): read its row (and latest step) and tell this process's subscribers,
+    /// as if it had happened here. Older signals than one already handled for the job are dropped; a queued job wakes the
+    /// idle workers.
+    /// </summary>
+    internal async Task OnSharedSignalAsync(string jobId, long version)
+    {
+        try
+        {
+            lock (_signalVersions)
+            {
+                if (_signalVersions.TryGetValue(jobId, out long seen) && seen >= version)
+                    return;
+                if (_signalVersions.Count > 10_000)
+                    _signalVersions.Clear();
+                _signalVersions[jobId] = version;
+            }
+            lock (_gate)
+            {
+                // A job this process runs is announced by this process.
+                if (_active.ContainsKey(jobId))
+                    return;
+            }
+            var record = await _store.GetJobAsync(jobId);
+            if (record is null)
+                return;
+            var now = _clock.GetUtcNow();
+            JobEvent? e = record.Status switch
+            {
+                JobStatus.Queued => new JobQueued(record.Id, record.UserName, now, await _shared!.PositionAsync(record.Id) ?? 1, null, record.Notice),
+                JobStatus.Running => await _shared!.ReadProgressAsync(record.Id) is { } p
+                    ? new JobStep(record.Id, record.UserName, now, p.Progress.ImageIndex, p.Progress.ImageCount, p.Progress.Step, p.Progress.TotalSteps,
+                        null, p.PreviewPng is null ? null : PngCodec.Read(new MemoryStream(p.PreviewPng)).Image)
+                    : new JobStarted(record.Id, record.UserName, now, _eta.EstimateRun(record.Request)),
+                JobStatus.Succeeded => new JobSucceeded(record.Id, record.UserName, now, record.ImageIds,
+                    (record.StartedAt ?? record.SubmittedAt) - record.SubmittedAt, (record.FinishedAt ?? now) - (record.StartedAt ?? now), record.Notice),
+                JobStatus.Failed or JobStatus.Interrupted => new JobFailed(record.Id, record.UserName, now, record.Error ?? "Failed.", false),
+                JobStatus.Cancelled => new JobCancelled(record.Id, record.UserName, now,
+                    record.Error is { } text && text.StartsWith("Cancelled by ", StringComparison.Ordinal) ? text[13..].TrimEnd('.') : record.UserName),
+                _ => null,
+            };
+            if (record.Status == JobStatus.Queued)
+                _wake.Release();
+            if (e is not null)
+                _notifier.Publish(e);
+        }
+        catch (Exception e)
+        {
+            _logger.LogWarning(e, "Could not relay the change of job {JobId} from another process", jobId);
+        }
+    }
+
+    /// <summary>Listens for other processes' changes until <paramref name="ct"/>; returns at once on SQLite (one process).</summary>
+    internal Task ListenForOtherProcessesAsync(CancellationToken ct) =>
+        _shared is null ? Task.CompletedTask : _shared.ListenAsync(OnSharedSignalAsync, ct);
 
     /// <summary>The pictures are on disk: their rows and the job's success in one transaction, then the measured timing.</summary>
     internal async Task CompletedAsync(JobState job, string? notice, IReadOnlyList<NewImage> images, GenerationTimings timings)
     {
-        var ids = await _store.CompleteJobAsync(job.Id, _clock.GetUtcNow(), notice, images, job.GpuTime, CancellationToken.None);
+        var ids = job.Worker is null
+            ? await _store.CompleteJobAsync(job.Id, _clock.GetUtcNow(), notice, images, job.GpuTime, CancellationToken.None)
+            : await _shared!.CompleteClaimedAsync(job.Id, job.Worker, _clock.GetUtcNow(), notice, images, job.GpuTime, CancellationToken.None);
         if (_eta.Record(job.Request with { Count = images.Count }, timings, images.Count) is { } measured)
             await _timings.SaveStepTimingAsync(measured, CancellationToken.None);
         var finishedAt = _clock.GetUtcNow();
@@ -345,7 +499,8 @@ public sealed class JobService : IJobService, IStoreStartup
 
     internal async Task FailedAsync(JobState job, string reason, string? notice, bool outOfMemory)
     {
-        await _store.FinishJobAsync(job.Id, JobStatus.Failed, _clock.GetUtcNow(), reason, notice, job.GpuTime, CancellationToken.None);
+        if (!await FinishAsync(job, JobStatus.Failed, reason, notice))
+            return;
         Retire(job, JobStatus.Failed, 0);
         Publish(job, new JobFailed(job.Id, job.UserName, _clock.GetUtcNow(), reason, outOfMemory));
     }
@@ -354,7 +509,8 @@ public sealed class JobService : IJobService, IStoreStartup
     internal async Task CancelledAsync(JobState job)
     {
         string by = job.CancelledBy ?? job.UserName;
-        await _store.FinishJobAsync(job.Id, JobStatus.Cancelled, _clock.GetUtcNow(), CancelledMessage(job.UserName, by), null, job.GpuTime, CancellationToken.None);
+        if (!await FinishAsync(job, JobStatus.Cancelled, CancelledMessage(job.UserName, by), null))
+            return;
         Retire(job, JobStatus.Cancelled, 0);
         Publish(job, new JobCancelled(job.Id, job.UserName, _clock.GetUtcNow(), by));
     }
@@ -362,6 +518,13 @@ public sealed class JobService : IJobService, IStoreStartup
     /// <summary>Graceful shutdown stopped the run: back to queued (no restart counted), to run again after the restart.</summary>
     internal async Task RequeuedAsync(JobState job)
     {
+        if (job.Worker is not null)
+        {
+            // Back in the shared queue at its old place; some worker (maybe in another process) takes it.
+            await _shared!.ReleaseAsync(job.Id, job.Worker, CancellationToken.None);
+            Forget(job);
+            return;
+        }
         await _store.RequeueAsync(job.Id, CancellationToken.None);
         ReturnToQueue(job);
     }
@@ -372,6 +535,61 @@ public sealed class JobService : IJobService, IStoreStartup
         lock (_gate)
             job.GpuTime += held;
     }
+
+    /// <summary>Writes the end of a job; false when a claimed job's lease was lost (its new holder writes the outcome).</summary>
+    private async Task<bool> FinishAsync(JobState job, JobStatus status, string? error, string? notice)
+    {
+        if (job.Worker is null)
+        {
+            await _store.FinishJobAsync(job.Id, status, _clock.GetUtcNow(), error, notice, job.GpuTime, CancellationToken.None);
+            return true;
+        }
+        if (await _shared!.FinishClaimedAsync(job.Id, job.Worker, status, _clock.GetUtcNow(), error, notice, job.GpuTime, CancellationToken.None))
+            return true;
+        LeaseLost(job);
+        return false;
+    }
+
+    /// <summary>Another worker holds the job now: drop this process's copy without writing or announcing anything.</summary>
+    internal void LeaseLost(JobState job)
+    {
+        _logger.LogWarning("Job {JobId}: this worker's lease ran out and another worker took the job; this run's outcome is dropped", job.Id);
+        Forget(job);
+    }
+
+    private void Forget(JobState job)
+    {
+        lock (_gate)
+        {
+            _running.Remove(job);
+            _active.Remove(job.Id);
+        }
+        job.Cancellation?.Dispose();
+        _wake.Release();
+    }
+
+    /// <summary>
+    /// Renews a claimed job's lease; stops the run when the lease was lost or someone in any process asked to cancel it.
+    /// </summary>
+    internal async Task HeartbeatAsync(JobState job)
+    {
+        var now = _clock.GetUtcNow();
+        var lease = await _shared!.RenewLeaseAsync(job.Id, job.Worker!, now + TimeSpan.FromSeconds(_storeOptions.LeaseSeconds), CancellationToken.None);
+        if (lease.Held && lease.CancelRequestedBy is null)
+            return;
+        if (lease.CancelRequestedBy is { } by)
+            job.CancelledBy ??= by;
+        try
+        {
+            job.Cancellation?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The run ended between the heartbeat and here.
+        }
+    }
+
+    internal TimeSpan HeartbeatInterval => TimeSpan.FromSeconds(_storeOptions.HeartbeatSeconds);
 
     internal bool IsOutOfMemory(Exception error) => _guard.IsOutOfMemory(error);
 
@@ -388,9 +606,11 @@ public sealed class JobService : IJobService, IStoreStartup
     /// Waits for the next job in fair order that fits in GPU memory now and marks it running.
     /// Jobs that do not fit yet stay queued with a notice and are re-checked every poll interval.
     /// </summary>
-    internal async Task<JobState> TakeNextAsync(CancellationToken ct)
+    internal async Task<JobState> TakeNextAsync(CancellationToken ct, int worker = 0)
     {
         await EnsureInitializedAsync();
+        if (_shared is not null)
+            return await ClaimNextAsync(WorkerName(worker), ct);
         while (true)
         {
             ct.ThrowIfCancellationRequested();
@@ -432,6 +652,79 @@ public sealed class JobService : IJobService, IStoreStartup
             await _wake.WaitAsync(anyHeld ? TimeSpan.FromMilliseconds(_options.CurrentValue.MemoryHoldPollMilliseconds) : Timeout.InfiniteTimeSpan, ct);
         }
     }
+
+    /// <summary>Unique among every process on the database: machine, process, worker.</summary>
+    internal static string WorkerName(int worker) => $"{Environment.MachineName}/{Environment.ProcessId}/{worker}";
+
+    /// <summary>
+    /// Shared queue: re-queues jobs of dead workers, then claims the next fair job that fits on this worker's GPU now.
+    /// Waits for a local submission or a notification from another process (<see cref="Wake"/>), or the poll interval.
+    /// </summary>
+    private async Task<JobState> ClaimNextAsync(string worker, CancellationToken ct)
+    {
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            if (!_stopping)
+            {
+                var now = _clock.GetUtcNow();
+                await _shared!.RequeueExpiredAsync(now, ct);
+                long claimStart = Stopwatch.GetTimestamp();
+                var record = await _shared.ClaimAsync(worker, now, now + TimeSpan.FromSeconds(_storeOptions.LeaseSeconds),
+                    request => _guard.FitsNow(request, out _), ct);
+                if (record is not null)
+                {
+                    NoteClaim(Stopwatch.GetElapsedTime(claimStart));
+                    var state = new JobState(record)
+                    {
+                        Worker = worker,
+                        Cancellation = new CancellationTokenSource(),
+                        Progress = new JobProgress(0, record.Request.Count, 0, record.Request.Steps, null),
+                    };
+                    state.StartVersion = ++state.Version;
+                    lock (_gate)
+                    {
+                        _active[state.Id] = state;
+                        _running.Add(state);
+                    }
+                    return state;
+                }
+            }
+            await _wake.WaitAsync(TimeSpan.FromMilliseconds(_storeOptions.ClaimPollMilliseconds), ct);
+        }
+    }
+
+    private readonly Queue<double> _claimMilliseconds = new();
+
+    private void NoteClaim(TimeSpan took)
+    {
+        lock (_claimMilliseconds)
+        {
+            if (_claimMilliseconds.Count == 10_000)
+                _claimMilliseconds.Dequeue();
+            _claimMilliseconds.Enqueue(took.TotalMilliseconds);
+        }
+    }
+
+    /// <summary>How long the last (up to 10,000) successful claims took in the database, for scale-bench.</summary>
+    public IReadOnlyList<double> ClaimMilliseconds
+    {
+        get
+        {
+            lock (_claimMilliseconds)
+                return [.. _claimMilliseconds];
+        }
+    }
+
+    /// <summary>True while a worker of this process runs the job (events for it are this process's own, not relayed).</summary>
+    public bool RunsHere(string jobId)
+    {
+        lock (_gate)
+            return _active.TryGetValue(jobId, out var s) && s.Status == JobStatus.Running;
+    }
+
+    /// <summary>Something changed in the shared queue (a notification from another process): an idle worker looks again.</summary>
+    internal void Wake() => _wake.Release();
 
     /// <summary>Out of the queue and the running set once the job's final state is durable.</summary>
     internal void Retire(JobState state, JobStatus status, int images)
@@ -488,10 +781,23 @@ public sealed class JobService : IJobService, IStoreStartup
         _wake.Release(Math.Max(1, _options.CurrentValue.Workers));
     }
 
+    /// <summary>Queued and running jobs: this process's queue, or with PostgreSQL every process's (refreshed by the relay).</summary>
     internal (int Queued, int Running) Counts()
     {
         lock (_gate)
-            return (_queue.Count, _running.Count);
+            return _shared is not null ? _sharedCounts : (_queue.Count, _running.Count);
+    }
+
+    private (int Queued, int Running) _sharedCounts;
+
+    /// <summary>Reads every process's queued and running counts (PostgreSQL); the relay calls it every couple of seconds.</summary>
+    internal async Task RefreshSharedCountsAsync(CancellationToken ct)
+    {
+        if (_shared is null)
+            return;
+        var counts = await _shared.CountAsync(ct);
+        lock (_gate)
+            _sharedCounts = counts;
     }
 
     internal (long Succeeded, long Failed, long Cancelled, long OutOfMemory, IReadOnlyDictionary<string, long> ImagesByUser) Counters() =>

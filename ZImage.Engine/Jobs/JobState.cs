@@ -40,6 +40,10 @@ internal sealed class JobState(JobRecord record)
     }
 
     public JobProgress? Progress { get; set; }
+    /// <summary>The worker holding this job's lease in the shared queue (PostgreSQL); null for the in-process queue.</summary>
+    public string? Worker { get; init; }
+    /// <summary>When this process last wrote the job's progress for other processes (Environment.TickCount64).</summary>
+    public long ProgressSharedAt { get; set; }
     /// <summary>Why the worker passed over it last time (GPU memory); null when it could start.</summary>
     public string? HeldReason { get; set; }
     public int PublishedPosition { get; set; }

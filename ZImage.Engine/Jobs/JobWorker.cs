@@ -47,7 +47,7 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
             JobState job;
             try
             {
-                job = await jobs.TakeNextAsync(stoppingToken);
+                job = await jobs.TakeNextAsync(stoppingToken, worker);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -76,6 +76,8 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
         await jobs.StartedAsync(job);
 
         using var run = CancellationTokenSource.CreateLinkedTokenSource(job.Cancellation!.Token, stoppingToken);
+        using var heartbeatStop = new CancellationTokenSource();
+        var heartbeat = job.Worker is null ? Task.CompletedTask : HeartbeatAsync(job, heartbeatStop.Token);
         List<GeneratedImage>? images = null;
         GenerationTimings? timings = null;
         (string Name, double Shift) model = (ImageSettings.DefaultModel, FlowMatchEulerSchedule.DefaultShift);
@@ -119,6 +121,13 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
             await jobs.CompletedAsync(job, notice, rows, timings!);
             outcome = JobStatus.Succeeded;
         }
+        catch (LeaseLostException)
+        {
+            // Another worker took the job after this one's lease ran out; it writes the outcome. The files this run
+            // wrote have the same names as the new holder's, so they are left alone.
+            jobs.LeaseLost(job);
+            return;
+        }
         catch (OperationCanceledException) when (job.Cancellation.IsCancellationRequested)
         {
             await jobs.CancelledAsync(job);
@@ -141,6 +150,11 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
             await jobs.FailedAsync(job, failure, notice, outOfMemory);
             outcome = JobStatus.Failed;
         }
+        finally
+        {
+            heartbeatStop.Cancel();
+            await heartbeat;
+        }
 
         long total = Stopwatch.GetTimestamp() - begin;
         Interlocked.Increment(ref _jobsRun);
@@ -148,6 +162,29 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
         Interlocked.Add(ref _saveTicks, saving);
         Interlocked.Add(ref _overheadTicks, total - inPipeline - saving);
         logger.LogInformation("Job {JobId} of {User}: {Outcome} in {Seconds:0.00} s", job.Id, job.UserName, outcome, Stopwatch.GetElapsedTime(begin).TotalSeconds);
+    }
+
+    /// <summary>Renews the lease of a claimed job while it runs; a failed renewal is retried at the next beat.</summary>
+    private async Task HeartbeatAsync(JobState job, CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(jobs.HeartbeatInterval, clock);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop))
+            {
+                try
+                {
+                    await jobs.HeartbeatAsync(job);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    logger.LogWarning(e, "Job {JobId}: renewing the lease failed; trying again at the next heartbeat", job.Id);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
     }
 
     private async Task<(List<GeneratedImage>, GenerationTimings, (string Name, double Shift))> RunOneAtATimeAsync(JobState job, CancellationToken ct)

@@ -21,6 +21,7 @@ public static class JobsSetup
     {
         _ = configuration; // options bind through BindConfiguration, which reads the host's IConfiguration
         services.AddOptions<JobsOptions>().BindConfiguration(JobsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<StoreOptions>().BindConfiguration(StoreOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<VramOptions>().BindConfiguration(VramOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<UsageOptions>().BindConfiguration(UsageOptions.Section).ValidateDataAnnotations()
             .Validate(o => Enum.IsDefined(o.PriceForm), "ZImage:Usage:PriceForm must be PerGpuHour or Energy.").ValidateOnStart();
@@ -36,13 +37,21 @@ public static class JobsSetup
         services.TryAddSingleton<IImageWriter>(_ => new PngImageWriter());
         services.TryAddSingleton<IModelStatus, UnknownModelStatus>();
 
-        services.TryAddSingleton(sp => new ImageFiles(ResolvePath(sp, sp.GetRequiredService<IOptions<JobsOptions>>().Value.OutputDirectory)));
-        services.TryAddSingleton(sp => new SqliteJobStore(
-            Path.Combine(ResolvePath(sp, sp.GetRequiredService<IOptions<JobsOptions>>().Value.DataDirectory), "zimage.db"),
-            sp.GetRequiredService<ImageFiles>().OutputRoot));
-        services.TryAddSingleton<IJobStore>(sp => sp.GetRequiredService<SqliteJobStore>());
-        services.TryAddSingleton<IPictureStore>(sp => sp.GetRequiredService<SqliteJobStore>());
-        services.TryAddSingleton<ITimingStore>(sp => sp.GetRequiredService<SqliteJobStore>());
+        services.TryAddSingleton(sp => new ImageFiles(ResolvePath(sp, PictureFolder(sp))));
+        // One object serves the three store interfaces: SQLite by default, PostgreSQL when ZImage:Store says so.
+        services.TryAddSingleton<IJobStore>(sp =>
+        {
+            var store = sp.GetRequiredService<IOptions<StoreOptions>>().Value;
+            string outputRoot = sp.GetRequiredService<ImageFiles>().OutputRoot;
+            return store.Provider switch
+            {
+                StoreProvider.PostgreSql => new PostgresJobStore(store.ConnectionString!, outputRoot),
+                _ => new SqliteJobStore(
+                    Path.Combine(ResolvePath(sp, sp.GetRequiredService<IOptions<JobsOptions>>().Value.DataDirectory), "zimage.db"), outputRoot),
+            };
+        });
+        services.TryAddSingleton(sp => (IPictureStore)sp.GetRequiredService<IJobStore>());
+        services.TryAddSingleton(sp => (ITimingStore)sp.GetRequiredService<IJobStore>());
         services.TryAddSingleton<IModelLoadRecord>(sp => new FileModelLoadRecord(
             Path.Combine(ResolvePath(sp, sp.GetRequiredService<IOptions<JobsOptions>>().Value.DataDirectory), "model-load.txt")));
         services.TryAddSingleton(sp => new EtaEstimator(sp.GetRequiredService<IOptions<JobsOptions>>().Value.InitialSecondsPerStepAt1024));
@@ -61,9 +70,20 @@ public static class JobsSetup
         services.AddHostedService<JobsStartup>();
         services.TryAddSingleton<JobWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<JobWorker>());
+        services.TryAddSingleton<SharedJobEvents>();
+        services.AddHostedService(sp => sp.GetRequiredService<SharedJobEvents>());
         services.TryAddSingleton<RetentionService>();
         services.AddHostedService(sp => sp.GetRequiredService<RetentionService>());
         return services;
+    }
+
+    /// <summary>With PostgreSQL every process must see the same pictures: the shared folder when one is named.</summary>
+    private static string PictureFolder(IServiceProvider sp)
+    {
+        var store = sp.GetRequiredService<IOptions<StoreOptions>>().Value;
+        return store.IsShared && !string.IsNullOrWhiteSpace(store.SharedPictureFolder)
+            ? store.SharedPictureFolder
+            : sp.GetRequiredService<IOptions<JobsOptions>>().Value.OutputDirectory;
     }
 
     private static string ResolvePath(IServiceProvider sp, string path) => ContentPaths.Resolve(path, ContentPaths.Root(sp));

@@ -12,6 +12,9 @@ internal static class CliCommands
         "jobs-bench" => JobsBenchCommand.RunAsync,
         "history-bench" => HistoryBenchCommand.RunAsync,
         "load" => Load.LoadCommand.RunAsync,
+        "scale-worker" => Scale.ScaleWorkerCommand.RunAsync,
+        "scale-bench" => Scale.ScaleBenchCommand.RunAsync,
+        "migrate-store" => MigrateStoreCommand.RunAsync,
         // ort-check reads its own arguments from index 1 (the word itself at 0).
         "install-model" => InstallModelCommand.RunAsync,
         "ort-check" => (args, _, _) => OrtCheckCommand.RunAsync(["ort-check", .. args]),

@@ -1,8 +1,5 @@
 using System.Diagnostics;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using ZImage.Engine.Jobs;
 using ZImage.Engine.Pipeline;
 
@@ -15,7 +12,11 @@ namespace ZImage.Web.Cli;
 /// </summary>
 public static class JobsBenchmark
 {
-    public sealed record Settings(int Jobs = 100, int Users = 4, int Width = 256, int Height = 256, int Steps = 8, string? WorkDirectory = null);
+    public sealed record Settings(int Jobs = 100, int Users = 4, int Width = 256, int Height = 256, int Steps = 8, string? WorkDirectory = null)
+    {
+        /// <summary>ZImage:Store settings (empty: SQLite in the work folder).</summary>
+        public IReadOnlyDictionary<string, string?> Store { get; init; } = new Dictionary<string, string?>();
+    }
 
     public sealed record Report(int Jobs, TimeSpan Wall, double JobsPerSecond, TimeSpan PipelinePerJob, TimeSpan OverheadPerJob, TimeSpan SavingPerJob)
     {
@@ -25,20 +26,13 @@ public static class JobsBenchmark
     public static async Task<Report> RunAsync(IImagePipeline pipeline, Settings settings, TextWriter output, CancellationToken ct = default)
     {
         string root = settings.WorkDirectory ?? Path.Combine(Path.GetTempPath(), "zimage-jobs-bench", Guid.NewGuid().ToString("N"));
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        var services = JobsRoom.Build(pipeline, new Dictionary<string, string?>(settings.Store)
         {
             ["ZImage:Jobs:DataDirectory"] = Path.Combine(root, "data"),
             ["ZImage:Jobs:OutputDirectory"] = Path.Combine(root, "outputs"),
             ["ZImage:Jobs:MaxQueuedPerUser"] = "1000",
             ["ZImage:Jobs:MaxQueuedTotal"] = "100000",
-        }).Build();
-        var services = new ServiceCollection()
-            .AddSingleton<IConfiguration>(configuration)
-            .AddSingleton<ILoggerFactory>(NullLoggerFactory.Instance)
-            .AddSingleton(typeof(ILogger<>), typeof(NullLogger<>))
-            .AddSingleton(pipeline)
-            .AddZImageJobs(configuration)
-            .BuildServiceProvider();
+        });
         try
         {
             var jobs = services.GetRequiredService<JobService>();

@@ -20,12 +20,12 @@ public static class ImageEndpoints
     public static RouteGroupBuilder MapImageEndpoints(this RouteGroupBuilder api)
     {
         var images = api.MapGroup("/images").WithTags("Images");
-        images.MapGet("/{id:long}", (long id, HttpContext http, IHistoryService history, IOptions<JobsOptions> jobs, IHostEnvironment env) =>
-                ServeAsync(id, thumb: false, http, history, jobs.Value, env))
+        images.MapGet("/{id:long}", (long id, HttpContext http, IHistoryService history, ImageFiles files) =>
+                ServeAsync(id, thumb: false, http, history, files))
             .Produces(StatusCodes.Status200OK, contentType: "image/png")
             .ProducesProblem(StatusCodes.Status404NotFound);
-        images.MapGet("/{id:long}/thumb", (long id, HttpContext http, IHistoryService history, IOptions<JobsOptions> jobs, IHostEnvironment env) =>
-                ServeAsync(id, thumb: true, http, history, jobs.Value, env))
+        images.MapGet("/{id:long}/thumb", (long id, HttpContext http, IHistoryService history, ImageFiles files) =>
+                ServeAsync(id, thumb: true, http, history, files))
             .Produces(StatusCodes.Status200OK, contentType: "image/png")
             .ProducesProblem(StatusCodes.Status404NotFound);
         images.MapGet("/{id:long}/info", async Task<IResult> (long id, HttpContext http, IHistoryService history) =>
@@ -68,13 +68,14 @@ public static class ImageEndpoints
         return api;
     }
 
-    private static async Task<IResult> ServeAsync(long id, bool thumb, HttpContext http, IHistoryService history, JobsOptions jobs, IHostEnvironment env)
+    private static async Task<IResult> ServeAsync(long id, bool thumb, HttpContext http, IHistoryService history, ImageFiles files)
     {
         var record = await VisibleAsync(id, http, history);
         if (record is null)
             return NotFound(id);
         var path = Path.GetFullPath(thumb ? record.ThumbnailPath : record.FilePath);
-        var root = Path.GetFullPath(jobs.OutputDirectory, env.ContentRootPath);
+        // The engine's picture folder: the output folder, or the shared one with PostgreSQL (docs/scale-out.md).
+        var root = files.OutputRoot;
         if (!path.StartsWith(Path.TrimEndingDirectorySeparator(root) + Path.DirectorySeparatorChar, StringComparison.Ordinal) || !File.Exists(path))
             return NotFound(id);
         var name = $"zimage-{record.Id}{(thumb ? "-thumb" : "")}.png";

@@ -49,26 +49,7 @@ internal sealed class ServerProcess : IAsyncDisposable
     {
         var app = typeof(Program).Assembly.Location;
         var appFolder = Path.GetDirectoryName(app)!;
-        var info = new ProcessStartInfo
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = contentRoot ?? appFolder,
-            StandardOutputEncoding = Encoding.UTF8,
-            StandardErrorEncoding = Encoding.UTF8,
-        };
-        // Under the test host or `dotnet ZImage.Web.dll` the process is the dotnet host; as the apphost it runs itself.
-        var host = Environment.ProcessPath ?? "dotnet";
-        if (Path.GetFileNameWithoutExtension(host).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
-        {
-            info.FileName = host;
-            info.ArgumentList.Add(app);
-        }
-        else
-        {
-            info.FileName = Path.Combine(appFolder, "ZImage.Web");
-        }
+        var info = ChildProcess(contentRoot ?? appFolder);
         info.ArgumentList.Add("--urls");
         info.ArgumentList.Add(urls);
         info.ArgumentList.Add("--contentRoot");
@@ -114,6 +95,36 @@ internal sealed class ServerProcess : IAsyncDisposable
             throw new InvalidOperationException($"The server did not start ({e.Message}). Its last output:\n{server.Tail}", e);
         }
         return server;
+    }
+
+    /// <summary>
+    /// This program again as a child process, output redirected: under the test host or <c>dotnet ZImage.Web.dll</c> the
+    /// process is the dotnet host; as the apphost it runs itself. The caller adds the arguments.
+    /// </summary>
+    internal static ProcessStartInfo ChildProcess(string? workingDirectory = null)
+    {
+        var app = typeof(Program).Assembly.Location;
+        var info = new ProcessStartInfo
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            StandardOutputEncoding = Encoding.UTF8,
+            StandardErrorEncoding = Encoding.UTF8,
+        };
+        if (workingDirectory is not null)
+            info.WorkingDirectory = workingDirectory;
+        var host = Environment.ProcessPath ?? "dotnet";
+        if (Path.GetFileNameWithoutExtension(host).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
+        {
+            info.FileName = host;
+            info.ArgumentList.Add(app);
+        }
+        else
+        {
+            info.FileName = Path.Combine(Path.GetDirectoryName(app)!, "ZImage.Web");
+        }
+        return info;
     }
 
     private void OnLine(string? line)

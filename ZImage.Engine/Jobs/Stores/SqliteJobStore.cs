@@ -1,7 +1,5 @@
 using System.Globalization;
-using System.Text;
 using Microsoft.Data.Sqlite;
-using ZImage.Engine.Imaging;
 using ZImage.Engine.History;
 using ZImage.Engine.Pipeline;
 
@@ -37,85 +35,6 @@ public sealed class SqliteJobStore : IJobStore, IPictureStore, ITimingStore
 
     public int SchemaVersion { get; private set; }
 
-    // Ordered and append-only: a released migration is never edited, a change is a new entry.
-    private static readonly (int Version, string Name, Action<SqliteConnection, SqliteTransaction> Apply)[] Migrations =
-    [
-        (1, "users, jobs, images, step timings", (c, t) => Exec(c, t, """
-            CREATE TABLE users(
-                id INTEGER PRIMARY KEY,
-                name TEXT NOT NULL UNIQUE COLLATE NOCASE,
-                created_at INTEGER NOT NULL);
-            CREATE TABLE jobs(
-                id TEXT PRIMARY KEY,
-                user_id INTEGER NOT NULL REFERENCES users(id),
-                status TEXT NOT NULL,
-                prompt TEXT NOT NULL,
-                negative_prompt TEXT NOT NULL,
-                width INTEGER NOT NULL,
-                height INTEGER NOT NULL,
-                steps INTEGER NOT NULL,
-                cfg REAL NOT NULL,
-                cfg_truncation REAL NOT NULL,
-                cfg_normalization REAL NOT NULL,
-                seed INTEGER NOT NULL,
-                seed_policy TEXT NOT NULL,
-                count INTEGER NOT NULL,
-                idempotency_key TEXT,
-                submitted_at INTEGER NOT NULL,
-                started_at INTEGER,
-                finished_at INTEGER,
-                error TEXT,
-                notice TEXT,
-                restarts INTEGER NOT NULL DEFAULT 0);
-            CREATE UNIQUE INDEX ix_jobs_idempotency ON jobs(user_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
-            CREATE INDEX ix_jobs_status ON jobs(status, submitted_at);
-            CREATE INDEX ix_jobs_user ON jobs(user_id, submitted_at);
-            CREATE TABLE images(
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
-                job_id TEXT NOT NULL REFERENCES jobs(id),
-                user_id INTEGER NOT NULL REFERENCES users(id),
-                idx INTEGER NOT NULL,
-                path TEXT NOT NULL UNIQUE,
-                thumb_path TEXT NOT NULL,
-                width INTEGER NOT NULL,
-                height INTEGER NOT NULL,
-                seed INTEGER NOT NULL,
-                favourite INTEGER NOT NULL DEFAULT 0,
-                created_at INTEGER NOT NULL);
-            CREATE INDEX ix_images_created ON images(created_at);
-            CREATE INDEX ix_images_user ON images(user_id, created_at);
-            CREATE INDEX ix_images_job ON images(job_id);
-            CREATE TABLE step_timings(
-                width INTEGER NOT NULL,
-                height INTEGER NOT NULL,
-                guided INTEGER NOT NULL,
-                samples INTEGER NOT NULL,
-                seconds_per_step REAL NOT NULL,
-                fixed_seconds REAL NOT NULL,
-                PRIMARY KEY(width, height, guided));
-            """)),
-        (2, "prompt full-text index", (c, t) =>
-        {
-            // Builds without FTS5 keep working with substring search; the flag is re-read at start-up.
-            if (!FtsAvailable(c, t))
-                return;
-            Exec(c, t, """
-                CREATE VIRTUAL TABLE jobs_fts USING fts5(prompt, content='jobs', content_rowid='rowid');
-                INSERT INTO jobs_fts(rowid, prompt) SELECT rowid, prompt FROM jobs;
-                """);
-        }),
-        // Pictures made before it have NULL: they all came from Z-Image-Turbo folders or the self-test model, and
-        // their PNGs carry the name; History shows the default name for them.
-        (3, "model that made each picture", (c, t) => Exec(c, t, "ALTER TABLE images ADD COLUMN model TEXT;")),
-        // Jobs made before style presets used none: the empty id.
-        (4, "style preset of each job", (c, t) => Exec(c, t, "ALTER TABLE jobs ADD COLUMN style TEXT NOT NULL DEFAULT '';")),
-        // Jobs ended before it were not measured: 0 ms. The index serves usage reports by period.
-        (5, "GPU time of each job", (c, t) => Exec(c, t, """
-            ALTER TABLE jobs ADD COLUMN gpu_ms INTEGER NOT NULL DEFAULT 0;
-            CREATE INDEX ix_jobs_finished ON jobs(finished_at);
-            """)),
-    ];
-
     public async Task InitializeAsync(CancellationToken ct = default)
     {
         await _writeGate.WaitAsync(ct);
@@ -126,12 +45,14 @@ public sealed class SqliteJobStore : IJobStore, IPictureStore, ITimingStore
             Exec(c, null, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
             Exec(c, null, "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL);");
             long current = Scalar<long>(c, null, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
-            if (current > Migrations[^1].Version)
-                throw new InvalidOperationException($"The database schema is version {current}, newer than this program ({Migrations[^1].Version}); use a newer ZImage or another data folder.");
-            foreach (var m in Migrations.Where(m => m.Version > current))
+            if (current > StoreSchema.Latest)
+                throw new InvalidOperationException(StoreSchema.TooNew(current));
+            foreach (var m in StoreSchema.Migrations.Where(m => m.Version > current))
             {
                 using var t = c.BeginTransaction();
-                m.Apply(c, t);
+                // Builds without FTS5 keep working with substring search; the flag is re-read at start-up.
+                if (m.Sqlite is not null && (!m.SqliteNeedsFts5 || FtsAvailable(c, t)))
+                    Exec(c, t, m.Sqlite);
                 Exec(c, t, "INSERT INTO schema_version(version, name, applied_at) VALUES ($v, $n, $t)",
                     ("$v", m.Version), ("$n", m.Name), ("$t", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
                 t.Commit();
@@ -238,7 +159,7 @@ public sealed class SqliteJobStore : IJobStore, IPictureStore, ITimingStore
                     ("$w", image.Width), ("$h", image.Height), ("$seed", image.Seed), ("$created", image.CreatedAt.ToUnixTimeMilliseconds()), ("$model", image.Model)));
             }
             Exec(c, t, "UPDATE jobs SET status = 'Succeeded', finished_at = $at, notice = COALESCE($notice, notice), error = NULL, gpu_ms = $gpu WHERE id = $id",
-                ("$id", jobId), ("$at", at.ToUnixTimeMilliseconds()), ("$notice", notice), ("$gpu", StoredMilliseconds(gpuTime)));
+                ("$id", jobId), ("$at", at.ToUnixTimeMilliseconds()), ("$notice", notice), ("$gpu", StoreRows.StoredMilliseconds(gpuTime)));
             t.Commit();
         }, ct);
         return ids;
@@ -247,7 +168,7 @@ public sealed class SqliteJobStore : IJobStore, IPictureStore, ITimingStore
     public Task FinishJobAsync(string jobId, JobStatus status, DateTimeOffset at, string? error, string? notice, TimeSpan gpuTime, CancellationToken ct = default) => WriteAsync(c =>
         Exec(c, null, "UPDATE jobs SET status = $status, finished_at = $at, error = $error, notice = COALESCE($notice, notice), gpu_ms = $gpu WHERE id = $id",
             ("$id", jobId), ("$status", status.ToString()), ("$at", at.ToUnixTimeMilliseconds()), ("$error", error), ("$notice", notice),
-            ("$gpu", StoredMilliseconds(gpuTime))), ct);
+            ("$gpu", StoreRows.StoredMilliseconds(gpuTime))), ct);
 
     public Task<IReadOnlyList<UsageDay>> QueryUsageAsync(DateTimeOffset from, DateTimeOffset to, string? userName, CancellationToken ct = default)
     {
@@ -290,48 +211,10 @@ public sealed class SqliteJobStore : IJobStore, IPictureStore, ITimingStore
     {
         int pageSize = Math.Clamp(query.PageSize, 1, 500);
         int page = Math.Max(0, query.Page);
-        var where = new StringBuilder("WHERE 1 = 1");
-        var args = new List<(string, object?)>();
-        if (!string.IsNullOrWhiteSpace(query.UserName))
-        {
-            where.Append(" AND u.name = $user");
-            args.Add(("$user", query.UserName));
-        }
-        if (!string.IsNullOrWhiteSpace(query.Text))
-        {
-            if (_hasFts && FtsQuery(query.Text) is { } match)
-            {
-                where.Append(" AND j.rowid IN (SELECT rowid FROM jobs_fts WHERE jobs_fts MATCH $match)");
-                args.Add(("$match", match));
-            }
-            else
-            {
-                where.Append(" AND j.prompt LIKE $like ESCAPE '\\'");
-                args.Add(("$like", "%" + EscapeLike(query.Text.Trim()) + "%"));
-            }
-        }
-        if (query.From is { } from)
-        {
-            where.Append(" AND i.created_at >= $from");
-            args.Add(("$from", from.ToUnixTimeMilliseconds()));
-        }
-        if (query.To is { } to)
-        {
-            where.Append(" AND i.created_at < $to");
-            args.Add(("$to", to.ToUnixTimeMilliseconds()));
-        }
-        if (query.Width is { } w)
-        {
-            where.Append(" AND i.width = $w");
-            args.Add(("$w", w));
-        }
-        if (query.Height is { } h)
-        {
-            where.Append(" AND i.height = $h");
-            args.Add(("$h", h));
-        }
-        if (query.FavouritesOnly)
-            where.Append(" AND i.favourite = 1");
+        var (where, args) = StoreRows.HistoryFilter(query, '$', "u.name = $user", text =>
+            _hasFts && FtsQuery(text) is { } match
+                ? ("j.rowid IN (SELECT rowid FROM jobs_fts WHERE jobs_fts MATCH $match)", [("$match", match)])
+                : ("j.prompt LIKE $like ESCAPE '\\'", [("$like", "%" + StoreRows.EscapeLike(text) + "%")]));
 
         using var c = Open();
         int total = (int)Scalar<long>(c, null, $"SELECT count(*) FROM images i JOIN jobs j ON j.id = i.job_id JOIN users u ON u.id = i.user_id {where}", [.. args]);
@@ -403,94 +286,29 @@ public sealed class SqliteJobStore : IJobStore, IPictureStore, ITimingStore
         return terms.Length == 0 ? null : string.Join(' ', terms);
     }
 
-    private static string EscapeLike(string s) => s.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");
-
-    private IReadOnlyList<JobRecord> ReadJobs(SqliteConnection c, string tail, IReadOnlyList<(string, object?)> args)
+    private static IReadOnlyList<JobRecord> ReadJobs(SqliteConnection c, string tail, IReadOnlyList<(string, object?)> args)
     {
         using var cmd = Command(c, null, $"""
-            SELECT j.id, u.name, j.status, j.prompt, j.negative_prompt, j.width, j.height, j.steps, j.cfg, j.cfg_truncation,
-                j.cfg_normalization, j.seed, j.seed_policy, j.count, j.idempotency_key, j.submitted_at, j.started_at, j.finished_at,
-                j.error, j.notice, j.restarts,
+            SELECT {StoreRows.JobColumns},
                 (SELECT group_concat(id) FROM (SELECT id FROM images WHERE job_id = j.id ORDER BY idx))
-            , j.style, j.gpu_ms FROM jobs j JOIN users u ON u.id = j.user_id {tail}
+            FROM jobs j JOIN users u ON u.id = j.user_id {tail}
             """, [.. args]);
         using var r = cmd.ExecuteReader();
         var list = new List<JobRecord>();
         while (r.Read())
-        {
-            list.Add(new JobRecord
-            {
-                Id = r.GetString(0),
-                UserName = r.GetString(1),
-                Status = Enum.Parse<JobStatus>(r.GetString(2)),
-                Request = new GenerationRequest
-                {
-                    Prompt = r.GetString(3),
-                    NegativePrompt = r.GetString(4),
-                    Width = r.GetInt32(5),
-                    Height = r.GetInt32(6),
-                    Steps = r.GetInt32(7),
-                    Cfg = r.GetFloat(8),
-                    CfgTruncation = r.GetFloat(9),
-                    CfgNormalization = r.GetFloat(10),
-                    Seed = r.GetInt64(11),
-                    Count = r.GetInt32(13),
-                    Style = r.GetString(22),
-                },
-                SeedPolicy = Enum.Parse<SeedPolicy>(r.GetString(12)),
-                IdempotencyKey = r.IsDBNull(14) ? null : r.GetString(14),
-                SubmittedAt = FromMs(r.GetInt64(15)),
-                StartedAt = r.IsDBNull(16) ? null : FromMs(r.GetInt64(16)),
-                FinishedAt = r.IsDBNull(17) ? null : FromMs(r.GetInt64(17)),
-                Error = r.IsDBNull(18) ? null : r.GetString(18),
-                Notice = r.IsDBNull(19) ? null : r.GetString(19),
-                Restarts = r.GetInt32(20),
-                GpuTime = TimeSpan.FromMilliseconds(r.GetInt64(23)),
-                ImageIds = r.IsDBNull(21) ? [] : r.GetString(21).Split(',').Select(s => long.Parse(s, CultureInfo.InvariantCulture)).ToArray(),
-            });
-        }
+            list.Add(StoreRows.ReadJob(r));
         return list;
     }
 
     private IReadOnlyList<ImageRecord> ReadImages(SqliteConnection c, string tail, IReadOnlyList<(string, object?)> args)
     {
-        using var cmd = Command(c, null, $"""
-            SELECT i.id, i.job_id, u.name, i.idx, i.path, i.thumb_path, i.width, i.height, i.seed, i.favourite, i.created_at,
-                j.prompt, j.negative_prompt, j.steps, j.cfg, j.cfg_truncation, j.cfg_normalization, i.model, j.style
-            FROM images i JOIN jobs j ON j.id = i.job_id JOIN users u ON u.id = i.user_id {tail}
-            """, [.. args]);
+        using var cmd = Command(c, null, $"SELECT {StoreRows.ImageColumns} FROM images i JOIN jobs j ON j.id = i.job_id JOIN users u ON u.id = i.user_id {tail}", [.. args]);
         using var r = cmd.ExecuteReader();
         var list = new List<ImageRecord>();
         while (r.Read())
-        {
-            int width = r.GetInt32(6), height = r.GetInt32(7);
-            long seed = r.GetInt64(8);
-            list.Add(new ImageRecord(
-                r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetInt32(3),
-                ToAbsolute(r.GetString(4)), ToAbsolute(r.GetString(5)), width, height, seed,
-                r.GetInt64(9) != 0, FromMs(r.GetInt64(10)),
-                new GenerationRequest
-                {
-                    Prompt = r.GetString(11),
-                    NegativePrompt = r.GetString(12),
-                    Width = width,
-                    Height = height,
-                    Steps = r.GetInt32(13),
-                    Cfg = r.GetFloat(14),
-                    CfgTruncation = r.GetFloat(15),
-                    CfgNormalization = r.GetFloat(16),
-                    Seed = seed,
-                    Count = 1,
-                    Style = r.GetString(18),
-                })
-            {
-                Model = r.IsDBNull(17) ? ImageSettings.DefaultModel : r.GetString(17),
-            });
-        }
+            list.Add(StoreRows.ReadImage(r, _outputRoot));
         return list;
     }
-
-    private string ToAbsolute(string relative) => Path.GetFullPath(Path.Combine(_outputRoot, relative));
 
     private static long EnsureUser(SqliteConnection c, SqliteTransaction t, string name, DateTimeOffset at)
     {
@@ -500,11 +318,6 @@ public sealed class SqliteJobStore : IJobStore, IPictureStore, ITimingStore
 
     private static bool FtsAvailable(SqliteConnection c, SqliteTransaction t) =>
         Scalar<long>(c, t, "SELECT sqlite_compileoption_used('ENABLE_FTS5')") == 1;
-
-    /// <summary>GPU time is kept in whole milliseconds, rounded up: any hold of the GPU is billed.</summary>
-    private static long StoredMilliseconds(TimeSpan gpuTime) => (long)Math.Ceiling(gpuTime.TotalMilliseconds);
-
-    private static DateTimeOffset FromMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
 
     private async Task WriteAsync(Action<SqliteConnection> write, CancellationToken ct)
     {

@@ -1,0 +1,275 @@
+using Npgsql;
+using ZImage.Engine.Jobs;
+
+namespace ZImage.Engine.Tests.Jobs.Stores;
+
+/// <summary>
+/// The PostgreSQL queue shared by several studios: two job hosts (each as the app wires it, with its own worker and fake
+/// GPU) on one database and one picture folder, as two processes on two machines would be.
+/// </summary>
+[NeedsPostgres]
+public sealed class SharedQueueTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset T0 = DateTimeOffset.UtcNow;
+    private readonly List<JobsHost> _hosts = [];
+    private PostgresTestServer.TestDatabase _database = null!;
+    private readonly string _pictures = Directory.CreateTempSubdirectory("zimage-shared-pictures-").FullName;
+
+    public async Task InitializeAsync() => _database = await PostgresTestServer.CreateDatabaseAsync();
+
+    public async Task DisposeAsync()
+    {
+        foreach (var host in _hosts)
+            await host.DisposeAsync();
+        await _database.DisposeAsync();
+        Directory.Delete(_pictures, recursive: true);
+    }
+
+    private JobsHost Studio(Dictionary<string, string?>? extra = null)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["ZImage:Store:Provider"] = "PostgreSql",
+            ["ZImage:Store:ConnectionString"] = _database.ConnectionString,
+            ["ZImage:Store:SharedPictureFolder"] = _pictures,
+            ["ZImage:Store:LeaseSeconds"] = "2",
+            ["ZImage:Store:HeartbeatSeconds"] = "0.2",
+            ["ZImage:Store:ClaimPollMilliseconds"] = "50",
+            ["ZImage:Jobs:MaxQueuedPerUser"] = "100",
+        };
+        foreach (var (k, v) in extra ?? [])
+            settings[k] = v;
+        var host = new JobsHost(JobsHost.NewRoot(), settings: settings);
+        _hosts.Add(host);
+        return host;
+    }
+
+    private async Task<List<(string Id, string User, string Status, long? Started, double Cost)>> JobsAsync()
+    {
+        await using var c = new NpgsqlConnection(_database.ConnectionString);
+        await c.OpenAsync();
+        await using var cmd = new NpgsqlCommand("""
+            SELECT j.id, u.name, j.status, j.started_at, j.width::float8 * j.height * j.steps * j.count / (1024 * 1024 * 8)
+            FROM jobs j JOIN users u ON u.id = j.user_id ORDER BY j.started_at NULLS LAST, j.seq
+            """, c);
+        await using var r = await cmd.ExecuteReaderAsync();
+        var rows = new List<(string, string, string, long?, double)>();
+        while (await r.ReadAsync())
+            rows.Add((r.GetString(0), r.GetString(1), r.GetString(2), r.IsDBNull(3) ? null : r.GetInt64(3), r.GetDouble(4)));
+        return rows;
+    }
+
+    private async Task UntilAsync(Func<Task<bool>> condition, string what, int seconds = 30)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+                Assert.Fail($"timed out after {seconds} s waiting for: {what}; jobs: {string.Join(", ", (await JobsAsync()).Select(j => $"{j.User}:{j.Status}"))}");
+            await Task.Delay(50);
+        }
+    }
+
+    [StoreFact]
+    public async Task ASecondStudioMakesThePicturesOfTheFirstOnesQueueAndBothSeeThem()
+    {
+        var first = Studio();
+        var second = Studio();
+        await first.Service.EnsureInitializedAsync();
+        var job = await first.SubmitAsync("ann", count: 2);
+
+        await second.StartWorkerAsync();
+        await second.UntilFinalAsync(job.Id);
+
+        var seenByFirst = (await first.Jobs.GetAsync(job.Id, new Caller("ann")))!;
+        Assert.Equal(JobStatus.Succeeded, seenByFirst.Status);
+        Assert.Equal(2, seenByFirst.ImageIds.Count);
+        var picture = (await first.History.GetImageAsync(seenByFirst.ImageIds[1]))!;
+        Assert.StartsWith(_pictures, picture.FilePath);
+        Assert.True(File.Exists(picture.FilePath));
+    }
+
+    [StoreFact]
+    public async Task StepsPreviewsAndTheOutcomeOfAJobRunByAnotherStudioReachThisStudiosSubscribers()
+    {
+        var first = Studio();
+        var second = Studio();
+        await first.StartSharedEventsAsync();
+        second.Pipeline.Hold();
+        await second.StartWorkerAsync();
+        var job = await first.SubmitAsync("ann", steps: 4);
+
+        // Held after its first step: that step, with its preview, is seen here although the other studio runs it.
+        await first.Events.UntilAsync(() => first.Events.Of<JobStep>().Any(e => e.JobId == job.Id), "a step from the other studio");
+        var step = first.Events.Of<JobStep>().First(e => e.JobId == job.Id);
+        Assert.Equal((1, 4), (step.Step, step.TotalSteps));
+        Assert.NotNull(step.Preview);
+        Assert.Equal(second.Events.Of<JobStep>().First(e => e.JobId == job.Id).Preview!.Pixels, step.Preview.Pixels);
+
+        // The status counts cover every studio: the job running in the other one shows here.
+        await first.Service.RefreshSharedCountsAsync(CancellationToken.None);
+        Assert.Equal((0, 1), (first.Status.GetStatus().QueuedJobs, first.Status.GetStatus().RunningJobs));
+
+        second.Pipeline.Release();
+        await first.UntilFinalAsync(job.Id);
+        await second.UntilFinalAsync(job.Id);
+        var done = first.Events.Of<JobSucceeded>().Single(e => e.JobId == job.Id);
+        Assert.Equal(second.Events.Of<JobSucceeded>().Single(e => e.JobId == job.Id).ImageIds, done.ImageIds);
+    }
+
+    [StoreFact]
+    public async Task WhileTheSharedFolderIsUnreachableJobsFailWithTheReasonAndLeaveNoFileOrRow()
+    {
+        // A file where the folder's parent should be: every write below it fails, as on a lost mount.
+        string blocked = Path.Combine(_pictures, "not-a-folder");
+        await File.WriteAllTextAsync(blocked, "");
+        var studio = Studio(new() { ["ZImage:Store:SharedPictureFolder"] = Path.Combine(blocked, "pictures") });
+        await studio.StartWorkerAsync();
+
+        var job = await studio.SubmitAsync("ann", count: 2);
+        await studio.UntilFinalAsync(job.Id);
+
+        var failed = (await studio.Store.GetJobAsync(job.Id))!;
+        Assert.Equal(JobStatus.Failed, failed.Status);
+        Assert.Contains("could not be saved", failed.Error);
+        Assert.Empty(failed.ImageIds);
+        Assert.Equal(["not-a-folder"], Directory.EnumerateFileSystemEntries(_pictures).Select(Path.GetFileName));
+    }
+
+    [StoreFact]
+    public async Task TheSameClickReachingTwoStudiosAtOnceMakesOneJob()
+    {
+        var first = Studio();
+        var second = Studio();
+        var request = new JobRequest { Settings = new() { Prompt = "one click", Width = 512, Height = 512 }, IdempotencyKey = "click-7" };
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(i =>
+            Task.Run(() => (i % 2 == 0 ? first : second).Jobs.SubmitAsync(request, new Caller("ann")))));
+
+        Assert.All(results, r => Assert.True(r.Accepted, r.Message));
+        Assert.Single(results.Select(r => r.Job!.Id).Distinct());
+        Assert.Single(await first.Store.ListJobsAsync("ann", 10));
+    }
+
+    [StoreFact]
+    public async Task TwoWorkersClaimingAtOnceNeverTakeTheSameJob()
+    {
+        var studio = Studio();
+        await studio.Service.EnsureInitializedAsync();
+        var queue = (ISharedJobQueue)studio.Store;
+        for (int i = 0; i < 20; i++)
+            await studio.SubmitAsync(i % 2 == 0 ? "ann" : "bob");
+
+        var now = DateTimeOffset.UtcNow;
+        var claims = await Task.WhenAll(Enumerable.Range(0, 24).Select(w =>
+            Task.Run(() => queue.ClaimAsync($"w{w}", now, now.AddMinutes(1), _ => true))));
+
+        var taken = claims.Where(c => c is not null).Select(c => c!.Id).ToList();
+        Assert.Equal(20, taken.Count);
+        Assert.Equal(20, taken.Distinct().Count());
+        Assert.Equal((0, 20), await queue.CountAsync());
+    }
+
+    [StoreFact]
+    public async Task AJobWhoseWorkerStoppedAnsweringIsTakenByAnotherAndFinishedOnce()
+    {
+        var studio = Studio();
+        await studio.Service.EnsureInitializedAsync();
+        var queue = (ISharedJobQueue)studio.Store;
+        var job = await studio.SubmitAsync("ann");
+        var now = DateTimeOffset.UtcNow;
+        Assert.Equal(job.Id, (await queue.ClaimAsync("dead", now, now.AddSeconds(1), _ => true))!.Id);
+        Assert.Null(await queue.ClaimAsync("other", now, now.AddSeconds(1), _ => true));
+
+        Assert.Equal(1, await queue.RequeueExpiredAsync(now.AddSeconds(2)));
+        var again = (await queue.ClaimAsync("alive", now.AddSeconds(2), now.AddSeconds(30), _ => true))!;
+        Assert.Equal((job.Id, 1), (again.Id, again.Restarts));
+
+        await Assert.ThrowsAsync<LeaseLostException>(() => queue.CompleteClaimedAsync(job.Id, "dead", now, null, [], TimeSpan.Zero));
+        Assert.False(await queue.FinishClaimedAsync(job.Id, "dead", JobStatus.Failed, now, "late", null, TimeSpan.Zero));
+        Assert.False((await queue.RenewLeaseAsync(job.Id, "dead", now.AddSeconds(30))).Held);
+        await queue.CompleteClaimedAsync(job.Id, "alive", now.AddSeconds(3), null, [], TimeSpan.Zero);
+        Assert.Equal(JobStatus.Succeeded, (await studio.Store.GetJobAsync(job.Id))!.Status);
+    }
+
+    [StoreFact]
+    public async Task ALeaseThatRunsOutTwiceMarksTheJobInterrupted()
+    {
+        var studio = Studio();
+        await studio.Service.EnsureInitializedAsync();
+        var queue = (ISharedJobQueue)studio.Store;
+        var job = await studio.SubmitAsync("ann");
+        var now = DateTimeOffset.UtcNow;
+        await queue.ClaimAsync("a", now, now.AddSeconds(1), _ => true);
+        await queue.RequeueExpiredAsync(now.AddSeconds(2));
+        await queue.ClaimAsync("b", now, now.AddSeconds(3), _ => true);
+        Assert.Equal(0, await queue.RequeueExpiredAsync(now.AddSeconds(4)));
+
+        var record = (await studio.Store.GetJobAsync(job.Id))!;
+        Assert.Equal(JobStatus.Interrupted, record.Status);
+        Assert.Contains("stopped answering, twice", record.Error);
+    }
+
+    [StoreFact]
+    public async Task ThePerPersonCapCountsTheJobsQueuedThroughEveryStudio()
+    {
+        var cap = new Dictionary<string, string?> { ["ZImage:Jobs:MaxQueuedPerUser"] = "3" };
+        var first = Studio(cap);
+        var second = Studio(cap);
+        await first.SubmitAsync("ann");
+        await first.SubmitAsync("ann");
+        await second.SubmitAsync("ANN");
+
+        var refused = await second.Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "one more", Width = 512, Height = 512 } }, new Caller("ann"));
+
+        Assert.Equal(RefusalKind.UserQueueFull, refused.Refusal);
+        Assert.Contains("3 jobs waiting", refused.Message);
+        Assert.True((await first.Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "mine", Width = 512, Height = 512 } }, new Caller("bob"))).Accepted);
+    }
+
+    [StoreFact]
+    public async Task CancellingInOneStudioStopsTheRunInTheOther()
+    {
+        var first = Studio();
+        var second = Studio();
+        second.Pipeline.Hold();
+        await second.StartWorkerAsync();
+        var job = await first.SubmitAsync("ann");
+        await second.Events.UntilAsync(() => second.Events.Of<JobStarted>().Any(e => e.JobId == job.Id), "the second studio to start the job");
+
+        Assert.Equal(CancelOutcome.Stopping, await first.Jobs.CancelAsync(job.Id, new Caller("ann")));
+
+        await second.UntilFinalAsync(job.Id);
+        Assert.Single(second.Events.Of<JobCancelled>(), e => e.JobId == job.Id && e.CancelledBy == "ann");
+        Assert.Equal(JobStatus.Cancelled, (await first.Store.GetJobAsync(job.Id))!.Status);
+    }
+
+    [StoreFact]
+    public async Task ThreePeopleOnTwoStudiosEachGetTheirShareOfGpuTimeWithinTenPercent()
+    {
+        var first = Studio();
+        var second = Studio();
+        // Costs as in docs/jobs.md (W*H*steps*count / (1024*1024*8)): 1/32, 1/16 and 1/16 (small pictures keep the fake
+        // GPU quick; only the ratios matter); the same total queued by each.
+        for (int i = 0; i < 40; i++)
+        {
+            await first.SubmitAsync("ann", 256, 256, steps: 16);
+            if (i % 2 == 0)
+            {
+                await second.SubmitAsync("bob", 512, 256, steps: 16);
+                await first.SubmitAsync("cy", 512, 512, steps: 8);
+            }
+        }
+
+        await first.StartWorkerAsync();
+        await second.StartWorkerAsync();
+        await UntilAsync(async () => (await JobsAsync()).All(j => j.Status == "Succeeded"), "all 80 jobs to succeed", 60);
+
+        // While all three still wait (the first 60 starts, three quarters of each one's total), GPU time is split evenly.
+        var served = (await JobsAsync()).Take(60).GroupBy(j => j.User).ToDictionary(g => g.Key, g => g.Sum(j => j.Cost));
+        double fair = served.Values.Sum() / 3;
+        Assert.All(["ann", "bob", "cy"], user => Assert.InRange(served[user], fair * 0.9, fair * 1.1));
+        Assert.True(first.Pipeline.Started.Count > 10 && second.Pipeline.Started.Count > 10,
+            $"both studios worked: {first.Pipeline.Started.Count} and {second.Pipeline.Started.Count}");
+    }
+}

@@ -1,0 +1,128 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Text;
+using ZImage.Engine.History;
+using ZImage.Engine.Imaging;
+
+namespace ZImage.Engine.Jobs;
+
+/// <summary>
+/// The rows both stores read, in the same column order: the select lists (only the image-id aggregate differs by dialect)
+/// and the mapping from a data reader to <see cref="JobRecord"/> and <see cref="ImageRecord"/>.
+/// </summary>
+internal static class StoreRows
+{
+    public const string JobColumns = """
+        j.id, u.name, j.status, j.prompt, j.negative_prompt, j.width, j.height, j.steps, j.cfg, j.cfg_truncation,
+        j.cfg_normalization, j.seed, j.seed_policy, j.count, j.idempotency_key, j.submitted_at, j.started_at, j.finished_at,
+        j.error, j.notice, j.restarts, j.style, j.gpu_ms
+        """;
+
+    public const string ImageColumns = """
+        i.id, i.job_id, u.name, i.idx, i.path, i.thumb_path, i.width, i.height, i.seed, i.favourite, i.created_at,
+        j.prompt, j.negative_prompt, j.steps, j.cfg, j.cfg_truncation, j.cfg_normalization, i.model, j.style
+        """;
+
+    /// <summary>Reads <see cref="JobColumns"/> followed by the job's image ids as one comma-separated text (or NULL).</summary>
+    public static JobRecord ReadJob(DbDataReader r) => new()
+    {
+        Id = r.GetString(0),
+        UserName = r.GetString(1),
+        Status = Enum.Parse<JobStatus>(r.GetString(2)),
+        Request = new GenerationRequest
+        {
+            Prompt = r.GetString(3),
+            NegativePrompt = r.GetString(4),
+            Width = r.GetInt32(5),
+            Height = r.GetInt32(6),
+            Steps = r.GetInt32(7),
+            Cfg = (float)r.GetDouble(8),
+            CfgTruncation = (float)r.GetDouble(9),
+            CfgNormalization = (float)r.GetDouble(10),
+            Seed = r.GetInt64(11),
+            Count = r.GetInt32(13),
+            Style = r.GetString(21),
+        },
+        SeedPolicy = Enum.Parse<SeedPolicy>(r.GetString(12)),
+        IdempotencyKey = r.IsDBNull(14) ? null : r.GetString(14),
+        SubmittedAt = FromMs(r.GetInt64(15)),
+        StartedAt = r.IsDBNull(16) ? null : FromMs(r.GetInt64(16)),
+        FinishedAt = r.IsDBNull(17) ? null : FromMs(r.GetInt64(17)),
+        Error = r.IsDBNull(18) ? null : r.GetString(18),
+        Notice = r.IsDBNull(19) ? null : r.GetString(19),
+        Restarts = r.GetInt32(20),
+        GpuTime = TimeSpan.FromMilliseconds(r.GetInt64(22)),
+        ImageIds = r.IsDBNull(23) ? [] : r.GetString(23).Split(',').Select(s => long.Parse(s, CultureInfo.InvariantCulture)).ToArray(),
+    };
+
+    public static ImageRecord ReadImage(DbDataReader r, string outputRoot)
+    {
+        int width = r.GetInt32(6), height = r.GetInt32(7);
+        long seed = r.GetInt64(8);
+        return new ImageRecord(
+            r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetInt32(3),
+            Absolute(outputRoot, r.GetString(4)), Absolute(outputRoot, r.GetString(5)), width, height, seed,
+            r.GetInt32(9) != 0, FromMs(r.GetInt64(10)),
+            new GenerationRequest
+            {
+                Prompt = r.GetString(11),
+                NegativePrompt = r.GetString(12),
+                Width = width,
+                Height = height,
+                Steps = r.GetInt32(13),
+                Cfg = (float)r.GetDouble(14),
+                CfgTruncation = (float)r.GetDouble(15),
+                CfgNormalization = (float)r.GetDouble(16),
+                Seed = seed,
+                Count = 1,
+                Style = r.GetString(18),
+            })
+        {
+            Model = r.IsDBNull(17) ? ImageSettings.DefaultModel : r.GetString(17),
+        };
+    }
+
+    /// <summary>
+    /// The WHERE clause of a history query and its arguments, named with <paramref name="p"/> (<c>$</c> for SQLite,
+    /// <c>@</c> for PostgreSQL). Only the person's name and the prompt text differ by dialect: the caller's conditions.
+    /// </summary>
+    public static (string Where, List<(string Name, object? Value)> Args) HistoryFilter(HistoryQuery query, char p, string userCondition,
+        Func<string, (string Sql, IReadOnlyList<(string Name, object? Value)> Args)> textCondition)
+    {
+        var where = new StringBuilder("WHERE 1 = 1");
+        var args = new List<(string, object?)>();
+        void Add(string sql, string name, object value)
+        {
+            where.Append(" AND ").Append(sql);
+            args.Add(($"{p}{name}", value));
+        }
+        if (!string.IsNullOrWhiteSpace(query.UserName))
+            Add(userCondition, "user", query.UserName);
+        if (!string.IsNullOrWhiteSpace(query.Text))
+        {
+            var (sql, textArgs) = textCondition(query.Text.Trim());
+            where.Append(" AND ").Append(sql);
+            args.AddRange(textArgs);
+        }
+        if (query.From is { } from)
+            Add($"i.created_at >= {p}from", "from", from.ToUnixTimeMilliseconds());
+        if (query.To is { } to)
+            Add($"i.created_at < {p}to", "to", to.ToUnixTimeMilliseconds());
+        if (query.Width is { } w)
+            Add($"i.width = {p}w", "w", w);
+        if (query.Height is { } h)
+            Add($"i.height = {p}h", "h", h);
+        if (query.FavouritesOnly)
+            where.Append(" AND i.favourite = 1");
+        return (where.ToString(), args);
+    }
+
+    public static string EscapeLike(string s) => s.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");
+
+    /// <summary>GPU time is kept in whole milliseconds, rounded up: any hold of the GPU is billed.</summary>
+    public static long StoredMilliseconds(TimeSpan gpuTime) => (long)Math.Ceiling(gpuTime.TotalMilliseconds);
+
+    public static DateTimeOffset FromMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
+
+    private static string Absolute(string outputRoot, string relative) => Path.GetFullPath(Path.Combine(outputRoot, relative));
+}

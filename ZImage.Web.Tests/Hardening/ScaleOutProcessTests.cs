@@ -1,0 +1,143 @@
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using ZImage.Engine.Jobs;
+using ZImage.Web.Cli;
+using ZImage.Web.Cli.Scale;
+
+namespace ZImage.Web.Tests.Hardening;
+
+/// <summary>
+/// Two studio processes (<c>scale-worker</c>: the jobs room with a stand-in GPU, no web server) on one PostgreSQL
+/// database, as two GPU machines would share it; this process submits through the jobs service like a third studio.
+/// </summary>
+[NeedsPostgres]
+public sealed class ScaleOutProcessTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(90);
+    private readonly List<WorkerProcess> _workers = [];
+    private readonly string _pictures = Directory.CreateTempSubdirectory("zimage-scale-out-").FullName;
+    private PostgresTestServer.TestDatabase _database = null!;
+    private ServiceProvider _studio = null!;
+
+    public async Task InitializeAsync()
+    {
+        _database = await PostgresTestServer.CreateDatabaseAsync();
+        _studio = JobsRoom.Build(new StandInPipeline(TimeSpan.FromMilliseconds(1)), new Dictionary<string, string?>
+        {
+            ["ZImage:Store:Provider"] = "PostgreSql",
+            ["ZImage:Store:ConnectionString"] = _database.ConnectionString,
+            ["ZImage:Store:SharedPictureFolder"] = _pictures,
+            ["ZImage:Jobs:DataDirectory"] = Path.Combine(_pictures, "data"),
+            ["ZImage:Jobs:MaxQueuedPerUser"] = "100",
+        });
+        await _studio.GetRequiredService<JobService>().EnsureInitializedAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var worker in _workers)
+            await worker.DisposeAsync();
+        await _studio.DisposeAsync();
+        await _database.DisposeAsync();
+        Directory.Delete(_pictures, recursive: true);
+    }
+
+    private async Task<WorkerProcess> WorkerAsync(int fakeMs)
+    {
+        var worker = await WorkerProcess.StartAsync(
+            ["--db", _database.ConnectionString, "--pictures", _pictures, "--fake-ms", fakeMs.ToString(), "--lease-seconds", "2",
+             "--heartbeat-seconds", "0.5", "--poll-ms", "100"], Deadline);
+        lock (_workers)
+            _workers.Add(worker);
+        return worker;
+    }
+
+    private async Task<string> SubmitAsync(string user, int width = 256, int height = 256, int steps = 8)
+    {
+        var result = await _studio.GetRequiredService<IJobService>().SubmitAsync(
+            new JobRequest { Settings = new() { Prompt = $"{user}'s picture", Width = width, Height = height, Steps = steps } }, new Caller(user));
+        Assert.True(result.Accepted, result.Message);
+        return result.Job!.Id;
+    }
+
+    private async Task<List<(string Id, string User, string Status, int Restarts, int Images, double Cost)>> JobsAsync()
+    {
+        await using var c = new NpgsqlConnection(_database.ConnectionString);
+        await c.OpenAsync();
+        await using var cmd = new NpgsqlCommand("""
+            SELECT j.id, u.name, j.status, j.restarts, (SELECT count(*) FROM images i WHERE i.job_id = j.id)::int,
+                j.width::float8 * j.height * j.steps * j.count / (1024 * 1024 * 8)
+            FROM jobs j JOIN users u ON u.id = j.user_id ORDER BY j.started_at NULLS LAST, j.seq
+            """, c);
+        await using var r = await cmd.ExecuteReaderAsync();
+        var rows = new List<(string, string, string, int, int, double)>();
+        while (await r.ReadAsync())
+            rows.Add((r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt32(3), r.GetInt32(4), r.GetDouble(5)));
+        return rows;
+    }
+
+    private async Task<List<(string Id, string User, string Status, int Restarts, int Images, double Cost)>> UntilAllSucceededAsync(int count)
+    {
+        var until = DateTime.UtcNow + Deadline;
+        while (true)
+        {
+            var jobs = await JobsAsync();
+            if (jobs.Count == count && jobs.All(j => j.Status == "Succeeded"))
+                return jobs;
+            if (DateTime.UtcNow > until)
+                Assert.Fail($"not all {count} jobs succeeded: {string.Join(", ", jobs.GroupBy(j => j.Status).Select(g => $"{g.Count()} {g.Key}"))}");
+            await Task.Delay(100);
+        }
+    }
+
+    [StoreFact]
+    public async Task KillingOneStudioMidJobLosesNothingAndTheOtherFinishesItsJobOnce()
+    {
+        var doomed = await WorkerAsync(fakeMs: 400);
+        var survivor = await WorkerAsync(fakeMs: 400);
+        var ids = new List<string>();
+        for (int i = 0; i < 16; i++)
+            ids.Add(await SubmitAsync(i % 2 == 0 ? "ann" : "bob"));
+
+        await doomed.UntilAsync(() => doomed.Started.Count > doomed.Succeeded.Count, "the first studio to be mid-job", Deadline);
+        await doomed.KillAsync();
+        string cut = doomed.Started.Except(doomed.Succeeded).Single();
+
+        var jobs = await UntilAllSucceededAsync(ids.Count);
+
+        // Every job succeeded once: one picture each, announced by exactly one process, and the cut one by the survivor.
+        Assert.All(jobs, j => Assert.Equal(1, j.Images));
+        var announced = doomed.Succeeded.Concat(survivor.Succeeded).ToList();
+        Assert.Equal(ids.Order(), announced.Order());
+        Assert.Contains(cut, survivor.Succeeded);
+        Assert.Equal(1, jobs.Single(j => j.Id == cut).Restarts);
+        Assert.All(jobs.Where(j => j.Id != cut), j => Assert.Equal(0, j.Restarts));
+    }
+
+    [StoreFact]
+    public async Task ThreePeopleOnTwoStudioProcessesGetTheirShareWithinTenPercent()
+    {
+        // Costs as in docs/jobs.md (W*H*steps*count / (1024*1024*8)): ann 1/32, bob and cy 1/16; the same total each.
+        for (int i = 0; i < 40; i++)
+        {
+            await SubmitAsync("ann", 256, 256, steps: 16);
+            if (i % 2 == 0)
+            {
+                await SubmitAsync("bob", 512, 256, steps: 16);
+                await SubmitAsync("cy", 512, 512, steps: 8);
+            }
+        }
+        var started = await Task.WhenAll(WorkerAsync(fakeMs: 30), WorkerAsync(fakeMs: 30));
+        var (first, second) = (started[0], started[1]);
+
+        var jobs = await UntilAllSucceededAsync(80);
+
+        // While all three still wait (the first 60 starts), the GPU time served is split evenly.
+        var served = jobs.Take(60).GroupBy(j => j.User).ToDictionary(g => g.Key, g => g.Sum(j => j.Cost));
+        double fair = served.Values.Sum() / 3;
+        Assert.All(["ann", "bob", "cy"], user => Assert.InRange(served[user], fair * 0.9, fair * 1.1));
+        Assert.True(first.Succeeded.Count > 10 && second.Succeeded.Count > 10, $"both processes worked: {first.Succeeded.Count} and {second.Succeeded.Count}");
+        Assert.Equal(80, first.Succeeded.Concat(second.Succeeded).Distinct().Count());
+        Assert.Equal(80, first.Succeeded.Count + second.Succeeded.Count);
+    }
+}
