@@ -55,6 +55,8 @@ public static class WebSetup
         services.AddSingleton<StudioPaths>();
         services.AddSingleton<SettingsStore>();
         services.AddSingleton<NewPictureDefaults>();
+        services.AddSingleton<StyleCatalog>();
+        services.AddSingleton<ZImage.Web.Ui.Batches.BatchBuilder>();
         services.AddSingleton<PeopleDatabase>();
         services.AddSingleton<AccountStore>();
         services.AddZImageModels();
@@ -85,12 +87,14 @@ public static class WebSetup
         app.MapStaticAssets();
         var accounts = app.Services.GetRequiredService<IOptions<UiOptions>>().Value.Mode == UserMode.Accounts;
         var images = app.MapZImageImages();
+        var batchZip = ZImage.Web.Ui.Batches.BatchZipEndpoint.MapZImageBatchZip(app);
         var pages = app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         app.MapZImageAccounts();
         if (accounts)
         {
             // Every page and picture needs a signed-in person; the sign-in page itself is [AllowAnonymous].
             images.RequireAuthorization();
+            batchZip.RequireAuthorization();
             pages.RequireAuthorization();
         }
         app.MapZImageApi();

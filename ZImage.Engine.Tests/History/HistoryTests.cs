@@ -173,6 +173,7 @@ public class HistoryTests
                 DROP INDEX ix_jobs_fair; DROP TABLE queue_clock; DROP TABLE job_progress; ALTER TABLE users DROP COLUMN last_finish;
                 ALTER TABLE jobs DROP COLUMN start_tag; ALTER TABLE jobs DROP COLUMN finish_tag; ALTER TABLE jobs DROP COLUMN worker;
                 ALTER TABLE jobs DROP COLUMN lease_until; ALTER TABLE jobs DROP COLUMN cancel_requested_by;
+                DROP INDEX ix_jobs_finished; ALTER TABLE jobs DROP COLUMN gpu_ms; ALTER TABLE jobs DROP COLUMN style;
                 DELETE FROM schema_version WHERE version >= 3;
                 """;
             cmd.ExecuteNonQuery();
@@ -184,6 +185,7 @@ public class HistoryTests
             var page = await store.QueryImagesAsync(new HistoryQuery());
             Assert.Equal(2, page.Items.Count);
             Assert.All(page.Items, i => Assert.Equal("Z-Image-Turbo", i.Model));
+            Assert.All(page.Items, i => Assert.Equal("", i.Parameters.Style));
         }
     }
 

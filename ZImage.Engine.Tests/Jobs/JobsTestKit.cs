@@ -97,7 +97,7 @@ public sealed class JobsHost : IAsyncDisposable
     private bool _sharedEventsStarted;
 
     public JobsHost(string root, FakePipeline? pipeline = null, IGpuMemoryProbe? probe = null, TimeProvider? clock = null,
-        Dictionary<string, string?>? settings = null, IImageWriter? writer = null, ISeedSource? seeds = null)
+        Dictionary<string, string?>? settings = null, IImageWriter? writer = null, ISeedSource? seeds = null, IModelStatus? model = null)
     {
         Root = root;
         Pipeline = pipeline ?? new FakePipeline();
@@ -118,6 +118,8 @@ public sealed class JobsHost : IAsyncDisposable
         services.AddSingleton<IGpuMemoryProbe>(probe ?? new FakeMemoryProbe(null));
         services.AddSingleton<IImageWriter>(writer ?? new FakeImageWriter());
         services.AddSingleton(clock ?? TimeProvider.System);
+        if (model is not null)
+            services.AddSingleton(model);
         // Random seeds repeat from run to run, so a failing test fails the same way again.
         services.AddSingleton(seeds ?? new RandomSeedSource(new Random(20261205)));
         services.AddZImageJobs(configuration);
@@ -139,6 +141,9 @@ public sealed class JobsHost : IAsyncDisposable
     public IVramGuard Guard => _services.GetRequiredService<IVramGuard>();
     public RetentionService Retention => _services.GetRequiredService<RetentionService>();
     public JobWorker Worker => _services.GetRequiredService<JobWorker>();
+    public IUsageService Usage => _services.GetRequiredService<IUsageService>();
+    public ZImage.Engine.Jobs.Batches.IBatchService Batches => _services.GetRequiredService<ZImage.Engine.Jobs.Batches.IBatchService>();
+    public ZImage.Engine.Jobs.Batches.BatchArchive Archive => _services.GetRequiredService<ZImage.Engine.Jobs.Batches.BatchArchive>();
 
     public static string NewRoot()
     {

@@ -30,6 +30,11 @@ public sealed record GenerationRequest
     public float CfgNormalization { get; init; }
     public long Seed { get; init; }
     public int Count { get; init; } = 1;
+    /// <summary>
+    /// The style preset (<see cref="StylePreset.Id"/>) whose fragments were added to the prompt and avoid box; empty
+    /// when none. Only the name is kept here: the words are already in <see cref="Prompt"/> and <see cref="NegativePrompt"/>.
+    /// </summary>
+    public string Style { get; init; } = "";
 
     /// <summary>True when the run does two transformer forwards a step (cfg &gt; 1, see <see cref="IsGuidedAt"/>).</summary>
     [JsonIgnore]
@@ -108,6 +113,8 @@ public static class GenerationLimits
         }
         if (r.NegativePrompt is not null)
             CheckLength(problems, "negativePrompt", r.NegativePrompt);
+        if (r.Style is { Length: > StylePreset.MaxIdLength })
+            problems.Add(new("style", $"style must be at most {StylePreset.MaxIdLength} characters (got {r.Style.Length}).") { Rule = "tooLong", Args = [StylePreset.MaxIdLength] });
         return problems;
     }
 

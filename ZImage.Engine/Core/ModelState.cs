@@ -6,6 +6,8 @@ public enum ModelState
     NotInstalled,
     Loading,
     Ready,
+    /// <summary>Healthy but released after idle minutes (GPU memory free); the next job loads it again.</summary>
+    Unloaded,
     Error,
 }
 
@@ -18,4 +20,11 @@ public interface IModelStatus
     ModelState State { get; }
     /// <summary>A sentence for the status bar, e.g. "model loading…" or "Z-Image-Turbo, CUDA".</summary>
     string? Detail { get; }
+
+    /// <summary>
+    /// While the model is not in memory (never loaded, unloaded after idle, or loading now): the measured cold start
+    /// the next job waits for, so its ETA and the status bar can say "loading the model (≈ N s)". Null when the model is
+    /// loaded or no load was measured yet.
+    /// </summary>
+    TimeSpan? LoadEstimate => null;
 }

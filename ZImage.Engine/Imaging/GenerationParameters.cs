@@ -25,6 +25,8 @@ public sealed partial record GenerationParameters
     public float? CfgTruncation { get; init; }
     public float? CfgNormalization { get; init; }
     public double? Shift { get; init; }
+    /// <summary>The style preset's id (<see cref="GenerationRequest.Style"/>); written as "Style" when one was used.</summary>
+    public string? Style { get; init; }
     public IReadOnlyDictionary<string, string> Extra { get; init; } = new Dictionary<string, string>();
 
     /// <summary>
@@ -56,6 +58,8 @@ public sealed partial record GenerationParameters
             Add("CFG normalization", normalization.ToString(CultureInfo.InvariantCulture));
         if (Shift is { } shift && shift != FlowMatchEulerSchedule.DefaultShift)
             Add("Shift", shift.ToString(CultureInfo.InvariantCulture));
+        if (!string.IsNullOrEmpty(Style))
+            Add("Style", Style);
         foreach (var (key, value) in Extra)
             Add(key, value);
         if (pairs.Count > 0)
@@ -111,6 +115,7 @@ public sealed partial record GenerationParameters
                 "Model" => result with { Model = value },
                 "CFG truncation" when float.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var t) => result with { CfgTruncation = t },
                 "CFG normalization" when float.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var k) => result with { CfgNormalization = k },
+                "Style" => result with { Style = value },
                 "Shift" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var shift) => result with { Shift = shift },
                 _ => Keep(result, extra, key, value),
             };
@@ -134,6 +139,7 @@ public sealed partial record GenerationParameters
         Height = Height ?? baseline.Height,
         CfgTruncation = CfgTruncation ?? baseline.CfgTruncation,
         CfgNormalization = CfgNormalization ?? baseline.CfgNormalization,
+        Style = Style ?? baseline.Style,
     };
 
     private static GenerationParameters Keep(GenerationParameters result, Dictionary<string, string> extra, string key, string value)

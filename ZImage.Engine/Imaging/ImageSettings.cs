@@ -99,5 +99,6 @@ public sealed record ImageSettings
         CfgTruncation = Request.CfgTruncation,
         CfgNormalization = Request.CfgNormalization,
         Shift = Shift,
+        Style = Request.Style.Length > 0 ? Request.Style : null,
     };
 }

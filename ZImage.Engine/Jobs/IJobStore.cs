@@ -40,10 +40,18 @@ public interface IJobStore : IAsyncDisposable
     /// Marks the job succeeded and inserts its images in one transaction. The files must already
     /// exist: a row never points at a file that is not there. Returns the new image ids in order.
     /// </summary>
-    Task<IReadOnlyList<long>> CompleteJobAsync(string jobId, DateTimeOffset at, string? notice, IReadOnlyList<NewImage> images, CancellationToken ct = default);
+    /// <paramref name="gpuTime"/>: how long the worker held the pipeline for this job (<see cref="JobRecord.GpuTime"/>).
+    Task<IReadOnlyList<long>> CompleteJobAsync(string jobId, DateTimeOffset at, string? notice, IReadOnlyList<NewImage> images, TimeSpan gpuTime, CancellationToken ct = default);
 
-    /// <summary>Failed, cancelled or interrupted.</summary>
-    Task FinishJobAsync(string jobId, JobStatus status, DateTimeOffset at, string? error, string? notice, CancellationToken ct = default);
+    /// <summary>Failed, cancelled or interrupted; <paramref name="gpuTime"/> as for <see cref="CompleteJobAsync"/> (zero if it never ran).</summary>
+    Task FinishJobAsync(string jobId, JobStatus status, DateTimeOffset at, string? error, string? notice, TimeSpan gpuTime, CancellationToken ct = default);
+
+    /// <summary>
+    /// Per person and per day (UTC date of the job's end): jobs ended, pictures made and GPU time, for jobs that ended
+    /// in [<paramref name="from"/>, <paramref name="to"/>); one person when <paramref name="userName"/> is set.
+    /// Ordered by day, then name.
+    /// </summary>
+    Task<IReadOnlyList<UsageDay>> QueryUsageAsync(DateTimeOffset from, DateTimeOffset to, string? userName, CancellationToken ct = default);
 }
 
 /// <summary>
@@ -66,6 +74,8 @@ public record JobRecord
     public string? Notice { get; init; }
     public int Restarts { get; init; }
     public IReadOnlyList<long> ImageIds { get; init; } = [];
+    /// <summary>How long the worker held the pipeline for this job (the GPU time it is billed for); zero until it ends.</summary>
+    public TimeSpan GpuTime { get; init; }
 }
 
 /// <summary>What this box measured per size and guidance, for ETAs (<see cref="EtaEstimator"/>).</summary>

@@ -23,4 +23,10 @@ public sealed record SystemStatusSnapshot(
     long JobsFailed,
     long JobsCancelled,
     long OutOfMemoryCount,
-    IReadOnlyDictionary<string, long> ImagesByUser);
+    IReadOnlyDictionary<string, long> ImagesByUser)
+{
+    /// <summary>The measured cold start the next job waits for while the model is not loaded (<see cref="IModelStatus.LoadEstimate"/>).</summary>
+    public TimeSpan? ModelLoadEstimate { get; init; }
+    /// <summary>GPU seconds per person since start-up (jobs that ended), for /metrics.</summary>
+    public IReadOnlyDictionary<string, double> GpuSecondsByUser { get; init; } = new Dictionary<string, double>();
+}

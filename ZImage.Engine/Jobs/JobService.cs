@@ -45,11 +45,14 @@ public sealed class JobService : IJobService, IStoreStartup
     private volatile bool _stopping;
 
     private long _succeeded, _failed, _cancelled, _outOfMemory;
+    private readonly IModelStatus _model;
     private readonly ConcurrentDictionary<string, long> _imagesByUser = new(Caller.NameComparer);
+    private readonly ConcurrentDictionary<string, double> _gpuSecondsByUser = new(Caller.NameComparer);
 
     public JobService(IJobStore store, IPictureStore pictures, ITimingStore timings, JobNotifier notifier, IVramGuard guard, EtaEstimator eta, ImageFiles files,
-        IOptionsMonitor<JobsOptions> options, TimeProvider clock, ISeedSource seeds, ILogger<JobService> logger, IOptions<StoreOptions> storeOptions)
+        IOptionsMonitor<JobsOptions> options, TimeProvider clock, ISeedSource seeds, ILogger<JobService> logger, IOptions<StoreOptions> storeOptions, IModelStatus model)
     {
+        _model = model;
         _storeOptions = storeOptions.Value;
         _shared = store as ISharedJobQueue;
         _store = store;
@@ -378,7 +381,7 @@ public sealed class JobService : IJobService, IStoreStartup
         // A claimed job was marked running by its claim.
         if (job.Worker is null)
             await _store.MarkStartedAsync(job.Id, job.StartedAt!.Value, CancellationToken.None);
-        _notifier.Publish(new JobStarted(job.Id, job.UserName, _clock.GetUtcNow(), _eta.EstimateRun(job.Request)) { Version = job.StartVersion });
+        _notifier.Publish(new JobStarted(job.Id, job.UserName, _clock.GetUtcNow(), _eta.EstimateRun(job.Request) + (_model.LoadEstimate ?? TimeSpan.Zero)) { Version = job.StartVersion });
     }
 
     /// <summary>A denoising step of image <paramref name="imageIndex"/> of the job.</summary>
@@ -484,8 +487,8 @@ public sealed class JobService : IJobService, IStoreStartup
     internal async Task CompletedAsync(JobState job, string? notice, IReadOnlyList<NewImage> images, GenerationTimings timings)
     {
         var ids = job.Worker is null
-            ? await _store.CompleteJobAsync(job.Id, _clock.GetUtcNow(), notice, images, CancellationToken.None)
-            : await _shared!.CompleteClaimedAsync(job.Id, job.Worker, _clock.GetUtcNow(), notice, images, CancellationToken.None);
+            ? await _store.CompleteJobAsync(job.Id, _clock.GetUtcNow(), notice, images, job.GpuTime, CancellationToken.None)
+            : await _shared!.CompleteClaimedAsync(job.Id, job.Worker, _clock.GetUtcNow(), notice, images, job.GpuTime, CancellationToken.None);
         if (_eta.Record(job.Request with { Count = images.Count }, timings, images.Count) is { } measured)
             await _timings.SaveStepTimingAsync(measured, CancellationToken.None);
         var finishedAt = _clock.GetUtcNow();
@@ -526,15 +529,22 @@ public sealed class JobService : IJobService, IStoreStartup
         ReturnToQueue(job);
     }
 
+    /// <summary>The worker let go of the pipeline for this job after <paramref name="held"/> (recorded when the job ends).</summary>
+    internal void HeldPipeline(JobState job, TimeSpan held)
+    {
+        lock (_gate)
+            job.GpuTime += held;
+    }
+
     /// <summary>Writes the end of a job; false when a claimed job's lease was lost (its new holder writes the outcome).</summary>
     private async Task<bool> FinishAsync(JobState job, JobStatus status, string? error, string? notice)
     {
         if (job.Worker is null)
         {
-            await _store.FinishJobAsync(job.Id, status, _clock.GetUtcNow(), error, notice, CancellationToken.None);
+            await _store.FinishJobAsync(job.Id, status, _clock.GetUtcNow(), error, notice, job.GpuTime, CancellationToken.None);
             return true;
         }
-        if (await _shared!.FinishClaimedAsync(job.Id, job.Worker, status, _clock.GetUtcNow(), error, notice, CancellationToken.None))
+        if (await _shared!.FinishClaimedAsync(job.Id, job.Worker, status, _clock.GetUtcNow(), error, notice, job.GpuTime, CancellationToken.None))
             return true;
         LeaseLost(job);
         return false;
@@ -738,6 +748,8 @@ public sealed class JobService : IJobService, IStoreStartup
                 Interlocked.Increment(ref _cancelled);
                 break;
         }
+        if (state.GpuTime > TimeSpan.Zero)
+            _gpuSecondsByUser.AddOrUpdate(state.UserName, state.GpuTime.TotalSeconds, (_, s) => s + state.GpuTime.TotalSeconds);
         state.Cancellation?.Dispose();
         PublishQueueChanges(null);
         // A finished run frees GPU memory: a held job may fit now.
@@ -791,6 +803,9 @@ public sealed class JobService : IJobService, IStoreStartup
     internal (long Succeeded, long Failed, long Cancelled, long OutOfMemory, IReadOnlyDictionary<string, long> ImagesByUser) Counters() =>
         (Interlocked.Read(ref _succeeded), Interlocked.Read(ref _failed), Interlocked.Read(ref _cancelled), Interlocked.Read(ref _outOfMemory),
             new Dictionary<string, long>(_imagesByUser, Caller.NameComparer));
+
+    /// <summary>GPU seconds per person since start-up, for /metrics.</summary>
+    internal IReadOnlyDictionary<string, double> GpuSecondsByUser() => new Dictionary<string, double>(_gpuSecondsByUser, Caller.NameComparer);
 
     /// <summary>
     /// Sends JobQueued to every queued job whose position or hold notice changed, and returns the
@@ -860,15 +875,23 @@ public sealed class JobService : IJobService, IStoreStartup
         var result = new Dictionary<JobState, (TimeSpan?, TimeSpan?)>(ReferenceEqualityComparer.Instance);
         int workers = Math.Max(1, _options.CurrentValue.Workers);
         var free = new List<TimeSpan>(workers);
+        // A model that is not loaded (first job, or unloaded after idle) costs its measured cold start once: the running
+        // job still before its first step pays it, or else the first job to start.
+        var load = _model.LoadEstimate ?? TimeSpan.Zero;
         foreach (var s in _running)
         {
             var p = s.Progress;
-            var remaining = _eta.EstimateRemaining(s.Request, p?.ImageIndex ?? 0, p?.Step ?? 0);
+            var remaining = _eta.EstimateRemaining(s.Request, p?.ImageIndex ?? 0, p?.Step ?? 0) + (p is null ? load : TimeSpan.Zero);
             result[s] = (null, remaining);
             free.Add(remaining);
         }
         while (free.Count < workers)
             free.Add(TimeSpan.Zero);
+        if (_running.Count == 0)
+        {
+            for (int i = 0; i < free.Count; i++)
+                free[i] += load;
+        }
         foreach (var s in _queue.InOrder())
         {
             int slot = 0;

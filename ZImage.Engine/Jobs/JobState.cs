@@ -32,6 +32,13 @@ internal sealed class JobState(JobRecord record)
         set => Record = Record with { Notice = value };
     }
 
+    /// <summary>Set by the worker when it lets go of the pipeline for this job.</summary>
+    public TimeSpan GpuTime
+    {
+        get => Record.GpuTime;
+        set => Record = Record with { GpuTime = value };
+    }
+
     public JobProgress? Progress { get; set; }
     /// <summary>The worker holding this job's lease in the shared queue (PostgreSQL); null for the in-process queue.</summary>
     public string? Worker { get; init; }

@@ -111,6 +111,8 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
             finally
             {
                 inPipeline = Stopwatch.GetTimestamp() - t0;
+                // The GPU time this job is billed for: the whole hold, retries included, whatever the outcome.
+                jobs.HeldPipeline(job, Stopwatch.GetElapsedTime(t0));
             }
 
             long s0 = Stopwatch.GetTimestamp();

@@ -23,6 +23,8 @@ public static class JobsSetup
         services.AddOptions<JobsOptions>().BindConfiguration(JobsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<StoreOptions>().BindConfiguration(StoreOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<VramOptions>().BindConfiguration(VramOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<UsageOptions>().BindConfiguration(UsageOptions.Section).ValidateDataAnnotations()
+            .Validate(o => Enum.IsDefined(o.PriceForm), "ZImage:Usage:PriceForm must be PerGpuHour or Energy.").ValidateOnStart();
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ISeedSource, RandomSeedSource>();
@@ -50,12 +52,19 @@ public static class JobsSetup
         });
         services.TryAddSingleton(sp => (IPictureStore)sp.GetRequiredService<IJobStore>());
         services.TryAddSingleton(sp => (ITimingStore)sp.GetRequiredService<IJobStore>());
+        services.TryAddSingleton<IModelLoadRecord>(sp => new FileModelLoadRecord(
+            Path.Combine(ResolvePath(sp, sp.GetRequiredService<IOptions<JobsOptions>>().Value.DataDirectory), "model-load.txt")));
         services.TryAddSingleton(sp => new EtaEstimator(sp.GetRequiredService<IOptions<JobsOptions>>().Value.InitialSecondsPerStepAt1024));
         services.TryAddSingleton(sp => new JobNotifier(sp.GetRequiredService<ILogger<JobNotifier>>()));
         services.TryAddSingleton<IJobNotifier>(sp => sp.GetRequiredService<JobNotifier>());
         services.TryAddSingleton<JobService>();
         services.TryAddSingleton<IJobService>(sp => sp.GetRequiredService<JobService>());
         services.TryAddSingleton<IStoreStartup>(sp => sp.GetRequiredService<JobService>());
+        services.TryAddSingleton<IUsageService, UsageService>();
+        services.TryAddSingleton<Batches.BatchService>();
+        services.TryAddSingleton<Batches.IBatchService>(sp => sp.GetRequiredService<Batches.BatchService>());
+        services.TryAddSingleton(sp => new Batches.BatchArchive(sp.GetRequiredService<IHistoryService>(),
+            Path.Combine(ResolvePath(sp, sp.GetRequiredService<IOptions<JobsOptions>>().Value.DataDirectory), "batches")));
         services.TryAddSingleton<ISystemStatus, SystemStatus>();
         services.TryAddSingleton<IHistoryService, HistoryService>();
         services.AddHostedService<JobsStartup>();

@@ -24,7 +24,11 @@ public sealed class SystemStatus(IGpuMemoryProbe probe, JobService jobs, IModelS
             c.Failed,
             c.Cancelled,
             c.OutOfMemory,
-            c.ImagesByUser);
+            c.ImagesByUser)
+        {
+            ModelLoadEstimate = model.LoadEstimate,
+            GpuSecondsByUser = jobs.GpuSecondsByUser(),
+        };
     }
 }
 

@@ -29,6 +29,15 @@ public sealed class EngineOptions
     [Range(0, 1024, ErrorMessage = "ZImage:Engine:IntraOpThreads must be between 0 (ONNX Runtime chooses) and 1024.")]
     public int IntraOpThreads { get; set; }
 
+    /// <summary>
+    /// Minutes without a job after which every ONNX Runtime session is disposed and the GPU memory given back; the next
+    /// job loads the model again. 0 (the default) keeps the model loaded, as a dedicated box wants.
+    /// </summary>
+    [Range(0, MaxIdleUnloadMinutes, ErrorMessage = "ZImage:Engine:IdleUnloadMinutes must be between 0 (never unload) and 1440.")]
+    public int IdleUnloadMinutes { get; set; }
+
+    public const int MaxIdleUnloadMinutes = 1440;
+
     public ExecutionProvider ResolveProvider(OrtRuntime runtime) => Resolve(Provider, runtime);
 
     private static ExecutionProvider Resolve(ProviderChoice choice, OrtRuntime runtime) => choice switch

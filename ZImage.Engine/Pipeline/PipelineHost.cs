@@ -10,7 +10,9 @@ namespace ZImage.Engine.Pipeline;
 /// <summary>
 /// The pipeline the jobs worker sees: the model folder and provider named in ZImage:Engine, opened on first use and
 /// re-opened when Settings change them. With no model configured the app still runs and every run fails with a
-/// sentence pointing at Settings. Also the model's state for the status bar.
+/// sentence pointing at Settings. Also the model's state for the status bar. The host owns the sessions: with
+/// <see cref="EngineOptions.IdleUnloadMinutes"/> set, the pipeline (and with it every ONNX Runtime session) is disposed
+/// after that long without a run, and the next run opens it again; the cold start is measured and kept.
 /// </summary>
 public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
 {
@@ -22,23 +24,50 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
     private readonly ILogger _logger;
     private readonly Lock _lock = new();
     private readonly IDisposable? _subscription;
+    private readonly TimeProvider _clock;
+    private readonly IModelLoadRecord _loads;
     private Lease? _current;
     private volatile bool _loading;
+    private volatile bool _unloaded;
     private string? _lastError;
+    private ITimer? _idleTimer;
+    private DateTimeOffset _lastUsed;
 
-    public PipelineHost(IOptionsMonitor<EngineOptions> options, IModelCatalog catalog, Func<OrtRuntime> runtime, IVramGuard guard, ILoggerFactory loggers)
+    public PipelineHost(IOptionsMonitor<EngineOptions> options, IModelCatalog catalog, Func<OrtRuntime> runtime, IVramGuard guard, ILoggerFactory loggers,
+        TimeProvider? clock = null, IModelLoadRecord? loads = null)
     {
         _options = options;
         _catalog = catalog;
         _runtime = runtime;
         _guard = guard;
         _loggers = loggers;
+        _clock = clock ?? TimeProvider.System;
+        _loads = loads ?? new MemoryModelLoadRecord();
         _logger = loggers.CreateLogger<PipelineHost>();
-        // Sessions hold GBs on the GPU: drop them as soon as the folder or provider changes, not at the next run.
-        _subscription = options.OnChange(_ => Reset());
+        // Sessions hold GBs on the GPU: drop them as soon as the folder or provider changes, not at the next run. Other
+        // settings (the idle minutes among them) leave the loaded model alone.
+        _subscription = options.OnChange(o =>
+        {
+            if (_current is not { } current || current.Key != KeyOf(o))
+                Reset();
+            else
+                ScheduleIdleUnload();
+        });
         // A re-read (an install replaced the folder in place) also means the open sessions are stale.
         _catalog.Changed += Reset;
     }
+
+    /// <summary>Sessions open right now, across the current pipeline and retired ones still finishing a run.</summary>
+    internal int OpenSessionCount
+    {
+        get
+        {
+            lock (_lock)
+                return _current?.Pipeline.OpenSessionCount ?? 0;
+        }
+    }
+
+    public TimeSpan? LoadEstimate => _loadedOnce && !_loading ? null : _loads.Last;
 
     public ModelState State
     {
@@ -51,7 +80,9 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
                 return ModelState.Loading;
             if (_lastError is not null)
                 return ModelState.Error;
-            return model.IsUsable ? ModelState.Ready : ModelState.Error;
+            if (!model.IsUsable)
+                return ModelState.Error;
+            return _unloaded ? ModelState.Unloaded : ModelState.Ready;
         }
     }
 
@@ -63,7 +94,11 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
             if (!model.IsSet)
                 return "no model is installed";
             if (_loading)
-                return "model loading…";
+                return _loads.Last is { } load ? $"loading the model (≈ {Math.Ceiling(load.TotalSeconds):0} s)" : "model loading…";
+            if (_unloaded)
+                return _loads.Last is { } next
+                    ? $"unloaded after {_options.CurrentValue.IdleUnloadMinutes} idle minutes; the next picture loads it (≈ {Math.Ceiling(next.TotalSeconds):0} s)"
+                    : $"unloaded after {_options.CurrentValue.IdleUnloadMinutes} idle minutes; the next picture loads it";
             if (_lastError is not null)
                 return _lastError;
             return model.IsUsable
@@ -88,9 +123,14 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
         // Sessions open lazily inside the first run; until its first step the status bar says "model loading…".
         var loading = !_loadedOnce;
         _loading = loading;
+        _unloaded = false;
+        long started = _clock.GetTimestamp();
         try
         {
-            var forward = loading || progress is not null ? new ForwardProgress(progress, loading ? () => _loading = false : null) : null;
+            // The first step of a cold run marks the end of loading: its time is the cold start the next ETA uses.
+            var forward = loading || progress is not null
+                ? new ForwardProgress(progress, loading ? () => { _loading = false; _loads.Save(_clock.GetElapsedTime(started)); } : null)
+                : null;
             var result = await pipeline.RunAsync(request, forward, ct);
             _loadedOnce = true;
             _lastError = null;
@@ -138,7 +178,44 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
         {
             if (--lease.Active == 0 && lease.Retired)
                 lease.Pipeline.Dispose();
+            _lastUsed = _clock.GetUtcNow();
         }
+        ScheduleIdleUnload();
+    }
+
+    /// <summary>(Re)arms the idle timer from the last run's end; off when the setting is 0.</summary>
+    private void ScheduleIdleUnload()
+    {
+        var minutes = _options.CurrentValue.IdleUnloadMinutes;
+        lock (_lock)
+        {
+            _idleTimer?.Dispose();
+            _idleTimer = null;
+            if (minutes <= 0 || _current is null)
+                return;
+            var due = _lastUsed + TimeSpan.FromMinutes(minutes) - _clock.GetUtcNow();
+            _idleTimer = _clock.CreateTimer(_ => UnloadIfIdle(), null, due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    /// <summary>
+    /// Disposes the pipeline and so every session it opened (the GPU memory goes back with them) when no run holds it
+    /// and the idle time has passed; a run that started meanwhile re-arms the timer when it ends.
+    /// </summary>
+    private void UnloadIfIdle()
+    {
+        var minutes = _options.CurrentValue.IdleUnloadMinutes;
+        lock (_lock)
+        {
+            if (minutes <= 0 || _current is not { Active: 0 } idle || _clock.GetUtcNow() - _lastUsed < TimeSpan.FromMinutes(minutes))
+                return;
+            Retire(idle);
+            _current = null;
+            _loadedOnce = false;
+            _unloaded = true;
+        }
+        _guard.ReportLoadedModelBytes(0);
+        _logger.LogInformation("No job for {Minutes} minutes: the model was unloaded and its GPU memory released", minutes);
     }
 
     private void Retire(Lease? lease)
@@ -155,7 +232,7 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
     {
         var o = _options.CurrentValue;
         var model = _catalog.Current;
-        var key = $"{model.Directory}|{o.Provider}|{o.DeviceId}|{string.Join(",", o.ProviderOptions.Select(kv => kv.Key + "=" + kv.Value))}|{o.IntraOpThreads}|{o.VaeProvider}";
+        var key = KeyOf(o);
         {
             if (_current is not null && _current.Key == key)
                 return _current;
@@ -189,6 +266,10 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
         }
     }
 
+    /// <summary>The model and settings that make a different pipeline; any other change keeps the loaded one.</summary>
+    private string KeyOf(EngineOptions o) =>
+        $"{_catalog.Current.Directory}|{o.Provider}|{o.DeviceId}|{string.Join(",", o.ProviderOptions.Select(kv => kv.Key + "=" + kv.Value))}|{o.IntraOpThreads}|{o.VaeProvider}";
+
     /// <summary>The job's error: what is wrong, without the server's paths (the person who queued it may not be an administrator).</summary>
     private static ModelFolderException Unusable(ModelEntry model) =>
         new($"{ModelEntry.UnusablePrefix}{model.Describe()}. An administrator can fix it in Settings.", [.. model.Problems.Select(p => p.Subject)]);
@@ -206,6 +287,8 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
     public void Dispose()
     {
         _subscription?.Dispose();
+        lock (_lock)
+            _idleTimer?.Dispose();
         _catalog.Changed -= Reset;
         Reset();
     }

@@ -26,7 +26,9 @@ public static class PipelineSetup
             sp.GetRequiredService<Models.IModelCatalog>(),
             () => sp.GetRequiredService<OrtRuntime>(),
             sp.GetRequiredService<Memory.IVramGuard>(),
-            sp.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>()));
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>(),
+            sp.GetService<TimeProvider>(),
+            sp.GetService<IModelLoadRecord>()));
         services.TryAddSingleton<IImagePipeline>(sp => sp.GetRequiredService<PipelineHost>());
         services.TryAddSingleton<IModelStatus>(sp => sp.GetRequiredService<PipelineHost>());
         services.TryAddSingleton<IRuntimeInfoSource>(sp => new OrtRuntimeInfoSource(() => sp.GetRequiredService<OrtRuntime>()));

@@ -299,12 +299,17 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
         ReleaseAll();
     }
 
+    /// <summary>How many of the three sessions are open now (0 after dispose).</summary>
+    internal int OpenSessionCount => (_textEncoder.IsOpen ? 1 : 0) + (_transformer.IsOpen ? 1 : 0) + (_vaeDecoder.IsOpen ? 1 : 0);
+
     private volatile bool _disposed;
 
     /// <summary>A session opened on first use and released on demand (sequential residency, after OOM, on dispose).</summary>
     private sealed class SessionSlot(ZImagePipeline owner, string path, InferenceSessionOptions options)
     {
         private InferenceSession? _session;
+
+        public bool IsOpen => _session is not null;
 
         /// <summary>The run config that hands this session's arena back after its run; Lean residency passes it on the last run of each stage.</summary>
         public IReadOnlyDictionary<string, string>? ShrinkConfig { get; } = options.ArenaShrinkRunConfig;

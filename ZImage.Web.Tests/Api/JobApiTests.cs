@@ -277,4 +277,21 @@ public sealed class QueueCapTests(CappedApiFactory factory) : IClassFixture<Capp
         Assert.Equal(HttpStatusCode.Accepted, someoneElse.StatusCode);
         factory.Pipeline.Unhold();
     }
+
+    [Fact]
+    public async Task ANamedStyleAddsItsWordsAndIsRecordedWhileAnUnknownOneIsRefused()
+    {
+        factory.Pipeline.Unhold();
+        var client = factory.ClientFor("stylist");
+        var job = await client.PostJobAsync(new { prompt = "a ceramic mug", style = "product", width = 256, height = 256, steps = 1 });
+        var parameters = job.GetProperty("parameters");
+        var product = StylePreset.BuiltIn.Single(p => p.Id == "product");
+        Assert.Equal($"a ceramic mug, {product.Prompt}", parameters.GetProperty("prompt").GetString());
+        Assert.Equal(product.Negative, parameters.GetProperty("negativePrompt").GetString());
+        Assert.Equal("product", parameters.GetProperty("style").GetString());
+
+        using var unknown = await client.PostAsJsonAsync("/api/v1/jobs", new { prompt = "x", style = "vaporwave" });
+        Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        Assert.True((await unknown.JsonAsync()).GetProperty("errors").TryGetProperty("style", out _));
+    }
 }

@@ -45,6 +45,7 @@ public sealed class OperationsTests(ApiFactory factory) : IClassFixture<ApiFacto
         Assert.Contains(lines, l => l.StartsWith("zimage_job_wait_seconds_count ") && double.Parse(l.Split(' ')[1]) >= 1);
         Assert.Contains(lines, l => l.StartsWith("zimage_job_run_seconds_bucket{outcome=\"succeeded\",le=\"+Inf\"} "));
         Assert.Contains("zimage_images_total{user=\"metric-mia\"} 2", lines);
+        Assert.Contains(lines, l => l.StartsWith("zimage_gpu_seconds_total{user=\"metric-mia\"} ") && double.Parse(l.Split(' ')[1]) > 0);
         Assert.Contains(lines, l => l.StartsWith("zimage_vram_used_bytes "));
         Assert.Contains(lines, l => l.StartsWith("zimage_oom_total "));
         Assert.Contains(lines, l => l.StartsWith("process_resident_memory_bytes ") && double.Parse(l.Split(' ')[1]) > 10_000_000);

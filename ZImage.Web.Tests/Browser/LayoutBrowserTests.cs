@@ -23,12 +23,12 @@ public sealed class LayoutBrowserTests(StudioServer server) : IClassFixture<Stud
     {
         await using var ann = await server.NewPersonAsync(390, 844);
         await ann.ArriveAsAsync("Ann");
-        foreach (var (tab, path) in Tabs)
+        foreach (var (tab, path) in Tabs.Concat([("batches", "/batches"), ("usage", "/usage")]))
         {
             await ann.OpenAsync(path);
             await Expect(ann.Page.Locator($"#tab-{tab}")).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("active"));
-            Assert.True(await FitsAsync(ann.Page), $"{tab}: the document is wider than the 390 px screen");
-            foreach (var control in new[] { "#lang-en", "#lang-zh", "#theme-toggle", "#user-name", "#tab-generate", "#tab-history", "#tab-settings" })
+            Assert.True(await FitsAsync(ann.Page), $"{tab}: the document is wider than the 390 px screen: {await WideestAsync(ann.Page)}");
+            foreach (var control in new[] { "#lang-en", "#lang-zh", "#theme-toggle", "#user-name", "#tab-generate", "#tab-history", "#tab-batches", "#tab-usage", "#tab-settings" })
                 await Expect(ann.Page.Locator(control)).ToBeInViewportAsync();
         }
 
@@ -74,6 +74,10 @@ public sealed class LayoutBrowserTests(StudioServer server) : IClassFixture<Stud
             Assert.Empty(person.Errors);
         }
     }
+
+    /// <summary>For the failure message: the elements that reach past the screen's right edge.</summary>
+    private static Task<string> WideestAsync(IPage page) => page.EvaluateAsync<string>(
+        "() => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).slice(-4).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)).join(' | ')");
 
     private static Task<bool> FitsAsync(IPage page) =>
         page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth");

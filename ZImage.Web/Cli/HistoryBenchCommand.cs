@@ -168,7 +168,7 @@ internal static class HistoryBenchCommand
                 WriteFile(files.Absolute(thumb), thumbnail);
                 rows.Add(new NewImage(i, png, thumb, width, height, request.Seed + i, at.AddSeconds(i)));
             }
-            await store.CompleteJobAsync(id, at.AddSeconds(count), null, rows);
+            await store.CompleteJobAsync(id, at.AddSeconds(count), null, rows, TimeSpan.Zero);
             written += count;
         }
     }

@@ -104,7 +104,7 @@ public abstract class JobStoreContract : IAsyncLifetime
         await Store.MarkStartedAsync("j1", T0.AddSeconds(1));
         Assert.Equal(JobStatus.Running, (await Store.GetJobAsync("j1"))!.Status);
 
-        var ids = await Store.CompleteJobAsync("j1", T0.AddSeconds(5), "retried", [Image("j1", 0, T0), Image("j1", 1, T0)]);
+        var ids = await Store.CompleteJobAsync("j1", T0.AddSeconds(5), "retried", [Image("j1", 0, T0), Image("j1", 1, T0)], TimeSpan.FromMilliseconds(1234.2));
 
         var job = (await Store.GetJobAsync("j1"))!;
         Assert.Equal((JobStatus.Succeeded, "retried", T0.AddSeconds(5)), (job.Status, job.Notice, job.FinishedAt));
@@ -116,6 +116,28 @@ public abstract class JobStoreContract : IAsyncLifetime
     }
 
     [StoreFact]
+    public async Task TheStyleAndGpuTimeAreKeptAndUsageSumsThemPerPersonAndDay()
+    {
+        var styled = Job("s1", count: 2);
+        await Store.InsertJobAsync(styled with { Request = styled.Request with { Style = "ink" } });
+        await Store.InsertJobAsync(Job("s2", user: "bob"));
+        await Store.InsertJobAsync(Job("s3"));
+        var ids = await Store.CompleteJobAsync("s1", T0.AddSeconds(5), null, [Image("s1", 0, T0), Image("s1", 1, T0)], TimeSpan.FromMilliseconds(1234.2));
+        await Store.FinishJobAsync("s2", JobStatus.Failed, T0.AddSeconds(6), "broke", null, TimeSpan.FromMilliseconds(500));
+        await Store.CompleteJobAsync("s3", T0.AddDays(1), null, [Image("s3", 0, T0.AddDays(1))], TimeSpan.FromSeconds(2));
+
+        var s1 = (await Store.GetJobAsync("s1"))!;
+        Assert.Equal(("ink", TimeSpan.FromMilliseconds(1235)), (s1.Request.Style, s1.GpuTime));   // whole milliseconds, rounded up
+        Assert.Equal("ink", (await Pictures.GetImageAsync(ids[0]))!.Parameters.Style);
+
+        var usage = await Store.QueryUsageAsync(T0.AddDays(-1), T0.AddDays(2), null);
+        var day = DateOnly.FromDateTime(T0.UtcDateTime);
+        Assert.Equal([("ann", day, 1, 2, 1235.0), ("bob", day, 1, 0, 500.0), ("ann", day.AddDays(1), 1, 1, 2000.0)],
+            usage.Select(u => (u.UserName, u.Day, u.Jobs, u.Pictures, u.GpuTime.TotalMilliseconds)));
+        Assert.Equal(["bob"], (await Store.QueryUsageAsync(T0.AddDays(-1), T0.AddDays(2), "BOB")).Select(u => u.UserName));
+    }
+
+    [StoreFact]
     public async Task FailingKeepsTheReasonAndRequeueingForgetsTheStart()
     {
         await Store.InsertJobAsync(Job("j1"));
@@ -123,7 +145,7 @@ public abstract class JobStoreContract : IAsyncLifetime
         await Store.MarkStartedAsync("j1", T0);
         await Store.MarkStartedAsync("j2", T0);
 
-        await Store.FinishJobAsync("j1", JobStatus.Failed, T0.AddSeconds(2), "out of memory", null);
+        await Store.FinishJobAsync("j1", JobStatus.Failed, T0.AddSeconds(2), "out of memory", null, TimeSpan.Zero);
         await Store.RequeueAsync("j2");
 
         var failed = (await Store.GetJobAsync("j1"))!;
@@ -138,9 +160,9 @@ public abstract class JobStoreContract : IAsyncLifetime
         await Store.InsertJobAsync(Job("fox", prompt: "a red fox in snow", count: 2));
         await Store.InsertJobAsync(Job("cat", user: "bob", prompt: "a sleeping cat"));
         await Store.InsertJobAsync(Job("zh", user: "bob", prompt: "一只可爱的小猫在雪地里"));
-        var fox = await Store.CompleteJobAsync("fox", T0, null, [Image("fox", 0, T0), Image("fox", 1, T0)]);
-        var cat = await Store.CompleteJobAsync("cat", T0.AddDays(1), null, [Image("cat", 0, T0.AddDays(1), width: 768)]);
-        var zh = await Store.CompleteJobAsync("zh", T0.AddDays(2), null, [Image("zh", 0, T0.AddDays(2))]);
+        var fox = await Store.CompleteJobAsync("fox", T0, null, [Image("fox", 0, T0), Image("fox", 1, T0)], TimeSpan.Zero);
+        var cat = await Store.CompleteJobAsync("cat", T0.AddDays(1), null, [Image("cat", 0, T0.AddDays(1), width: 768)], TimeSpan.Zero);
+        var zh = await Store.CompleteJobAsync("zh", T0.AddDays(2), null, [Image("zh", 0, T0.AddDays(2))], TimeSpan.Zero);
         Assert.True(await Pictures.SetFavouriteAsync(cat[0], true));
 
         async Task<long[]> Ids(HistoryQuery q) => [.. (await Pictures.QueryImagesAsync(q)).Items.Select(i => i.Id)];
@@ -161,7 +183,7 @@ public abstract class JobStoreContract : IAsyncLifetime
     public async Task RetentionSeesOnlyOldUnstarredPicturesAndDeletingRemovesTheRow()
     {
         await Store.InsertJobAsync(Job("j1", count: 3));
-        var ids = await Store.CompleteJobAsync("j1", T0, null, [Image("j1", 0, T0), Image("j1", 1, T0), Image("j1", 2, T0.AddDays(10))]);
+        var ids = await Store.CompleteJobAsync("j1", T0, null, [Image("j1", 0, T0), Image("j1", 1, T0), Image("j1", 2, T0.AddDays(10))], TimeSpan.Zero);
         await Pictures.SetFavouriteAsync(ids[1], true);
 
         Assert.Equal([ids[0]], (await Pictures.ListImagesCreatedBeforeAsync(T0.AddDays(5), 10)).Select(i => i.Id));

@@ -185,10 +185,10 @@ public sealed class SharedQueueTests : IAsyncLifetime
         var again = (await queue.ClaimAsync("alive", now.AddSeconds(2), now.AddSeconds(30), _ => true))!;
         Assert.Equal((job.Id, 1), (again.Id, again.Restarts));
 
-        await Assert.ThrowsAsync<LeaseLostException>(() => queue.CompleteClaimedAsync(job.Id, "dead", now, null, []));
-        Assert.False(await queue.FinishClaimedAsync(job.Id, "dead", JobStatus.Failed, now, "late", null));
+        await Assert.ThrowsAsync<LeaseLostException>(() => queue.CompleteClaimedAsync(job.Id, "dead", now, null, [], TimeSpan.Zero));
+        Assert.False(await queue.FinishClaimedAsync(job.Id, "dead", JobStatus.Failed, now, "late", null, TimeSpan.Zero));
         Assert.False((await queue.RenewLeaseAsync(job.Id, "dead", now.AddSeconds(30))).Held);
-        await queue.CompleteClaimedAsync(job.Id, "alive", now.AddSeconds(3), null, []);
+        await queue.CompleteClaimedAsync(job.Id, "alive", now.AddSeconds(3), null, [], TimeSpan.Zero);
         Assert.Equal(JobStatus.Succeeded, (await studio.Store.GetJobAsync(job.Id))!.Status);
     }
 

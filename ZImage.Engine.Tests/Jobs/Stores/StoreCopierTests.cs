@@ -37,7 +37,7 @@ public sealed class StoreCopierTests : IAsyncLifetime
             await sqlite.InitializeAsync();
             await sqlite.InsertJobAsync(Job("done", "ann", 0) with { IdempotencyKey = "click" });
             pictures = [.. await sqlite.CompleteJobAsync("done", T0.AddMinutes(1), null,
-                [new NewImage(0, "2026-03-01/done-0.png", "2026-03-01/thumbs/done-0.png", 512, 512, 7, T0, "Z-Image-Turbo")])];
+                [new NewImage(0, "2026-03-01/done-0.png", "2026-03-01/thumbs/done-0.png", 512, 512, 7, T0, "Z-Image-Turbo")], TimeSpan.FromSeconds(2.5))];
             await sqlite.SetFavouriteAsync(pictures[0], true);
             await sqlite.InsertJobAsync(Job("cut", "ann", 2));
             await sqlite.MarkStartedAsync("cut", T0.AddMinutes(3));
@@ -67,7 +67,7 @@ public sealed class StoreCopierTests : IAsyncLifetime
 
         // New rows continue after the copied ids.
         var next = await postgres.CompleteClaimedAsync("bob1", "w", T0, null,
-            [new NewImage(0, "2026-03-01/bob1-0.png", "2026-03-01/thumbs/bob1-0.png", 512, 512, 7, T0)]);
+            [new NewImage(0, "2026-03-01/bob1-0.png", "2026-03-01/thumbs/bob1-0.png", 512, 512, 7, T0)], TimeSpan.Zero);
         Assert.True(next[0] > pictures[0]);
     }
 

@@ -34,10 +34,10 @@ public interface ISharedJobQueue
     Task<int> RequeueExpiredAsync(DateTimeOffset now, CancellationToken ct = default);
 
     /// <summary>Success with its pictures, only if <paramref name="worker"/> still holds the job; else <see cref="LeaseLostException"/>.</summary>
-    Task<IReadOnlyList<long>> CompleteClaimedAsync(string jobId, string worker, DateTimeOffset at, string? notice, IReadOnlyList<NewImage> images, CancellationToken ct = default);
+    Task<IReadOnlyList<long>> CompleteClaimedAsync(string jobId, string worker, DateTimeOffset at, string? notice, IReadOnlyList<NewImage> images, TimeSpan gpuTime, CancellationToken ct = default);
 
     /// <summary>Failed, cancelled or interrupted, only if <paramref name="worker"/> still holds the job. False when it does not.</summary>
-    Task<bool> FinishClaimedAsync(string jobId, string worker, JobStatus status, DateTimeOffset at, string? error, string? notice, CancellationToken ct = default);
+    Task<bool> FinishClaimedAsync(string jobId, string worker, JobStatus status, DateTimeOffset at, string? error, string? notice, TimeSpan gpuTime, CancellationToken ct = default);
 
     /// <summary>Back to queued at its old place without counting a restart (graceful shutdown), if still held.</summary>
     Task ReleaseAsync(string jobId, string worker, CancellationToken ct = default);

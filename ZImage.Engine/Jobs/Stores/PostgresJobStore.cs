@@ -1,3 +1,4 @@
+using System.Globalization;
 using Npgsql;
 using ZImage.Engine.History;
 
@@ -125,7 +126,7 @@ public sealed class PostgresJobStore : IJobStore, IPictureStore, ITimingStore, I
             await using (var r = await cmd.ExecuteReaderAsync(ct))
             {
                 if (await r.ReadAsync(ct))
-                    (job, tag) = (StoreRows.ReadJob(r), r.IsDBNull(22) ? 0 : r.GetDouble(22));
+                    (job, tag) = (StoreRows.ReadJob(r), r.IsDBNull(24) ? 0 : r.GetDouble(24));
             }
             if (job is null)
                 break;
@@ -182,7 +183,7 @@ public sealed class PostgresJobStore : IJobStore, IPictureStore, ITimingStore, I
         return ids.Count;
     }
 
-    public async Task<IReadOnlyList<long>> CompleteClaimedAsync(string jobId, string worker, DateTimeOffset at, string? notice, IReadOnlyList<NewImage> images, CancellationToken ct = default)
+    public async Task<IReadOnlyList<long>> CompleteClaimedAsync(string jobId, string worker, DateTimeOffset at, string? notice, IReadOnlyList<NewImage> images, TimeSpan gpuTime, CancellationToken ct = default)
     {
         await using var c = await _source.OpenConnectionAsync(ct);
         await using var t = await c.BeginTransactionAsync(ct);
@@ -190,22 +191,22 @@ public sealed class PostgresJobStore : IJobStore, IPictureStore, ITimingStore, I
         string? holder = await ScalarOrNullAsync<string>(c, t, "SELECT worker FROM jobs WHERE id = @id AND status = 'Running' FOR UPDATE", ct, ("id", jobId));
         if (holder != worker)
             throw new LeaseLostException(jobId);
-        var ids = await CompleteCoreAsync(c, t, jobId, at, notice, images, ct);
+        var ids = await CompleteCoreAsync(c, t, jobId, at, notice, images, gpuTime, ct);
         await t.CommitAsync(ct);
         return ids;
     }
 
-    public async Task<IReadOnlyList<long>> CompleteJobAsync(string jobId, DateTimeOffset at, string? notice, IReadOnlyList<NewImage> images, CancellationToken ct = default)
+    public async Task<IReadOnlyList<long>> CompleteJobAsync(string jobId, DateTimeOffset at, string? notice, IReadOnlyList<NewImage> images, TimeSpan gpuTime, CancellationToken ct = default)
     {
         await using var c = await _source.OpenConnectionAsync(ct);
         await using var t = await c.BeginTransactionAsync(ct);
-        var ids = await CompleteCoreAsync(c, t, jobId, at, notice, images, ct);
+        var ids = await CompleteCoreAsync(c, t, jobId, at, notice, images, gpuTime, ct);
         await t.CommitAsync(ct);
         return ids;
     }
 
     private async Task<IReadOnlyList<long>> CompleteCoreAsync(NpgsqlConnection c, NpgsqlTransaction t, string jobId, DateTimeOffset at, string? notice,
-        IReadOnlyList<NewImage> images, CancellationToken ct)
+        IReadOnlyList<NewImage> images, TimeSpan gpuTime, CancellationToken ct)
     {
         var ids = new List<long>(images.Count);
         foreach (var image in images)
@@ -218,22 +219,25 @@ public sealed class PostgresJobStore : IJobStore, IPictureStore, ITimingStore, I
                 ("w", image.Width), ("h", image.Height), ("seed", image.Seed), ("created", image.CreatedAt.ToUnixTimeMilliseconds()), ("model", image.Model)));
         }
         await ExecAsync(c, t, """
-            UPDATE jobs SET status = 'Succeeded', finished_at = @at, notice = COALESCE(@notice, notice), error = NULL, worker = NULL, lease_until = NULL
+            UPDATE jobs SET status = 'Succeeded', finished_at = @at, notice = COALESCE(@notice, notice), error = NULL, worker = NULL, lease_until = NULL,
+                gpu_ms = @gpu
             WHERE id = @id
-            """, ct, ("id", jobId), ("at", at.ToUnixTimeMilliseconds()), ("notice", notice));
+            """, ct, ("id", jobId), ("at", at.ToUnixTimeMilliseconds()), ("notice", notice), ("gpu", StoreRows.StoredMilliseconds(gpuTime)));
         await ExecAsync(c, t, "DELETE FROM job_progress WHERE job_id = @id", ct, ("id", jobId));
         await NotifyAsync(c, t, jobId, ct);
         return ids;
     }
 
-    public async Task<bool> FinishClaimedAsync(string jobId, string worker, JobStatus status, DateTimeOffset at, string? error, string? notice, CancellationToken ct = default)
+    public async Task<bool> FinishClaimedAsync(string jobId, string worker, JobStatus status, DateTimeOffset at, string? error, string? notice, TimeSpan gpuTime, CancellationToken ct = default)
     {
         await using var c = await _source.OpenConnectionAsync(ct);
         await using var t = await c.BeginTransactionAsync(ct);
         int changed = await ExecAsync(c, t, """
-            UPDATE jobs SET status = @status, finished_at = @at, error = @error, notice = COALESCE(@notice, notice), worker = NULL, lease_until = NULL
+            UPDATE jobs SET status = @status, finished_at = @at, error = @error, notice = COALESCE(@notice, notice), worker = NULL, lease_until = NULL,
+                gpu_ms = @gpu
             WHERE id = @id AND worker = @w AND status = 'Running'
-            """, ct, ("id", jobId), ("w", worker), ("status", status.ToString()), ("at", at.ToUnixTimeMilliseconds()), ("error", error), ("notice", notice));
+            """, ct, ("id", jobId), ("w", worker), ("status", status.ToString()), ("at", at.ToUnixTimeMilliseconds()), ("error", error), ("notice", notice),
+            ("gpu", StoreRows.StoredMilliseconds(gpuTime)));
         if (changed > 0)
         {
             await ExecAsync(c, t, "DELETE FROM job_progress WHERE job_id = @id", ct, ("id", jobId));
@@ -243,13 +247,15 @@ public sealed class PostgresJobStore : IJobStore, IPictureStore, ITimingStore, I
         return changed > 0;
     }
 
-    public async Task FinishJobAsync(string jobId, JobStatus status, DateTimeOffset at, string? error, string? notice, CancellationToken ct = default)
+    public async Task FinishJobAsync(string jobId, JobStatus status, DateTimeOffset at, string? error, string? notice, TimeSpan gpuTime, CancellationToken ct = default)
     {
         await using var c = await _source.OpenConnectionAsync(ct);
         await using var t = await c.BeginTransactionAsync(ct);
         await ExecAsync(c, t, """
-            UPDATE jobs SET status = @status, finished_at = @at, error = @error, notice = COALESCE(@notice, notice), worker = NULL, lease_until = NULL WHERE id = @id
-            """, ct, ("id", jobId), ("status", status.ToString()), ("at", at.ToUnixTimeMilliseconds()), ("error", error), ("notice", notice));
+            UPDATE jobs SET status = @status, finished_at = @at, error = @error, notice = COALESCE(@notice, notice), worker = NULL, lease_until = NULL,
+                gpu_ms = @gpu WHERE id = @id
+            """, ct, ("id", jobId), ("status", status.ToString()), ("at", at.ToUnixTimeMilliseconds()), ("error", error), ("notice", notice),
+            ("gpu", StoreRows.StoredMilliseconds(gpuTime)));
         await NotifyAsync(c, t, jobId, ct);
         await t.CommitAsync(ct);
     }
@@ -346,6 +352,24 @@ public sealed class PostgresJobStore : IJobStore, IPictureStore, ITimingStore, I
 
     public Task<IReadOnlyList<JobRecord>> ListJobsAsync(string userName, int limit, CancellationToken ct = default) =>
         ReadJobsAsync("WHERE lower(u.name) = lower(@user) ORDER BY j.submitted_at DESC, j.seq DESC LIMIT @limit", ct, ("user", userName), ("limit", limit));
+
+    public async Task<IReadOnlyList<UsageDay>> QueryUsageAsync(DateTimeOffset from, DateTimeOffset to, string? userName, CancellationToken ct = default)
+    {
+        await using var c = await _source.OpenConnectionAsync(ct);
+        await using var cmd = Command(c, null, $"""
+            SELECT u.name, to_char(to_timestamp(j.finished_at / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, count(*)::bigint,
+                sum(CASE WHEN j.status = 'Succeeded' THEN j.count ELSE 0 END)::bigint, sum(j.gpu_ms)::bigint
+            FROM jobs j JOIN users u ON u.id = j.user_id
+            WHERE j.finished_at >= @from AND j.finished_at < @to {(userName is null ? "" : "AND lower(u.name) = lower(@user)")}
+            GROUP BY u.name, day ORDER BY day, u.name
+            """, ("from", from.ToUnixTimeMilliseconds()), ("to", to.ToUnixTimeMilliseconds()), ("user", userName));
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        var list = new List<UsageDay>();
+        while (await r.ReadAsync(ct))
+            list.Add(new UsageDay(r.GetString(0), DateOnly.ParseExact(r.GetString(1), "yyyy-MM-dd", CultureInfo.InvariantCulture),
+                (int)r.GetInt64(2), (int)r.GetInt64(3), TimeSpan.FromMilliseconds(r.GetInt64(4))));
+        return list;
+    }
 
     public async Task<IReadOnlyList<StepTiming>> LoadStepTimingsAsync(CancellationToken ct = default)
     {
@@ -457,9 +481,9 @@ public sealed class PostgresJobStore : IJobStore, IPictureStore, ITimingStore, I
             await ExecAsync(c, t, """
                 INSERT INTO jobs(id, user_id, status, prompt, negative_prompt, width, height, steps, cfg, cfg_truncation,
                     cfg_normalization, seed, seed_policy, count, idempotency_key, submitted_at, started_at, finished_at, error, notice, restarts,
-                    start_tag, finish_tag)
+                    start_tag, finish_tag, style)
                 VALUES (@id, @user, @status, @prompt, @neg, @w, @h, @steps, @cfg, @trunc, @norm, @seed, @policy, @count, @key,
-                    @submitted, @started, @finished, @error, @notice, @restarts, @start_tag, @finish_tag)
+                    @submitted, @started, @finished, @error, @notice, @restarts, @start_tag, @finish_tag, @style)
                 """, ct,
                 ("id", job.Id), ("user", userId), ("status", job.Status.ToString()), ("prompt", job.Request.Prompt),
                 ("neg", job.Request.NegativePrompt), ("w", job.Request.Width), ("h", job.Request.Height), ("steps", job.Request.Steps),
@@ -467,7 +491,7 @@ public sealed class PostgresJobStore : IJobStore, IPictureStore, ITimingStore, I
                 ("seed", job.Request.Seed), ("policy", job.SeedPolicy.ToString()), ("count", job.Request.Count),
                 ("key", job.IdempotencyKey), ("submitted", job.SubmittedAt.ToUnixTimeMilliseconds()),
                 ("started", job.StartedAt?.ToUnixTimeMilliseconds()), ("finished", job.FinishedAt?.ToUnixTimeMilliseconds()),
-                ("error", job.Error), ("notice", job.Notice), ("restarts", job.Restarts), ("start_tag", startTag), ("finish_tag", finishTag));
+                ("error", job.Error), ("notice", job.Notice), ("restarts", job.Restarts), ("start_tag", startTag), ("finish_tag", finishTag), ("style", job.Request.Style ?? ""));
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName == "ix_jobs_idempotency" && job.IdempotencyKey is not null)
         {

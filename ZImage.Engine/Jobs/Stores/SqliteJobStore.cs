@@ -93,9 +93,9 @@ public sealed class SqliteJobStore : IJobStore, IPictureStore, ITimingStore
         {
             Exec(c, t, """
                 INSERT INTO jobs(id, user_id, status, prompt, negative_prompt, width, height, steps, cfg, cfg_truncation,
-                    cfg_normalization, seed, seed_policy, count, idempotency_key, submitted_at, started_at, finished_at, error, notice, restarts)
+                    cfg_normalization, seed, seed_policy, count, idempotency_key, submitted_at, started_at, finished_at, error, notice, restarts, style)
                 VALUES ($id, $user, $status, $prompt, $neg, $w, $h, $steps, $cfg, $trunc, $norm, $seed, $policy, $count, $key,
-                    $submitted, $started, $finished, $error, $notice, $restarts)
+                    $submitted, $started, $finished, $error, $notice, $restarts, $style)
                 """,
                 ("$id", job.Id), ("$user", userId), ("$status", job.Status.ToString()), ("$prompt", job.Request.Prompt),
                 ("$neg", job.Request.NegativePrompt), ("$w", job.Request.Width), ("$h", job.Request.Height), ("$steps", job.Request.Steps),
@@ -103,7 +103,7 @@ public sealed class SqliteJobStore : IJobStore, IPictureStore, ITimingStore
                 ("$seed", job.Request.Seed), ("$policy", job.SeedPolicy.ToString()), ("$count", job.Request.Count),
                 ("$key", job.IdempotencyKey), ("$submitted", job.SubmittedAt.ToUnixTimeMilliseconds()),
                 ("$started", job.StartedAt?.ToUnixTimeMilliseconds()), ("$finished", job.FinishedAt?.ToUnixTimeMilliseconds()),
-                ("$error", job.Error), ("$notice", job.Notice), ("$restarts", job.Restarts));
+                ("$error", job.Error), ("$notice", job.Notice), ("$restarts", job.Restarts), ("$style", job.Request.Style ?? ""));
         }
         catch (SqliteException e) when (e.SqliteErrorCode == 19 && job.IdempotencyKey is not null) // SQLITE_CONSTRAINT
         {
@@ -142,7 +142,7 @@ public sealed class SqliteJobStore : IJobStore, IPictureStore, ITimingStore
     public Task RequeueAsync(string jobId, CancellationToken ct = default) => WriteAsync(c =>
         Exec(c, null, "UPDATE jobs SET status = 'Queued', started_at = NULL WHERE id = $id AND status = 'Running'", ("$id", jobId)), ct);
 
-    public async Task<IReadOnlyList<long>> CompleteJobAsync(string jobId, DateTimeOffset at, string? notice, IReadOnlyList<NewImage> images, CancellationToken ct = default)
+    public async Task<IReadOnlyList<long>> CompleteJobAsync(string jobId, DateTimeOffset at, string? notice, IReadOnlyList<NewImage> images, TimeSpan gpuTime, CancellationToken ct = default)
     {
         var ids = new List<long>(images.Count);
         await WriteAsync(c =>
@@ -158,16 +158,35 @@ public sealed class SqliteJobStore : IJobStore, IPictureStore, ITimingStore
                     ("$job", jobId), ("$idx", image.Index), ("$path", image.RelativePath), ("$thumb", image.RelativeThumbnailPath),
                     ("$w", image.Width), ("$h", image.Height), ("$seed", image.Seed), ("$created", image.CreatedAt.ToUnixTimeMilliseconds()), ("$model", image.Model)));
             }
-            Exec(c, t, "UPDATE jobs SET status = 'Succeeded', finished_at = $at, notice = COALESCE($notice, notice), error = NULL WHERE id = $id",
-                ("$id", jobId), ("$at", at.ToUnixTimeMilliseconds()), ("$notice", notice));
+            Exec(c, t, "UPDATE jobs SET status = 'Succeeded', finished_at = $at, notice = COALESCE($notice, notice), error = NULL, gpu_ms = $gpu WHERE id = $id",
+                ("$id", jobId), ("$at", at.ToUnixTimeMilliseconds()), ("$notice", notice), ("$gpu", StoreRows.StoredMilliseconds(gpuTime)));
             t.Commit();
         }, ct);
         return ids;
     }
 
-    public Task FinishJobAsync(string jobId, JobStatus status, DateTimeOffset at, string? error, string? notice, CancellationToken ct = default) => WriteAsync(c =>
-        Exec(c, null, "UPDATE jobs SET status = $status, finished_at = $at, error = $error, notice = COALESCE($notice, notice) WHERE id = $id",
-            ("$id", jobId), ("$status", status.ToString()), ("$at", at.ToUnixTimeMilliseconds()), ("$error", error), ("$notice", notice)), ct);
+    public Task FinishJobAsync(string jobId, JobStatus status, DateTimeOffset at, string? error, string? notice, TimeSpan gpuTime, CancellationToken ct = default) => WriteAsync(c =>
+        Exec(c, null, "UPDATE jobs SET status = $status, finished_at = $at, error = $error, notice = COALESCE($notice, notice), gpu_ms = $gpu WHERE id = $id",
+            ("$id", jobId), ("$status", status.ToString()), ("$at", at.ToUnixTimeMilliseconds()), ("$error", error), ("$notice", notice),
+            ("$gpu", StoreRows.StoredMilliseconds(gpuTime))), ct);
+
+    public Task<IReadOnlyList<UsageDay>> QueryUsageAsync(DateTimeOffset from, DateTimeOffset to, string? userName, CancellationToken ct = default)
+    {
+        using var c = Open();
+        using var cmd = Command(c, null, $"""
+            SELECT u.name, date(j.finished_at / 1000, 'unixepoch') AS day, count(*),
+                sum(CASE WHEN j.status = 'Succeeded' THEN j.count ELSE 0 END), sum(j.gpu_ms)
+            FROM jobs j JOIN users u ON u.id = j.user_id
+            WHERE j.finished_at >= $from AND j.finished_at < $to {(userName is null ? "" : "AND u.name = $user")}
+            GROUP BY u.name, day ORDER BY day, u.name
+            """, ("$from", from.ToUnixTimeMilliseconds()), ("$to", to.ToUnixTimeMilliseconds()), ("$user", userName));
+        using var r = cmd.ExecuteReader();
+        var list = new List<UsageDay>();
+        while (r.Read())
+            list.Add(new UsageDay(r.GetString(0), DateOnly.ParseExact(r.GetString(1), "yyyy-MM-dd", CultureInfo.InvariantCulture),
+                r.GetInt32(2), r.GetInt32(3), TimeSpan.FromMilliseconds(r.GetInt64(4))));
+        return Task.FromResult<IReadOnlyList<UsageDay>>(list);
+    }
 
     public Task<IReadOnlyList<StepTiming>> LoadStepTimingsAsync(CancellationToken ct = default)
     {

@@ -46,7 +46,7 @@ public static class StoreCopier
         int jobs = 0, requeued = 0;
         await using (var read = new SqliteCommand("""
             SELECT id, user_id, status, prompt, negative_prompt, width, height, steps, cfg, cfg_truncation, cfg_normalization, seed, seed_policy,
-                count, idempotency_key, submitted_at, started_at, finished_at, error, notice, restarts
+                count, idempotency_key, submitted_at, started_at, finished_at, error, notice, restarts, style, gpu_ms
             FROM jobs ORDER BY submitted_at, rowid
             """, s))
         await using (var r = await read.ExecuteReaderAsync(ct))
@@ -75,13 +75,17 @@ public static class StoreCopier
                 }
                 await using var write = new NpgsqlCommand("""
                     INSERT INTO jobs(id, user_id, status, prompt, negative_prompt, width, height, steps, cfg, cfg_truncation, cfg_normalization, seed,
-                        seed_policy, count, idempotency_key, submitted_at, started_at, finished_at, error, notice, restarts, start_tag, finish_tag)
-                    VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10, @p11, @p12, @p13, @p14, @p15, @p16, @p17, @p18, @p19, @p20, @p21, @p22)
+                        seed_policy, count, idempotency_key, submitted_at, started_at, finished_at, error, notice, restarts, start_tag, finish_tag,
+                        style, gpu_ms)
+                    VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10, @p11, @p12, @p13, @p14, @p15, @p16, @p17, @p18, @p19, @p20, @p21, @p22,
+                        @p23, @p24)
                     """, p, t);
                 for (int i = 0; i < values.Length; i++)
                     write.Parameters.AddWithValue($"p{i}", PostgresValue(IntegerJobColumns, i, values[i]));
                 write.Parameters.AddWithValue("p21", (object?)start ?? DBNull.Value);
                 write.Parameters.AddWithValue("p22", (object?)finish ?? DBNull.Value);
+                write.Parameters.AddWithValue("p23", r.GetString(21));
+                write.Parameters.AddWithValue("p24", r.GetInt64(22));
                 await write.ExecuteNonQueryAsync(ct);
                 jobs++;
             }

@@ -15,12 +15,12 @@ internal static class StoreRows
     public const string JobColumns = """
         j.id, u.name, j.status, j.prompt, j.negative_prompt, j.width, j.height, j.steps, j.cfg, j.cfg_truncation,
         j.cfg_normalization, j.seed, j.seed_policy, j.count, j.idempotency_key, j.submitted_at, j.started_at, j.finished_at,
-        j.error, j.notice, j.restarts
+        j.error, j.notice, j.restarts, j.style, j.gpu_ms
         """;
 
     public const string ImageColumns = """
         i.id, i.job_id, u.name, i.idx, i.path, i.thumb_path, i.width, i.height, i.seed, i.favourite, i.created_at,
-        j.prompt, j.negative_prompt, j.steps, j.cfg, j.cfg_truncation, j.cfg_normalization, i.model
+        j.prompt, j.negative_prompt, j.steps, j.cfg, j.cfg_truncation, j.cfg_normalization, i.model, j.style
         """;
 
     /// <summary>Reads <see cref="JobColumns"/> followed by the job's image ids as one comma-separated text (or NULL).</summary>
@@ -41,6 +41,7 @@ internal static class StoreRows
             CfgNormalization = (float)r.GetDouble(10),
             Seed = r.GetInt64(11),
             Count = r.GetInt32(13),
+            Style = r.GetString(21),
         },
         SeedPolicy = Enum.Parse<SeedPolicy>(r.GetString(12)),
         IdempotencyKey = r.IsDBNull(14) ? null : r.GetString(14),
@@ -50,7 +51,8 @@ internal static class StoreRows
         Error = r.IsDBNull(18) ? null : r.GetString(18),
         Notice = r.IsDBNull(19) ? null : r.GetString(19),
         Restarts = r.GetInt32(20),
-        ImageIds = r.IsDBNull(21) ? [] : r.GetString(21).Split(',').Select(s => long.Parse(s, CultureInfo.InvariantCulture)).ToArray(),
+        GpuTime = TimeSpan.FromMilliseconds(r.GetInt64(22)),
+        ImageIds = r.IsDBNull(23) ? [] : r.GetString(23).Split(',').Select(s => long.Parse(s, CultureInfo.InvariantCulture)).ToArray(),
     };
 
     public static ImageRecord ReadImage(DbDataReader r, string outputRoot)
@@ -73,6 +75,7 @@ internal static class StoreRows
                 CfgNormalization = (float)r.GetDouble(16),
                 Seed = seed,
                 Count = 1,
+                Style = r.GetString(18),
             })
         {
             Model = r.IsDBNull(17) ? ImageSettings.DefaultModel : r.GetString(17),
@@ -115,6 +118,9 @@ internal static class StoreRows
     }
 
     public static string EscapeLike(string s) => s.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");
+
+    /// <summary>GPU time is kept in whole milliseconds, rounded up: any hold of the GPU is billed.</summary>
+    public static long StoredMilliseconds(TimeSpan gpuTime) => (long)Math.Ceiling(gpuTime.TotalMilliseconds);
 
     public static DateTimeOffset FromMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
 

@@ -187,6 +187,13 @@ public static class StoreSchema
                     preview BYTEA);
                 CREATE SEQUENCE job_events;
                 """),
+        // Jobs made before style presets used none: the empty id.
+        StoreMigration.Both(5, "style preset of each job", "ALTER TABLE jobs ADD COLUMN style TEXT NOT NULL DEFAULT '';"),
+        // Jobs ended before it were not measured: 0 ms. The index serves usage reports by period.
+        StoreMigration.Both(6, "GPU time of each job", """
+            ALTER TABLE jobs ADD COLUMN gpu_ms BIGINT NOT NULL DEFAULT 0;
+            CREATE INDEX ix_jobs_finished ON jobs(finished_at);
+            """),
     ];
 
     /// <summary>The refusal both stores give a database written by a newer program.</summary>

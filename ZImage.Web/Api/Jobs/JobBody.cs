@@ -12,10 +12,11 @@ namespace ZImage.Web.Api.Jobs;
 /// <summary>
 /// Reads the body of <c>POST /api/v1/jobs</c>: the generation settings' own fields under their camelCase names
 /// (<see cref="GenerationRequest"/>, no copy of them here). A field left out or sent as null takes the default for
-/// new pictures saved in Settings; a missing or null seed draws a random one when the job is accepted. Wrong types
+/// new pictures saved in Settings; a missing or null seed draws a random one when the job is accepted. A <c>style</c>
+/// (a preset id) adds that preset's fragments to the prompt and negative prompt. Wrong types
 /// and duplicated keys are refused by the serializer naming the field; ranges by the engine's one validation.
 /// </summary>
-public sealed class JobBody(IOptions<JsonOptions> app, NewPictureDefaults defaults)
+public sealed class JobBody(IOptions<JsonOptions> app, NewPictureDefaults defaults, StyleCatalog styles)
 {
     // Marks "no seed given" between reading and acceptance; never a valid seed (the range starts at 0).
     private const long NoSeed = long.MinValue;
@@ -27,7 +28,10 @@ public sealed class JobBody(IOptions<JsonOptions> app, NewPictureDefaults defaul
         var body = await ApiJson.ReadAsync<GenerationRequest>(http, OptionsFor(defaults.Current));
         if (body.Error is not null)
             return (null, body.Error);
-        var settings = body.Value!;
+        // A named style adds its fragments here, as picking it on the Generate page does (applying twice changes nothing).
+        var (settings, styleProblem) = styles.Apply(body.Value!);
+        if (styleProblem is not null)
+            return (null, ApiProblems.Validation([styleProblem]));
         var random = settings.Seed == NoSeed;
         return (new JobRequest
         {

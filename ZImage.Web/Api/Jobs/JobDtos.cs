@@ -37,7 +37,13 @@ public sealed record JobDto(
         j.Progress is { } p ? new ProgressDto(p.ImageIndex, p.ImageCount, p.Step, p.TotalSteps, p.Fraction) : null,
         j.EtaStart?.TotalSeconds, j.EtaFinish?.TotalSeconds,
         [.. j.ImageIds.Select(ImageLinkDto.For)], j.Error, j.Notice,
-        new JobLinksDto(ApiRoutes.Job(j.Id), ApiRoutes.JobEvents(j.Id)));
+        new JobLinksDto(ApiRoutes.Job(j.Id), ApiRoutes.JobEvents(j.Id)))
+    {
+        GpuSeconds = j.GpuTime.TotalSeconds,
+    };
+
+    /// <summary>How long the worker held the pipeline for this job (0 until it ends); usage and cost are its sums.</summary>
+    public double GpuSeconds { get; init; }
 
     public static string StatusName(JobStatus s) => s.ToString().ToLowerInvariant();
 }

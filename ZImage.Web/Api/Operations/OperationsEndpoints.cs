@@ -77,6 +77,9 @@ public static class OperationsEndpoints
         p.Family("zimage_images_total", "counter", "Images made since start-up, by user.");
         foreach (var (user, count) in s.ImagesByUser.OrderBy(kv => kv.Key, StringComparer.Ordinal))
             p.Sample("zimage_images_total", count, ("user", user));
+        p.Family("zimage_gpu_seconds_total", "counter", "GPU seconds held by jobs that ended since start-up, by user.");
+        foreach (var (user, seconds) in s.GpuSecondsByUser.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            p.Sample("zimage_gpu_seconds_total", seconds, ("user", user));
         p.Family("zimage_vram_used_bytes", "gauge", "GPU memory in use (0 without a GPU).").Sample("zimage_vram_used_bytes", s.VramUsedBytes);
         p.Family("zimage_vram_total_bytes", "gauge", "GPU memory in total (0 without a GPU).").Sample("zimage_vram_total_bytes", s.VramTotalBytes);
         p.Family("zimage_oom_total", "counter", "Out-of-memory failures since start-up.").Sample("zimage_oom_total", s.OutOfMemoryCount);

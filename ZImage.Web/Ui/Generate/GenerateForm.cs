@@ -42,6 +42,22 @@ public sealed class GenerateForm
     public string Prompt { get; set; } = "";
     public string NegativePrompt { get; set; } = "";
 
+    /// <summary>The chosen style preset's id; empty for none. Its words are in the two boxes, where they can be edited.</summary>
+    public string Style { get; private set; } = "";
+
+    /// <summary>
+    /// Picks a style: the previous one's fragments leave the prompt and avoid boxes (where still unchanged) and the new
+    /// one's are appended, so the person sees exactly what the model will read. Null: no style.
+    /// </summary>
+    public void ChooseStyle(StylePreset? preset, StylePreset? previous)
+    {
+        if (previous is not null)
+            (Prompt, NegativePrompt) = previous.Remove(Prompt, NegativePrompt);
+        if (preset is not null)
+            (Prompt, NegativePrompt) = preset.Apply(Prompt, NegativePrompt);
+        Style = preset?.Id ?? "";
+    }
+
     public int Steps
     {
         get => _steps;
@@ -139,6 +155,7 @@ public sealed class GenerateForm
         Cfg = Cfg,
         Seed = ChosenSeed ?? 0,
         Count = Count,
+        Style = Style,
     };
 
     public JobRequest ToJobRequest(string idempotencyKey) => new()
@@ -154,6 +171,7 @@ public sealed class GenerateForm
         _base = request;
         Prompt = request.Prompt;
         NegativePrompt = request.NegativePrompt;
+        Style = request.Style;
         Steps = request.Steps;
         Cfg = request.Cfg;
         Count = request.Count;

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using ZImage.Engine.Jobs;
 using ZImage.Engine.Memory;
+using ZImage.Engine.Models;
 using ZImage.Engine.Pipeline;
 using ZImage.Web.Ui.I18n;
 
@@ -41,10 +42,14 @@ public sealed class SettingsForm
 {
     public string ModelDirectory { get; set; } = "";
     public string ExecutionProvider { get; set; } = ExecutionProviders.Auto;
+    /// <summary>Minutes without a job before the model is unloaded and the GPU memory released; 0 = never (<see cref="EngineOptions.IdleUnloadMinutes"/>).</summary>
+    public int IdleUnloadMinutes { get; set; }
 
     /// <summary>The engine's own options objects: their defaults are the form's, their validators check it.</summary>
     public JobsOptions Jobs { get; private set; } = new();
     public VramOptions Memory { get; private set; } = new();
+    /// <summary>The price of GPU time for usage reports.</summary>
+    public UsageOptions Usage { get; private set; } = new();
 
     public ResidencyPolicy Residency { get => Memory.Residency; set => Memory.Residency = value; }
     public int SafetyMarginMiB { get => Memory.SafetyMarginMiB; set => Memory.SafetyMarginMiB = value; }
@@ -56,6 +61,9 @@ public sealed class SettingsForm
     /// <summary>"Defaults for new pictures": the engine's own settings record, checked by its own rules.</summary>
     public GenerationRequest Defaults { get; set; } = GenerationRequest.Defaults;
 
+    /// <summary>The team's own style presets (the built-in ones are fixed and not listed here).</summary>
+    public List<TeamStyle> StylePresets { get; set; } = [];
+
     /// <summary>The field key of a default (its label's text key is settings.field.{key}), from the engine's field name.</summary>
     public static string DefaultField(string engineField) => "Default" + char.ToUpperInvariant(engineField[0]) + engineField[1..];
 
@@ -64,9 +72,12 @@ public sealed class SettingsForm
         var form = new SettingsForm();
         form.ModelDirectory = c[SettingsKeys.ModelDirectory] ?? form.ModelDirectory;
         form.ExecutionProvider = ExecutionProviders.Normalize(c[SettingsKeys.ExecutionProvider] ?? form.ExecutionProvider);
+        form.IdleUnloadMinutes = int.TryParse(c[SettingsKeys.IdleUnloadMinutes], out var idle) ? idle : 0;
         form.Jobs = Bind<JobsOptions>(c, JobsOptions.Section);
         form.Memory = Bind<VramOptions>(c, VramOptions.Section);
+        form.Usage = Bind<UsageOptions>(c, UsageOptions.Section);
         form.Defaults = NewPictureDefaults.Read(c).Defaults;
+        form.StylePresets = StyleCatalog.ReadTeam(c);
         return form;
     }
 
@@ -79,12 +90,26 @@ public sealed class SettingsForm
         if (!Enum.IsDefined(Residency))
             problems.Add(new(nameof(Residency), "settings.problem.choice", string.Join(", ", Enum.GetNames<ResidencyPolicy>())));
         EngineRules(Memory, [nameof(SafetyMarginMiB)], problems);
+        if (!Enum.IsDefined(Usage.PriceForm))
+            problems.Add(new("PriceForm", "settings.problem.choice", string.Join(", ", Enum.GetNames<PriceForm>())));
+        EngineRules(Usage, [nameof(UsageOptions.PricePerGpuHour), nameof(UsageOptions.Watts), nameof(UsageOptions.TariffPerKWh), nameof(UsageOptions.Currency)], problems);
+        if (IdleUnloadMinutes is < 0 or > EngineOptions.MaxIdleUnloadMinutes)
+            problems.Add(new(nameof(IdleUnloadMinutes), "settings.problem.range", 0, EngineOptions.MaxIdleUnloadMinutes));
         EngineRules(Jobs, [nameof(MaxQueuedPerUser), nameof(MaxQueuedTotal), nameof(RetentionDays)], problems);
         if (MaxQueuedTotal < MaxQueuedPerUser)
             problems.Add(new(nameof(MaxQueuedTotal), "settings.problem.totalBelowPerUser"));
         // The engine's rules and ranges, worded in the person's language by the rule's text key.
         foreach (var p in Defaults.ValidateAsDefaults())
             problems.Add(new(DefaultField(p.Field), "settings.problem." + p.Rule, [.. p.Args]));
+        // One message per wrong field of a team preset, with its row number (1-based) so the person finds it.
+        for (int i = 0; i < StylePresets.Count; i++)
+        {
+            var preset = StylePresets[i].ToPreset();
+            foreach (var p in preset.Validate())
+                problems.Add(new(nameof(StylePresets), "settings.problem.style." + p.Field, [i + 1, .. p.Args]));
+            if (StylePreset.BuiltIn.Concat(StylePresets.Take(i).Select(s => s.ToPreset())).Any(s => string.Equals(s.Id, preset.Id, StringComparison.OrdinalIgnoreCase)))
+                problems.Add(new(nameof(StylePresets), "settings.problem.style.duplicate", i + 1, preset.Id));
+        }
         // A NUL in a path makes resolving it throw; such a path names no folder on any system.
         if (string.IsNullOrWhiteSpace(OutputDirectory))
             problems.Add(new(nameof(OutputDirectory), "settings.problem.required"));
@@ -126,7 +151,7 @@ public sealed class SettingsForm
         {
             ["ZImage"] = new JsonObject
             {
-                ["Engine"] = new JsonObject { ["Provider"] = ExecutionProvider, ["ModelDirectory"] = ModelDirectory },
+                ["Engine"] = new JsonObject { ["Provider"] = ExecutionProvider, ["ModelDirectory"] = ModelDirectory, ["IdleUnloadMinutes"] = IdleUnloadMinutes },
                 ["Memory"] = new JsonObject
                 {
                     ["Residency"] = Residency.ToString(),
@@ -139,7 +164,26 @@ public sealed class SettingsForm
                     ["OutputDirectory"] = OutputDirectory,
                     ["RetentionDays"] = RetentionDays,
                 },
-                ["Web"] = new JsonObject { ["Defaults"] = defaults },
+                ["Usage"] = new JsonObject
+                {
+                    ["PriceForm"] = Usage.PriceForm.ToString(),
+                    ["PricePerGpuHour"] = Usage.PricePerGpuHour,
+                    ["Watts"] = Usage.Watts,
+                    ["TariffPerKWh"] = Usage.TariffPerKWh,
+                    ["Currency"] = Usage.Currency,
+                },
+                ["Web"] = new JsonObject
+                {
+                    ["Defaults"] = defaults,
+                    ["StylePresets"] = new JsonArray([.. StylePresets.Select(p => p.ToPreset()).Select(p => (JsonNode)new JsonObject
+                    {
+                        ["Id"] = p.Id,
+                        ["NameEn"] = p.NameEn,
+                        ["NameZh"] = p.NameZh,
+                        ["Prompt"] = p.Prompt,
+                        ["Negative"] = p.Negative,
+                    })]),
+                },
             },
         };
         return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });

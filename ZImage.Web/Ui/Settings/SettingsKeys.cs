@@ -12,9 +12,11 @@ public static class SettingsKeys
     public const string Residency = VramOptions.Section + ":Residency";
     public const string SafetyMarginMiB = VramOptions.Section + ":SafetyMarginMiB";
     public const string ExecutionProvider = EngineOptions.Section + ":Provider";
+    public const string IdleUnloadMinutes = EngineOptions.Section + ":IdleUnloadMinutes";
     public const string MaxQueuedPerUser = JobsOptions.Section + ":MaxQueuedPerUser";
     public const string MaxQueuedTotal = JobsOptions.Section + ":MaxQueuedTotal";
     public const string OutputDirectory = JobsOptions.Section + ":OutputDirectory";
     public const string RetentionDays = JobsOptions.Section + ":RetentionDays";
     public const string Defaults = "ZImage:Web:Defaults";
+    public const string StylePresets = "ZImage:Web:StylePresets";
 }

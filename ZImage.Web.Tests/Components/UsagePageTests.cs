@@ -1,0 +1,33 @@
+using ZImage.Engine.Jobs;
+using ZImage.Web.Components.Pages;
+using ZImage.Web.Tests.Kit;
+using ZImage.Web.Ui.I18n;
+
+namespace ZImage.Web.Tests.Components;
+
+/// <summary>The usage page (MudBlazor) as the server first renders it.</summary>
+public sealed class UsagePageTests
+{
+    [Fact]
+    public async Task MyUsageShowsMyPicturesGpuTimeAndCostInBothLanguages()
+    {
+        await using var studio = await TestStudio.StartAsync(userName: "Ann",
+            settings: new Dictionary<string, string?> { ["ZImage:Usage:PricePerGpuHour"] = "10", ["ZImage:Usage:Currency"] = "CNY" });
+        var jobs = studio.Get<IJobService>();
+        var job = (await jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "a fox", Width = 256, Height = 256, Steps = 2, Count = 2 } }, studio.User.Caller)).Job!;
+        await Eventually.UntilAsync(() => jobs.GetAsync(job.Id, studio.User.Caller).Result?.Status == JobStatus.Succeeded, "job done");
+
+        var html = await studio.RenderAsync<Usage>(inLayout: true);
+        Assert.Contains("My usage", html);
+        Assert.Contains("id=\"usage-people\"", html);
+        Assert.Contains("data-user=\"Ann\"", html);
+        Assert.Contains("CNY", html);
+        Assert.Contains("id=\"usage-chart\"", html);
+
+        studio.Localizer.SetLanguage(UiLanguage.Chinese);
+        var chinese = System.Net.WebUtility.HtmlDecode(await studio.RenderAsync<Usage>(inLayout: true));
+        Assert.Contains("我的用量", chinese);
+        Assert.Contains("每天的 GPU 分钟数", chinese);
+        Assert.DoesNotContain("GPU minutes per day", chinese);
+    }
+}

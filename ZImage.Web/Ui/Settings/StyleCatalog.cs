@@ -1,0 +1,80 @@
+namespace ZImage.Web.Ui.Settings;
+
+/// <summary>
+/// The style presets a person can pick: the built-in set (<see cref="StylePreset.BuiltIn"/>) then the team's own,
+/// saved by Settings under <see cref="SettingsKeys.StylePresets"/>. Read on every use, so a save applies at once.
+/// A team preset whose id is a built-in one or is repeated is skipped (the first wins), as is one the rules refuse.
+/// </summary>
+public sealed class StyleCatalog(IConfiguration configuration)
+{
+    public IReadOnlyList<StylePreset> All
+    {
+        get
+        {
+            var list = new List<StylePreset>(StylePreset.BuiltIn);
+            foreach (var entry in ReadTeam(configuration))
+            {
+                var preset = entry.ToPreset();
+                if (preset.Validate().Count == 0 && !list.Any(p => p.Id == preset.Id))
+                    list.Add(preset);
+            }
+            return list;
+        }
+    }
+
+    public StylePreset? Find(string? id) =>
+        string.IsNullOrEmpty(id) ? null : All.FirstOrDefault(p => string.Equals(p.Id, id, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>
+    /// The settings with the named style's fragments added (empty style: unchanged). An unknown style is a problem
+    /// naming the field and the ids that exist.
+    /// </summary>
+    public (GenerationRequest Settings, ValidationProblem? Problem) Apply(GenerationRequest settings)
+    {
+        if (string.IsNullOrEmpty(settings.Style))
+            return (settings, null);
+        if (Find(settings.Style) is not { } preset)
+            return (settings, new ValidationProblem("style", $"style must be one of {string.Join(", ", All.Select(p => p.Id))} (got '{settings.Style}').")
+            {
+                Rule = "choice",
+                Args = [string.Join(", ", All.Select(p => p.Id))],
+            });
+        var (prompt, negative) = preset.Apply(settings.Prompt, settings.NegativePrompt);
+        return (settings with { Prompt = prompt, NegativePrompt = negative, Style = preset.Id }, null);
+    }
+
+    /// <summary>The team's presets as saved (unchecked: Settings shows them and says what is wrong).</summary>
+    public static List<TeamStyle> ReadTeam(IConfiguration configuration)
+    {
+        var list = new List<TeamStyle>();
+        try
+        {
+            configuration.GetSection(SettingsKeys.StylePresets).Bind(list);
+        }
+        catch (InvalidOperationException)
+        {
+            return [];
+        }
+        return list;
+    }
+}
+
+/// <summary>One team preset as Settings edits and saves it.</summary>
+public sealed class TeamStyle
+{
+    public string Id { get; set; } = "";
+    public string NameEn { get; set; } = "";
+    public string NameZh { get; set; } = "";
+    public string Prompt { get; set; } = "";
+    public string Negative { get; set; } = "";
+
+    public StylePreset ToPreset() => new()
+    {
+        Id = Id.Trim(),
+        NameEn = NameEn.Trim(),
+        NameZh = NameZh.Trim(),
+        Prompt = Prompt.Trim(),
+        Negative = Negative.Trim(),
+        IsTeam = true,
+    };
+}
