@@ -45,6 +45,19 @@ public sealed class LayoutBrowserTests(StudioServer server) : IClassFixture<Stud
         Assert.NotNull(prompt);
         Assert.NotNull(results);
         Assert.True(results!.Y > prompt!.Y + prompt.Height, "the results sit below the form, not beside it");
+
+        // Tapping Generate brings the progress card (below the form) into view.
+        server.Pipeline.Hold();
+        try
+        {
+            await ann.Page.Locator("#prompt").FillAsync("a heron at the pond");
+            await ann.Page.Locator("#generate").ClickAsync();
+            await Expect(ann.Page.Locator(".zi-output .zi-job").First).ToBeInViewportAsync();
+        }
+        finally
+        {
+            server.Pipeline.Release();
+        }
         Assert.Empty(ann.Errors);
     }
 

@@ -38,6 +38,14 @@ window.zimage = {
         }
     },
 
+    // Scrolls the first match into view unless it is already there (the progress card after Generate on a phone).
+    reveal(selector) {
+        const element = document.querySelector(selector);
+        if (!element) return;
+        const box = element.getBoundingClientRect();
+        if (box.top < 0 || box.bottom > window.innerHeight) element.scrollIntoView({ block: "center", behavior: "smooth" });
+    },
+
     // <html lang> follows the language picked without a reload (screen readers, fonts, the browser's own messages).
     setLanguage(code) {
         document.documentElement.lang = code;
