@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using MudBlazor.Services;
-using Radzen;
+using ZImage.Web.Ui.Theming;
 using ZImage.Engine.Models;
 using ZImage.Engine.Models.Install;
 using ZImage.Engine.Models.Install.Hub;
@@ -27,7 +27,7 @@ public static class WebSetup
         var paths = new StudioPaths(builder.Configuration, builder.Environment.ContentRootPath);
         builder.Configuration.AddJsonFile(paths.SettingsFile(), optional: true, reloadOnChange: true);
 
-        // Serves wwwroot, Radzen's assets and blazor.web.js from the build output in every environment, not only
+        // Serves wwwroot, MudBlazor's assets and blazor.web.js from the build output in every environment, not only
         // Development (a published app has no manifest and this does nothing).
         builder.WebHost.UseStaticWebAssets();
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
@@ -48,7 +48,8 @@ public static class WebSetup
     /// <summary>The UI's own services (also what the component tests register).</summary>
     internal static IServiceCollection AddZImageUi(this IServiceCollection services)
     {
-        services.AddRadzenComponents();
+        services.AddMudServices();
+        services.AddScoped<ThemeState>();
         services.AddOptions<UiOptions>().BindConfiguration(UiOptions.Section).ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<StudioPaths>();
@@ -56,7 +57,6 @@ public static class WebSetup
         services.AddSingleton<NewPictureDefaults>();
         services.AddSingleton<StyleCatalog>();
         services.AddSingleton<ZImage.Web.Ui.Batches.BatchBuilder>();
-        services.AddMudServices();
         services.AddSingleton<PeopleDatabase>();
         services.AddSingleton<AccountStore>();
         services.AddZImageModels();

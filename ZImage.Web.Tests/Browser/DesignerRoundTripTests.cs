@@ -84,6 +84,12 @@ public sealed class DesignerRoundTripTests(TinyModelStudioServer server) : IClas
         var seed = await page.Locator("#detail-seed").InnerTextAsync();
         await Expect(page.Locator("#detail-model")).ToHaveTextAsync("self-test-tiny");   // the model that made it, not a fixed name
         await lin.ScreenshotAsync("history-detail-1366x768");
+
+        // The arrow keys walk the page: right opens the other picture (its own seed), left comes back.
+        await page.Keyboard.PressAsync("ArrowRight");
+        await Expect(page.Locator("#detail-seed")).Not.ToHaveTextAsync(seed);
+        await page.Keyboard.PressAsync("ArrowLeft");
+        await Expect(page.Locator("#detail-seed")).ToHaveTextAsync(seed);
         await page.Locator("#detail-reuse").ClickAsync();
         await Expect(page.Locator("#prompt")).ToHaveValueAsync("a paper boat on a rainy street, cinematic light");
         await Expect(page.Locator("#seed-value input")).ToHaveValueAsync(seed);

@@ -5,7 +5,7 @@ namespace ZImage.Web.Tests.Browser;
 
 /// <summary>
 /// A few end-to-end checks in a real browser against the real server with the fake pipeline: the Blazor circuit
-/// (blazor.web.js is the SDK's own), Radzen components,
+/// (blazor.web.js is the SDK's own), MudBlazor components,
 /// reconnecting, and two people whose jobs the test holds in place. The designer's round trip on the real engine is in
 /// <see cref="DesignerRoundTripTests"/>. Kept few: Chromium is the slow part on a 2-core CI machine.
 /// </summary>
@@ -14,7 +14,7 @@ namespace ZImage.Web.Tests.Browser;
 public sealed class StudioBrowserTests(StudioServer server) : IClassFixture<StudioServer>
 {
     [Fact]
-    public async Task TheCircuitAnswersClicksRadzenWorksAndAReconnectKeepsTheSession()
+    public async Task TheCircuitAnswersClicksMudBlazorWorksAndAReconnectKeepsTheSession()
     {
         await using var ann = await server.NewPersonAsync();
         await ann.ArriveAsAsync("Ann");
@@ -24,8 +24,10 @@ public sealed class StudioBrowserTests(StudioServer server) : IClassFixture<Stud
         await Expect(ann.Page.Locator("#tab-generate")).ToContainTextAsync("生成");
         await Expect(ann.Page.Locator("#generate")).ToContainTextAsync("生成");
 
-        // A Radzen component round-trips over the circuit: the steps slider follows the keyboard.
-        await ann.Page.Locator("#steps .rz-slider-handle").FocusAsync();
+        // A MudBlazor component round-trips over the circuit: the steps slider (in the Advanced section) follows the keyboard.
+        await ann.Page.Locator("#advanced .mud-expand-panel-header").ClickAsync();
+        await Expect(ann.Page.Locator("#steps input[type=range]")).ToBeVisibleAsync();
+        await ann.Page.Locator("#steps input[type=range]").FocusAsync();
         await ann.Page.Keyboard.PressAsync("ArrowRight");
         await Expect(ann.Page.Locator("#steps-value")).ToHaveTextAsync("9");
 

@@ -111,7 +111,17 @@ public partial class ComponentTests
         session.Form.Prompt = string.Concat(Enumerable.Repeat("猫", 600));
         var html = Decoded(await studio.RenderAsync<Generate>());
         Assert.Contains("id=\"prompt-cut\"", html);
-        Assert.Contains("about 608 / 512 tokens", html);
+        // The person's own text against the room the template leaves it: 600 characters of 504.
+        Assert.Contains("about 600 / 504 tokens", html);
+    }
+
+    [Fact]
+    public async Task AnEmptyPromptCountsNoneOfThePersonsTokens()
+    {
+        await using var studio = await TestStudio.StartAsync();
+        studio.Get<GenerateSession>().Form.Prompt = "";
+        var html = Decoded(await studio.RenderAsync<Generate>());
+        Assert.Matches("id=\"prompt-tokens\"[^>]*>\\s*about 0 / 504 tokens", html);
     }
 
     /// <summary>The renderer escapes non-ASCII characters (·, Chinese); assertions read the text as a person would.</summary>
@@ -168,7 +178,7 @@ public partial class ComponentTests
     private static IEnumerable<string> EnglishWords(string visibleText) =>
         WordPattern().Matches(visibleText).Select(m => m.Value).Distinct();
 
-    [GeneratedRegex(@"<i[^>]*class=""[^""]*rzi[^""]*""[^>]*>[^<]*</i>")]
+    [GeneratedRegex(@"<svg.*?</svg>", RegexOptions.Singleline)]
     private static partial Regex IconPattern();
 
     [GeneratedRegex(@"<code>.*?</code>", RegexOptions.Singleline)]

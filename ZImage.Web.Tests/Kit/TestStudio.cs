@@ -9,7 +9,7 @@ using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Radzen;
+using MudBlazor.Services;
 using ZImage.Engine.Jobs;
 using ZImage.Engine.Memory;
 using ZImage.Engine.Pipeline;
@@ -87,15 +87,14 @@ public sealed class TestStudio : IAsyncDisposable
 
     /// <summary>
     /// Renders a component (optionally inside the main layout) with bUnit and returns its markup once rendering has
-    /// settled. bUnit supplies the browser's side (JS interop in loose mode, navigation) and Radzen's services bound to
-    /// it, and MudBlazor's likewise; everything else comes from this studio's scope.
+    /// settled. bUnit supplies the browser's side (JS interop in loose mode, navigation) and MudBlazor's services bound to
+    /// it; everything else comes from this studio's scope.
     /// </summary>
     public async Task<string> RenderAsync<TComponent>(IDictionary<string, object?>? parameters = null, bool inLayout = false) where TComponent : IComponent
     {
         await using var bunit = new BunitContext();
         bunit.JSInterop.Mode = JSRuntimeMode.Loose;
-        bunit.Services.AddRadzenComponents();
-        MudBlazor.Services.ServiceCollectionExtensions.AddMudServices(bunit.Services);
+        bunit.Services.AddMudServices();
         // bUnit brings its own options infrastructure, which knows none of the studio's settings: options come from the studio.
         foreach (var own in bunit.Services.Where(d => d.ServiceType.Namespace == "Microsoft.Extensions.Options").ToList())
             bunit.Services.Remove(own);

@@ -59,6 +59,26 @@ public class GenerateSessionTests
     }
 
     [Fact]
+    public async Task ADoubleClickOnGenerateMakesOneJob()
+    {
+        await using var studio = await TestStudio.StartAsync();
+        studio.Pipeline.Hold();
+        var session = studio.Get<GenerateSession>();
+        await session.AttachAsync();
+        session.Form.Prompt = "a fox";
+
+        // Both clicks of a double-click, the second while the first may still be on its way, then a third in the same burst.
+        var clicks = await Task.WhenAll(session.SubmitAsync(), session.SubmitAsync());
+        var third = await session.SubmitAsync();
+
+        Assert.Equal(1, clicks.Count(accepted => accepted));
+        Assert.False(third);
+        var mine = await studio.Get<IJobService>().ListMineAsync(studio.User.Caller, 20);
+        Assert.Single(mine);
+        studio.Pipeline.Release();
+    }
+
+    [Fact]
     public async Task ProgressFollowsTheNotifierStepByStep()
     {
         await using var studio = await TestStudio.StartAsync();

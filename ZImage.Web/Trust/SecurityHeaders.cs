@@ -2,16 +2,16 @@ namespace ZImage.Web.Trust;
 
 /// <summary>
 /// Headers that make the browser refuse what the studio never does. Every response: nosniff (a picture or a JSON
-/// answer is never run as a script or page). Pages: a Content-Security-Policy with only what Blazor Server and Radzen
+/// answer is never run as a script or page). Pages: a Content-Security-Policy with only what Blazor Server and MudBlazor
 /// need (docs/reliability.md, "Trust boundaries", says how it was found and how it is tested). Everything else (the
 /// API, pictures, probes): nothing may load, and nobody may frame it.
 /// </summary>
 public static class SecurityHeaders
 {
     /// <summary>
-    /// script-src 'self': blazor.web.js, Radzen's and our own files; the import map's inline script is allowed by a
-    /// nonce made for each page (<see cref="ScriptNonce"/>); no 'unsafe-inline', no 'unsafe-eval' (Blazor Server needs neither). style-src needs 'unsafe-inline': Radzen and Blazor
-    /// set style attributes (positions, sizes, the reconnect dialog). connect-src 'self' covers Blazor's WebSocket (same
+    /// script-src 'self': blazor.web.js, MudBlazor's and our own files; the import map's inline script is allowed by a
+    /// nonce made for each page (<see cref="ScriptNonce"/>); no 'unsafe-inline', no 'unsafe-eval' (Blazor Server needs neither). style-src needs 'unsafe-inline': MudBlazor
+    /// writes its theme as an inline &lt;style&gt; element and sets style attributes (sliders, popovers), and Blazor sets them too (positions, sizes, the reconnect dialog). connect-src 'self' covers Blazor's WebSocket (same
     /// host and port). img-src data: and blob: carry previews and the empty favicon.
     /// </summary>
     public const string PagePolicyTemplate =

@@ -5,6 +5,61 @@ window.zimage = {
         document.cookie = `${name}=${encodeURIComponent(value)}; path=/; max-age=31536000; samesite=lax`;
     },
 
+    // The detail view's "copy prompt": true when the clipboard took it (it needs a secure context or localhost).
+    async copyText(text) {
+        try { await navigator.clipboard.writeText(text); return true; } catch { return false; }
+    },
+
+    // Opt-in "pictures ready" notices: the browser asks once; the answer is the browser's to keep.
+    async askToNotify() {
+        if (!("Notification" in window)) return "unsupported";
+        return Notification.permission === "default" ? await Notification.requestPermission() : Notification.permission;
+    },
+
+    notifyState() {
+        return "Notification" in window ? Notification.permission : "unsupported";
+    },
+
+    // While the tab is in the background, finished jobs count up in its title ("(2) Generate · ZImage") and, when
+    // allowed, a system notification says so; looking at the tab again clears the count.
+    picturesReady(title, body) {
+        if (!document.hidden) return;
+        zimage.readyCount = (zimage.readyCount ?? 0) + 1;
+        const plain = document.title.replace(/^\(\d+\) /, "");
+        document.title = `(${zimage.readyCount}) ${plain}`;
+        if ("Notification" in window && Notification.permission === "granted") new Notification(title, { body });
+        if (!zimage.watchingVisibility) {
+            zimage.watchingVisibility = true;
+            document.addEventListener("visibilitychange", () => {
+                if (document.hidden) return;
+                zimage.readyCount = 0;
+                document.title = document.title.replace(/^\(\d+\) /, "");
+            });
+        }
+    },
+
+    // Scrolls the first match into view unless it is already there (the progress card after Generate on a phone).
+    reveal(selector) {
+        const element = document.querySelector(selector);
+        if (!element) return;
+        const box = element.getBoundingClientRect();
+        if (box.top < 0 || box.bottom > window.innerHeight) element.scrollIntoView({ block: "center", behavior: "smooth" });
+    },
+
+    // <html lang> follows the language picked without a reload (screen readers, fonts, the browser's own messages).
+    setLanguage(code) {
+        document.documentElement.lang = code;
+    },
+
+    // Small per-browser choices that need not reach the server before the page renders (the Advanced section).
+    getLocal(key) {
+        try { return localStorage.getItem(key); } catch { return null; }
+    },
+
+    setLocal(key, value) {
+        try { localStorage.setItem(key, value); } catch { /* private mode: not remembered */ }
+    },
+
     // Set once the circuit is live, so automated checks (and CSS) know clicks will be answered.
     markInteractive() {
         document.documentElement.dataset.ziInteractive = "true";
@@ -60,4 +115,13 @@ window.zimage = {
 document.addEventListener("focusin", e => {
     if (e.target instanceof HTMLInputElement && e.target.classList.contains("zi-secret"))
         e.target.select();
+});
+
+// The reconnect dialog's buttons (App.razor): try the same circuit again, or load the page afresh once the server has
+// forgotten it.
+document.addEventListener("click", e => {
+    const button = e.target instanceof Element ? e.target.closest("#reconnect-retry, #reconnect-reload") : null;
+    if (!button) return;
+    if (button.id === "reconnect-retry" && window.Blazor?.reconnect) window.Blazor.reconnect();
+    else location.reload();
 });

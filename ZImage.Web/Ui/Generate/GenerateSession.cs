@@ -133,9 +133,17 @@ public sealed class GenerateSession : IDisposable
         });
     }
 
+    /// <summary>
+    /// A double-click (or a held Ctrl+Enter) is one request from the person: clicks this soon after an accepted job
+    /// are the same burst and make no second job. Long enough for a double-click, short enough not to be noticed.
+    /// </summary>
+    public static readonly TimeSpan ClickBurst = TimeSpan.FromMilliseconds(800);
+
+    private long? _acceptedAt;
+
     public async Task<bool> SubmitAsync(CancellationToken ct = default)
     {
-        if (Submitting)
+        if (Submitting || (_acceptedAt is { } at && System.Diagnostics.Stopwatch.GetElapsedTime(at) < ClickBurst))
             return false;
         Problems = Form.Check();
         Refusal = null;
@@ -157,6 +165,7 @@ public sealed class GenerateSession : IDisposable
                 if (result.Job is { } job)
                 {
                     accepted = true;
+                    _acceptedAt = System.Diagnostics.Stopwatch.GetTimestamp();
                     Upsert(job.Id, v => JobView.Furthest(v, JobView.From(job)), () => JobView.From(job));
                 }
                 else

@@ -9,6 +9,13 @@ public static class UiText
 {
     private static readonly Dictionary<string, (string En, string Zh)> Table = new(StringComparer.Ordinal)
     {
+        // The reconnect dialog (blazor.web.js shows it when the connection to the studio drops)
+        ["reconnect.trying"] = ("Connection lost. Reconnecting…", "连接已断开，正在重新连接…"),
+        ["reconnect.failed"] = ("Could not reconnect to the studio.", "无法重新连接到工作室。"),
+        ["reconnect.retry"] = ("Try again", "重试"),
+        ["reconnect.rejected"] = ("The studio restarted or this page expired. Reload to continue; your pictures are saved.", "工作室已重启或此页面已过期。请重新加载以继续；你的图片已保存。"),
+        ["reconnect.reload"] = ("Reload", "重新加载"),
+
         // Navigation and header
         ["nav.label"] = ("Main sections", "主要栏目"),
         ["nav.generate"] = ("Generate", "生成"),
@@ -20,6 +27,8 @@ public static class UiText
         ["header.themeDark"] = ("Switch to dark theme", "切换到深色主题"),
         ["header.themeLight"] = ("Switch to light theme", "切换到浅色主题"),
         ["header.apiReference"] = ("API reference", "API 参考"),
+        ["header.changeName"] = ("Change your name", "更改你的名字"),
+        ["header.changeNameOf"] = ("{0}: change your name", "{0}：更改你的名字"),
         ["header.signedInAs"] = ("Your pictures are saved under this name", "你的图片以此名字保存"),
 
         // Who is who
@@ -28,6 +37,9 @@ public static class UiText
         ["name.label"] = ("Your name", "你的名字"),
         ["name.placeholder"] = ("e.g. Lin Wei", "例如：林薇"),
         ["name.continue"] = ("Continue", "继续"),
+        ["name.changeTitle"] = ("Change your name", "更改你的名字"),
+        ["name.changeExplain"] = ("Pictures you make from now on are kept under the new name; the ones already made stay under the old one.", "从现在起生成的图片将保存在新名字下；已生成的图片仍保留在原名字下。"),
+        ["name.keep"] = ("Keep my name", "保留原名字"),
         ["name.problem"] = ("Please enter a name of 1 to 40 characters.", "请输入 1 到 40 个字符的名字。"),
 
         // Accounts mode
@@ -184,6 +196,8 @@ public static class UiText
         ["gen.dice"] = ("Pick a random seed and keep it", "随机选一个种子并固定"),
         ["gen.count"] = ("Pictures", "张数"),
         ["gen.generate"] = ("Generate", "生成"),
+        ["gen.advanced"] = ("Advanced: steps, CFG and seed", "高级：步数、CFG 与种子"),
+        ["gen.png.pick"] = ("Load settings from a PNG…", "从 PNG 载入设置…"),
         ["gen.sending"] = ("Sending…", "正在提交…"),
         ["gen.output"] = ("Progress and results", "进度与结果"),
         ["gen.results"] = ("Your latest pictures", "你最近的图片"),
@@ -224,7 +238,7 @@ public static class UiText
         ["job.images.one"] = ("{0} picture", "{0} 张"),
         ["job.steps"] = ("{0} steps", "{0} 步"),
         ["job.waiting"] = ("Waiting in line, position {0}", "排队中，第 {0} 位"),
-        ["job.startsIn"] = ("starts in about {0}", "约 {0} 后开始"),
+        ["job.startsIn"] = ("starts in about {0}", "约 {0}后开始"),
         ["job.starting"] = ("Starting…", "正在开始…"),
         ["job.running"] = ("Picture {0} of {1} · step {2} of {3}", "第 {0}/{1} 张 · 第 {2}/{3} 步"),
         ["job.left"] = ("about {0} left", "约剩 {0}"),
@@ -232,19 +246,26 @@ public static class UiText
         ["job.cancelled"] = ("Cancelled", "已取消"),
         ["job.failed"] = ("Could not finish", "未能完成"),
         ["job.cancel"] = ("Cancel", "取消"),
+        ["notify.ask"] = ("Tell me when my pictures are ready, even in another tab", "图片完成时通知我（即使在其他标签页）"),
+        ["notify.title"] = ("Your pictures are ready", "你的图片已完成"),
+        ["job.snack.done"] = ("Your pictures are ready: {0}", "你的图片已完成：{0}"),
+        ["job.snack.failed"] = ("A job failed: {0}", "任务失败：{0}"),
+        ["job.snack.cancelled"] = ("Job cancelled: {0}", "任务已取消：{0}"),
         ["job.previewAlt"] = ("Live preview", "实时预览"),
         ["time.seconds"] = ("{0} s", "{0} 秒"),
         ["time.minutes"] = ("{0} min", "{0} 分钟"),
 
         // Queue
         ["queue.title"] = ("Queue", "队列"),
-        ["queue.yours"] = ("Yours", "你的"),
+        ["queue.yours"] = ("Yours: {0}", "你的：{0}"),
         ["queue.someone"] = ("Someone's job, position {0}", "他人的任务，第 {0} 位"),
         ["queue.someoneRunning"] = ("Someone's job is being made", "正在生成他人的任务"),
 
         // Images
         ["image.open"] = ("Open large", "查看大图"),
         ["image.details"] = ("Picture details", "图片详情"),
+        ["image.copyPrompt"] = ("Copy the description", "复制画面描述"),
+        ["image.copied"] = ("Copied", "已复制"),
         ["image.close"] = ("Close", "关闭"),
         ["image.by"] = ("Made by", "创作者"),
         ["image.made"] = ("Made on", "创作时间"),

@@ -1,3 +1,5 @@
+using MudBlazor;
+
 namespace ZImage.Web.Ui.Theming;
 
 public static class UiThemes
@@ -6,7 +8,60 @@ public static class UiThemes
     public const string Dark = "dark";
     public const string Light = "light";
 
-    public static string RadzenTheme(bool dark) => dark ? "material-dark" : "material";
+    /// <summary>
+    /// The studio's one MudBlazor theme. app.css and the components' .razor.css files read its colours through
+    /// MudBlazor's CSS variables (--mud-palette-*), so light and dark need no second set of rules. The dark palette's
+    /// lines and inputs are lighter than MudBlazor's defaults so that boxes (the model check, the seed buttons) stay
+    /// visible on the dark surface.
+    /// </summary>
+    public static readonly MudTheme Studio = new()
+    {
+        PaletteLight = new PaletteLight
+        {
+            Primary = "#4f46e5",
+            Secondary = "#0f766e",
+            AppbarBackground = "#ffffff",
+            AppbarText = "#1f2937",
+            Background = "#f6f7fb",
+            BackgroundGray = "#eef0f6",
+            Surface = "#ffffff",
+            LinesDefault = "#e2e5ee",
+            LinesInputs = "#b8bdcc",
+        },
+        PaletteDark = new PaletteDark
+        {
+            Primary = "#8b87ff",
+            Secondary = "#2dd4bf",
+            AppbarBackground = "#1e1f2a",
+            AppbarText = "#e8e8f0",
+            Background = "#14151c",
+            BackgroundGray = "#262836",
+            Surface = "#1e1f2a",
+            TextPrimary = "#e8e8f0",
+            TextSecondary = "#b4b6c4",
+            LinesDefault = "#3a3d50",
+            LinesInputs = "#6b6f86",
+            ActionDefault = "#c8cad6",
+        },
+        LayoutProperties = new LayoutProperties { DefaultBorderRadius = "10px" },
+    };
+}
 
-    public static bool IsDark(string? radzenTheme) => radzenTheme?.EndsWith("-dark", StringComparison.Ordinal) == true;
+/// <summary>
+/// The circuit's light or dark choice: read from the cookie on the first request, changed by the header's toggle.
+/// The layout's MudThemeProvider follows it.
+/// </summary>
+public sealed class ThemeState
+{
+    public bool IsDark { get; private set; }
+
+    public event Action? Changed;
+
+    public void Set(bool dark)
+    {
+        if (dark == IsDark)
+            return;
+        IsDark = dark;
+        Changed?.Invoke();
+    }
 }
