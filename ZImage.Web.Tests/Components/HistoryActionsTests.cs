@@ -106,6 +106,44 @@ public sealed class HistoryActionsTests
         Assert.Contains("divided by its 2 pictures", tip);
     }
 
+    [Fact]
+    public async Task TheDetailViewShowsTheSameTime()
+    {
+        await using var studio = await TestStudio.StartAsync();
+        var (job, images) = await MakePicturesAsync(studio, "a quick hare", 1);
+        var expected = job.GpuTime.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture) + " s";
+        await using var bunit = studio.Bunit();
+        var page = bunit.Render<History>();
+
+        page.WaitForElement($"[data-image='{images[0]}'] .zi-tile-open").Click();
+
+        page.WaitForAssertion(() => Assert.Equal(expected, page.Find("#detail-time .zi-picture-time").TextContent.Trim()));
+    }
+
+    [Fact]
+    public async Task TheCardActionsAndBulkActionsSpeakChinese()
+    {
+        await using var studio = await TestStudio.StartAsync();
+        var (_, images) = await MakePicturesAsync(studio, "a paper crane", 1);
+        studio.Localizer.SetLanguage(ZImage.Web.Ui.I18n.UiLanguage.Chinese);
+        await using var bunit = studio.Bunit();
+        var page = bunit.Render<History>();
+
+        var card = $"[data-image='{images[0]}']";
+        Assert.Equal("收藏", page.WaitForElement($"{card} .zi-tile-star-button").GetAttribute("aria-label"));
+        Assert.Equal("下载", page.Find($"{card} .zi-tile-download").GetAttribute("aria-label"));
+        Assert.Equal("沿用这些设置", page.Find($"{card} .zi-tile-reuse").GetAttribute("aria-label"));
+        Assert.Equal("删除", page.Find($"{card} .zi-tile-delete").GetAttribute("aria-label"));
+        Assert.Contains("秒", page.Find($"{card} .zi-picture-time").TextContent);
+        page.Find($"{card} .zi-tile-check input").Change(true);
+        page.WaitForElement("#delete-selected").Click();
+        var bar = page.WaitForElement("#selection-bar").TextContent;
+        Assert.Contains("收藏所选", bar);
+        Assert.Contains("确定永久删除 1 张图片", bar);
+        Assert.DoesNotContain("Delete", bar);
+        Assert.DoesNotContain("Star", bar);
+    }
+
     private static ImageRecord? Stored(TestStudio studio, long id) => studio.Get<IHistoryService>().GetImageAsync(id).Result;
 
     private static async Task<(JobSnapshot Job, IReadOnlyList<long> Images)> MakePicturesAsync(TestStudio studio, string prompt, int count)
