@@ -92,13 +92,7 @@ public sealed class TestStudio : IAsyncDisposable
     /// </summary>
     public async Task<string> RenderAsync<TComponent>(IDictionary<string, object?>? parameters = null, bool inLayout = false) where TComponent : IComponent
     {
-        await using var bunit = new BunitContext();
-        bunit.JSInterop.Mode = JSRuntimeMode.Loose;
-        bunit.Services.AddMudServices();
-        // bUnit brings its own options infrastructure, which knows none of the studio's settings: options come from the studio.
-        foreach (var own in bunit.Services.Where(d => d.ServiceType.Namespace == "Microsoft.Extensions.Options").ToList())
-            bunit.Services.Remove(own);
-        bunit.Services.AddFallbackServiceProvider(Services);
+        await using var bunit = Bunit();
         RenderFragment component = b =>
         {
             b.OpenComponent<TComponent>(0);
@@ -110,6 +104,22 @@ public sealed class TestStudio : IAsyncDisposable
             ? (IRenderedComponent<IComponent>)bunit.Render<ZImage.Web.Components.Layout.MainLayout>(p => p.Add(l => l.Body, component))
             : bunit.Render(component);
         return rendered.Markup;
+    }
+
+    /// <summary>
+    /// A bUnit context on this studio's services, for tests that click through a component; the caller disposes it
+    /// (await using: MudBlazor registers async-only disposables).
+    /// </summary>
+    public BunitContext Bunit()
+    {
+        var bunit = new BunitContext();
+        bunit.JSInterop.Mode = JSRuntimeMode.Loose;
+        bunit.Services.AddMudServices();
+        // bUnit brings its own options infrastructure, which knows none of the studio's settings: options come from the studio.
+        foreach (var own in bunit.Services.Where(d => d.ServiceType.Namespace == "Microsoft.Extensions.Options").ToList())
+            bunit.Services.Remove(own);
+        bunit.Services.AddFallbackServiceProvider(Services);
+        return bunit;
     }
 
     public async ValueTask DisposeAsync()

@@ -1,4 +1,5 @@
 using ZImage.Engine.History;
+using ZImage.Engine.Jobs;
 using ZImage.Web.Ui.Identity;
 
 namespace ZImage.Web.Ui.History;
@@ -51,6 +52,14 @@ public sealed class HistoryBrowser
 
     public IReadOnlyCollection<long> Selected => _selected;
 
+    /// <summary>When set, each load also reads the GPU time of the page's jobs, so every card can say how long it took.</summary>
+    public IJobService? Jobs { get; init; }
+
+    /// <summary>Job id → its GPU time and picture count, for the jobs on this page the person may see.</summary>
+    public IReadOnlyDictionary<string, PictureTimeShare> Times { get; private set; } = new Dictionary<string, PictureTimeShare>();
+
+    public PictureTimeShare? TimeOf(ImageRecord image) => Times.GetValueOrDefault(image.JobId);
+
     public HistoryQuery BuildQuery()
     {
         var today = new DateTimeOffset(_clock.GetLocalNow().Date, _clock.GetLocalNow().Offset);
@@ -92,6 +101,7 @@ public sealed class HistoryBrowser
         try
         {
             Current = await _history.QueryAsync(BuildQuery(), ct);
+            Times = await LoadTimesAsync(Current, ct);
             FailureDetail = null;
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -114,14 +124,55 @@ public sealed class HistoryBrowser
             _selected.Add(image.Id);
     }
 
-    public async Task<bool> DeleteAsync(long id, CancellationToken ct = default)
+    /// <summary>Stars an unstarred picture and unstars a starred one; false when it is gone or not the person's to change.</summary>
+    public async Task<bool> ToggleStarAsync(ImageRecord image, CancellationToken ct = default)
     {
-        var deleted = await _history.DeleteImageAsync(id, _user.Caller, ct);
-        _selected.Remove(id);
+        var changed = await _history.SetFavouriteAsync(image.Id, !image.Favourite, _user.Caller, ct);
+        await LoadAsync(ct);
+        return changed;
+    }
+
+    /// <summary>Stars every selected picture the person may change (starring is idempotent, so already-starred ones stay starred).</summary>
+    public async Task<int> StarSelectedAsync(CancellationToken ct = default)
+    {
+        var starred = 0;
+        foreach (var id in _selected.ToList())
+            starred += await _history.SetFavouriteAsync(id, true, _user.Caller, ct) ? 1 : 0;
+        await LoadAsync(ct);
+        return starred;
+    }
+
+    public async Task<bool> DeleteAsync(long id, CancellationToken ct = default) => await DeleteManyAsync([id], ct) == 1;
+
+    /// <summary>Deletes exactly the selected pictures (those the person may delete) and clears the selection.</summary>
+    public Task<int> DeleteSelectedAsync(CancellationToken ct = default) => DeleteManyAsync(_selected.ToList(), ct);
+
+    private async Task<int> DeleteManyAsync(IReadOnlyList<long> ids, CancellationToken ct)
+    {
+        var deleted = 0;
+        foreach (var id in ids)
+        {
+            deleted += await _history.DeleteImageAsync(id, _user.Caller, ct) ? 1 : 0;
+            _selected.Remove(id);
+        }
         await LoadAsync(ct);
         if (Current is { Items.Count: 0 } && Page > 0)
             await GoToAsync(Page - 1, ct);
         return deleted;
+    }
+
+    private async Task<IReadOnlyDictionary<string, PictureTimeShare>> LoadTimesAsync(HistoryPage page, CancellationToken ct)
+    {
+        var times = new Dictionary<string, PictureTimeShare>();
+        if (Jobs is null)
+            return times;
+        foreach (var jobId in page.Items.Select(i => i.JobId).Distinct())
+        {
+            // Null for someone else's job when the person is not an admin: their cards simply show no time.
+            if (await Jobs.GetAsync(jobId, _user.Caller, ct) is { GpuTime.Ticks: > 0 } job)
+                times[jobId] = new PictureTimeShare(job.GpuTime, Math.Max(1, job.ImageIds.Count > 0 ? job.ImageIds.Count : job.Request.Count));
+        }
+        return times;
     }
 
     public static (int? Width, int? Height) ParseSize(string? size)
@@ -129,4 +180,10 @@ public sealed class HistoryBrowser
         var parts = (size ?? "").Split('x');
         return parts.Length == 2 && int.TryParse(parts[0], out var w) && int.TryParse(parts[1], out var h) ? (w, h) : (null, null);
     }
+}
+
+/// <summary>A job's GPU time shared out over its pictures: what one picture took is the job's time divided by the count.</summary>
+public sealed record PictureTimeShare(TimeSpan JobGpuTime, int Pictures)
+{
+    public TimeSpan PerPicture => JobGpuTime / Pictures;
 }

@@ -281,6 +281,16 @@ public static class UiText
         ["image.deleteYes"] = ("Delete picture", "删除图片"),
         ["image.deleteNo"] = ("Keep it", "保留"),
 
+        // History cards: per-card and bulk actions, and how long each picture took
+        ["tile.deleteConfirm"] = ("Delete for good?", "确定永久删除？"),
+        ["history.starSelected"] = ("Star selected", "收藏所选"),
+        ["history.deleteSelected"] = ("Delete selected", "删除所选"),
+        ["history.deleteSelectedConfirm"] = ("Delete {0} pictures for good? This cannot be undone.", "确定永久删除 {0} 张图片？此操作无法撤销。"),
+        ["history.deleteSelectedYes"] = ("Delete them", "删除"),
+        ["image.time"] = ("{0} s", "{0} 秒"),
+        ["image.timeTip"] = ("GPU time per picture: the job's {0} s divided by its {1} pictures", "每张图片的 GPU 时间：任务共 {0} 秒，除以 {1} 张图片"),
+        ["image.timeLabel"] = ("Time", "耗时"),
+
         // History
         ["history.title"] = ("History", "历史记录"),
         ["history.count"] = ("{0} pictures", "共 {0} 张"),
