@@ -87,3 +87,30 @@ public partial class ComponentTests
         Assert.True(leftovers.Count == 0, $"English left in the Chinese {where}: {string.Join(", ", leftovers)}");
     }
 }
+
+public partial class ComponentTests
+{
+    [Fact]
+    public async Task AnOddWidthIsExplainedByTheStudioInChineseNotByTheBrowser()
+    {
+        await using var studio = await TestStudio.StartAsync(userName: "林薇");
+        studio.Localizer.SetLanguage(UiLanguage.Chinese);
+        var form = studio.Get<GenerateSession>().Form;
+        form.SizeMode = SizeMode.Custom;
+        form.CustomWidth = 1000;
+
+        var html = await studio.RenderAsync<ZImage.Web.Components.Pages.Generate>();
+        var width = System.Text.RegularExpressions.Regex.Match(html, "<span id=\"custom-width\".*?(<input[^>]*>)", System.Text.RegularExpressions.RegexOptions.Singleline).Groups[1].Value;
+
+        // A text input outside any form: the browser has no constraint of its own to check, so no bubble in its language.
+        Assert.Contains("type=\"text\"", width);
+        Assert.DoesNotContain("pattern=", width);
+        Assert.DoesNotContain("required", width.Replace("aria-required", ""));
+        Assert.DoesNotContain("<form", html);
+        // The studio's own rule and its correction, in Chinese.
+        var text = VisibleText(html);
+        Assert.Contains("宽度：1000 已调整为 1008", text);
+        Assert.Contains("边长必须是 16 像素的整数倍，范围 256 到 2048。", text);
+        AssertNoEnglish(html, "custom size section");
+    }
+}

@@ -96,6 +96,10 @@ public sealed class TestStudio : IAsyncDisposable
         bunit.JSInterop.Mode = JSRuntimeMode.Loose;
         bunit.Services.AddMudServices();
         // bUnit brings its own options infrastructure, which knows none of the studio's settings: options come from the studio.
+        // MudBlazor's words come from the studio's table in the chosen language (MudText), as in the app.
+        foreach (var own in bunit.Services.Where(d => d.ServiceType == typeof(MudBlazor.ILocalizationInterceptor)).ToList())
+            bunit.Services.Remove(own);
+        bunit.Services.AddScoped(_ => Services.GetRequiredService<MudBlazor.ILocalizationInterceptor>());
         foreach (var own in bunit.Services.Where(d => d.ServiceType.Namespace == "Microsoft.Extensions.Options").ToList())
             bunit.Services.Remove(own);
         bunit.Services.AddFallbackServiceProvider(Services);

@@ -466,6 +466,8 @@ public static class UiText
         ["job.failure.pipeline"] = ("Something went wrong while making the pictures. Try again; if it keeps happening, tell an administrator.", "生成图片时出错。请重试；如果反复出现，请告知管理员。"),
         ["job.failure.interrupted"] = ("The studio restarted while this job was running. Generate again.", "此任务运行时工作室重启了。请重新生成。"),
         ["job.failure.other"] = ("The job stopped with an error. Try again; if it keeps happening, tell an administrator.", "任务因错误而停止。请重试；如果反复出现，请告知管理员。"),
+        ["mud.MudInput_Increment"] = ("Increment", "增加"),
+        ["mud.MudInput_Decrement"] = ("Decrement", "减少"),
     };
 
     public static IReadOnlyCollection<string> Keys => Table.Keys;
