@@ -86,10 +86,6 @@ public partial class ComponentTests
         var leftovers = EnglishWords(VisibleText(html)).Except(AllowedInChinese).ToList();
         Assert.True(leftovers.Count == 0, $"English left in the Chinese {where}: {string.Join(", ", leftovers)}");
     }
-}
-
-public partial class ComponentTests
-{
     [Fact]
     public async Task AnOddWidthIsExplainedByTheStudioInChineseNotByTheBrowser()
     {

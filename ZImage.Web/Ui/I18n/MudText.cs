@@ -14,7 +14,7 @@ internal sealed class MudText(Localizer localizer, ILocalizationInterceptor mudB
             ? new LocalizedString(key, localizer.Format("mud." + key, arguments))
             : mudBlazors.Handle(key, arguments);
 
-    /// <summary>Wraps the interceptor AddMudServices registered; call after it.</summary>
+    /// <summary>Wraps the interceptor AddMudServices registered (scoped, as MudBlazor registers its own); call after it.</summary>
     public static void Register(IServiceCollection services)
     {
         var mud = services.Last(d => d.ServiceType == typeof(ILocalizationInterceptor));
