@@ -49,6 +49,7 @@ public static class WebSetup
     internal static IServiceCollection AddZImageUi(this IServiceCollection services)
     {
         services.AddMudServices();
+        MudText.Register(services);
         services.AddScoped<ThemeState>();
         services.AddOptions<UiOptions>().BindConfiguration(UiOptions.Section).ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);

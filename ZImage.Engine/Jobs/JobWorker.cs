@@ -17,8 +17,13 @@ namespace ZImage.Engine.Jobs;
 public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWriter writer, ImageFiles files,
     IOptionsMonitor<JobsOptions> options, TimeProvider clock, ILogger<JobWorker> logger) : BackgroundService
 {
-    private const string OutOfMemoryMessage =
+    /// <summary>The reasons a job is recorded with; public so the studio can say them in the person's language.</summary>
+    public const string OutOfMemoryMessage =
         "The GPU ran out of memory while making these pictures. Try fewer images, a smaller size, or wait until the GPU is less busy.";
+
+    public const string PipelineFailurePrefix = "Making the pictures failed: ";
+    public const string DiskFullPrefix = "Disk full: ";
+    public const string SaveFailedPrefix = "The pictures were made but could not be saved";
 
     private long _jobsRun;
     private long _overheadTicks;
@@ -144,7 +149,7 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
             outOfMemory = jobs.IsOutOfMemory(e);
             if (outOfMemory && !outOfMemoryCounted)
                 jobs.NoteOutOfMemory();
-            failure = outOfMemory ? OutOfMemoryMessage : e is ImageSaveException ? e.Message : $"Making the pictures failed: {e.Message}";
+            failure = outOfMemory ? OutOfMemoryMessage : e is ImageSaveException ? e.Message : PipelineFailurePrefix + e.Message;
             if (!outOfMemory)
                 logger.LogError(e, "Job {JobId} failed", job.Id);
             await jobs.FailedAsync(job, failure, notice, outOfMemory);
@@ -238,9 +243,9 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
         {
             ImageFiles.DeleteQuietly([.. written]);
             if (IsDiskFull(e))
-                throw new ImageSaveException($"Disk full: the pictures were made but there is no space left in the output folder ({files.OutputRoot}) to save them. " +
+                throw new ImageSaveException(DiskFullPrefix + $"the pictures were made but there is no space left in the output folder ({files.OutputRoot}) to save them. " +
                     "Free some space, or choose another output folder in Settings, and generate again.", e);
-            throw new ImageSaveException($"The pictures were made but could not be saved ({e.Message}). Check the output folder's free space and permissions.", e);
+            throw new ImageSaveException(SaveFailedPrefix + $" ({e.Message}). Check the output folder's free space and permissions.", e);
         }
         return rows;
     }

@@ -90,7 +90,7 @@ public sealed class TestStudio : IAsyncDisposable
     /// settled. bUnit supplies the browser's side (JS interop in loose mode, navigation) and MudBlazor's services bound to
     /// it; everything else comes from this studio's scope.
     /// </summary>
-    public async Task<string> RenderAsync<TComponent>(IDictionary<string, object?>? parameters = null, bool inLayout = false) where TComponent : IComponent
+    public async Task<string> RenderAsync<TComponent>(IDictionary<string, object?>? parameters = null, bool inLayout = false, Microsoft.AspNetCore.Http.HttpContext? request = null) where TComponent : IComponent
     {
         await using var bunit = Bunit();
         RenderFragment component = b =>
@@ -102,6 +102,8 @@ public sealed class TestStudio : IAsyncDisposable
         };
         var rendered = inLayout
             ? (IRenderedComponent<IComponent>)bunit.Render<ZImage.Web.Components.Layout.MainLayout>(p => p.Add(l => l.Body, component))
+            : request is not null
+                ? bunit.Render<CascadingValue<Microsoft.AspNetCore.Http.HttpContext>>(p => p.Add(c => c.Value, request).AddChildContent(component))
             : bunit.Render(component);
         return rendered.Markup;
     }
@@ -115,6 +117,10 @@ public sealed class TestStudio : IAsyncDisposable
         var bunit = new BunitContext();
         bunit.JSInterop.Mode = JSRuntimeMode.Loose;
         bunit.Services.AddMudServices();
+        // MudBlazor's words come from the studio's table in the chosen language (MudText), as in the app.
+        foreach (var own in bunit.Services.Where(d => d.ServiceType == typeof(MudBlazor.ILocalizationInterceptor)).ToList())
+            bunit.Services.Remove(own);
+        bunit.Services.AddScoped(_ => Services.GetRequiredService<MudBlazor.ILocalizationInterceptor>());
         // bUnit brings its own options infrastructure, which knows none of the studio's settings: options come from the studio.
         foreach (var own in bunit.Services.Where(d => d.ServiceType.Namespace == "Microsoft.Extensions.Options").ToList())
             bunit.Services.Remove(own);

@@ -468,6 +468,16 @@ public static class UiText
         ["settings.problem.folderMissing"] = ("{0}: the folder {1} does not exist.", "{0}：文件夹 {1} 不存在。"),
         ["settings.problem.modelUnusable"] = ("{0}: this folder cannot be used as the model: {1}", "{0}：此文件夹不能用作模型：{1}"),
         ["settings.problem.totalBelowPerUser"] = ("{0} must be at least the number of waiting jobs per person.", "{0} 不能小于每人最多排队任务数。"),
+
+        // Why a job failed (the engine records the reason in English; see JobFailureText) and the browser's own checks
+        ["job.failure.outOfMemory"] = ("The graphics card ran out of memory. Try fewer pictures or a smaller size, or wait until it is less busy.", "显卡内存不足。请减少图片数量或缩小尺寸，或等显卡空闲一些再试。"),
+        ["job.failure.diskFull"] = ("The pictures were made but the disk is full, so they could not be saved. Ask an administrator to free some space.", "图片已生成，但磁盘已满，无法保存。请联系管理员释放空间。"),
+        ["job.failure.saveFailed"] = ("The pictures were made but could not be saved. Ask an administrator to check the output folder.", "图片已生成，但无法保存。请联系管理员检查输出文件夹。"),
+        ["job.failure.pipeline"] = ("Something went wrong while making the pictures. Try again; if it keeps happening, tell an administrator.", "生成图片时出错。请重试；如果反复出现，请告知管理员。"),
+        ["job.failure.interrupted"] = ("The studio restarted while this job was running. Generate again.", "此任务运行时工作室重启了。请重新生成。"),
+        ["job.failure.other"] = ("The job stopped with an error. Try again; if it keeps happening, tell an administrator.", "任务因错误而停止。请重试；如果反复出现，请告知管理员。"),
+        ["mud.MudInput_Increment"] = ("Increment", "增加"),
+        ["mud.MudInput_Decrement"] = ("Decrement", "减少"),
     };
 
     public static IReadOnlyCollection<string> Keys => Table.Keys;
