@@ -64,4 +64,11 @@ public sealed record ImageRecord(
 {
     /// <summary>The model that made the picture, as its PNG says; the default name for pictures stored before it was kept.</summary>
     public string Model { get; init; } = ImageSettings.DefaultModel;
+
+    /// <summary>The GPU time of the job that made the picture (zero before it was measured), read with the picture so a
+    /// page of history costs one query, not one job lookup per card.</summary>
+    public TimeSpan JobGpuTime { get; init; }
+
+    /// <summary>How many stored pictures that job made: the job's time is shared out over them.</summary>
+    public int JobPictureCount { get; init; }
 }

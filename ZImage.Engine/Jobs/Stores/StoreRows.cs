@@ -20,7 +20,8 @@ internal static class StoreRows
 
     public const string ImageColumns = """
         i.id, i.job_id, u.name, i.idx, i.path, i.thumb_path, i.width, i.height, i.seed, i.favourite, i.created_at,
-        j.prompt, j.negative_prompt, j.steps, j.cfg, j.cfg_truncation, j.cfg_normalization, i.model, j.style
+        j.prompt, j.negative_prompt, j.steps, j.cfg, j.cfg_truncation, j.cfg_normalization, i.model, j.style,
+        j.gpu_ms, (SELECT COUNT(*) FROM images x WHERE x.job_id = i.job_id)
         """;
 
     /// <summary>Reads <see cref="JobColumns"/> followed by the job's image ids as one comma-separated text (or NULL).</summary>
@@ -79,6 +80,8 @@ internal static class StoreRows
             })
         {
             Model = r.IsDBNull(17) ? ImageSettings.DefaultModel : r.GetString(17),
+            JobGpuTime = TimeSpan.FromMilliseconds(r.GetInt64(19)),
+            JobPictureCount = Convert.ToInt32(r.GetValue(20)),
         };
     }
 

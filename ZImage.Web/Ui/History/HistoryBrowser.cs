@@ -52,13 +52,14 @@ public sealed class HistoryBrowser
 
     public IReadOnlyCollection<long> Selected => _selected;
 
-    /// <summary>When set, each load also reads the GPU time of the page's jobs, so every card can say how long it took.</summary>
-    public IJobService? Jobs { get; init; }
-
-    /// <summary>Job id → its GPU time and picture count, for the jobs on this page the person may see.</summary>
-    public IReadOnlyDictionary<string, PictureTimeShare> Times { get; private set; } = new Dictionary<string, PictureTimeShare>();
-
-    public PictureTimeShare? TimeOf(ImageRecord image) => Times.GetValueOrDefault(image.JobId);
+    /// <summary>
+    /// How long the picture took: its job's GPU time shared out over the job's pictures. Shown to those who may manage the
+    /// job (its owner, an admin), as the job itself is; nothing before the time was measured.
+    /// </summary>
+    public PictureTimeShare? TimeOf(ImageRecord image) =>
+        image.JobGpuTime > TimeSpan.Zero && _user.Caller.CanManage(image.UserName)
+            ? new PictureTimeShare(image.JobGpuTime, Math.Max(1, image.JobPictureCount))
+            : null;
 
     public HistoryQuery BuildQuery()
     {
@@ -101,7 +102,6 @@ public sealed class HistoryBrowser
         try
         {
             Current = await _history.QueryAsync(BuildQuery(), ct);
-            Times = await LoadTimesAsync(Current, ct);
             FailureDetail = null;
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -159,20 +159,6 @@ public sealed class HistoryBrowser
         if (Current is { Items.Count: 0 } && Page > 0)
             await GoToAsync(Page - 1, ct);
         return deleted;
-    }
-
-    private async Task<IReadOnlyDictionary<string, PictureTimeShare>> LoadTimesAsync(HistoryPage page, CancellationToken ct)
-    {
-        var times = new Dictionary<string, PictureTimeShare>();
-        if (Jobs is null)
-            return times;
-        foreach (var jobId in page.Items.Select(i => i.JobId).Distinct())
-        {
-            // Null for someone else's job when the person is not an admin: their cards simply show no time.
-            if (await Jobs.GetAsync(jobId, _user.Caller, ct) is { GpuTime.Ticks: > 0 } job)
-                times[jobId] = new PictureTimeShare(job.GpuTime, Math.Max(1, job.ImageIds.Count > 0 ? job.ImageIds.Count : job.Request.Count));
-        }
-        return times;
     }
 
     public static (int? Width, int? Height) ParseSize(string? size)
