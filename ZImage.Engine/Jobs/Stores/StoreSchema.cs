@@ -194,6 +194,8 @@ public static class StoreSchema
             ALTER TABLE jobs ADD COLUMN gpu_ms BIGINT NOT NULL DEFAULT 0;
             CREATE INDEX ix_jobs_finished ON jobs(finished_at);
             """),
+        // NULL: the person never chose; the studio's default applies (Caller.SharesByDefault), so a mode change needs no rewrite.
+        StoreMigration.Both(7, "each person's choice to share pictures with the team", "ALTER TABLE users ADD COLUMN shares_pictures INTEGER;"),
     ];
 
     /// <summary>The refusal both stores give a database written by a newer program.</summary>

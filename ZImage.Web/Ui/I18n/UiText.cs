@@ -41,6 +41,10 @@ public static class UiText
         ["name.changeExplain"] = ("Pictures you make from now on are kept under the new name; the ones already made stay under the old one.", "从现在起生成的图片将保存在新名字下；已生成的图片仍保留在原名字下。"),
         ["name.keep"] = ("Keep my name", "保留原名字"),
         ["name.problem"] = ("Please enter a name of 1 to 40 characters.", "请输入 1 到 40 个字符的名字。"),
+        ["name.taken.title"] = ("Someone already uses the name “{0}” here", "这里已经有人在用“{0}”这个名字"),
+        ["name.taken.text"] = ("This studio has no passwords: everyone who uses “{0}” is the same person to it. You would see, star and delete their pictures and cancel their jobs, and they yours. Use it only if it is your own name.", "这个工作室没有密码：凡是使用“{0}”的人，对它来说都是同一个人。你将能查看、收藏和删除此人的图片，并取消此人的任务，此人对你的图片和任务也一样。只有当这就是你本人的名字时才使用它。"),
+        ["name.taken.yes"] = ("It’s me, continue as “{0}”", "是我，以“{0}”继续"),
+        ["name.taken.no"] = ("Choose another name", "换一个名字"),
 
         // Accounts mode
         ["accounts.signIn"] = ("Sign in", "登录"),
@@ -260,6 +264,10 @@ public static class UiText
         ["queue.yours"] = ("Yours: {0}", "你的：{0}"),
         ["queue.someone"] = ("Someone's job, position {0}", "他人的任务，第 {0} 位"),
         ["queue.someoneRunning"] = ("Someone's job is being made", "正在生成他人的任务"),
+        ["queue.shared"] = ("Shared: {0}", "他人共享：{0}"),
+        ["sharing.label"] = ("Share my pictures with the team", "与团队共享我的图片"),
+        ["sharing.on"] = ("Others see your pictures under History → Everyone and your prompts in the queue.", "其他人可以在“历史 → 所有人”中看到你的图片，并在队列中看到你的提示词。"),
+        ["sharing.off"] = ("Only you see your pictures and prompts (and, with sign-in, the studio’s administrators).", "只有你能看到你的图片和提示词（启用登录时，工作室管理员也能看到）。"),
 
         // Images
         ["image.open"] = ("Open large", "查看大图"),
@@ -284,6 +292,7 @@ public static class UiText
         // History cards: per-card and bulk actions, and how long each picture took
         ["tile.deleteConfirm"] = ("Delete for good?", "确定永久删除？"),
         ["history.starSelected"] = ("Star selected", "收藏所选"),
+        ["history.unstarSelected"] = ("Unstar selected", "取消收藏所选"),
         ["history.deleteSelected"] = ("Delete selected", "删除所选"),
         ["history.deleteSelectedConfirm"] = ("Delete {0} pictures for good? This cannot be undone.", "确定永久删除 {0} 张图片？此操作无法撤销。"),
         ["history.deleteSelectedYes"] = ("Delete them", "删除"),
@@ -299,6 +308,7 @@ public static class UiText
         ["history.owner"] = ("Whose pictures", "谁的图片"),
         ["history.mine"] = ("Mine", "我的"),
         ["history.everyone"] = ("Everyone", "所有人"),
+        ["history.everyoneHint"] = ("Your pictures and those others share with the team", "你的图片，以及其他人与团队共享的图片"),
         ["history.period"] = ("When", "时间"),
         ["history.period.AnyTime"] = ("Any time", "全部时间"),
         ["history.period.Today"] = ("Today", "今天"),
