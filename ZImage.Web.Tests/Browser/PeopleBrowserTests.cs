@@ -6,11 +6,11 @@ namespace ZImage.Web.Tests.Browser;
 /// <summary>
 /// Two people in an open (team) studio, in real browsers: with "share my pictures with the team" off neither finds the
 /// other's pictures in History → Everyone; turned on, both do. And a third person who types a name already in use is
-/// warned before becoming that person.
+/// warned before becoming that person. The About dialog opens from the header.
 /// </summary>
 [Collection(nameof(StudioBrowserTests))]
 [Trait("Category", "Browser")]
-public sealed class SharingBrowserTests(StudioServer server) : IClassFixture<StudioServer>
+public sealed class PeopleBrowserTests(StudioServer server) : IClassFixture<StudioServer>
 {
     [Fact]
     public async Task TwoPeopleWithSharingOffDoNotSeeEachOthersPicturesInHistoryAndWithItOnTheyDo()
@@ -71,6 +71,27 @@ public sealed class SharingBrowserTests(StudioServer server) : IClassFixture<Stu
 
         Assert.Empty(owner.Errors);
         Assert.Empty(newcomer.Errors);
+    }
+
+    [Fact]
+    public async Task TheAboutDialogOpensFromTheHeaderOnAPhoneInChinese()
+    {
+        await using var lea = await server.NewPersonAsync(390, 844, "zh-CN");
+        await lea.ArriveAsAsync("Lea");
+        await lea.Page.Locator("#lang-zh").ClickAsync();
+
+        await lea.Page.Locator("#about").ClickAsync();
+
+        var panel = lea.Page.Locator("#about-panel");
+        await Expect(panel).ToBeVisibleAsync();
+        await Expect(lea.Page.Locator(".mud-dialog")).ToContainTextAsync("关于 ZImage");
+        await Expect(lea.Page.Locator("#about-runtime")).ToContainTextAsync("ONNX Runtime");
+        await Expect(lea.Page.Locator("#about-gpu")).ToContainTextAsync("Test GPU");
+        await Expect(lea.Page.Locator("#about-dotnet")).ToContainTextAsync(".NET");
+        Assert.True(await lea.Page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"), "the dialog widens the page");
+        await lea.Page.Locator("#about-close").ClickAsync();
+        await Expect(panel).ToHaveCountAsync(0);
+        Assert.Empty(lea.Errors);
     }
 
     private static async Task SetSharingAsync(Person person, bool shares)
