@@ -59,11 +59,13 @@ public sealed class PeopleBrowserTests(StudioServer server) : IClassFixture<Stud
         await MakePictureAsync(owner, "juno's lantern");
 
         await using var newcomer = await server.NewPersonAsync(locale: "zh-CN");
+        await newcomer.Context.AddCookiesAsync([new Cookie { Name = "zi-lang", Value = "zh-CN", Url = server.BaseUrl }, new Cookie { Name = "zi-theme", Value = "dark", Url = server.BaseUrl }]);
         await newcomer.OpenAsync("/");
         await newcomer.Page.Locator("#display-name").FillAsync("juno");
         await newcomer.Page.Locator("#name-continue").ClickAsync();
 
         await Expect(newcomer.Page.Locator("#name-taken")).ToBeVisibleAsync();
+        await newcomer.ScreenshotAsync("name-taken-1366x768-zh-CN-dark");
         await newcomer.Page.Locator("#name-taken-no").ClickAsync();
         await newcomer.Page.Locator("#display-name").FillAsync("Kit");
         await newcomer.Page.Locator("#name-continue").ClickAsync();
@@ -89,6 +91,7 @@ public sealed class PeopleBrowserTests(StudioServer server) : IClassFixture<Stud
         await Expect(lea.Page.Locator("#about-gpu")).ToContainTextAsync("Test GPU");
         await Expect(lea.Page.Locator("#about-dotnet")).ToContainTextAsync(".NET");
         Assert.True(await lea.Page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"), "the dialog widens the page");
+        await lea.ScreenshotAsync("about-390x844-zh-CN");
         await lea.Page.Locator("#about-close").ClickAsync();
         await Expect(panel).ToHaveCountAsync(0);
         Assert.Empty(lea.Errors);
