@@ -58,7 +58,6 @@ public static class WebSetup
         services.AddSingleton<NewPictureDefaults>();
         services.AddSingleton<StyleCatalog>();
         services.AddSingleton<ZImage.Web.Ui.Batches.BatchBuilder>();
-        services.AddSingleton<PeopleDatabase>();
         services.AddSingleton<AccountStore>();
         services.AddZImageModels();
         services.AddSingleton<IPromptTokenCounter, ModelTokenCounter>();

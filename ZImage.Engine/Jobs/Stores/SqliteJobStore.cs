@@ -10,7 +10,7 @@ namespace ZImage.Engine.Jobs;
 /// A connection per call from the pool; writes go through one gate because SQLite has one writer
 /// and waiting in-process is cheaper than SQLITE_BUSY retries. Times are stored as Unix milliseconds.
 /// </summary>
-public sealed class SqliteJobStore : IJobStore, IPictureStore, ITimingStore
+public sealed partial class SqliteJobStore : IJobStore, IPictureStore, ITimingStore, IPeopleStore
 {
     private readonly string _connectionString;
     private readonly string _outputRoot;
@@ -59,6 +59,7 @@ public sealed class SqliteJobStore : IJobStore, IPictureStore, ITimingStore
             }
             SchemaVersion = (int)Scalar<long>(c, null, "SELECT MAX(version) FROM schema_version");
             _hasFts = Scalar<long>(c, null, "SELECT count(*) FROM sqlite_master WHERE name = 'jobs_fts'") > 0;
+            ImportLegacyPeople(c);
         }
         finally
         {

@@ -28,7 +28,7 @@ public static class AccountEndpoints
         app.MapPost("/ui/setup-admin", async (HttpContext http, AccountStore accounts, AccountSetup setup,
             [FromForm] string? name, [FromForm] string? password, [FromForm] string? confirm, [FromForm] string? setupCode) =>
         {
-            var problem = !setup.Matches(setupCode) ? "accounts.problem.setupCode"
+            var problem = !await setup.MatchesAsync(setupCode, http.RequestAborted) ? "accounts.problem.setupCode"
                 : password != confirm ? "accounts.problem.confirm"
                 : (await accounts.CreateAsync(name ?? "", password ?? "", isAdmin: true, onlyIfNone: true, http.RequestAborted)).FirstOrDefault()?.TextKey;
             if (problem is not null)
