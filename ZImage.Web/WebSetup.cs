@@ -33,6 +33,7 @@ public static class WebSetup
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddZImageUi();
         // Cookie sign-in is only used in accounts mode; in open mode nobody is ever signed in and it stays idle.
+        StoreKeyRing.AddTo(builder.Services, builder.Configuration);
         builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie(AccountCookie.Configure).AddCallerSchemes();
         builder.Services.AddAuthorization();
         builder.Services.AddLoopbackHostFilter(builder.Configuration);

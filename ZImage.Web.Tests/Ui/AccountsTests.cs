@@ -2,8 +2,8 @@ using System.Net;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
-using ZImage.Engine.History;
 using ZImage.Engine.Jobs;
+using ZImage.Web.Tests.Kit;
 using ZImage.Web.Ui.Identity;
 
 namespace ZImage.Web.Tests.Ui;
@@ -15,23 +15,15 @@ public sealed partial class AccountsTests : IDisposable
     /// <summary>The studio's store in the data folder, as the app opens it (zimage.db), without a host.</summary>
     private (AccountStore Accounts, ZImage.Web.Api.Auth.ApiTokenStore Tokens) People()
     {
-        var store = new SqliteJobStore(Path.Combine(_root, "data", DatabaseFile), Path.Combine(_root, "outputs"));
-        _stores.Add(store);
-        var ready = new StoreReady(store);
-        return (new AccountStore(store, ready), new ZImage.Web.Api.Auth.ApiTokenStore(store, ready, TimeProvider.System));
+        var people = new StorePeople<SqliteJobStore>(new SqliteJobStore(Path.Combine(_root, "data", DatabaseFile), Path.Combine(_root, "outputs")));
+        _stores.Add(people.Store);
+        return (people.Accounts, people.Tokens);
     }
 
     private const string DatabaseFile = "zimage.db";
     private readonly List<SqliteJobStore> _stores = [];
 
     private AccountStore Store() => People().Accounts;
-
-    private sealed class StoreReady(SqliteJobStore store) : IStoreStartup
-    {
-        private readonly Lazy<Task> _initialised = new(() => store.InitializeAsync());
-
-        public Task EnsureInitializedAsync() => _initialised.Value;
-    }
 
     [Fact]
     public async Task PasswordsAreHashedAndOnlyTheRightOneSignsIn()

@@ -109,4 +109,14 @@ public abstract partial class JobStoreContract
         Assert.Equal(new Dictionary<string, string> { ["language"] = "zh-CN" }, await People.ReadPreferencesAsync("ann"));
         Assert.Equal(new Dictionary<string, string> { ["theme"] = "light" }, await People.ReadPreferencesAsync("bob"));
     }
+
+    [StoreFact]
+    public async Task CookieKeysAreKeptInTheOrderTheyWereMadeAndNeverReplaced()
+    {
+        await People.SaveKeyAsync("key-b", "<key id=\"b\" />", T0);
+        await People.SaveKeyAsync("key-a", "<key id=\"a\" />", T0.AddDays(90));
+        await People.SaveKeyAsync("key-b", "<key id=\"changed\" />", T0.AddDays(91));
+
+        Assert.Equal(["<key id=\"b\" />", "<key id=\"a\" />"], await People.ReadKeyRingAsync());
+    }
 }

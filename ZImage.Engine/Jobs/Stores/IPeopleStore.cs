@@ -68,4 +68,10 @@ public interface IPeopleStore
 
     /// <summary>Null <paramref name="value"/> forgets the choice.</summary>
     Task SavePreferenceAsync(string name, string key, string? value, CancellationToken ct = default);
+
+    /// <summary>The web's cookie keys (ASP.NET Core Data Protection's XML elements), oldest first.</summary>
+    Task<IReadOnlyList<string>> ReadKeyRingAsync(CancellationToken ct = default);
+
+    /// <summary>Adds a key under its name (a repeat of a name is ignored: a key never changes once written).</summary>
+    Task SaveKeyAsync(string name, string xml, DateTimeOffset at, CancellationToken ct = default);
 }

@@ -147,6 +147,23 @@ public sealed partial class PostgresJobStore
             ct, ("name", name), ("key", key), ("value", value ?? ""));
     }
 
+    public async Task<IReadOnlyList<string>> ReadKeyRingAsync(CancellationToken ct = default)
+    {
+        await using var c = await _source.OpenConnectionAsync(ct);
+        await using var cmd = Command(c, null, StoreRows.SelectKeys);
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        var keys = new List<string>();
+        while (await r.ReadAsync(ct))
+            keys.Add(r.GetString(0));
+        return keys;
+    }
+
+    public async Task SaveKeyAsync(string name, string xml, DateTimeOffset at, CancellationToken ct = default)
+    {
+        await using var c = await _source.OpenConnectionAsync(ct);
+        await ExecAsync(c, null, StoreRows.InsertKey, ct, ("@name", name), ("@xml", xml), ("@at", at.ToUnixTimeMilliseconds()));
+    }
+
     private static Task RevokeTokensOfAsync(NpgsqlConnection c, NpgsqlTransaction t, string name, DateTimeOffset at, CancellationToken ct) =>
         ExecAsync(c, t, "UPDATE api_tokens SET revoked_at = @now WHERE lower(user_name) = lower(@name) AND revoked_at IS NULL", ct,
             ("now", at.ToUnixTimeMilliseconds()), ("name", name));

@@ -158,6 +158,20 @@ public sealed partial class SqliteJobStore
                 : "INSERT INTO person_preferences(name, key, value) VALUES ($name, $key, $value) ON CONFLICT(name, key) DO UPDATE SET value = $value",
             ("$name", name), ("$key", key), ("$value", value)), ct);
 
+    public Task<IReadOnlyList<string>> ReadKeyRingAsync(CancellationToken ct = default)
+    {
+        using var c = Open();
+        using var cmd = Command(c, null, StoreRows.SelectKeys);
+        using var r = cmd.ExecuteReader();
+        var keys = new List<string>();
+        while (r.Read())
+            keys.Add(r.GetString(0));
+        return Task.FromResult<IReadOnlyList<string>>(keys);
+    }
+
+    public Task SaveKeyAsync(string name, string xml, DateTimeOffset at, CancellationToken ct = default) => WriteAsync(c =>
+        Exec(c, null, StoreRows.InsertKey, ("@name", name), ("@xml", xml), ("@at", at.ToUnixTimeMilliseconds())), ct);
+
     private static void RevokeTokensOf(SqliteConnection c, SqliteTransaction t, string name, DateTimeOffset at) =>
         Exec(c, t, "UPDATE api_tokens SET revoked_at = $now WHERE user_name = $name AND revoked_at IS NULL", ("$now", at.ToUnixTimeMilliseconds()), ("$name", name));
 

@@ -131,6 +131,10 @@ internal static class StoreRows
 
     public const string TokenColumns = "id, user_name, name, prefix, is_admin, created_at, last_used_at";
 
+    public const string SelectKeys = "SELECT xml FROM data_protection_keys ORDER BY created_at, name";
+
+    public const string InsertKey = "INSERT INTO data_protection_keys(name, xml, created_at) VALUES (@name, @xml, @at) ON CONFLICT (name) DO NOTHING";
+
     /// <summary>A row of <see cref="AccountColumns"/>; a stamp time of 0 (accounts imported from before stamps) reads as none.</summary>
     public static PersonAccount ReadAccount(DbDataReader r) => new(r.GetString(0), r.GetString(1), Convert.ToInt64(r.GetValue(2)) != 0, r.GetString(3),
         r.GetInt64(4) == 0 ? null : FromMs(r.GetInt64(4)));

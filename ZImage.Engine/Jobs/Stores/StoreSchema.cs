@@ -199,7 +199,9 @@ public static class StoreSchema
         // those files when it finds them beside its database. Names compare without case, as the users table does.
         // setup_code: the one-time code for the first administrator, one per studio (every process prints the same);
         // the row goes with the first account. person_preferences: a person's own choices (language, theme), any device.
-        new(7, "people: accounts, API tokens, setup code, preferences",
+        // data_protection_keys: with PostgreSQL, the key ring that signs cookies and antiforgery tokens, so a sign-in made on
+        // one machine is read on another (SQLite studios keep ASP.NET Core's own key folder; the table stays empty).
+        new(7, "people: accounts, API tokens, setup code, preferences, cookie keys",
             Sqlite: """
                 CREATE TABLE accounts(
                     name TEXT PRIMARY KEY COLLATE NOCASE,
@@ -227,6 +229,10 @@ public static class StoreSchema
                     key TEXT NOT NULL,
                     value TEXT NOT NULL,
                     PRIMARY KEY(name, key));
+                CREATE TABLE data_protection_keys(
+                    name TEXT PRIMARY KEY,
+                    xml TEXT NOT NULL,
+                    created_at INTEGER NOT NULL);
                 """,
             PostgreSql: """
                 CREATE TABLE accounts(
@@ -256,6 +262,10 @@ public static class StoreSchema
                     key TEXT NOT NULL,
                     value TEXT NOT NULL);
                 CREATE UNIQUE INDEX ix_person_preferences ON person_preferences(lower(name), key);
+                CREATE TABLE data_protection_keys(
+                    name TEXT PRIMARY KEY,
+                    xml TEXT NOT NULL,
+                    created_at BIGINT NOT NULL);
                 """),
         // A batch and each of its items, so a restart finishes it (docs/batches.md). settings: the item's
         // GenerationRequest as JSON; state: Pending, Submitted, Succeeded, Failed or Cancelled. runner / lease_until:
