@@ -60,6 +60,7 @@ public static class WebSetup
         services.AddSingleton<StyleCatalog>();
         services.AddSingleton<ZImage.Web.Ui.Batches.BatchBuilder>();
         services.AddSingleton<AccountStore>();
+        services.AddSingleton<PersonPreferences>();
         services.AddZImageModels();
         services.AddSingleton<IPromptTokenCounter, ModelTokenCounter>();
         services.TryAddSingleton<IModelActivator, SettingsModelActivator>();

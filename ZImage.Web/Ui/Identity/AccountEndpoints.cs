@@ -16,12 +16,14 @@ public static class AccountEndpoints
 
     public static void MapZImageAccounts(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/ui/signin", async (HttpContext http, AccountStore accounts, [FromForm] string? name, [FromForm] string? password, [FromForm] string? returnUrl) =>
+        app.MapPost("/ui/signin", async (HttpContext http, AccountStore accounts, PersonPreferences preferences,
+            [FromForm] string? name, [FromForm] string? password, [FromForm] string? returnUrl) =>
         {
             var account = await accounts.VerifyAsync(name ?? "", password ?? "", http.RequestAborted);
             if (account is null)
                 return Results.LocalRedirect($"{SignInPath}?error=signin&returnUrl={Uri.EscapeDataString(Local(returnUrl))}");
             await SignInAsync(http, account);
+            await preferences.ApplyAsync(http, account.Name);
             return Results.LocalRedirect(Local(returnUrl));
         }).AllowAnonymous().RequireRateLimiting(SignInRateLimit.Policy);
 
