@@ -64,19 +64,7 @@ public sealed class MigrateStoreCommandTests
                     [new StoredBatchItem(0, new BatchItem(1, new GenerationRequest { Prompt = "a mug" }, SeedPolicy.Fixed))]), "old-process", DateTimeOffset.UtcNow.AddHours(1));
             }
             // Mei is only in people.db, as the previous build left it.
-            var hash = new Microsoft.AspNetCore.Identity.PasswordHasher<string>().HashPassword("Mei", "mei's password");
-            using (var old = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(data, SqliteJobStore.LegacyPeopleFile)};Pooling=False"))
-            {
-                old.Open();
-                using var create = old.CreateCommand();
-                create.CommandText = """
-                    CREATE TABLE accounts (name TEXT PRIMARY KEY COLLATE NOCASE, password_hash TEXT NOT NULL, is_admin INTEGER NOT NULL,
-                        stamp TEXT NOT NULL, stamped_at INTEGER NOT NULL);
-                    INSERT INTO accounts VALUES ('Mei', $hash, 0, 'STAMP', 1700000000000);
-                    """;
-                create.Parameters.AddWithValue("$hash", hash);
-                create.ExecuteNonQuery();
-            }
+            PreviousBuild.WritePeopleDb(data, [("Mei", PreviousBuild.PasswordHash("Mei", "mei's password"), false, "STAMP")], []);
 
             var output = new StringWriter();
             var error = new StringWriter();

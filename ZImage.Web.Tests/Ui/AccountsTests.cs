@@ -48,27 +48,9 @@ public sealed partial class AccountsTests : IDisposable
     public async Task ThePreviousBuildsPeopleDbIsImportedIntoTheStudiosDatabase()
     {
         var data = Path.Combine(_root, "data");
-        Directory.CreateDirectory(data);
-        var hash = new Microsoft.AspNetCore.Identity.PasswordHasher<string>().HashPassword("Lin", "old password");
+        var hash = PreviousBuild.PasswordHash("Lin", "old password");
         const string secret = "zit_people-db-token-secret-0123456789";
-        using (var old = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(data, SqliteJobStore.LegacyPeopleFile)};Pooling=False"))
-        {
-            old.Open();
-            using var create = old.CreateCommand();
-            // people.db as the previous build (PeopleDatabase, schema 1) wrote it.
-            create.CommandText = """
-                CREATE TABLE accounts (name TEXT PRIMARY KEY COLLATE NOCASE, password_hash TEXT NOT NULL, is_admin INTEGER NOT NULL,
-                    stamp TEXT NOT NULL, stamped_at INTEGER NOT NULL);
-                CREATE TABLE api_tokens (id INTEGER PRIMARY KEY AUTOINCREMENT, user TEXT NOT NULL, name TEXT NOT NULL, prefix TEXT NOT NULL,
-                    hash BLOB NOT NULL UNIQUE, is_admin INTEGER NOT NULL, created_at INTEGER NOT NULL, last_used_at INTEGER, revoked_at INTEGER);
-                INSERT INTO accounts VALUES ('Lin', $hash, 1, 'STAMP1', 1700000000000), ('Mei', $hash, 0, 'STAMP2', 1700000000000);
-                INSERT INTO api_tokens (id, user, name, prefix, hash, is_admin, created_at) VALUES (7, 'Mei', 'script', 'zit_people', $token, 0, 1700000000001);
-                PRAGMA user_version = 1;
-                """;
-            create.Parameters.AddWithValue("$hash", hash);
-            create.Parameters.AddWithValue("$token", System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret)));
-            create.ExecuteNonQuery();
-        }
+        PreviousBuild.WritePeopleDb(data, [("Lin", hash, true, "STAMP1"), ("Mei", hash, false, "STAMP2")], [(7, "Mei", secret)]);
 
         var (accounts, tokens) = People();
 
