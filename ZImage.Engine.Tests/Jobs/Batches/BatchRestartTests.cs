@@ -123,6 +123,33 @@ public sealed class PostgresBatchRestartTests : BatchRestartContract
         await base.DisposeAsync();
     }
 
+    /// <summary>Two studios at once: a batch fed by the first is read and cancelled as a whole from the second.</summary>
+    [StoreFact]
+    public async Task ABatchFedByOneStudioIsFollowedAndCancelledFromAnother()
+    {
+        var pipeline = new FakePipeline();
+        await using var feeder = new JobsHost(Root, pipeline, settings: Settings);
+        await feeder.StartUpAsync();
+        await feeder.StartWorkerAsync();
+        await pipeline.HoldStepsAsync();
+        await using var other = new JobsHost(Path.Combine(Root, "other"), new FakePipeline(), settings: Settings);
+        await other.StartUpAsync();
+        var batch = (await feeder.Batches.SubmitAsync("shared", BatchRunTests.Items(6, "shared", steps: 2), new Caller("ann"))).Batch!;
+        pipeline.ReleaseSteps(2);
+        await BatchRunTests.UntilAsync(other, batch.Id, b => b.Succeeded == 1 && b.Submitted == 3, "the other studio to see one job done, one running, one waiting");
+
+        Assert.Equal(CancelOutcome.NotAllowed, await other.Batches.CancelAsync(batch.Id, new Caller("bob")));
+        Assert.Equal(CancelOutcome.Cancelled, await other.Batches.CancelAsync(batch.Id, new Caller("ann")));
+
+        // The running job stops at its worker's next heartbeat, the waiting one at once, and nothing more is submitted.
+        var seenThere = await BatchRunTests.UntilAsync(other, batch.Id, b => b.Status != BatchStatus.Running, "the batch to end, seen from the other studio");
+        var seenHere = await BatchRunTests.UntilAsync(feeder, batch.Id, b => b.Status != BatchStatus.Running, "the batch to end, seen by its feeder");
+        Assert.Equal((BatchStatus.Cancelled, 1, 5, 3), (seenThere.Status, seenThere.Succeeded, seenThere.Cancelled + seenThere.Failed, seenThere.Submitted));
+        Assert.Equal((seenHere.Status, seenHere.Succeeded, seenHere.Cancelled), (seenThere.Status, seenThere.Succeeded, seenThere.Cancelled));
+        Assert.DoesNotContain(pipeline.Started, r => r.Prompt is "shared 3" or "shared 4" or "shared 5");
+        pipeline.Unhold();
+    }
+
     protected override Dictionary<string, string?> Settings => new()
     {
         ["ZImage:Store:Provider"] = "PostgreSql",

@@ -65,7 +65,8 @@ public interface IBatchService
 /// <see cref="JobsStartup"/>) picks up every running batch where it stood: its submitted jobs are watched again, the rest
 /// is fed as before. A job is submitted under the key <c>batch-{id}-{index}</c>, so an item whose job was made just
 /// before a crash, but not yet recorded, gets that same job back, never a second one.
-/// With PostgreSQL one process feeds a batch under a lease; another takes it over when that process stops.
+/// With PostgreSQL one process feeds a batch under a lease, renewed on every pass of its loop (which is also when it reads
+/// a cancel asked on another process, before submitting anything more); another takes it over when that process stops.
 /// </summary>
 public sealed class BatchService : IBatchService, IAsyncDisposable
 {
@@ -261,7 +262,9 @@ public sealed class BatchService : IBatchService, IAsyncDisposable
             return CancelOutcome.NotAllowed;
         if (stored.Status != BatchStatus.Running || !await _store.RequestBatchCancelAsync(id, ct))
             return CancelOutcome.AlreadyFinished;
-        foreach (var item in stored.Items.Where(i => i.State == BatchItemState.Submitted))
+        // Read again after the request is stored: the feeder checks it before each submission, so a job it submitted
+        // just before is listed here, and one it submits after cannot be (it cancels its own at its next pass).
+        foreach (var item in (await _store.GetBatchAsync(id, ct))!.Items.Where(i => i.State == BatchItemState.Submitted))
             await _jobs.CancelAsync(item.JobId!, caller, ct);
         return CancelOutcome.Cancelled;
     }
@@ -270,7 +273,6 @@ public sealed class BatchService : IBatchService, IAsyncDisposable
     private async Task RunAsync(Batch batch)
     {
         var stop = _stopping.Token;
-        var renewed = DateTimeOffset.MinValue;
         try
         {
             while (true)
@@ -278,7 +280,9 @@ public sealed class BatchService : IBatchService, IAsyncDisposable
                 await batch.Gate.WaitAsync(stop);
                 try
                 {
-                    if (_storeOptions.IsShared && _clock.GetUtcNow() - renewed >= TimeSpan.FromSeconds(_storeOptions.HeartbeatSeconds))
+                    // Every pass (each start or end of the person's jobs, and at least once a second) renews the lease and
+                    // reads a cancel asked on another process, before anything more is submitted.
+                    if (_storeOptions.IsShared)
                     {
                         var lease = await _store.RenewBatchAsync(batch.Id, _runner, LeaseUntil, stop);
                         if (!lease.Held)
@@ -287,7 +291,6 @@ public sealed class BatchService : IBatchService, IAsyncDisposable
                             _batches.TryRemove(batch.Id, out _);
                             return;
                         }
-                        renewed = _clock.GetUtcNow();
                         if (lease.CancelRequested && !batch.CancelRequested)
                         {
                             batch.CancelRequested = true;
