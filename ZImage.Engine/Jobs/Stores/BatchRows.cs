@@ -50,10 +50,16 @@ internal static class BatchRows
         ("@runner", runner), ("@lease", leaseUntil.ToUnixTimeMilliseconds()),
     ];
 
+    /// <summary>The whole item, for <see cref="InsertItem"/>.</summary>
     public static (string, object?)[] ItemArgs(string batchId, StoredBatchItem i) =>
     [
-        ("@batch", batchId), ("@idx", i.Index), ("@line", i.Item.Line), ("@settings", JsonSerializer.Serialize(i.Item.Settings, Json)),
-        ("@policy", i.Item.SeedPolicy.ToString()), ("@state", i.State.ToString()), ("@job", i.JobId),
+        .. StateArgs(batchId, i), ("@line", i.Item.Line), ("@settings", JsonSerializer.Serialize(i.Item.Settings, Json)), ("@policy", i.Item.SeedPolicy.ToString()),
+    ];
+
+    /// <summary>What changes as the batch runs, for <see cref="SaveItem"/>.</summary>
+    public static (string, object?)[] StateArgs(string batchId, StoredBatchItem i) =>
+    [
+        ("@batch", batchId), ("@idx", i.Index), ("@state", i.State.ToString()), ("@job", i.JobId),
         ("@images", i.ImageIds is null ? null : string.Join(',', i.ImageIds.Select(id => id.ToString(CultureInfo.InvariantCulture)))), ("@error", i.Error),
     ];
 

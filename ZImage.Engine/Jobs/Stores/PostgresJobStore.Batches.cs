@@ -31,7 +31,7 @@ public sealed partial class PostgresJobStore : IBatchStore
     public async Task SaveBatchItemAsync(string batchId, StoredBatchItem item, CancellationToken ct = default)
     {
         await using var c = await _source.OpenConnectionAsync(ct);
-        await ExecAsync(c, null, BatchRows.SaveItem, ct, BatchRows.ItemArgs(batchId, item));
+        await ExecAsync(c, null, BatchRows.SaveItem, ct, BatchRows.StateArgs(batchId, item));
     }
 
     public async Task FinishBatchAsync(string batchId, BatchStatus status, DateTimeOffset at, string? error, CancellationToken ct = default)

@@ -16,7 +16,7 @@ public sealed partial class SqliteJobStore : IBatchStore
     }, ct);
 
     public Task SaveBatchItemAsync(string batchId, StoredBatchItem item, CancellationToken ct = default) => WriteAsync(c =>
-        Exec(c, null, BatchRows.SaveItem, BatchRows.ItemArgs(batchId, item)), ct);
+        Exec(c, null, BatchRows.SaveItem, BatchRows.StateArgs(batchId, item)), ct);
 
     public Task FinishBatchAsync(string batchId, BatchStatus status, DateTimeOffset at, string? error, CancellationToken ct = default) => WriteAsync(c =>
         Exec(c, null, BatchRows.Finish, BatchRows.FinishArgs(batchId, status, at, error)), ct);
