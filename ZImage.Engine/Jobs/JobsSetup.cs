@@ -43,11 +43,11 @@ public static class JobsSetup
         {
             var store = sp.GetRequiredService<IOptions<StoreOptions>>().Value;
             string outputRoot = sp.GetRequiredService<ImageFiles>().OutputRoot;
+            string data = ResolvePath(sp, sp.GetRequiredService<IOptions<JobsOptions>>().Value.DataDirectory);
             return store.Provider switch
             {
                 StoreProvider.PostgreSql => new PostgresJobStore(store.ConnectionString!, outputRoot),
-                _ => new SqliteJobStore(
-                    Path.Combine(ResolvePath(sp, sp.GetRequiredService<IOptions<JobsOptions>>().Value.DataDirectory), "zimage.db"), outputRoot),
+                _ => new SqliteJobStore(Path.Combine(data, "zimage.db"), outputRoot, legacyPeopleFolder: data),
             };
         });
         services.TryAddSingleton(sp => (IPictureStore)sp.GetRequiredService<IJobStore>());

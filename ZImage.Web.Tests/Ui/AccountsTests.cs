@@ -15,7 +15,7 @@ public sealed partial class AccountsTests : IDisposable
     /// <summary>The studio's store in the data folder, as the app opens it (zimage.db), without a host.</summary>
     private (AccountStore Accounts, ZImage.Web.Api.Auth.ApiTokenStore Tokens) People()
     {
-        var people = new StorePeople<SqliteJobStore>(new SqliteJobStore(Path.Combine(_root, "data", DatabaseFile), Path.Combine(_root, "outputs")));
+        var people = new StorePeople<SqliteJobStore>(new SqliteJobStore(Path.Combine(_root, "data", DatabaseFile), Path.Combine(_root, "outputs"), legacyPeopleFolder: Path.Combine(_root, "data")));
         _stores.Add(people.Store);
         return (people.Accounts, people.Tokens);
     }

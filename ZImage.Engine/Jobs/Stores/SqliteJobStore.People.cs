@@ -199,14 +199,16 @@ public sealed partial class SqliteJobStore
     }
 
     /// <summary>
-    /// People kept in files by earlier builds, taken into this database whenever such a file lies beside it: people.db
+    /// People kept in files by earlier builds, taken into this database whenever such a file lies in the studio's data
+    /// folder (the store is told which, so it never touches files of a folder that is not a studio's): people.db
     /// (the previous build), api-tokens.db and accounts.json (the one before). Rows already here win (same name, same
     /// token hash); a token keeps its id unless that id is taken. Each file is renamed <c>*.imported</c> afterwards, so
     /// it is read once and kept for the record.
     /// </summary>
     private void ImportLegacyPeople(SqliteConnection c)
     {
-        var folder = Path.GetDirectoryName(Path.GetFullPath(new SqliteConnectionStringBuilder(_connectionString).DataSource))!;
+        if (_legacyPeopleFolder is not { } folder)
+            return;
         foreach (var (file, tokenTable, accountTable) in new[] { (LegacyPeopleFile, true, true), (LegacyTokensFile, true, false) })
         {
             var path = Path.Combine(folder, file);

@@ -14,11 +14,17 @@ public sealed partial class SqliteJobStore : IJobStore, IPictureStore, ITimingSt
 {
     private readonly string _connectionString;
     private readonly string _outputRoot;
+    private readonly string? _legacyPeopleFolder;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private bool _hasFts;
 
-    public SqliteJobStore(string databasePath, string outputRoot)
+    /// <param name="legacyPeopleFolder">
+    /// The studio's data folder, where earlier builds kept people in their own files (imported at start-up, see
+    /// <c>ImportLegacyPeople</c>); null: look nowhere (a database that is not a studio's, e.g. in tests).
+    /// </param>
+    public SqliteJobStore(string databasePath, string outputRoot, string? legacyPeopleFolder = null)
     {
+        _legacyPeopleFolder = legacyPeopleFolder is null ? null : Path.GetFullPath(legacyPeopleFolder);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(databasePath))!);
         _connectionString = new SqliteConnectionStringBuilder
         {

@@ -23,7 +23,7 @@ public static class StoreCopier
             throw new StoreCopyException($"There is no SQLite database at {sqliteFile}; pass the studio's data folder (ZImage:Jobs:DataDirectory) with --data.");
 
         // Brings the source to the latest schema first, so both sides have the same columns.
-        await using (var source = new SqliteJobStore(sqliteFile, Path.GetTempPath()))
+        await using (var source = new SqliteJobStore(sqliteFile, Path.GetTempPath(), legacyPeopleFolder: Path.GetDirectoryName(Path.GetFullPath(sqliteFile))))
             await source.InitializeAsync(ct);
         await using (var target = new PostgresJobStore(postgresConnectionString, Path.GetTempPath()))
             await target.InitializeAsync(ct);
