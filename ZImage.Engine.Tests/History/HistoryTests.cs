@@ -176,6 +176,7 @@ public class HistoryTests
                 DROP INDEX ix_jobs_finished; ALTER TABLE jobs DROP COLUMN gpu_ms; ALTER TABLE jobs DROP COLUMN style;
                 DROP TABLE accounts; DROP TABLE api_tokens; DROP TABLE setup_code; DROP TABLE person_preferences; DROP TABLE data_protection_keys;
                 DROP TABLE batch_items; DROP TABLE batches;
+                ALTER TABLE users DROP COLUMN shares_pictures;
                 DELETE FROM schema_version WHERE version >= 3;
                 """;
             cmd.ExecuteNonQuery();

@@ -121,12 +121,43 @@ public class JobServiceTests
     [Fact]
     public void WhoSeesAPictureIsOneRule()
     {
-        Assert.True(new Caller("ann").CanSee("ANN"));
-        Assert.False(new Caller("bob").CanSee("ann"));
-        Assert.True(new Caller("root", IsAdmin: true).CanSee("ann"));
-        Assert.True(new Caller("bob", SharedGallery: true).CanSee("ann"));
-        Assert.False(new Caller("bob", SharedGallery: true).CanManage("ann"));
-        Assert.False(new Caller("bob").SeesEveryone);
+        // Their own, whatever they chose.
+        Assert.True(new Caller("ann").CanSee("ANN", ownerShares: false));
+        // An administrator sees everything, shared or not.
+        Assert.True(new Caller("root", IsAdmin: true).CanSee("ann", ownerShares: false));
+        // Anyone else: only when the owner shares, by choice or, never having chosen, by the studio's default.
+        Assert.False(new Caller("bob").CanSee("ann", ownerShares: null));
+        Assert.True(new Caller("bob").CanSee("ann", ownerShares: true));
+        Assert.True(new Caller("bob", SharesByDefault: true).CanSee("ann", ownerShares: null));
+        Assert.False(new Caller("bob", SharesByDefault: true).CanSee("ann", ownerShares: false));
+        // Seeing is not changing.
+        Assert.False(new Caller("bob", SharesByDefault: true).CanManage("ann"));
+    }
+
+    [Fact]
+    public async Task TheQueueShowsAnotherPersonsPromptOnlyWhenTheyShare()
+    {
+        await using var host = new JobsHost(JobsHost.NewRoot());
+        await host.History.SetSharingAsync(new Caller("ann"), shares: false);
+        await host.SubmitAsync("ann", prompt: "ann's secret");
+        await host.SubmitAsync("bob", prompt: "bob's lighthouse");
+
+        string?[] PromptsSeenBy(Caller caller) => host.Jobs.ListQueue(caller).Select(e => e.Prompt).ToArray();
+
+        // A team studio: bob never chose, so he shares; ann said no.
+        var teammate = PromptsSeenBy(new Caller("cat", SharesByDefault: true));
+        Assert.Contains("bob's lighthouse", teammate);
+        Assert.DoesNotContain("ann's secret", teammate);
+        Assert.Equal(2, teammate.Length);
+        // Accounts mode: nobody shares until they say so.
+        Assert.All(PromptsSeenBy(new Caller("cat")), Assert.Null);
+        // The owner and an administrator always see it.
+        Assert.Contains("ann's secret", PromptsSeenBy(new Caller("ann")));
+        Assert.Contains("ann's secret", PromptsSeenBy(new Caller("root", IsAdmin: true)));
+
+        // Changing one's mind applies at once, without a new job.
+        await host.History.SetSharingAsync(new Caller("ann"), shares: true);
+        Assert.Contains("ann's secret", PromptsSeenBy(new Caller("cat")));
     }
 
     [Fact]

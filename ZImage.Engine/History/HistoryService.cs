@@ -1,7 +1,7 @@
 namespace ZImage.Engine.History;
 
 /// <summary>Pictures only: reads and changes image rows and files; jobs are the queue's business.</summary>
-public sealed class HistoryService(IStoreStartup startup, IPictureStore store) : IHistoryService
+public sealed class HistoryService(IStoreStartup startup, IPictureStore store, PictureSharing sharing) : IHistoryService
 {
     public async Task<HistoryPage> QueryAsync(HistoryQuery query, CancellationToken ct = default)
     {
@@ -32,6 +32,24 @@ public sealed class HistoryService(IStoreStartup startup, IPictureStore store) :
         if (image is null || !caller.CanManage(image.UserName))
             return false;
         return await DeleteAsync(store, image, ct);
+    }
+
+    public async Task<bool> SharesAsync(Caller person, CancellationToken ct = default)
+    {
+        await startup.EnsureInitializedAsync();
+        return person.Shares(await sharing.ReadAsync(person.UserName, ct));
+    }
+
+    public async Task SetSharingAsync(Caller person, bool shares, CancellationToken ct = default)
+    {
+        await startup.EnsureInitializedAsync();
+        await sharing.SetAsync(person.UserName, shares, ct);
+    }
+
+    public async Task<bool> IsNameInUseAsync(string userName, CancellationToken ct = default)
+    {
+        await startup.EnsureInitializedAsync();
+        return await store.FindOwnerAsync(userName, ct) is not null;
     }
 
     /// <summary>Row first, then files: a crash in between leaves files that start-up reconciliation removes.</summary>

@@ -24,6 +24,7 @@ public sealed class JobService : IJobService, IStoreStartup
     private readonly IVramGuard _guard;
     private readonly EtaEstimator _eta;
     private readonly ImageFiles _files;
+    private readonly PictureSharing _sharing;
     private readonly IOptionsMonitor<JobsOptions> _options;
     private readonly TimeProvider _clock;
     private readonly ISeedSource _seeds;
@@ -49,7 +50,7 @@ public sealed class JobService : IJobService, IStoreStartup
     private readonly ConcurrentDictionary<string, long> _imagesByUser = new(Caller.NameComparer);
     private readonly ConcurrentDictionary<string, double> _gpuSecondsByUser = new(Caller.NameComparer);
 
-    public JobService(IJobStore store, IPictureStore pictures, ITimingStore timings, JobNotifier notifier, IVramGuard guard, EtaEstimator eta, ImageFiles files,
+    public JobService(IJobStore store, IPictureStore pictures, ITimingStore timings, JobNotifier notifier, IVramGuard guard, EtaEstimator eta, ImageFiles files, PictureSharing sharing,
         IOptionsMonitor<JobsOptions> options, TimeProvider clock, ISeedSource seeds, ILogger<JobService> logger, IOptions<StoreOptions> storeOptions, IModelStatus model)
     {
         _model = model;
@@ -62,6 +63,7 @@ public sealed class JobService : IJobService, IStoreStartup
         _guard = guard;
         _eta = eta;
         _files = files;
+        _sharing = sharing;
         _options = options;
         _clock = clock;
         _seeds = seeds;
@@ -86,6 +88,9 @@ public sealed class JobService : IJobService, IStoreStartup
             _logger.LogWarning("Start-up reconciliation removed {Rows} image rows without a file and {Files} files without a row",
                 LastReconcile.RowsWithoutFile, LastReconcile.FilesWithoutRow);
         _eta.Load(await _timings.LoadStepTimingsAsync());
+        // The queue shows a waiting prompt to others only when its owner shares (ListQueue reads the last known choice).
+        foreach (var owner in queued.Select(r => r.UserName).Distinct(Caller.NameComparer))
+            await _sharing.ReadAsync(owner);
         lock (_gate)
         {
             foreach (var record in queued)
@@ -120,6 +125,8 @@ public sealed class JobService : IJobService, IStoreStartup
         if (_guard.CheckNeverFits(generation) is { } tooBig)
             return SubmitResult.Refuse(RefusalKind.TooLargeForGpu, "size", tooBig);
 
+        // The queue shows this job's prompt to others only if its owner shares: the choice as stored now.
+        await _sharing.ReadAsync(caller.UserName, ct);
         string? key = string.IsNullOrWhiteSpace(request.IdempotencyKey) ? null : request.IdempotencyKey.Trim();
         JobState state;
         await _admission.WaitAsync(ct);
@@ -257,7 +264,8 @@ public sealed class JobService : IJobService, IStoreStartup
                 bool mine = caller.Owns(s.UserName);
                 var eta = etas.GetValueOrDefault(s);
                 var job = mine || caller.IsAdmin ? s.Snapshot(pos == 0 ? null : pos, eta.Start, eta.Finish) : null;
-                return new QueueEntry(pos, s.Status, mine, job, eta.Start);
+                var prompt = caller.CanSee(s.UserName, _sharing.LastKnown(s.UserName)) ? s.Request.Prompt : null;
+                return new QueueEntry(pos, s.Status, mine, job, eta.Start) { Prompt = prompt };
             }
         }
     }

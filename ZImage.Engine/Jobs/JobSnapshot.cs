@@ -60,8 +60,12 @@ public sealed record JobSnapshot : JobRecord
 }
 
 /// <summary>
-/// One line of the shared queue. Others' jobs are shown only as "someone's job, position N":
-/// <see cref="Job"/> is null unless <see cref="IsMine"/> (or the caller is an admin).
+/// One line of the shared queue. Others' jobs are shown as "someone's job, position N":
+/// <see cref="Job"/> is null unless <see cref="IsMine"/> (or the caller is an admin), and <see cref="Prompt"/> is there
+/// only when the caller may see it (<see cref="Caller.CanSee"/>: theirs, an admin, or an owner who shares).
 /// Running jobs come first with <see cref="Position"/> 0.
 /// </summary>
-public sealed record QueueEntry(int Position, JobStatus Status, bool IsMine, JobSnapshot? Job, TimeSpan? EtaStart);
+public sealed record QueueEntry(int Position, JobStatus Status, bool IsMine, JobSnapshot? Job, TimeSpan? EtaStart)
+{
+    public string? Prompt { get; init; }
+}

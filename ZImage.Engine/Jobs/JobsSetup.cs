@@ -68,6 +68,7 @@ public static class JobsSetup
         services.TryAddSingleton(sp => new Batches.BatchArchive(sp.GetRequiredService<IHistoryService>(),
             Path.Combine(ResolvePath(sp, sp.GetRequiredService<IOptions<JobsOptions>>().Value.DataDirectory), "batches")));
         services.TryAddSingleton<ISystemStatus, SystemStatus>();
+        services.TryAddSingleton<PictureSharing>();
         services.TryAddSingleton<IHistoryService, HistoryService>();
         services.AddHostedService<JobsStartup>();
         services.TryAddSingleton<JobWorker>();

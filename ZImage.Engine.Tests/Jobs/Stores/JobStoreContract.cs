@@ -180,6 +180,39 @@ public abstract partial class JobStoreContract : IAsyncLifetime
     }
 
     [StoreFact]
+    public async Task AViewerListsTheirOwnAndSharedPicturesOnlyAndEachPictureCarriesItsOwnersChoice()
+    {
+        await Store.InsertJobAsync(Job("ann1", user: "ann", prompt: "ann's fox"));
+        await Store.InsertJobAsync(Job("bob1", user: "bob", prompt: "bob's cat"));
+        await Store.InsertJobAsync(Job("cat1", user: "cat", prompt: "cat's owl"));
+        var ann = await Store.CompleteJobAsync("ann1", T0, null, [Image("ann1", 0, T0)], TimeSpan.Zero);
+        var bob = await Store.CompleteJobAsync("bob1", T0.AddMinutes(1), null, [Image("bob1", 0, T0.AddMinutes(1))], TimeSpan.Zero);
+        var cat = await Store.CompleteJobAsync("cat1", T0.AddMinutes(2), null, [Image("cat1", 0, T0.AddMinutes(2))], TimeSpan.Zero);
+        // ann says no, bob says yes (in another spelling of his name), cat never chose.
+        await Pictures.SetSharingAsync("ann", false);
+        await Pictures.SetSharingAsync("BOB", true);
+        // A choice made before any job adds the person.
+        await Pictures.SetSharingAsync("dan", true);
+
+        async Task<long[]> Ids(HistoryQuery q) => [.. (await Pictures.QueryImagesAsync(q)).Items.Select(i => i.Id).Order()];
+
+        long[] bobAndCat = [.. bob, .. cat], annAndBob = [.. ann, .. bob], all = [.. ann, .. bob, .. cat];
+        Assert.Equal(bobAndCat, await Ids(new HistoryQuery { Viewer = new Caller("dan", SharesByDefault: true) }));
+        Assert.Equal(bob, await Ids(new HistoryQuery { Viewer = new Caller("dan") }));
+        Assert.Equal(annAndBob, await Ids(new HistoryQuery { Viewer = new Caller("ANN") }));
+        Assert.Equal(all, await Ids(new HistoryQuery { Viewer = new Caller("root", IsAdmin: true) }));
+        Assert.Empty(await Ids(new HistoryQuery { Viewer = new Caller("dan", SharesByDefault: true), UserName = "ann" }));
+        Assert.Equal(1, (await Pictures.QueryImagesAsync(new HistoryQuery { Viewer = new Caller("dan"), Text = "cat" })).TotalCount);
+
+        Assert.Equal(false, (await Pictures.GetImageAsync(ann[0]))!.OwnerShares);
+        Assert.Equal(true, (await Pictures.GetImageAsync(bob[0]))!.OwnerShares);
+        Assert.Null((await Pictures.GetImageAsync(cat[0]))!.OwnerShares);
+        Assert.Equal(new PictureOwner("bob", true), await Pictures.FindOwnerAsync("Bob"));
+        Assert.Equal(new PictureOwner("dan", true), await Pictures.FindOwnerAsync("dan"));
+        Assert.Null(await Pictures.FindOwnerAsync("eve"));
+    }
+
+    [StoreFact]
     public async Task RetentionSeesOnlyOldUnstarredPicturesAndDeletingRemovesTheRow()
     {
         await Store.InsertJobAsync(Job("j1", count: 3));

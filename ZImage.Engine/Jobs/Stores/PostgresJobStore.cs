@@ -397,7 +397,7 @@ public sealed partial class PostgresJobStore : IJobStore, IPictureStore, ITiming
         int pageSize = Math.Clamp(query.PageSize, 1, 500);
         int page = Math.Max(0, query.Page);
         // Every word must appear (in any order), like the SQLite FTS prefix query; CJK text matches as a substring.
-        var (where, args) = StoreRows.HistoryFilter(query, '@', "lower(u.name) = lower(@user)", text =>
+        var (where, args) = StoreRows.HistoryFilter(query, '@', arg => $"lower(u.name) = lower(@{arg})", text =>
         {
             var words = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
             return (string.Join(" AND ", words.Select((_, i) => $"j.prompt ILIKE @like{i} ESCAPE '\\'")),
@@ -446,6 +446,23 @@ public sealed partial class PostgresJobStore : IJobStore, IPictureStore, ITiming
         while (await r.ReadAsync(ct))
             list.Add(new StoredImagePaths(r.GetInt64(0), r.GetString(1), r.GetString(2)));
         return list;
+    }
+
+    public async Task<PictureOwner?> FindOwnerAsync(string userName, CancellationToken ct = default)
+    {
+        await using var c = await _source.OpenConnectionAsync(ct);
+        await using var cmd = Command(c, null, "SELECT name, shares_pictures FROM users WHERE lower(name) = lower(@n)", ("n", userName));
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        return await r.ReadAsync(ct) ? new PictureOwner(r.GetString(0), r.IsDBNull(1) ? null : r.GetInt32(1) != 0) : null;
+    }
+
+    public async Task SetSharingAsync(string userName, bool shares, CancellationToken ct = default)
+    {
+        await using var c = await _source.OpenConnectionAsync(ct);
+        await ExecAsync(c, null, """
+            INSERT INTO users(name, created_at, shares_pictures) VALUES (@n, @t, @s)
+            ON CONFLICT ((lower(name))) DO UPDATE SET shares_pictures = EXCLUDED.shares_pictures
+            """, ct, ("n", userName), ("t", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), ("s", shares ? 1 : 0));
     }
 
     public ValueTask DisposeAsync() => _source.DisposeAsync();

@@ -218,7 +218,7 @@ public sealed partial class SqliteJobStore : IJobStore, IPictureStore, ITimingSt
     {
         int pageSize = Math.Clamp(query.PageSize, 1, 500);
         int page = Math.Max(0, query.Page);
-        var (where, args) = StoreRows.HistoryFilter(query, '$', "u.name = $user", text =>
+        var (where, args) = StoreRows.HistoryFilter(query, '$', arg => $"u.name = ${arg}", text =>
             _hasFts && FtsQuery(text) is { } match
                 ? ("j.rowid IN (SELECT rowid FROM jobs_fts WHERE jobs_fts MATCH $match)", [("$match", match)])
                 : ("j.prompt LIKE $like ESCAPE '\\'", [("$like", "%" + StoreRows.EscapeLike(text) + "%")]));
@@ -306,6 +306,20 @@ public sealed partial class SqliteJobStore : IJobStore, IPictureStore, ITimingSt
             list.Add(StoreRows.ReadJob(r));
         return list;
     }
+
+    public Task<PictureOwner?> FindOwnerAsync(string userName, CancellationToken ct = default)
+    {
+        using var c = Open();
+        using var cmd = Command(c, null, "SELECT name, shares_pictures FROM users WHERE name = $n", ("$n", userName));
+        using var r = cmd.ExecuteReader();
+        return Task.FromResult(r.Read() ? new PictureOwner(r.GetString(0), r.IsDBNull(1) ? null : r.GetInt64(1) != 0) : null);
+    }
+
+    public Task SetSharingAsync(string userName, bool shares, CancellationToken ct = default) => WriteAsync(c =>
+        Exec(c, null, """
+            INSERT INTO users(name, created_at, shares_pictures) VALUES ($n, $t, $s)
+            ON CONFLICT(name) DO UPDATE SET shares_pictures = excluded.shares_pictures
+            """, ("$n", userName), ("$t", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), ("$s", shares ? 1 : 0)), ct);
 
     private IReadOnlyList<ImageRecord> ReadImages(SqliteConnection c, string tail, IReadOnlyList<(string, object?)> args)
     {

@@ -348,7 +348,7 @@ public sealed class GenerateSession : IDisposable
     {
         if (!_user.HasName)
             return;
-        var page = await _history.QueryAsync(new HistoryQuery { UserName = _user.Name, PageSize = RecentResults }, ct);
+        var page = await _history.QueryAsync(new HistoryQuery { Viewer = _user.Caller, UserName = _user.Name, PageSize = RecentResults }, ct);
         _results = page.Items;
         Changed?.Invoke();
     }

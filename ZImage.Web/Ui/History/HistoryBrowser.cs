@@ -36,9 +36,11 @@ public sealed class HistoryBrowser
     }
 
     public string Search { get; set; } = "";
+    /// <summary>
+    /// Mine, or everyone's that this person may see: the query carries the person as its viewer, so the engine's one rule
+    /// (<see cref="Caller.CanSee"/>) decides which of others' pictures are listed (those whose owner shares them).
+    /// </summary>
     public HistoryOwner Owner { get; set; } = HistoryOwner.Mine;
-    /// <summary>Accounts mode, not an admin: only the person's own pictures, whatever <see cref="Owner"/> says.</summary>
-    public bool OwnOnly { get; init; }
     public HistoryPeriod Period { get; set; } = HistoryPeriod.AnyTime;
     /// <summary>"1024x1024" or null for any size.</summary>
     public string? Size { get; set; }
@@ -67,7 +69,8 @@ public sealed class HistoryBrowser
         var (width, height) = ParseSize(Size);
         return new HistoryQuery
         {
-            UserName = Owner == HistoryOwner.Mine || OwnOnly ? _user.Name : null,
+            Viewer = _user.Viewer,
+            UserName = Owner == HistoryOwner.Mine ? _user.Name : null,
             Text = string.IsNullOrWhiteSpace(Search) ? null : Search.Trim(),
             From = Period switch
             {
@@ -132,14 +135,17 @@ public sealed class HistoryBrowser
         return changed;
     }
 
-    /// <summary>Stars every selected picture the person may change (starring is idempotent, so already-starred ones stay starred).</summary>
-    public async Task<int> StarSelectedAsync(CancellationToken ct = default)
+    /// <summary>
+    /// Stars (or unstars) every selected picture the person may change; idempotent, so pictures already in that state stay
+    /// as they are. Returns how many the person was allowed to change.
+    /// </summary>
+    public async Task<int> StarSelectedAsync(bool starred = true, CancellationToken ct = default)
     {
-        var starred = 0;
+        var changed = 0;
         foreach (var id in _selected.ToList())
-            starred += await _history.SetFavouriteAsync(id, true, _user.Caller, ct) ? 1 : 0;
+            changed += await _history.SetFavouriteAsync(id, starred, _user.Caller, ct) ? 1 : 0;
         await LoadAsync(ct);
-        return starred;
+        return changed;
     }
 
     public async Task<bool> DeleteAsync(long id, CancellationToken ct = default) => await DeleteManyAsync([id], ct) == 1;
