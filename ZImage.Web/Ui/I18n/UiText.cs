@@ -260,6 +260,9 @@ public static class UiText
         ["queue.yours"] = ("Yours: {0}", "你的：{0}"),
         ["queue.someone"] = ("Someone's job, position {0}", "他人的任务，第 {0} 位"),
         ["queue.someoneRunning"] = ("Someone's job is being made", "正在生成他人的任务"),
+        ["queue.onCard"] = ("on card {0}", "在显卡 {0} 上"),
+        ["queue.onMachineCard"] = ("on {0}, card {1}", "在 {0} 的显卡 {1} 上"),
+        ["queue.onMachine"] = ("on {0}", "在 {0} 上"),
 
         // Images
         ["image.open"] = ("Open large", "查看大图"),
@@ -334,6 +337,15 @@ public static class UiText
         ["status.runsOn"] = ("Runs on {0}", "运行于 {0}"),
         ["status.providersOffered"] = ("ONNX Runtime {0} on this machine offers: {1}", "本机 ONNX Runtime {0} 提供：{1}"),
         ["status.runtimeMissing"] = ("Engine library missing", "缺少引擎运行库"),
+        // One line per card when this process drives several (ZImage:Engine:Devices); Settings lists them too
+        ["card.name"] = ("Card {0}: {1}", "显卡 {0}：{1}"),
+        ["card.noGpu"] = ("Card {0}: no memory reading (runs on the processor)", "显卡 {0}：无显存信息（使用处理器运行）"),
+        ["card.memory"] = ("{0} of {1} GB used", "已用 {0} / {1} GB"),
+        ["card.activity.Running"] = ("making a picture, step {0} of {1}", "生成中，第 {0}/{1} 步"),
+        ["card.activity.Idle"] = ("idle", "空闲"),
+        ["card.activity.Loading"] = ("loading the model", "正在加载模型"),
+        ["card.activity.Unloaded"] = ("model unloaded (memory free)", "模型已卸载（显存已释放）"),
+        ["settings.cards"] = ("This studio drives {0} graphics cards, one worker each, all taking pictures from the same queue:", "本工作室使用 {0} 块显卡，每块一个工作进程，共用同一个队列："),
 
         // Settings
         ["settings.title"] = ("Settings", "设置"),
