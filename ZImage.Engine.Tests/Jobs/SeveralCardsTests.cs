@@ -185,6 +185,36 @@ public class SeveralCardsTests
         Assert.Equal((TimeSpan.FromSeconds(17), TimeSpan.FromSeconds(34)), (third.EtaStart, third.EtaFinish));
     }
 
+    [Fact]
+    public async Task AsTheAppWiresItEachCardGetsItsOwnPipelineHostGuardAndProbe()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ZImage:Engine:Devices:0"] = "1",
+            ["ZImage:Engine:Devices:1"] = "0",
+            ["ZImage:Jobs:DataDirectory"] = Path.Combine(JobsHost.NewRoot(), "data"),
+        }).Build();
+        var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddLogging();
+        ZImage.Engine.Onnx.OnnxSetup.AddZImageOnnx(services, configuration);
+        services.AddZImagePipeline(configuration);
+        services.AddZImageJobs(configuration);
+        await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
+
+        var cards = provider.GetRequiredService<GpuCards>();
+        Assert.Equal([1, 0], cards.Select(c => c.DeviceId));
+        // The first card is the app's registered host, guard and probe; the second has its own of each (ONNX Runtime
+        // sessions, residency and idle unload live in the host; the guard reads that card's memory).
+        Assert.Same(provider.GetRequiredService<PipelineHost>(), cards[0].Pipeline);
+        Assert.Same(provider.GetRequiredService<IVramGuard>(), cards[0].Guard);
+        Assert.Same(provider.GetRequiredService<IGpuMemoryProbe>(), cards[0].Memory);
+        Assert.IsType<PipelineHost>(cards[1].Pipeline);
+        Assert.NotSame(cards[0].Pipeline, cards[1].Pipeline);
+        Assert.NotSame(cards[0].Guard, cards[1].Guard);
+        Assert.NotSame(cards[0].Memory, cards[1].Memory);
+        Assert.Same(cards[1].Pipeline, cards[1].Model);
+        Assert.Equal(2, provider.GetRequiredService<JobService>().Workers);
+    }
+
     [Theory]
     [InlineData("0,0")]
     [InlineData("0,65")]

@@ -598,6 +598,7 @@ public sealed class JobService : IJobService, IStoreStartup
         {
             _running.Remove(job);
             _active.Remove(job.Id);
+            DropSharedRunningLocked(job.Id);
         }
         job.Cancellation?.Dispose();
         WakeWorkers();
@@ -789,6 +790,7 @@ public sealed class JobService : IJobService, IStoreStartup
             state.Status = status;
             _running.Remove(state);
             _active.Remove(state.Id);
+            DropSharedRunningLocked(state.Id);
         }
         switch (status)
         {
@@ -856,6 +858,13 @@ public sealed class JobService : IJobService, IStoreStartup
     private (int Queued, int Running) _sharedCounts;
     // Every process's running jobs (PostgreSQL), for the queue view; this process's own come from _running.
     private IReadOnlyList<RunningJob> _sharedRunning = [];
+
+    /// <summary>A job this process ended is no longer running anywhere: not listed until the next read says otherwise.</summary>
+    private void DropSharedRunningLocked(string jobId)
+    {
+        if (_sharedRunning.Any(r => r.Job.Id == jobId))
+            _sharedRunning = [.. _sharedRunning.Where(r => r.Job.Id != jobId)];
+    }
 
     /// <summary>
     /// Reads every process's queued and running counts and running jobs (PostgreSQL); the relay calls it every couple of
