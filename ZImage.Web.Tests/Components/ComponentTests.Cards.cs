@@ -63,7 +63,7 @@ public partial class ComponentTests
         Assert.DoesNotContain("a fox", bar);
         var settings = Decoded(await studio.RenderAsync<Settings>());
         Assert.Contains("This studio drives 2 graphics cards, one worker each, all taking pictures from the same queue:", settings);
-        Assert.Contains("id=\"card-1\"", settings);
+        Assert.Contains("id=\"settings-card-1\"", settings);
 
         studio.Localizer.SetLanguage(UiLanguage.Chinese);
         var chinese = await studio.RenderAsync<StatusBar>();
