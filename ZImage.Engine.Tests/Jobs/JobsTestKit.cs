@@ -97,7 +97,8 @@ public sealed class JobsHost : IAsyncDisposable
     private bool _sharedEventsStarted;
 
     public JobsHost(string root, FakePipeline? pipeline = null, IGpuMemoryProbe? probe = null, TimeProvider? clock = null,
-        Dictionary<string, string?>? settings = null, IImageWriter? writer = null, ISeedSource? seeds = null, IModelStatus? model = null)
+        Dictionary<string, string?>? settings = null, IImageWriter? writer = null, ISeedSource? seeds = null, IModelStatus? model = null,
+        IGpuCardFactory? cards = null)
     {
         Root = root;
         Pipeline = pipeline ?? new FakePipeline();
@@ -120,6 +121,8 @@ public sealed class JobsHost : IAsyncDisposable
         services.AddSingleton(clock ?? TimeProvider.System);
         if (model is not null)
             services.AddSingleton(model);
+        if (cards is not null)
+            services.AddSingleton(cards);
         // Random seeds repeat from run to run, so a failing test fails the same way again.
         services.AddSingleton(seeds ?? new RandomSeedSource(new Random(20261205)));
         services.AddZImageJobs(configuration);
@@ -138,6 +141,7 @@ public sealed class JobsHost : IAsyncDisposable
     public IJobStore Store => _services.GetRequiredService<IJobStore>();
     public ITimingStore Timings => _services.GetRequiredService<ITimingStore>();
     public ImageFiles Files => _services.GetRequiredService<ImageFiles>();
+    public GpuCards Cards => _services.GetRequiredService<GpuCards>();
     public IVramGuard Guard => _services.GetRequiredService<IVramGuard>();
     public RetentionService Retention => _services.GetRequiredService<RetentionService>();
     public JobWorker Worker => _services.GetRequiredService<JobWorker>();
@@ -188,5 +192,30 @@ public sealed class JobsHost : IAsyncDisposable
         if (_sharedEventsStarted)
             await _services.GetRequiredService<SharedJobEvents>().StopAsync(CancellationToken.None);
         await _services.DisposeAsync();
+    }
+}
+
+/// <summary>
+/// The cards after the first for a host with ZImage:Engine:Devices: each its own fake pipeline and fake memory probe (a
+/// real VRAM guard over it), as the app gives every card its own sessions and guard.
+/// </summary>
+public sealed class FakeCards(params (FakePipeline Pipeline, IGpuMemoryProbe Probe)[] more) : IGpuCardFactory
+{
+    public GpuCard Create(int index, int deviceId)
+    {
+        var (pipeline, probe) = more[index - 1];
+        var memory = new SettableMonitor<VramOptions>(new VramOptions());
+        return new GpuCard(index, deviceId, pipeline, new VramGuard(probe, new FixedFootprint(), memory), probe, new FixedModelStatus());
+    }
+
+    private sealed class FixedFootprint : IModelFootprintSource
+    {
+        public ModelFootprint Current => new(1L << 30, 1L << 30, 1L << 28, false);
+    }
+
+    private sealed class FixedModelStatus : IModelStatus
+    {
+        public ModelState State => ModelState.Ready;
+        public string? Detail => null;
     }
 }

@@ -40,6 +40,9 @@ internal sealed class JobState(JobRecord record)
     }
 
     public JobProgress? Progress { get; set; }
+    /// <summary>The card running it and the in-process worker that took it (status bar, ETAs, queue view); null while queued.</summary>
+    public GpuCard? Card { get; set; }
+    public int WorkerIndex { get; set; }
     /// <summary>The worker holding this job's lease in the shared queue (PostgreSQL); null for the in-process queue.</summary>
     public string? Worker { get; init; }
     /// <summary>When this process last wrote the job's progress for other processes (Environment.TickCount64).</summary>

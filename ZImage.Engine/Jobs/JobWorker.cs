@@ -10,11 +10,11 @@ using ZImage.Engine.Sampling;
 namespace ZImage.Engine.Jobs;
 
 /// <summary>
-/// Runs jobs on the GPU: <see cref="JobsOptions.Workers"/> loops, each taking the next fair job that
-/// fits, running it through the pipeline, saving its pictures (files before rows) and announcing the
+/// Runs jobs on the GPUs: one loop per card of ZImage:Engine:Devices (or <see cref="JobsOptions.Workers"/> loops, taking
+/// the cards in turn), each taking the next fair job that fits on its card, running it through the pipeline, saving its pictures (files before rows) and announcing the
 /// outcome. A failing job never stops the loop. On shutdown a running job is stopped and re-queued.
 /// </summary>
-public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWriter writer, ImageFiles files,
+public sealed class JobWorker(JobService jobs, IImageWriter writer, ImageFiles files,
     IOptionsMonitor<JobsOptions> options, TimeProvider clock, ILogger<JobWorker> logger) : BackgroundService
 {
     /// <summary>The reasons a job is recorded with; public so the studio can say them in the person's language.</summary>
@@ -95,7 +95,7 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
             long t0 = Stopwatch.GetTimestamp();
             try
             {
-                var result = await pipeline.RunAsync(request, new Reporter(jobs, job, 0), run.Token);
+                var result = await PipelineOf(job).RunAsync(request, new Reporter(jobs, job, 0), run.Token);
                 images = [.. result.Images];
                 timings = result.Timings;
                 model = (result.ModelName, result.SamplerShift);
@@ -104,7 +104,7 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
             }
             catch (Exception e) when (!run.IsCancellationRequested && jobs.IsOutOfMemory(e))
             {
-                jobs.NoteOutOfMemory();
+                jobs.NoteOutOfMemory(job);
                 outOfMemoryCounted = true;
                 logger.LogWarning(e, "Job {JobId} ran out of GPU memory ({Width}x{Height} x{Count})", job.Id, request.Width, request.Height, request.Count);
                 if (!options.CurrentValue.RetryOutOfMemoryOneImageAtATime)
@@ -148,10 +148,10 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
         {
             outOfMemory = jobs.IsOutOfMemory(e);
             if (outOfMemory && !outOfMemoryCounted)
-                jobs.NoteOutOfMemory();
+                jobs.NoteOutOfMemory(job);
             failure = outOfMemory ? OutOfMemoryMessage : e is ImageSaveException ? e.Message : PipelineFailurePrefix + e.Message;
             if (!outOfMemory)
-                logger.LogError(e, "Job {JobId} failed", job.Id);
+                logger.LogError(e, "Job {JobId} failed on GPU {Device}", job.Id, job.Card?.DeviceId);
             await jobs.FailedAsync(job, failure, notice, outOfMemory);
             outcome = JobStatus.Failed;
         }
@@ -168,6 +168,9 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
         Interlocked.Add(ref _overheadTicks, total - inPipeline - saving);
         logger.LogInformation("Job {JobId} of {User}: {Outcome} in {Seconds:0.00} s", job.Id, job.UserName, outcome, Stopwatch.GetElapsedTime(begin).TotalSeconds);
     }
+
+    /// <summary>The pipeline of the card whose worker took the job.</summary>
+    private IImagePipeline PipelineOf(JobState job) => (job.Card ?? jobs.Cards[0]).Pipeline;
 
     /// <summary>Renews the lease of a claimed job while it runs; a failed renewal is retried at the next beat.</summary>
     private async Task HeartbeatAsync(JobState job, CancellationToken stop)
@@ -202,7 +205,7 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
         for (int i = 0; i < request.Count; i++)
         {
             var single = request with { Count = 1, Seed = request.Seed + i };
-            var result = await pipeline.RunAsync(single, new Reporter(jobs, job, i), ct);
+            var result = await PipelineOf(job).RunAsync(single, new Reporter(jobs, job, i), ct);
             images.AddRange(result.Images);
             model = (result.ModelName, result.SamplerShift);
             tokenize += result.Timings.Tokenize;

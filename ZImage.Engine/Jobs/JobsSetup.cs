@@ -28,14 +28,19 @@ public static class JobsSetup
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ISeedSource, RandomSeedSource>();
-        services.TryAddSingleton<IGpuMemoryProbe, NvmlMemoryProbe>();
         services.AddZImageModels();
+        services.TryAddSingleton<IGpuMemoryProbe>(sp => new NvmlMemoryProbe(
+            GpuCards.FirstMemoryIndex(sp.GetRequiredService<IOptions<EngineOptions>>().Value, sp.GetRequiredService<IOptions<VramOptions>>().Value),
+            sp.GetRequiredService<ILogger<NvmlMemoryProbe>>()));
         services.TryAddSingleton<IModelFootprintSource, OptionsModelFootprintSource>();
         services.TryAddSingleton<VramGuard>();
         services.TryAddSingleton<IVramGuard>(sp => sp.GetRequiredService<VramGuard>());
         services.TryAddSingleton<IImagePipeline, NoModelPipeline>();
         services.TryAddSingleton<IImageWriter>(_ => new PngImageWriter());
         services.TryAddSingleton<IModelStatus, UnknownModelStatus>();
+        // One worker per card of ZImage:Engine:Devices; without the pipeline room further cards can only say why nothing is made.
+        services.TryAddSingleton<IGpuCardFactory, NoModelCardFactory>();
+        services.TryAddSingleton(GpuCards.Create);
 
         services.TryAddSingleton(sp => new ImageFiles(ResolvePath(sp, PictureFolder(sp))));
         // One object serves the store interfaces (jobs, pictures, timings, people, batches): SQLite by default, PostgreSQL when ZImage:Store says so.

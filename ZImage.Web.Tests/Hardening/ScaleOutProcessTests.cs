@@ -115,6 +115,45 @@ public sealed class ScaleOutProcessTests : IAsyncLifetime
     }
 
     [StoreFact]
+    public async Task TheQueueHereListsTheJobAnotherProcessRunsWithItsMachineAndCard()
+    {
+        var relay = _studio.GetRequiredService<SharedJobEvents>();
+        await relay.StartAsync(CancellationToken.None);
+        try
+        {
+            var worker = await WorkerAsync(fakeMs: 4000);
+            var id = await SubmitAsync("ann");
+            await worker.UntilAsync(() => worker.Started.Contains(id), "the worker process to start the job", Deadline);
+
+            // This process runs nothing: the line comes from the database (the relay reads it on the start's signal).
+            var jobs = _studio.GetRequiredService<IJobService>();
+            await UntilAsync(() => jobs.ListQueue(new Caller("bob")).Count == 1, "the running job in this process's queue");
+            var bobsLine = Assert.Single(jobs.ListQueue(new Caller("bob")));
+            Assert.Equal((0, JobStatus.Running, false, (JobSnapshot?)null), (bobsLine.Position, bobsLine.Status, bobsLine.IsMine, bobsLine.Job));
+            Assert.Equal(new JobRunner(Environment.MachineName, 0), bobsLine.Runner);
+            Assert.Equal((id, "ann's picture"), (Assert.Single(jobs.ListQueue(new Caller("ann"))).Job!.Id, jobs.ListQueue(new Caller("ann"))[0].Job!.Request.Prompt));
+
+            await UntilAllSucceededAsync(1);
+            await UntilAsync(() => jobs.ListQueue(new Caller("bob")).Count == 0, "the finished job to leave the queue");
+        }
+        finally
+        {
+            await relay.StopAsync(CancellationToken.None);
+        }
+    }
+
+    private static async Task UntilAsync(Func<bool> condition, string what)
+    {
+        var until = DateTime.UtcNow + Deadline;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > until)
+                Assert.Fail($"timed out waiting for {what}");
+            await Task.Delay(50);
+        }
+    }
+
+    [StoreFact]
     public async Task ThreePeopleOnTwoStudioProcessesGetTheirShareWithinTenPercent()
     {
         // Costs as in docs/jobs.md (W*H*steps*count / (1024*1024*8)): ann 1/32, bob and cy 1/16; the same total each.

@@ -1,5 +1,6 @@
 using Npgsql;
 using ZImage.Engine.Jobs;
+using ZImage.Engine.Pipeline;
 
 namespace ZImage.Engine.Tests.Jobs.Stores;
 
@@ -25,7 +26,7 @@ public sealed class SharedQueueTests : IAsyncLifetime
         Directory.Delete(_pictures, recursive: true);
     }
 
-    private JobsHost Studio(Dictionary<string, string?>? extra = null)
+    private JobsHost Studio(Dictionary<string, string?>? extra = null, IGpuCardFactory? cards = null)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -39,7 +40,7 @@ public sealed class SharedQueueTests : IAsyncLifetime
         };
         foreach (var (k, v) in extra ?? [])
             settings[k] = v;
-        var host = new JobsHost(JobsHost.NewRoot(), settings: settings);
+        var host = new JobsHost(JobsHost.NewRoot(), settings: settings, cards: cards);
         _hosts.Add(host);
         return host;
     }
@@ -242,6 +243,38 @@ public sealed class SharedQueueTests : IAsyncLifetime
         await second.UntilFinalAsync(job.Id);
         Assert.Single(second.Events.Of<JobCancelled>(), e => e.JobId == job.Id && e.CancelledBy == "ann");
         Assert.Equal(JobStatus.Cancelled, (await first.Store.GetJobAsync(job.Id))!.Status);
+    }
+
+    [StoreFact]
+    public async Task TheQueueInEveryStudioListsTheJobsAnotherStudioRunsWithItsMachineAndCard()
+    {
+        var first = Studio();
+        var otherCard = new FakePipeline();
+        var second = Studio(new() { ["ZImage:Engine:Devices:0"] = "0", ["ZImage:Engine:Devices:1"] = "1" },
+            new FakeCards((otherCard, new FakeMemoryProbe(null))));
+        await first.StartSharedEventsAsync();
+        second.Pipeline.Hold();
+        otherCard.Hold();
+        await second.StartWorkerAsync();
+        var job = await first.SubmitAsync("ann", prompt: "ann's secret prompt");
+        await second.Events.UntilAsync(() => second.Events.Of<JobStep>().Any(e => e.JobId == job.Id), "the second studio to run the job");
+
+        // The first studio runs nothing itself; its relay reads the other studio's running jobs when the start is signalled.
+        await first.Events.UntilAsync(() => first.Jobs.ListQueue(new Caller("bob")).Any(), "the first studio's queue to list the running job");
+        var bobsLine = Assert.Single(first.Jobs.ListQueue(new Caller("bob")));
+        Assert.Equal((0, JobStatus.Running, false), (bobsLine.Position, bobsLine.Status, bobsLine.IsMine));
+        Assert.Null(bobsLine.Job);
+        Assert.Equal(new JobRunner(Environment.MachineName, otherCard.Started.IsEmpty ? 0 : 1), bobsLine.Runner);
+        var annsLine = Assert.Single(first.Jobs.ListQueue(new Caller("ann")));
+        Assert.True(annsLine.IsMine);
+        Assert.Equal((job.Id, "ann's secret prompt"), (annsLine.Job!.Id, annsLine.Job.Request.Prompt));
+        // The studio running it says the same.
+        Assert.Equal(bobsLine.Runner, Assert.Single(second.Jobs.ListQueue(new Caller("bob"))).Runner);
+
+        second.Pipeline.Release();
+        otherCard.Release();
+        await first.Events.UntilAsync(() => first.Events.Of<JobSucceeded>().Any(e => e.JobId == job.Id), "the outcome to reach the first studio");
+        Assert.Empty(first.Jobs.ListQueue(new Caller("bob")));
     }
 
     [StoreFact]

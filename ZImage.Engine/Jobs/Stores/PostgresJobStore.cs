@@ -343,6 +343,24 @@ public sealed partial class PostgresJobStore : IJobStore, IPictureStore, ITiming
         return ((int)r.GetInt64(0), (int)r.GetInt64(1));
     }
 
+    public async Task<IReadOnlyList<RunningJob>> ListRunningAsync(CancellationToken ct = default)
+    {
+        await using var c = await _source.OpenConnectionAsync(ct);
+        await using var cmd = Command(c, null, $"""
+            SELECT {StoreRows.JobColumns}, {ImageIdsSql}, j.worker, p.image_index, p.image_count, p.step, p.steps
+            FROM jobs j JOIN users u ON u.id = j.user_id LEFT JOIN job_progress p ON p.job_id = j.id
+            WHERE j.status = 'Running' ORDER BY j.started_at, j.seq
+            """);
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        var list = new List<RunningJob>();
+        while (await r.ReadAsync(ct))
+        {
+            var progress = r.IsDBNull(25) ? null : new JobProgress(r.GetInt32(25), r.GetInt32(26), r.GetInt32(27), r.GetInt32(28), null);
+            list.Add(new RunningJob(StoreRows.ReadJob(r), r.IsDBNull(24) ? "" : r.GetString(24), progress));
+        }
+        return list;
+    }
+
     public async Task<JobRecord?> FindByIdempotencyKeyAsync(string userName, string key, DateTimeOffset notBefore, CancellationToken ct = default) =>
         (await ReadJobsAsync("WHERE lower(u.name) = lower(@user) AND j.idempotency_key = @key AND j.submitted_at >= @since", ct,
             ("user", userName), ("key", key), ("since", notBefore.ToUnixTimeMilliseconds()))).FirstOrDefault();

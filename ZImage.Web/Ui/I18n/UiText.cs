@@ -283,6 +283,9 @@ public static class UiText
         ["sharing.label"] = ("Share my pictures with the team", "与团队共享我的图片"),
         ["sharing.on"] = ("Others see your pictures under History → Everyone and your prompts in the queue.", "其他人可以在“历史 → 所有人”中看到你的图片，并在队列中看到你的提示词。"),
         ["sharing.off"] = ("Only you see your pictures and prompts (and, with sign-in, the studio’s administrators).", "只有你能看到你的图片和提示词（启用登录时，工作室管理员也能看到）。"),
+        ["queue.onCard"] = ("on card {0}", "在显卡 {0} 上"),
+        ["queue.onMachineCard"] = ("on {0}, card {1}", "在 {0} 的显卡 {1} 上"),
+        ["queue.onMachine"] = ("on {0}", "在 {0} 上"),
 
         // Images
         ["image.open"] = ("Open large", "查看大图"),
@@ -359,6 +362,15 @@ public static class UiText
         ["status.runsOn"] = ("Runs on {0}", "运行于 {0}"),
         ["status.providersOffered"] = ("ONNX Runtime {0} on this machine offers: {1}", "本机 ONNX Runtime {0} 提供：{1}"),
         ["status.runtimeMissing"] = ("Engine library missing", "缺少引擎运行库"),
+        // One line per card when this process drives several (ZImage:Engine:Devices); Settings lists them too
+        ["card.name"] = ("Card {0}: {1}", "显卡 {0}：{1}"),
+        ["card.noGpu"] = ("Card {0}: no memory reading (runs on the processor)", "显卡 {0}：无显存信息（使用处理器运行）"),
+        ["card.memory"] = ("{0} of {1} GB used", "已用 {0} / {1} GB"),
+        ["card.activity.Running"] = ("making a picture, step {0} of {1}", "生成中，第 {0}/{1} 步"),
+        ["card.activity.Idle"] = ("idle", "空闲"),
+        ["card.activity.Loading"] = ("loading the model", "正在加载模型"),
+        ["card.activity.Unloaded"] = ("model unloaded (memory free)", "模型已卸载（显存已释放）"),
+        ["settings.cards"] = ("This studio drives {0} graphics cards, one worker each, all taking pictures from the same queue:", "本工作室使用 {0} 块显卡，每块一个工作进程，共用同一个队列："),
 
         // Settings
         ["settings.title"] = ("Settings", "设置"),
