@@ -46,6 +46,13 @@ public sealed record JobStep(string JobId, string UserName, DateTimeOffset At,
     public double Fraction => (ImageIndex * TotalSteps + Step) / (double)Math.Max(1, ImageCount * TotalSteps);
 }
 
+/// <summary>
+/// Picture <see cref="ImageIndex"/> (0-based) of a running job is saved: its file is written and its row is in History,
+/// so it can be shown and downloaded before the job ends. <see cref="ImageId"/> is the picture's id.
+/// </summary>
+public sealed record JobImageSaved(string JobId, string UserName, DateTimeOffset At, int ImageIndex, int ImageCount, long ImageId)
+    : JobEvent(JobId, UserName, At);
+
 public sealed record JobSucceeded(string JobId, string UserName, DateTimeOffset At, IReadOnlyList<long> ImageIds,
     TimeSpan WaitTime, TimeSpan RunTime, string? Notice)
     : JobEvent(JobId, UserName, At);

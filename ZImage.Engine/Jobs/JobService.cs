@@ -483,13 +483,35 @@ public sealed class JobService : IJobService, IStoreStartup
     internal Task ListenForOtherProcessesAsync(CancellationToken ct) =>
         _shared is null ? Task.CompletedTask : _shared.ListenAsync(OnSharedSignalAsync, ct);
 
-    /// <summary>The pictures are on disk: their rows and the job's success in one transaction, then the measured timing.</summary>
-    internal async Task CompletedAsync(JobState job, string? notice, IReadOnlyList<NewImage> images, GenerationTimings timings)
+    /// <summary>
+    /// A finished picture's files are written: its row goes in while the job runs on (only while this worker still holds
+    /// a claimed job), then the job's watchers hear of it. The job stays running until its last picture.
+    /// </summary>
+    internal async Task ImageSavedAsync(JobState job, NewImage image)
+    {
+        long id = job.Worker is null
+            ? await _store.AddImageAsync(job.Id, image, CancellationToken.None)
+            : await _shared!.AddClaimedImageAsync(job.Id, job.Worker, image, CancellationToken.None);
+        long version;
+        lock (_gate)
+        {
+            // The picture and its version change together, so a snapshot listing it carries the version.
+            job.AddImage(image.Index, id);
+            version = ++job.Version;
+        }
+        _notifier.Publish(new JobImageSaved(job.Id, job.UserName, _clock.GetUtcNow(), image.Index, job.Request.Count, id) { Version = version });
+    }
+
+    /// <summary>
+    /// Every picture is saved (<see cref="ImageSavedAsync"/>): the job's success, then the measured timing.
+    /// <paramref name="measuredImages"/>: how many pictures <paramref name="timings"/> covers.
+    /// </summary>
+    internal async Task CompletedAsync(JobState job, string? notice, GenerationTimings timings, int measuredImages)
     {
         var ids = job.Worker is null
-            ? await _store.CompleteJobAsync(job.Id, _clock.GetUtcNow(), notice, images, job.GpuTime, CancellationToken.None)
-            : await _shared!.CompleteClaimedAsync(job.Id, job.Worker, _clock.GetUtcNow(), notice, images, job.GpuTime, CancellationToken.None);
-        if (_eta.Record(job.Request with { Count = images.Count }, timings, images.Count) is { } measured)
+            ? await _store.CompleteJobAsync(job.Id, _clock.GetUtcNow(), notice, [], job.GpuTime, CancellationToken.None)
+            : await _shared!.CompleteClaimedAsync(job.Id, job.Worker, _clock.GetUtcNow(), notice, [], job.GpuTime, CancellationToken.None);
+        if (measuredImages > 0 && _eta.Record(job.Request with { Count = measuredImages }, timings, measuredImages) is { } measured)
             await _timings.SaveStepTimingAsync(measured, CancellationToken.None);
         var finishedAt = _clock.GetUtcNow();
         Retire(job, JobStatus.Succeeded, ids.Count);
@@ -501,7 +523,7 @@ public sealed class JobService : IJobService, IStoreStartup
     {
         if (!await FinishAsync(job, JobStatus.Failed, reason, notice))
             return;
-        Retire(job, JobStatus.Failed, 0);
+        Retire(job, JobStatus.Failed, job.Record.ImageIds.Count);
         Publish(job, new JobFailed(job.Id, job.UserName, _clock.GetUtcNow(), reason, outOfMemory));
     }
 
@@ -511,7 +533,7 @@ public sealed class JobService : IJobService, IStoreStartup
         string by = job.CancelledBy ?? job.UserName;
         if (!await FinishAsync(job, JobStatus.Cancelled, CancelledMessage(job.UserName, by), null))
             return;
-        Retire(job, JobStatus.Cancelled, 0);
+        Retire(job, JobStatus.Cancelled, job.Record.ImageIds.Count);
         Publish(job, new JobCancelled(job.Id, job.UserName, _clock.GetUtcNow(), by));
     }
 
@@ -739,7 +761,6 @@ public sealed class JobService : IJobService, IStoreStartup
         {
             case JobStatus.Succeeded:
                 Interlocked.Increment(ref _succeeded);
-                _imagesByUser.AddOrUpdate(state.UserName, images, (_, n) => n + images);
                 break;
             case JobStatus.Failed:
                 Interlocked.Increment(ref _failed);
@@ -748,6 +769,9 @@ public sealed class JobService : IJobService, IStoreStartup
                 Interlocked.Increment(ref _cancelled);
                 break;
         }
+        // Pictures a failed or cancelled job finished before it stopped are kept, and counted.
+        if (images > 0)
+            _imagesByUser.AddOrUpdate(state.UserName, images, (_, n) => n + images);
         if (state.GpuTime > TimeSpan.Zero)
             _gpuSecondsByUser.AddOrUpdate(state.UserName, state.GpuTime.TotalSeconds, (_, s) => s + state.GpuTime.TotalSeconds);
         state.Cancellation?.Dispose();

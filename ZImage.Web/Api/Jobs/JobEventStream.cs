@@ -80,6 +80,12 @@ public static class JobEventStream
         /// <summary>Writes what the snapshot says; true when the job is already final and the stream should end.</summary>
         public async Task<bool> ReplayAsync(JobSnapshot job, CancellationToken ct)
         {
+            // Pictures a running (or stopped) job has saved so far, each as the live stream would have said it.
+            if (job.Status != JobStatus.Succeeded)
+            {
+                for (var i = 0; i < job.ImageIds.Count; i++)
+                    await ImageAsync(job.Id, i, job.Request.Count, job.ImageIds[i], ct);
+            }
             switch (job.Status)
             {
                 case JobStatus.Queued:
@@ -119,6 +125,9 @@ public static class JobEventStream
                 case JobStep s:
                     await ProgressAsync(s.JobId, s.ImageIndex, s.ImageCount, s.Step, s.TotalSteps, s.Eta, s.Preview, ct);
                     return false;
+                case JobImageSaved saved:
+                    await ImageAsync(saved.JobId, saved.ImageIndex, saved.ImageCount, saved.ImageId, ct);
+                    return false;
                 case JobSucceeded f:
                     await SendAsync("completed", Completed(f.JobId, f.ImageIds, f.WaitTime, f.RunTime, f.Notice), ct);
                     return true;
@@ -132,6 +141,14 @@ public static class JobEventStream
                     return false;
             }
         }
+
+        private readonly HashSet<long> _imagesSent = [];
+
+        /// <summary>A picture saved while the job runs: its links, once per picture.</summary>
+        private Task ImageAsync(string jobId, int imageIndex, int imageCount, long imageId, CancellationToken ct) =>
+            _imagesSent.Add(imageId)
+                ? SendAsync("image", new { jobId, imageIndex, imageCount, image = ImageLinkDto.For(imageId) }, ct)
+                : Task.CompletedTask;
 
         private async Task ProgressAsync(string jobId, int imageIndex, int imageCount, int step, int total, TimeSpan? eta,
             Engine.Imaging.RgbImage? preview, CancellationToken ct)
