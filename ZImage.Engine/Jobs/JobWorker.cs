@@ -250,7 +250,7 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
         private readonly JobState _job;
         private readonly CancellationTokenSource _run;
         private readonly Channel<FinishedImage> _queue = Channel.CreateUnbounded<FinishedImage>(new UnboundedChannelOptions { SingleReader = true });
-        private readonly ConcurrentDictionary<int, bool> _saved = new();
+        private readonly ConcurrentDictionary<int, bool> _handed = new();
         private readonly Task _saving;
         private long _savingTicks;
 
@@ -267,7 +267,8 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
 
         public long SavingTicks => Interlocked.Read(ref _savingTicks);
 
-        public bool Has(int index) => _saved.ContainsKey(index);
+        /// <summary>True once the pipeline handed picture <paramref name="index"/> over (saved, or queued to be).</summary>
+        public bool Has(int index) => _handed.ContainsKey(index);
 
         /// <summary>The pipeline's hand-over for a run whose picture 0 is the job's picture <paramref name="offset"/>.</summary>
         public IProgress<FinishedImage> From(int offset) => new Intake(this, offset);
@@ -289,7 +290,6 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
                 try
                 {
                     await _worker.SaveAsync(_job, picture);
-                    _saved[picture.ImageIndex] = true;
                 }
                 catch (Exception e) when (e is ImageSaveException or LeaseLostException)
                 {
@@ -311,8 +311,11 @@ public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWr
 
         private sealed class Intake(PictureSaver saver, int offset) : IProgress<FinishedImage>
         {
-            public void Report(FinishedImage picture) =>
+            public void Report(FinishedImage picture)
+            {
+                saver._handed[offset + picture.ImageIndex] = true;
                 saver._queue.Writer.TryWrite(picture with { ImageIndex = offset + picture.ImageIndex });
+            }
         }
     }
 
