@@ -103,7 +103,7 @@ public sealed class FakePipeline : IImagePipeline
                     if (StepDelay > TimeSpan.Zero)
                         await Task.Delay(StepDelay, ct);
                     progress?.Report(new GenerationProgress(i, request.Count, s, request.Steps, StepTime * s,
-                        Noise(Math.Max(1, request.Width / 16), Math.Max(1, request.Height / 16), request.Seed + i + s)));
+                        new PreviewPicture(Noise(Math.Max(1, request.Width / 16), Math.Max(1, request.Height / 16), request.Seed + i + s))));
                     if (i == 0 && s == 1)
                         await gate.WaitAsync(ct);
                 }

@@ -117,6 +117,22 @@ public sealed class PipelineRunTests(GoldenFixture fixture) : IClassFixture<Gold
     }
 
     [Fact]
+    public async Task TheDenoisingThreadHandsOverEachStepsPreviewUnrenderedAndTheFirstLookRendersItOnce()
+    {
+        var seen = new List<PreviewPicture>();
+        var request = new GenerationRequest { Prompt = "a kite", Width = 256, Height = 256, Steps = 3, Seed = 8 };
+
+        await fixture.Pipeline.RunAsync(request, new SyncProgress(p => seen.Add(p.Preview!)), CancellationToken.None);
+
+        Assert.Equal(3, seen.Count);
+        Assert.All(seen, p => Assert.False(p.IsRendered, "the pipeline rendered a preview on its own thread"));
+        var first = seen[0].Image;
+        Assert.Same(first, seen[0].Image);
+        Assert.Equal((32, 32), (first.Width, first.Height));
+        Assert.False(seen[1].IsRendered); // a step nobody shows costs nothing
+    }
+
+    [Fact]
     public async Task TheLivePreviewShowsEachStepsDenoisedEstimateNotTheNoisyLatent()
     {
         using var pipeline = new ZImagePipeline(fixture.Model, fixture.Runtime, new InferenceSessionOptions { Provider = ExecutionProvider.Cpu });
@@ -126,7 +142,7 @@ public sealed class PipelineRunTests(GoldenFixture fixture) : IClassFixture<Gold
         pipeline.StepObserver = (_, _, latent) => latents.Add([.. latent]);
         var previews = new List<RgbImage>();
 
-        await pipeline.RunAsync(request, new SyncProgress(p => previews.Add(p.Preview!)), CancellationToken.None);
+        await pipeline.RunAsync(request, new SyncProgress(p => previews.Add(p.Preview!.Image)), CancellationToken.None);
 
         // From two consecutive latents the step's model output is o = (before - after) / dt, and its estimate
         // x0 = before + sigma * o (FlowMatchEulerSchedule.PredictDenoisedFromModelOutput).

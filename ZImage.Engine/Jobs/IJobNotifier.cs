@@ -40,7 +40,7 @@ public sealed record JobStarted(string JobId, string UserName, DateTimeOffset At
 
 /// <summary>After each denoising step. <see cref="Step"/> is 1-based; <see cref="ImageIndex"/> 0-based.</summary>
 public sealed record JobStep(string JobId, string UserName, DateTimeOffset At,
-    int ImageIndex, int ImageCount, int Step, int TotalSteps, TimeSpan? Eta, RgbImage? Preview)
+    int ImageIndex, int ImageCount, int Step, int TotalSteps, TimeSpan? Eta, PreviewPicture? Preview)
     : JobEvent(JobId, UserName, At)
 {
     public double Fraction => (ImageIndex * TotalSteps + Step) / (double)Math.Max(1, ImageCount * TotalSteps);

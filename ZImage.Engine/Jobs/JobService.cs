@@ -405,7 +405,7 @@ public sealed class JobService : IJobService, IStoreStartup
     /// Browsers connected to other processes see a claimed job's steps through the database: at most four writes a second
     /// per job (and always the last step), off the pipeline's thread; the preview travels as PNG bytes in the row.
     /// </summary>
-    private void ShareProgress(JobState job, JobProgress progress, RgbImage? preview)
+    private void ShareProgress(JobState job, JobProgress progress, PreviewPicture? preview)
     {
         long now = Environment.TickCount64;
         bool last = progress.Step == progress.TotalSteps && progress.ImageIndex == progress.ImageCount - 1;
@@ -416,7 +416,7 @@ public sealed class JobService : IJobService, IStoreStartup
         {
             try
             {
-                await _shared!.SaveProgressAsync(job.Id, progress, preview is null ? null : PngCodec.Encode(preview));
+                await _shared!.SaveProgressAsync(job.Id, progress, preview is null ? null : PngCodec.Encode(preview.Image));
             }
             catch (Exception e)
             {
@@ -459,7 +459,7 @@ public sealed class JobService : IJobService, IStoreStartup
                 JobStatus.Queued => new JobQueued(record.Id, record.UserName, now, await _shared!.PositionAsync(record.Id) ?? 1, null, record.Notice),
                 JobStatus.Running => await _shared!.ReadProgressAsync(record.Id) is { } p
                     ? new JobStep(record.Id, record.UserName, now, p.Progress.ImageIndex, p.Progress.ImageCount, p.Progress.Step, p.Progress.TotalSteps,
-                        null, p.PreviewPng is null ? null : PngCodec.Read(new MemoryStream(p.PreviewPng)).Image)
+                        null, p.PreviewPng is null ? null : new PreviewPicture(PngCodec.Read(new MemoryStream(p.PreviewPng)).Image))
                     : new JobStarted(record.Id, record.UserName, now, _eta.EstimateRun(record.Request)),
                 JobStatus.Succeeded => new JobSucceeded(record.Id, record.UserName, now, record.ImageIds,
                     (record.StartedAt ?? record.SubmittedAt) - record.SubmittedAt, (record.FinishedAt ?? now) - (record.StartedAt ?? now), record.Notice),

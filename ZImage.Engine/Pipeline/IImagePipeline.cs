@@ -34,7 +34,8 @@ public interface IImagePipeline
 
 /// <summary>
 /// Reported after every denoising step. <see cref="Preview"/> is a cheap latent-to-RGB approximation of the step's
-/// denoised estimate (one pixel per latent cell, see <see cref="LatentPreview"/>), not a VAE decode.
+/// denoised estimate (one pixel per latent cell, see <see cref="LatentPreview"/>), not a VAE decode, rendered by whoever
+/// first looks at it (<see cref="PreviewPicture"/>), never on the denoising thread.
 /// </summary>
 public sealed record GenerationProgress(
     int ImageIndex,
@@ -42,7 +43,7 @@ public sealed record GenerationProgress(
     int Step,
     int TotalSteps,
     TimeSpan Elapsed,
-    RgbImage? Preview);
+    PreviewPicture? Preview);
 
 public sealed record GeneratedImage(RgbImage Image, long Seed);
 

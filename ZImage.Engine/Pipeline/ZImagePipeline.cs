@@ -207,9 +207,6 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
         using var positiveCaption = Tensor.Create(positive, positive.Length / captionDim, captionDim);
         using var negativeCaption = negative is null ? null : Tensor.Create(negative, negative.Length / captionDim, captionDim);
         var guided = new float[latent.Length];
-        // The preview shows where this step says the picture is heading (the denoised estimate), not the latent itself:
-        // early latents are mostly noise.
-        var estimate = progress is null ? null : new float[latent.Length];
         var clock = new Stopwatch();
 
         for (var step = 0; step < schedule.Steps; step++)
@@ -227,7 +224,10 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
                 Guidance.Combine(output, negativeOut, scale, request.CfgNormalization, guided);
                 output = guided;
             }
-            // Before the step moves the latent: the estimate is taken at this step's sigma.
+            // The preview shows where this step says the picture is heading (the denoised estimate), not the latent itself:
+            // early latents are mostly noise. It is taken before the step moves the latent, at this step's sigma; this
+            // thread only computes it (a fresh copy each step), whoever shows the step renders it.
+            var estimate = progress is null ? null : new float[latent.Length];
             if (estimate is not null)
                 schedule.PredictDenoisedFromModelOutput(step, latent, output, estimate);
             schedule.StepWithModelOutput(step, latent, output);
@@ -236,7 +236,7 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
 
             if (progress is not null)
                 progress.Report(new GenerationProgress(imageIndex, request.Count, step + 1, schedule.Steps, total.Elapsed,
-                    LatentPreview.Render(estimate!, latentHeight, latentWidth)));
+                    PreviewPicture.FromLatent(estimate!, latentHeight, latentWidth)));
         }
     }
 

@@ -104,7 +104,7 @@ public sealed class SharedQueueTests : IAsyncLifetime
         var step = first.Events.Of<JobStep>().First(e => e.JobId == job.Id);
         Assert.Equal((1, 4), (step.Step, step.TotalSteps));
         Assert.NotNull(step.Preview);
-        Assert.Equal(second.Events.Of<JobStep>().First(e => e.JobId == job.Id).Preview!.Pixels, step.Preview.Pixels);
+        Assert.Equal(second.Events.Of<JobStep>().First(e => e.JobId == job.Id).Preview!.Image.Pixels, step.Preview.Image.Pixels);
 
         // The status counts cover every studio: the job running in the other one shows here.
         await first.Service.RefreshSharedCountsAsync(CancellationToken.None);

@@ -151,7 +151,7 @@ public static class JobEventStream
                 : Task.CompletedTask;
 
         private async Task ProgressAsync(string jobId, int imageIndex, int imageCount, int step, int total, TimeSpan? eta,
-            Engine.Imaging.RgbImage? preview, CancellationToken ct)
+            Engine.Imaging.PreviewPicture? preview, CancellationToken ct)
         {
             // The replayed snapshot and the live subscription overlap by design; never report a step twice or go back.
             if ((imageIndex, step).CompareTo(_lastStep) <= 0)
@@ -165,7 +165,7 @@ public static class JobEventStream
             if (_lastPreviewTicks != long.MinValue && clock.GetElapsedTime(_lastPreviewTicks, now).TotalMilliseconds < previewIntervalMs)
                 return;
             _lastPreviewTicks = now;
-            await SendAsync("preview", new { jobId, imageIndex, step, image = previews.ToDataUrl(preview, previewMaxSide) }, ct);
+            await SendAsync("preview", new { jobId, imageIndex, step, image = previews.ToDataUrl(preview.Image, previewMaxSide) }, ct);
         }
 
         private static object Completed(string jobId, IReadOnlyList<long> imageIds, TimeSpan? wait, TimeSpan? run, string? notice) => new

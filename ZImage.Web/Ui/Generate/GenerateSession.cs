@@ -52,7 +52,7 @@ public sealed record JobView(
         job.Status == JobStatus.Queued ? job.EtaStart : job.EtaFinish,
         job.Progress?.ImageIndex ?? 0, job.Progress?.ImageCount ?? job.Request.Count,
         job.Progress?.Step ?? 0, job.Progress?.TotalSteps ?? job.Request.Steps,
-        job.Progress?.Preview is { } preview ? PreviewImage.ToDataUrl(preview) : null,
+        job.Progress?.Preview is { } preview ? PreviewImage.ToDataUrl(preview.Image) : null,
         job.Error, job.Notice)
     {
         ImageIds = job.ImageIds,
@@ -283,7 +283,7 @@ public sealed class GenerateSession : IDisposable
                 Upsert(s.JobId, v => v with { Status = JobStatus.Running, Position = null, Eta = s.EtaFinish, Notice = null }, null);
                 break;
             case JobStep step:
-                var preview = step.Preview is { } p ? PreviewImage.ToDataUrl(p) : null;
+                var preview = step.Preview is { } p ? PreviewImage.ToDataUrl(p.Image) : null;
                 Upsert(step.JobId, v => v with
                 {
                     Status = JobStatus.Running,
