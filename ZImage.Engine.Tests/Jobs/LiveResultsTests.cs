@@ -1,6 +1,7 @@
 using ZImage.Engine.History;
 using ZImage.Engine.Imaging;
 using ZImage.Engine.Jobs;
+using ZImage.Engine.Memory;
 
 namespace ZImage.Engine.Tests.Jobs;
 
@@ -95,6 +96,45 @@ public sealed class LiveResultsTests
         // Picture 1's PNG and thumbnail, nothing of picture 2 (no half-written or temporary file), nothing after it.
         Assert.Equal(2, Directory.EnumerateFiles(host.Files.OutputRoot, "*", SearchOption.AllDirectories).Count());
         Assert.Single(host.Events.Of<JobFailed>(), e => e.JobId == job.Id);
+    }
+
+    [Fact]
+    public async Task APipelineFailurePartWayKeepsThePicturesAlreadyMadeRecordedWithTheReason()
+    {
+        var pipeline = new FakePipeline { FailBeforePicture = (_, i) => i == 2 ? new InvalidOperationException("the model returned NaN") : null };
+        await using var host = new JobsHost(JobsHost.NewRoot(), pipeline);
+        await host.StartWorkerAsync();
+        var job = await host.SubmitAsync("ann", steps: 2, count: 4);
+        await host.UntilFinalAsync(job.Id);
+
+        var record = (await host.Store.GetJobAsync(job.Id))!;
+        Assert.Equal(JobStatus.Failed, record.Status);
+        Assert.Equal(JobWorker.PipelineFailurePrefix + "the model returned NaN", record.Error);
+        var kept = host.Events.Of<JobImageSaved>().Where(e => e.JobId == job.Id).ToList();
+        Assert.Equal([0, 1], kept.Select(e => e.ImageIndex));
+        Assert.Equal(kept.Select(e => e.ImageId), record.ImageIds);
+        Assert.Equal(2, (await host.History.QueryAsync(new HistoryQuery { UserName = "ann" })).TotalCount);
+    }
+
+    [Fact]
+    public async Task AfterRunningOutOfMemoryPartWayTheRetryMakesOnlyThePicturesNotMadeYet()
+    {
+        var pipeline = new FakePipeline { FailBeforePicture = (r, i) => r.Count > 1 && i == 1 ? new GpuOutOfMemoryException("out of memory") : null };
+        await using var host = new JobsHost(JobsHost.NewRoot(), pipeline);
+        await host.StartWorkerAsync();
+        var job = await host.Jobs.SubmitAsync(
+            new JobRequest { Settings = new() { Prompt = "x", Width = 512, Height = 512, Steps = 2, Count = 3, Seed = 100 }, SeedPolicy = SeedPolicy.Fixed }, Ann);
+        await host.UntilFinalAsync(job.Job!.Id);
+
+        var done = host.Events.Of<JobSucceeded>().Single();
+        Assert.Contains("one at a time", done.Notice);
+        // Picture 1 came from the first run and is kept as it was; the retry made pictures 2 and 3 alone.
+        Assert.Equal([(3, 100L), (1, 101), (1, 102)], pipeline.Started.Select(r => (r.Count, r.Seed)));
+        var saved = host.Events.Of<JobImageSaved>().ToList();
+        Assert.Equal([0, 1, 2], saved.Select(e => e.ImageIndex));
+        Assert.Equal(saved.Select(e => e.ImageId), done.ImageIds);
+        var images = await Task.WhenAll(done.ImageIds.Select(id => host.History.GetImageAsync(id)));
+        Assert.Equal([100L, 101, 102], images.Select(i => i!.Seed));
     }
 
     /// <summary>Writes the first picture of a job and fails on the second, as a disk that goes away mid-job would.</summary>

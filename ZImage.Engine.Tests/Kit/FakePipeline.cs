@@ -26,6 +26,9 @@ public sealed class FakePipeline : IImagePipeline
     /// <summary>An error to throw instead of running (null: run).</summary>
     public Func<GenerationRequest, Exception?>? FailWith { get; set; }
 
+    /// <summary>An error to throw before picture i's first step (null: go on), so a run can fail part-way.</summary>
+    public Func<GenerationRequest, int, Exception?>? FailBeforePicture { get; set; }
+
     /// <summary>What each step reports it took (and what the timings say); the ETA table learns from it.</summary>
     public TimeSpan StepTime { get; set; } = TimeSpan.FromMilliseconds(10);
 
@@ -95,6 +98,8 @@ public sealed class FakePipeline : IImagePipeline
             var images = new List<GeneratedImage>();
             for (var i = 0; i < request.Count; i++)
             {
+                if (FailBeforePicture?.Invoke(request, i) is { } midway)
+                    throw midway;
                 for (var s = 1; s <= request.Steps; s++)
                 {
                     if (_stepsHeld)
