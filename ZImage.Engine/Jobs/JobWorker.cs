@@ -6,16 +6,14 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ZImage.Engine.History;
-using ZImage.Engine.Imaging;
 using ZImage.Engine.Pipeline;
-using ZImage.Engine.Sampling;
 
 namespace ZImage.Engine.Jobs;
 
 /// <summary>
 /// Runs jobs on the GPU: <see cref="JobsOptions.Workers"/> loops, each taking the next fair job that
-/// fits, running it through the pipeline, saving its pictures (files before rows) and announcing the
-/// outcome. A failing job never stops the loop. On shutdown a running job is stopped and re-queued.
+/// fits, running it through the pipeline, saving each picture as soon as it is made (file before row) and announcing
+/// it and the outcome. A failing job never stops the loop. On shutdown a running job is stopped and re-queued.
 /// </summary>
 public sealed class JobWorker(JobService jobs, IImagePipeline pipeline, IImageWriter writer, ImageFiles files,
     IOptionsMonitor<JobsOptions> options, TimeProvider clock, ILogger<JobWorker> logger) : BackgroundService
