@@ -441,7 +441,7 @@ public sealed class JobService : IJobService, IStoreStartup
     /// Browsers connected to other processes see a claimed job's steps through the database: at most four writes a second
     /// per job (and always the last step), off the pipeline's thread; the preview travels as PNG bytes in the row.
     /// </summary>
-    private void ShareProgress(JobState job, JobProgress progress, RgbImage? preview)
+    private void ShareProgress(JobState job, JobProgress progress, PreviewPicture? preview)
     {
         long now = Environment.TickCount64;
         bool last = progress.Step == progress.TotalSteps && progress.ImageIndex == progress.ImageCount - 1;
@@ -452,7 +452,7 @@ public sealed class JobService : IJobService, IStoreStartup
         {
             try
             {
-                await _shared!.SaveProgressAsync(job.Id, progress, preview is null ? null : PngCodec.Encode(preview));
+                await _shared!.SaveProgressAsync(job.Id, progress, preview is null ? null : PngCodec.Encode(preview.Image));
             }
             catch (Exception e)
             {
@@ -502,7 +502,7 @@ public sealed class JobService : IJobService, IStoreStartup
                 JobStatus.Queued => new JobQueued(record.Id, record.UserName, now, await _shared!.PositionAsync(record.Id) ?? 1, null, record.Notice),
                 JobStatus.Running => await _shared!.ReadProgressAsync(record.Id) is { } p
                     ? new JobStep(record.Id, record.UserName, now, p.Progress.ImageIndex, p.Progress.ImageCount, p.Progress.Step, p.Progress.TotalSteps,
-                        null, p.PreviewPng is null ? null : PngCodec.Read(new MemoryStream(p.PreviewPng)).Image)
+                        null, p.PreviewPng is null ? null : new PreviewPicture(PngCodec.Read(new MemoryStream(p.PreviewPng)).Image))
                     : new JobStarted(record.Id, record.UserName, now, _eta.EstimateRun(record.Request)),
                 JobStatus.Succeeded => new JobSucceeded(record.Id, record.UserName, now, record.ImageIds,
                     (record.StartedAt ?? record.SubmittedAt) - record.SubmittedAt, (record.FinishedAt ?? now) - (record.StartedAt ?? now), record.Notice),
@@ -526,13 +526,35 @@ public sealed class JobService : IJobService, IStoreStartup
     internal Task ListenForOtherProcessesAsync(CancellationToken ct) =>
         _shared is null ? Task.CompletedTask : _shared.ListenAsync(OnSharedSignalAsync, ct);
 
-    /// <summary>The pictures are on disk: their rows and the job's success in one transaction, then the measured timing.</summary>
-    internal async Task CompletedAsync(JobState job, string? notice, IReadOnlyList<NewImage> images, GenerationTimings timings)
+    /// <summary>
+    /// A finished picture's files are written: its row goes in while the job runs on (only while this worker still holds
+    /// a claimed job), then the job's watchers hear of it. The job stays running until its last picture.
+    /// </summary>
+    internal async Task ImageSavedAsync(JobState job, NewImage image)
+    {
+        long id = job.Worker is null
+            ? await _store.AddImageAsync(job.Id, image, CancellationToken.None)
+            : await _shared!.AddClaimedImageAsync(job.Id, job.Worker, image, CancellationToken.None);
+        long version;
+        lock (_gate)
+        {
+            // The picture and its version change together, so a snapshot listing it carries the version.
+            job.AddImage(image.Index, id);
+            version = ++job.Version;
+        }
+        _notifier.Publish(new JobImageSaved(job.Id, job.UserName, _clock.GetUtcNow(), image.Index, job.Request.Count, id) { Version = version });
+    }
+
+    /// <summary>
+    /// Every picture is saved (<see cref="ImageSavedAsync"/>): the job's success, then the measured timing.
+    /// <paramref name="measuredImages"/>: how many pictures <paramref name="timings"/> covers.
+    /// </summary>
+    internal async Task CompletedAsync(JobState job, string? notice, GenerationTimings timings, int measuredImages)
     {
         var ids = job.Worker is null
-            ? await _store.CompleteJobAsync(job.Id, _clock.GetUtcNow(), notice, images, job.GpuTime, CancellationToken.None)
-            : await _shared!.CompleteClaimedAsync(job.Id, job.Worker, _clock.GetUtcNow(), notice, images, job.GpuTime, CancellationToken.None);
-        if (_eta.Record(job.Request with { Count = images.Count }, timings, images.Count) is { } measured)
+            ? await _store.CompleteJobAsync(job.Id, _clock.GetUtcNow(), notice, [], job.GpuTime, CancellationToken.None)
+            : await _shared!.CompleteClaimedAsync(job.Id, job.Worker, _clock.GetUtcNow(), notice, [], job.GpuTime, CancellationToken.None);
+        if (measuredImages > 0 && _eta.Record(job.Request with { Count = measuredImages }, timings, measuredImages) is { } measured)
             await _timings.SaveStepTimingAsync(measured, CancellationToken.None);
         var finishedAt = _clock.GetUtcNow();
         Retire(job, JobStatus.Succeeded, ids.Count);
@@ -544,7 +566,7 @@ public sealed class JobService : IJobService, IStoreStartup
     {
         if (!await FinishAsync(job, JobStatus.Failed, reason, notice))
             return;
-        Retire(job, JobStatus.Failed, 0);
+        Retire(job, JobStatus.Failed, job.Record.ImageIds.Count);
         Publish(job, new JobFailed(job.Id, job.UserName, _clock.GetUtcNow(), reason, outOfMemory));
     }
 
@@ -554,7 +576,7 @@ public sealed class JobService : IJobService, IStoreStartup
         string by = job.CancelledBy ?? job.UserName;
         if (!await FinishAsync(job, JobStatus.Cancelled, CancelledMessage(job.UserName, by), null))
             return;
-        Retire(job, JobStatus.Cancelled, 0);
+        Retire(job, JobStatus.Cancelled, job.Record.ImageIds.Count);
         Publish(job, new JobCancelled(job.Id, job.UserName, _clock.GetUtcNow(), by));
     }
 
@@ -804,7 +826,6 @@ public sealed class JobService : IJobService, IStoreStartup
         {
             case JobStatus.Succeeded:
                 Interlocked.Increment(ref _succeeded);
-                _imagesByUser.AddOrUpdate(state.UserName, images, (_, n) => n + images);
                 break;
             case JobStatus.Failed:
                 Interlocked.Increment(ref _failed);
@@ -813,6 +834,9 @@ public sealed class JobService : IJobService, IStoreStartup
                 Interlocked.Increment(ref _cancelled);
                 break;
         }
+        // Pictures a failed or cancelled job finished before it stopped are kept, and counted.
+        if (images > 0)
+            _imagesByUser.AddOrUpdate(state.UserName, images, (_, n) => n + images);
         if (state.GpuTime > TimeSpan.Zero)
             _gpuSecondsByUser.AddOrUpdate(state.UserName, state.GpuTime.TotalSeconds, (_, s) => s + state.GpuTime.TotalSeconds);
         state.Cancellation?.Dispose();

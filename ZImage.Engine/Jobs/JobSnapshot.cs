@@ -21,7 +21,7 @@ public static class JobStatusExtensions
 }
 
 /// <summary>Where a running job is: image <see cref="ImageIndex"/> (0-based) of <see cref="ImageCount"/>, step <see cref="Step"/> (1-based) of <see cref="TotalSteps"/>.</summary>
-public sealed record JobProgress(int ImageIndex, int ImageCount, int Step, int TotalSteps, RgbImage? Preview)
+public sealed record JobProgress(int ImageIndex, int ImageCount, int Step, int TotalSteps, PreviewPicture? Preview)
 {
     /// <summary>0..1 over all images of the job.</summary>
     public double Fraction => TotalSteps <= 0 || ImageCount <= 0

@@ -119,7 +119,11 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
         _ => provider.ToString(),
     };
 
-    public async Task<GenerationResult> RunAsync(GenerationRequest request, IProgress<GenerationProgress>? progress, CancellationToken ct)
+    public Task<GenerationResult> RunAsync(GenerationRequest request, IProgress<GenerationProgress>? progress, CancellationToken ct) =>
+        RunAsync(request, progress, finished: null, ct);
+
+    public async Task<GenerationResult> RunAsync(GenerationRequest request, IProgress<GenerationProgress>? progress,
+        IProgress<FinishedImage>? finished, CancellationToken ct)
     {
         var lease = Acquire();
         var pipeline = lease.Pipeline;
@@ -134,7 +138,7 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
             var forward = loading || progress is not null
                 ? new ForwardProgress(progress, loading ? () => { _loading = false; _loads.Save(_clock.GetElapsedTime(started)); } : null)
                 : null;
-            var result = await pipeline.RunAsync(request, forward, ct);
+            var result = await pipeline.RunAsync(request, forward, finished, ct);
             _loadedOnce = true;
             _lastError = null;
             return result;

@@ -226,6 +226,57 @@ public abstract partial class JobStoreContract : IAsyncLifetime
     }
 
     [StoreFact]
+    public async Task APictureAddedWhileTheJobRunsIsInHistoryAndTheJobAtOnceAndStaysWhenTheJobIsCancelled()
+    {
+        await Store.InsertJobAsync(Job("j1", count: 4));
+        await Store.MarkStartedAsync("j1", T0);
+
+        var first = await Store.AddImageAsync("j1", Image("j1", 0, T0.AddSeconds(5)));
+
+        var running = (await Store.GetJobAsync("j1"))!;
+        Assert.Equal(JobStatus.Running, running.Status);
+        Assert.Equal([first], running.ImageIds);
+        var history = await Pictures.QueryImagesAsync(new HistoryQuery { UserName = "ann" });
+        Assert.Equal([(first, 0)], history.Items.Select(i => (i.Id, i.Index)));
+
+        await Store.FinishJobAsync("j1", JobStatus.Cancelled, T0.AddSeconds(6), "Cancelled.", null, TimeSpan.FromSeconds(6));
+        var cancelled = (await Store.GetJobAsync("j1"))!;
+        Assert.Equal((JobStatus.Cancelled, "Cancelled."), (cancelled.Status, cancelled.Error));
+        Assert.Equal([first], cancelled.ImageIds);
+    }
+
+    [StoreFact]
+    public async Task CompletingAJobWhosePicturesWereAddedOneByOneReturnsAllTheirIdsInOrder()
+    {
+        await Store.InsertJobAsync(Job("j1", count: 3));
+        await Store.MarkStartedAsync("j1", T0);
+        var added = new List<long>();
+        for (var i = 0; i < 2; i++)
+            added.Add(await Store.AddImageAsync("j1", Image("j1", i, T0.AddSeconds(i + 1))));
+
+        var ids = await Store.CompleteJobAsync("j1", T0.AddSeconds(9), null, [Image("j1", 2, T0.AddSeconds(9))], TimeSpan.FromSeconds(9));
+
+        Assert.Equal(3, ids.Count);
+        Assert.Equal(added, ids.Take(2));
+        Assert.Equal(ids, (await Store.GetJobAsync("j1"))!.ImageIds);
+    }
+
+    [StoreFact]
+    public async Task ARunAfterARestartReplacesThePictureAnEarlierRunAddedAtTheSameIndex()
+    {
+        await Store.InsertJobAsync(Job("j1", count: 2));
+        await Store.MarkStartedAsync("j1", T0);
+        await Store.AddImageAsync("j1", Image("j1", 0, T0.AddSeconds(1)));
+        await Store.RequeueAsync("j1");
+        await Store.MarkStartedAsync("j1", T0.AddMinutes(1));
+
+        var again = await Store.AddImageAsync("j1", Image("j1", 0, T0.AddMinutes(1).AddSeconds(1)));
+
+        Assert.Equal([again], (await Store.GetJobAsync("j1"))!.ImageIds);
+        Assert.Equal(1, (await Pictures.QueryImagesAsync(new HistoryQuery { UserName = "ann" })).TotalCount);
+    }
+
+    [StoreFact]
     public async Task StepTimingsAreOneRowPerSizeAndGuidance()
     {
         await Timings.SaveStepTimingAsync(new StepTiming(1024, 1024, false, 1, 0.9, 2.0));

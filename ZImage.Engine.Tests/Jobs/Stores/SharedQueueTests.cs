@@ -105,7 +105,7 @@ public sealed class SharedQueueTests : IAsyncLifetime
         var step = first.Events.Of<JobStep>().First(e => e.JobId == job.Id);
         Assert.Equal((1, 4), (step.Step, step.TotalSteps));
         Assert.NotNull(step.Preview);
-        Assert.Equal(second.Events.Of<JobStep>().First(e => e.JobId == job.Id).Preview!.Pixels, step.Preview.Pixels);
+        Assert.Equal(second.Events.Of<JobStep>().First(e => e.JobId == job.Id).Preview!.Image.Pixels, step.Preview.Image.Pixels);
 
         // The status counts cover every studio: the job running in the other one shows here.
         await first.Service.RefreshSharedCountsAsync(CancellationToken.None);
@@ -169,6 +169,33 @@ public sealed class SharedQueueTests : IAsyncLifetime
         Assert.Equal(20, taken.Count);
         Assert.Equal(20, taken.Distinct().Count());
         Assert.Equal((0, 20), await queue.CountAsync());
+    }
+
+    [StoreFact]
+    public async Task EachPictureOfAClaimedJobIsRecordedWhileItRunsAndAWorkerThatLostTheJobAddsNone()
+    {
+        var studio = Studio();
+        await studio.Pipeline.HoldStepsAsync();
+        await studio.StartWorkerAsync();
+        var job = await studio.SubmitAsync("ann", steps: 2, count: 4);
+
+        studio.Pipeline.ReleaseSteps(2);
+        await studio.Events.UntilAsync(() => studio.Events.Of<JobImageSaved>().Any(e => e.JobId == job.Id), "picture 1 to be saved");
+        var first = studio.Events.Of<JobImageSaved>().Single(e => e.JobId == job.Id);
+        var running = (await studio.Store.GetJobAsync(job.Id))!;
+        Assert.Equal(JobStatus.Running, running.Status);
+        Assert.Equal([first.ImageId], running.ImageIds);
+
+        var queue = (ISharedJobQueue)studio.Store;
+        var stranger = new ZImage.Engine.History.NewImage(1, $"x/{job.Id}-stale.png", $"x/thumbs/{job.Id}-stale.png", 512, 512, 1, DateTimeOffset.UtcNow);
+        await Assert.ThrowsAsync<LeaseLostException>(() => queue.AddClaimedImageAsync(job.Id, "another-worker", stranger));
+
+        studio.Pipeline.ReleaseSteps(6);
+        await studio.UntilFinalAsync(job.Id);
+        var done = studio.Events.Of<JobSucceeded>().Single(e => e.JobId == job.Id);
+        Assert.Equal(4, done.ImageIds.Count);
+        Assert.Equal(first.ImageId, done.ImageIds[0]);
+        Assert.Equal(done.ImageIds, (await studio.Store.GetJobAsync(job.Id))!.ImageIds);
     }
 
     [StoreFact]

@@ -33,6 +33,9 @@ public interface ISharedJobQueue
     /// </summary>
     Task<int> RequeueExpiredAsync(DateTimeOffset now, CancellationToken ct = default);
 
+    /// <summary><see cref="IJobStore.AddImageAsync"/>, only if <paramref name="worker"/> still holds the job; else <see cref="LeaseLostException"/>.</summary>
+    Task<long> AddClaimedImageAsync(string jobId, string worker, NewImage image, CancellationToken ct = default);
+
     /// <summary>Success with its pictures, only if <paramref name="worker"/> still holds the job; else <see cref="LeaseLostException"/>.</summary>
     Task<IReadOnlyList<long>> CompleteClaimedAsync(string jobId, string worker, DateTimeOffset at, string? notice, IReadOnlyList<NewImage> images, TimeSpan gpuTime, CancellationToken ct = default);
 

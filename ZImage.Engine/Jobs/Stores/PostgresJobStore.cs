@@ -183,6 +183,30 @@ public sealed partial class PostgresJobStore : IJobStore, IPictureStore, ITiming
         return ids.Count;
     }
 
+    public async Task<long> AddClaimedImageAsync(string jobId, string worker, NewImage image, CancellationToken ct = default)
+    {
+        await using var c = await _source.OpenConnectionAsync(ct);
+        await using var t = await c.BeginTransactionAsync(ct);
+        // The same row lock as the completion: a worker whose lease ran out adds nothing to a job another worker runs.
+        string? holder = await ScalarOrNullAsync<string>(c, t, "SELECT worker FROM jobs WHERE id = @id AND status = 'Running' FOR UPDATE", ct, ("id", jobId));
+        if (holder != worker)
+            throw new LeaseLostException(jobId);
+        // No change signal: other processes relay a job's steps and end, not its pictures (docs/jobs.md).
+        var id = await InsertImageAsync(c, t, jobId, image, ct);
+        await t.CommitAsync(ct);
+        return id;
+    }
+
+    public async Task<long> AddImageAsync(string jobId, NewImage image, CancellationToken ct = default)
+    {
+        await using var c = await _source.OpenConnectionAsync(ct);
+        await using var t = await c.BeginTransactionAsync(ct);
+        // No change signal: other processes relay a job's steps and end, not its pictures (docs/jobs.md).
+        var id = await InsertImageAsync(c, t, jobId, image, ct);
+        await t.CommitAsync(ct);
+        return id;
+    }
+
     public async Task<IReadOnlyList<long>> CompleteClaimedAsync(string jobId, string worker, DateTimeOffset at, string? notice, IReadOnlyList<NewImage> images, TimeSpan gpuTime, CancellationToken ct = default)
     {
         await using var c = await _source.OpenConnectionAsync(ct);
@@ -208,24 +232,35 @@ public sealed partial class PostgresJobStore : IJobStore, IPictureStore, ITiming
     private async Task<IReadOnlyList<long>> CompleteCoreAsync(NpgsqlConnection c, NpgsqlTransaction t, string jobId, DateTimeOffset at, string? notice,
         IReadOnlyList<NewImage> images, TimeSpan gpuTime, CancellationToken ct)
     {
-        var ids = new List<long>(images.Count);
         foreach (var image in images)
-        {
-            ids.Add(await ScalarAsync<long>(c, t, """
-                INSERT INTO images(job_id, user_id, idx, path, thumb_path, width, height, seed, created_at, model)
-                SELECT id, user_id, @idx, @path, @thumb, @w, @h, @seed, @created, @model FROM jobs WHERE id = @job RETURNING id
-                """, ct,
-                ("job", jobId), ("idx", image.Index), ("path", image.RelativePath), ("thumb", image.RelativeThumbnailPath),
-                ("w", image.Width), ("h", image.Height), ("seed", image.Seed), ("created", image.CreatedAt.ToUnixTimeMilliseconds()), ("model", image.Model)));
-        }
+            await InsertImageAsync(c, t, jobId, image, ct);
         await ExecAsync(c, t, """
             UPDATE jobs SET status = 'Succeeded', finished_at = @at, notice = COALESCE(@notice, notice), error = NULL, worker = NULL, lease_until = NULL,
                 gpu_ms = @gpu
             WHERE id = @id
             """, ct, ("id", jobId), ("at", at.ToUnixTimeMilliseconds()), ("notice", notice), ("gpu", StoreRows.StoredMilliseconds(gpuTime)));
+        var ids = new List<long>(images.Count);
+        await using (var cmd = Command(c, t, "SELECT id FROM images WHERE job_id = @job ORDER BY idx", ("job", jobId)))
+        await using (var r = await cmd.ExecuteReaderAsync(ct))
+        {
+            while (await r.ReadAsync(ct))
+                ids.Add(r.GetInt64(0));
+        }
         await ExecAsync(c, t, "DELETE FROM job_progress WHERE job_id = @id", ct, ("id", jobId));
         await NotifyAsync(c, t, jobId, ct);
         return ids;
+    }
+
+    /// <summary>A re-run after a restart makes the same picture again: it replaces the earlier run's row.</summary>
+    private static async Task<long> InsertImageAsync(NpgsqlConnection c, NpgsqlTransaction t, string jobId, NewImage image, CancellationToken ct)
+    {
+        await ExecAsync(c, t, "DELETE FROM images WHERE job_id = @job AND idx = @idx", ct, ("job", jobId), ("idx", image.Index));
+        return await ScalarAsync<long>(c, t, """
+            INSERT INTO images(job_id, user_id, idx, path, thumb_path, width, height, seed, created_at, model)
+            SELECT id, user_id, @idx, @path, @thumb, @w, @h, @seed, @created, @model FROM jobs WHERE id = @job RETURNING id
+            """, ct,
+            ("job", jobId), ("idx", image.Index), ("path", image.RelativePath), ("thumb", image.RelativeThumbnailPath),
+            ("w", image.Width), ("h", image.Height), ("seed", image.Seed), ("created", image.CreatedAt.ToUnixTimeMilliseconds()), ("model", image.Model));
     }
 
     public async Task<bool> FinishClaimedAsync(string jobId, string worker, JobStatus status, DateTimeOffset at, string? error, string? notice, TimeSpan gpuTime, CancellationToken ct = default)

@@ -149,6 +149,18 @@ public sealed partial class SqliteJobStore : IJobStore, IPictureStore, ITimingSt
     public Task RequeueAsync(string jobId, CancellationToken ct = default) => WriteAsync(c =>
         Exec(c, null, "UPDATE jobs SET status = 'Queued', started_at = NULL WHERE id = $id AND status = 'Running'", ("$id", jobId)), ct);
 
+    public async Task<long> AddImageAsync(string jobId, NewImage image, CancellationToken ct = default)
+    {
+        long id = 0;
+        await WriteAsync(c =>
+        {
+            using var t = c.BeginTransaction();
+            id = InsertImage(c, t, jobId, image);
+            t.Commit();
+        }, ct);
+        return id;
+    }
+
     public async Task<IReadOnlyList<long>> CompleteJobAsync(string jobId, DateTimeOffset at, string? notice, IReadOnlyList<NewImage> images, TimeSpan gpuTime, CancellationToken ct = default)
     {
         var ids = new List<long>(images.Count);
@@ -156,20 +168,31 @@ public sealed partial class SqliteJobStore : IJobStore, IPictureStore, ITimingSt
         {
             using var t = c.BeginTransaction();
             foreach (var image in images)
-            {
-                ids.Add(Scalar<long>(c, t, """
-                    INSERT INTO images(job_id, user_id, idx, path, thumb_path, width, height, seed, created_at, model)
-                    SELECT id, user_id, $idx, $path, $thumb, $w, $h, $seed, $created, $model FROM jobs WHERE id = $job;
-                    SELECT last_insert_rowid();
-                    """,
-                    ("$job", jobId), ("$idx", image.Index), ("$path", image.RelativePath), ("$thumb", image.RelativeThumbnailPath),
-                    ("$w", image.Width), ("$h", image.Height), ("$seed", image.Seed), ("$created", image.CreatedAt.ToUnixTimeMilliseconds()), ("$model", image.Model)));
-            }
+                InsertImage(c, t, jobId, image);
             Exec(c, t, "UPDATE jobs SET status = 'Succeeded', finished_at = $at, notice = COALESCE($notice, notice), error = NULL, gpu_ms = $gpu WHERE id = $id",
                 ("$id", jobId), ("$at", at.ToUnixTimeMilliseconds()), ("$notice", notice), ("$gpu", StoreRows.StoredMilliseconds(gpuTime)));
+            using (var cmd = Command(c, t, "SELECT id FROM images WHERE job_id = $job ORDER BY idx", ("$job", jobId)))
+            using (var r = cmd.ExecuteReader())
+            {
+                while (r.Read())
+                    ids.Add(r.GetInt64(0));
+            }
             t.Commit();
         }, ct);
         return ids;
+    }
+
+    /// <summary>A re-run after a restart makes the same picture again: it replaces the earlier run's row.</summary>
+    private static long InsertImage(SqliteConnection c, SqliteTransaction t, string jobId, NewImage image)
+    {
+        Exec(c, t, "DELETE FROM images WHERE job_id = $job AND idx = $idx", ("$job", jobId), ("$idx", image.Index));
+        return Scalar<long>(c, t, """
+            INSERT INTO images(job_id, user_id, idx, path, thumb_path, width, height, seed, created_at, model)
+            SELECT id, user_id, $idx, $path, $thumb, $w, $h, $seed, $created, $model FROM jobs WHERE id = $job;
+            SELECT last_insert_rowid();
+            """,
+            ("$job", jobId), ("$idx", image.Index), ("$path", image.RelativePath), ("$thumb", image.RelativeThumbnailPath),
+            ("$w", image.Width), ("$h", image.Height), ("$seed", image.Seed), ("$created", image.CreatedAt.ToUnixTimeMilliseconds()), ("$model", image.Model));
     }
 
     public Task FinishJobAsync(string jobId, JobStatus status, DateTimeOffset at, string? error, string? notice, TimeSpan gpuTime, CancellationToken ct = default) => WriteAsync(c =>

@@ -288,7 +288,7 @@ public static class SdapiEndpoints
             JobNo: p?.ImageIndex ?? 0,
             SamplingStep: p?.Step ?? 0,
             SamplingSteps: p?.TotalSteps ?? next.Request.Steps);
-        var image = !skipImage && p?.Preview is { } preview ? Convert.ToBase64String(previews.EncodePng(preview)) : null;
+        var image = !skipImage && p?.Preview is { } preview ? Convert.ToBase64String(previews.EncodePng(preview.Image)) : null;
         var text = next.Status == JobStatus.Queued ? $"Queued: position {next.Position}" : next.Notice;
         return TypedResults.Ok(new ProgressResponse(p?.Fraction ?? 0, next.EtaFinish?.TotalSeconds ?? 0, state, image, text));
     }

@@ -256,6 +256,10 @@ public static class UiText
         ["job.snack.failed"] = ("A job failed: {0}", "任务失败：{0}"),
         ["job.snack.cancelled"] = ("Job cancelled: {0}", "任务已取消：{0}"),
         ["job.previewAlt"] = ("Live preview", "实时预览"),
+        ["live.title"] = ("The picture being made", "正在生成的图片"),
+        ["live.pictures"] = ("Pictures of this job", "本次任务的图片"),
+        ["live.picture"] = ("Picture {0} of {1}", "第 {0}/{1} 张"),
+        ["live.pending"] = ("Picture {0}: not made yet", "第 {0} 张：尚未生成"),
         ["time.seconds"] = ("{0} s", "{0} 秒"),
         ["time.minutes"] = ("{0} min", "{0} 分钟"),
 
