@@ -1,5 +1,5 @@
 using Xunit.Abstractions;
-using ZImage.Web.Cli.Load;
+using ZImage.Tools.Load;
 
 namespace ZImage.Web.Tests.Hardening;
 

@@ -1,8 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using ZImage.Engine.Jobs;
-using ZImage.Web.Cli;
-using ZImage.Web.Cli.Scale;
+using ZImage.Tools;
+using ZImage.Tools.Scale;
 
 namespace ZImage.Web.Tests.Hardening;
 

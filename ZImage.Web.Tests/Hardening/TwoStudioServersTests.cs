@@ -1,5 +1,5 @@
 using System.Text.Json;
-using ZImage.Web.Cli.Load;
+using ZImage.Tools.Load;
 
 namespace ZImage.Web.Tests.Hardening;
 

@@ -7,7 +7,7 @@
 #                 the background with the C# installer: fp16 ($full), then again with an fp16 VAE decoder ($full16vae);
 #                 /usr/bin/time -v records the install time and peak memory in /tmp/export.log. Disk: about 61 GB
 #                 (checkpoint 20.5 GB + two folders of 20 GB), too close to the 64 GB of nvidia-h200: use nvidia-h200-x2
-#   checks        (with .carry/c5 and .carry/app: the published app without the ONNX Runtime libraries, models/, wwwroot/)
+#   checks        (with .carry/c5 and .carry/app: the published ZImage.Tools (the studio inside it) without the ONNX Runtime libraries, models/, wwwroot/)
 #                 ort-check MatMul on CPU and CUDA through the engine's adapter; the tiny model on CPU and CUDA
 #   variants      (c5 + app) PNG encode on this machine's cores while the export runs; then, once it is written,
 #                 one 1024x1024 bench per memory/speed lever (VARIANTS below), each in its own process
@@ -18,7 +18,7 @@
 # Results go to $OUT. Fetched reference code only ever lives in git-ignored folders (.dev/).
 set -uo pipefail
 step=${1:?usage: gpu-run.sh start-export|checks|variants|memory|measure}
-app=".carry/app/ZImage.Web.dll"
+app=".carry/app/ZImage.Tools.dll"
 full=/tmp/full-fp16
 full16vae=/tmp/full-fp16-vae16
 zx=/tmp/zx

@@ -1,10 +1,10 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 
-namespace ZImage.Web.Cli.Scale;
+namespace ZImage.Tools.Scale;
 
 /// <summary>
-/// A <c>scale-worker</c> child process (this program with that command word) and the lines it prints: what the
+/// A <c>scale-worker</c> child process (ZImage.Tools with that command word) and the lines it prints: what the
 /// scale-out tests kill and what scale-bench counts.
 /// </summary>
 internal sealed class WorkerProcess : IAsyncDisposable
@@ -25,7 +25,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
 
     public static async Task<WorkerProcess> StartAsync(IEnumerable<string> arguments, TimeSpan timeout)
     {
-        var info = Load.ServerProcess.ChildProcess();
+        var info = Load.ServerProcess.ChildProcess(typeof(WorkerProcess).Assembly);
         info.ArgumentList.Add("scale-worker");
         foreach (var a in arguments)
             info.ArgumentList.Add(a);

@@ -4,7 +4,7 @@ using ZImage.Engine.Models;
 using ZImage.Engine.Onnx;
 using ZImage.Engine.Pipeline;
 
-namespace ZImage.Web.Cli;
+namespace ZImage.Tools;
 
 /// <summary>What generate and bench share: opening the runtime and a model on a provider from the command line.</summary>
 internal static class EngineCli
@@ -21,18 +21,10 @@ internal static class EngineCli
         return sequential ? ResidencyPolicy.Sequential : lean ? ResidencyPolicy.Lean : ResidencyPolicy.Resident;
     }
 
-    public static ExecutionProvider ParseProvider(string? value) => value?.ToLowerInvariant() switch
-    {
-        null or "cpu" => ExecutionProvider.Cpu,
-        "cuda" => ExecutionProvider.Cuda,
-        "tensorrt" or "trt" => ExecutionProvider.TensorRT,
-        _ => throw new CliException($"--provider must be cpu, cuda or tensorrt (got '{value}')"),
-    };
-
     public static (ZImagePipeline Pipeline, OrtRuntime Runtime) OpenPipeline(CliArguments args, ILoggerFactory loggers)
     {
         var modelDirectory = args.Required("model");
-        var provider = ParseProvider(args.String("provider"));
+        var provider = CliArguments.ParseProvider(args.String("provider"));
         var options = new Dictionary<string, string>();
         foreach (var pair in args.All("provider-option"))
         {
@@ -49,7 +41,7 @@ internal static class EngineCli
                 throw new CliException($"--session-config must look like key=value (got '{pair}')");
             sessionConfig[pair[..eq]] = pair[(eq + 1)..];
         }
-        var vaeProvider = args.String("vae-provider") is { } vae ? ParseProvider(vae) : (ExecutionProvider?)null;
+        var vaeProvider = args.String("vae-provider") is { } vae ? CliArguments.ParseProvider(vae, "vae-provider") : (ExecutionProvider?)null;
         var residency = Residency(args);
         var ortDirectory = args.String("ort-dir");
         var threads = args.Int("threads", 0);

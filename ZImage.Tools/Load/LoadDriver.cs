@@ -5,7 +5,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 
-namespace ZImage.Web.Cli.Load;
+namespace ZImage.Tools.Load;
 
 internal sealed record LoadOptions
 {

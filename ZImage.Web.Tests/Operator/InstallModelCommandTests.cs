@@ -2,10 +2,10 @@ using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
 using ZImage.Engine.Models;
 using ZImage.Engine.Models.Install;
-using ZImage.Web.Cli;
+using ZImage.Web.Operator;
 using ZImage.Web.Tests.Kit;
 
-namespace ZImage.Web.Tests.Cli;
+namespace ZImage.Web.Tests.Operator;
 
 /// <summary>install-model: every bad argument is named with what it accepts; a run prints plain lines when redirected.</summary>
 public sealed class InstallModelCommandTests : IDisposable

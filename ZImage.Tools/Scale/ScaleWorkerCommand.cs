@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using Microsoft.Extensions.DependencyInjection;
 using ZImage.Engine.Jobs;
 
-namespace ZImage.Web.Cli.Scale;
+namespace ZImage.Tools.Scale;
 
 /// <summary>
 /// <c>scale-worker --db CONNECTION [--workers 1] [--fake-ms 50] [--pictures DIR] [--lease-seconds 30] [--heartbeat-seconds 5]</c>:

@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using ZImage.Engine.Jobs;
 using ZImage.Engine.Pipeline;
 
-namespace ZImage.Web.Cli;
+namespace ZImage.Tools;
 
 /// <summary>
 /// Queue overhead with any pipeline (a fake, the tiny model, the real one): the time the worker

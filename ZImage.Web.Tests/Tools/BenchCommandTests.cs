@@ -1,8 +1,8 @@
 using System.Text.Json;
-using ZImage.Web.Cli;
+using ZImage.Tools;
 using ZImage.Web.Tests.Api;
 
-namespace ZImage.Web.Tests.Cli;
+namespace ZImage.Web.Tests.Tools;
 
 public sealed class BenchCommandTests
 {

@@ -1,8 +1,13 @@
 using System.Diagnostics;
 using System.Globalization;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Routing;
 using Microsoft.AspNetCore.Components.Web;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using ZImage.Web;
 using ZImage.Engine;
 using ZImage.Engine.History;
 using ZImage.Engine.Imaging;
@@ -12,7 +17,7 @@ using ZImage.Web.Components.Pages;
 using ZImage.Web.Ui.History;
 using ZImage.Web.Ui.Identity;
 
-namespace ZImage.Web.Cli;
+namespace ZImage.Tools;
 
 /// <summary>
 /// <c>history-bench [--images 10000] [--users 1] [--runs 9] [--folder DIR]</c>: fills a fresh data folder with that many

@@ -1,7 +1,8 @@
+using Microsoft.Extensions.Logging;
 using System.Globalization;
 using ZImage.Engine.Onnx;
 
-namespace ZImage.Web.Cli;
+namespace ZImage.Tools;
 
 /// <summary>
 /// <c>dotnet ZImage.Web.dll ort-check --provider cpu|cuda|tensorrt [--size 1024] [--device 0] [--ort-dir DIR]</c>:

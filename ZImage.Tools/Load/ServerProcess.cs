@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 
-namespace ZImage.Web.Cli.Load;
+namespace ZImage.Tools.Load;
 
 /// <summary>
 /// The real app as a child process on a free loopback port: what the load driver measures and what the fault tests
@@ -47,9 +47,8 @@ internal sealed class ServerProcess : IAsyncDisposable
     public static async Task<ServerProcess> StartAsync(string logFolder, IReadOnlyDictionary<string, string> settings,
         TimeSpan timeout, string urls = "http://127.0.0.1:0", bool waitUntilListening = true, string? contentRoot = null)
     {
-        var app = typeof(Program).Assembly.Location;
-        var appFolder = Path.GetDirectoryName(app)!;
-        var info = ChildProcess(contentRoot ?? appFolder);
+        var appFolder = Path.GetDirectoryName(WebApp.Location)!;
+        var info = ChildProcess(WebApp, contentRoot ?? appFolder);
         info.ArgumentList.Add("--urls");
         info.ArgumentList.Add(urls);
         info.ArgumentList.Add("--contentRoot");
@@ -97,13 +96,17 @@ internal sealed class ServerProcess : IAsyncDisposable
         return server;
     }
 
+    /// <summary>The studio's assembly (ZImage.Web.dll), which the build places beside this program.</summary>
+    private static readonly System.Reflection.Assembly WebApp = typeof(Program).Assembly;
+
     /// <summary>
-    /// This program again as a child process, output redirected: under the test host or <c>dotnet ZImage.Web.dll</c> the
-    /// process is the dotnet host; as the apphost it runs itself. The caller adds the arguments.
+    /// <paramref name="program"/> (the studio, or these tools for scale-worker) as a child process, output redirected:
+    /// under the test host or <c>dotnet X.dll</c> the process is the dotnet host, which runs the dll; under an apphost
+    /// (<c>dotnet run</c>) the program's own apphost beside it. The caller adds the arguments.
     /// </summary>
-    internal static ProcessStartInfo ChildProcess(string? workingDirectory = null)
+    internal static ProcessStartInfo ChildProcess(System.Reflection.Assembly program, string? workingDirectory = null)
     {
-        var app = typeof(Program).Assembly.Location;
+        var dll = program.Location;
         var info = new ProcessStartInfo
         {
             RedirectStandardOutput = true,
@@ -115,14 +118,15 @@ internal sealed class ServerProcess : IAsyncDisposable
         if (workingDirectory is not null)
             info.WorkingDirectory = workingDirectory;
         var host = Environment.ProcessPath ?? "dotnet";
-        if (Path.GetFileNameWithoutExtension(host).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
+        var apphost = Path.Combine(Path.GetDirectoryName(dll)!, Path.GetFileNameWithoutExtension(dll));
+        if (!Path.GetFileNameWithoutExtension(host).Equals("dotnet", StringComparison.OrdinalIgnoreCase) && File.Exists(apphost))
         {
-            info.FileName = host;
-            info.ArgumentList.Add(app);
+            info.FileName = apphost;
         }
         else
         {
-            info.FileName = Path.Combine(Path.GetDirectoryName(app)!, "ZImage.Web");
+            info.FileName = Path.GetFileNameWithoutExtension(host).Equals("dotnet", StringComparison.OrdinalIgnoreCase) ? host : "dotnet";
+            info.ArgumentList.Add(dll);
         }
         return info;
     }

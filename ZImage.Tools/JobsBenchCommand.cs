@@ -4,7 +4,7 @@ using ZImage.Engine.Jobs;
 using ZImage.Engine.Models;
 using ZImage.Engine.Pipeline;
 
-namespace ZImage.Web.Cli;
+namespace ZImage.Tools;
 
 /// <summary>
 /// <c>jobs-bench [--model DIR] [--jobs 100] [--users 4] [--width 256] [--height 256] [--steps 8] [--fake-ms 50]</c>:

@@ -5,7 +5,7 @@ using ZImage.Engine.Jobs;
 using ZImage.Engine.Models;
 using ZImage.Engine.Pipeline;
 
-namespace ZImage.Web.Cli;
+namespace ZImage.Tools;
 
 /// <summary>
 /// <c>generate --model DIR --prompt TEXT --out FILE.png</c> [--negative TEXT] [--width 1024] [--height 1024] [--steps 8]

@@ -10,7 +10,7 @@ using ZImage.Engine.Models.Install.Hub;
 using ZImage.Engine.Onnx;
 using ZImage.Engine.Pipeline;
 
-namespace ZImage.Web.Cli;
+namespace ZImage.Web.Operator;
 
 /// <summary>
 /// <c>install-model --from DIR|hf|modelscope [--endpoint URL] --out DIR [--dtype fp16|bf16] [--vae-dtype fp16|fp32]</c>
@@ -31,7 +31,7 @@ internal static class InstallModelCommand
 
     public static Arguments Parse(IReadOnlyList<string> args)
     {
-        var a = new CliArguments(args, EngineCli.CommonFlags);
+        var a = new CliArguments(args, new HashSet<string> { "verbose" });
         var from = a.String("from") ?? throw new CliException("--from is required: a checkpoint folder on this machine, hf (Hugging Face) or modelscope");
         var endpoint = a.String("endpoint");
         var output = a.String("out") ?? throw new CliException("--out is required: the model folder to create (it must not exist yet, or be empty)");
@@ -48,7 +48,7 @@ internal static class InstallModelCommand
             var other => throw new CliException($"--vae-dtype must be fp16 or fp32 (got '{other}')"),
         };
         var cache = a.String("cache");
-        var provider = EngineCli.ParseProvider(a.String("provider"));
+        var provider = CliArguments.ParseProvider(a.String("provider"));
         var ortDirectory = a.String("ort-dir");
         var verbose = a.Flag("verbose");
         a.RejectUnknown();

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 
-namespace ZImage.Web.Cli.Load;
+namespace ZImage.Tools.Load;
 
 /// <summary>
 /// <c>load [--users 20] [--duration 10m] [--drain 2m] [--url URL [--server-pid PID]] [--model DIR] [--data DIR]

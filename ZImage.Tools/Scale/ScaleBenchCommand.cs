@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using ZImage.Engine.Jobs;
 
-namespace ZImage.Web.Cli.Scale;
+namespace ZImage.Tools.Scale;
 
 /// <summary>
 /// <c>scale-bench --db ADMIN_CONNECTION [--processes 1,2,4] [--jobs 200] [--fake-ms 50] [--users 3]</c>: how many jobs per

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using ZImage.Engine.Jobs;
 using ZImage.Engine.Pipeline;
 
-namespace ZImage.Web.Cli;
+namespace ZImage.Tools;
 
 /// <summary>The engine's jobs room without the web server, as the benchmarks and the scale-out worker host it.</summary>
 internal static class JobsRoom

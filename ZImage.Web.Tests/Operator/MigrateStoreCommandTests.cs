@@ -1,7 +1,7 @@
 using ZImage.Engine.Jobs;
-using ZImage.Web.Cli;
+using ZImage.Web.Operator;
 
-namespace ZImage.Web.Tests.Cli;
+namespace ZImage.Web.Tests.Operator;
 
 [NeedsPostgres]
 public sealed class MigrateStoreCommandTests

@@ -1,7 +1,7 @@
 using Npgsql;
 using ZImage.Engine.Jobs;
 
-namespace ZImage.Web.Cli;
+namespace ZImage.Web.Operator;
 
 /// <summary>
 /// <c>migrate-store --from sqlite --to postgres --db CONNECTION [--data DIR]</c>: moves the studio's history (people, jobs,
@@ -15,7 +15,7 @@ internal static class MigrateStoreCommand
     {
         try
         {
-            var a = new CliArguments(args, EngineCli.CommonFlags);
+            var a = new CliArguments(args, new HashSet<string>());
             string from = a.Required("from").ToLowerInvariant(), to = a.Required("to").ToLowerInvariant();
             if (from != "sqlite" || to is not ("postgres" or "postgresql"))
                 throw new CliException($"--from must be sqlite and --to must be postgres (got --from {from} --to {to}): the only move there is, from the one-box store to the shared one");

@@ -1,6 +1,7 @@
 using System.Globalization;
+using ZImage.Engine.Onnx;
 
-namespace ZImage.Web.Cli;
+namespace ZImage.Web.Operator;
 
 /// <summary>
 /// <c>--name value</c> pairs and <c>--flag</c>s after a command word. Unknown or malformed options stop the command
@@ -65,6 +66,15 @@ internal sealed class CliArguments
             .Select(x => int.TryParse(x, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : throw new CliException($"--{name} must be whole numbers separated by commas (got '{s}')"))
             .ToArray()
         : fallback;
+
+    /// <summary>An execution provider word: cpu (also when absent), cuda, tensorrt or trt.</summary>
+    public static ExecutionProvider ParseProvider(string? value, string option = "provider") => value?.ToLowerInvariant() switch
+    {
+        null or "cpu" => ExecutionProvider.Cpu,
+        "cuda" => ExecutionProvider.Cuda,
+        "tensorrt" or "trt" => ExecutionProvider.TensorRT,
+        _ => throw new CliException($"--{option} must be cpu, cuda or tensorrt (got '{value}')"),
+    };
 
     /// <summary>Call after reading every option: a misspelt option is an error, not silently ignored.</summary>
     public void RejectUnknown()

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using ZImage.Engine.Imaging;
 using ZImage.Engine.Pipeline;
 
-namespace ZImage.Web.Cli;
+namespace ZImage.Tools;
 
 /// <summary>
 /// The benchmarks' and the scale-out tests' model: no GPU, a fixed time per job. Spends its time in steps like a model would,

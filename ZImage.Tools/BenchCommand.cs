@@ -11,7 +11,7 @@ using ZImage.Engine.Pipeline;
 using ZImage.Engine.Sampling;
 using ZImage.Engine.Text;
 
-namespace ZImage.Web.Cli;
+namespace ZImage.Tools;
 
 /// <summary>
 /// <c>bench --model DIR [--provider cuda] [--sizes 512,1024,1536] [--counts 1,4] [--steps 8] [--runs 3] [--warmup 1]
