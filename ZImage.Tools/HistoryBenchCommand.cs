@@ -138,7 +138,7 @@ internal static class HistoryBenchCommand
     {
         var store = services.GetRequiredService<IJobStore>();
         var files = services.GetRequiredService<ImageFiles>();
-        await store.InitializeAsync();
+        await services.StartJobsRoomAsync();
         var thumbnail = PngCodec.Encode(Gradient(64, 64));
         var picture = PngCodec.Encode(Gradient(128, 128));
         var random = new Random(1234);

@@ -26,7 +26,7 @@ public static class JobsBenchmark
     public static async Task<Report> RunAsync(IImagePipeline pipeline, Settings settings, TextWriter output, CancellationToken ct = default)
     {
         string root = settings.WorkDirectory ?? Path.Combine(Path.GetTempPath(), "zimage-jobs-bench", Guid.NewGuid().ToString("N"));
-        var services = JobsRoom.Build(pipeline, new Dictionary<string, string?>(settings.Store)
+        var services = await JobsRoom.StartAsync(pipeline, new Dictionary<string, string?>(settings.Store)
         {
             ["ZImage:Jobs:DataDirectory"] = Path.Combine(root, "data"),
             ["ZImage:Jobs:OutputDirectory"] = Path.Combine(root, "outputs"),
@@ -46,7 +46,6 @@ public static class JobsBenchmark
                     allDone.TrySetResult();
             });
 
-            await jobs.EnsureInitializedAsync();
             var wall = Stopwatch.StartNew();
             for (int i = 0; i < settings.Jobs; i++)
             {

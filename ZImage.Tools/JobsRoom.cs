@@ -7,10 +7,13 @@ using ZImage.Engine.Pipeline;
 
 namespace ZImage.Tools;
 
-/// <summary>The engine's jobs room without the web server, as the benchmarks and the scale-out worker host it.</summary>
+/// <summary>
+/// The engine's jobs room without the web server, as the benchmarks and the scale-out worker host it: built, then started
+/// through <see cref="JobsStartup"/> (migration, recovery, reconciliation) like a host would. The caller starts the worker.
+/// </summary>
 internal static class JobsRoom
 {
-    public static ServiceProvider Build(IImagePipeline pipeline, IReadOnlyDictionary<string, string?> settings, ILoggerFactory? loggers = null)
+    public static async Task<ServiceProvider> StartAsync(IImagePipeline pipeline, IReadOnlyDictionary<string, string?> settings, ILoggerFactory? loggers = null)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var services = new ServiceCollection()
@@ -22,6 +25,16 @@ internal static class JobsRoom
             services.AddSingleton(typeof(ILogger<>), typeof(NullLogger<>));
         else
             services.AddLogging();
-        return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
+        var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
+        try
+        {
+            await provider.StartJobsRoomAsync();
+            return provider;
+        }
+        catch
+        {
+            await provider.DisposeAsync();
+            throw;
+        }
     }
 }

@@ -1,24 +1,21 @@
 namespace ZImage.Engine.History;
 
 /// <summary>Pictures only: reads and changes image rows and files; jobs are the queue's business.</summary>
-public sealed class HistoryService(IStoreStartup startup, IPictureStore store) : IHistoryService
+public sealed class HistoryService(IPictureStore store) : IHistoryService
 {
     public async Task<HistoryPage> QueryAsync(HistoryQuery query, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(query);
-        await startup.EnsureInitializedAsync();
         return await store.QueryImagesAsync(query, ct);
     }
 
     public async Task<ImageRecord?> GetImageAsync(long imageId, CancellationToken ct = default)
     {
-        await startup.EnsureInitializedAsync();
         return await store.GetImageAsync(imageId, ct);
     }
 
     public async Task<bool> SetFavouriteAsync(long imageId, bool favourite, Caller caller, CancellationToken ct = default)
     {
-        await startup.EnsureInitializedAsync();
         var image = await store.GetImageAsync(imageId, ct);
         if (image is null || !caller.CanManage(image.UserName))
             return false;
@@ -27,7 +24,6 @@ public sealed class HistoryService(IStoreStartup startup, IPictureStore store) :
 
     public async Task<bool> DeleteImageAsync(long imageId, Caller caller, CancellationToken ct = default)
     {
-        await startup.EnsureInitializedAsync();
         var image = await store.GetImageAsync(imageId, ct);
         if (image is null || !caller.CanManage(image.UserName))
             return false;

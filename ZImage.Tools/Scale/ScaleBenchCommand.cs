@@ -65,7 +65,7 @@ internal static class ScaleBenchCommand
         var workers = new List<WorkerProcess>();
         try
         {
-            await using (var studio = JobsRoom.Build(new StandInPipeline(TimeSpan.Zero), new Dictionary<string, string?>
+            await using (var studio = await JobsRoom.StartAsync(new StandInPipeline(TimeSpan.Zero), new Dictionary<string, string?>
             {
                 ["ZImage:Store:Provider"] = nameof(StoreProvider.PostgreSql),
                 ["ZImage:Store:ConnectionString"] = db.ConnectionString,

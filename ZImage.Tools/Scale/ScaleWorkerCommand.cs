@@ -35,7 +35,7 @@ internal static class ScaleWorkerCommand
             a.RejectUnknown();
 
             using var loggers = EngineCli.Loggers(a.Flag("verbose"));
-            await using var services = JobsRoom.Build(pipeline, settings, loggers);
+            await using var services = await JobsRoom.StartAsync(pipeline, settings, loggers);
             var jobs = services.GetRequiredService<JobService>();
             var worker = services.GetRequiredService<JobWorker>();
             var lines = TextWriter.Synchronized(output);
