@@ -19,6 +19,7 @@ internal static class ToolCommands
         ["scale-worker"] = Scale.ScaleWorkerCommand.RunAsync,
         ["scale-bench"] = Scale.ScaleBenchCommand.RunAsync,
         // ort-check reads its own arguments from index 1 (the word itself at 0).
+        ["session-soak"] = SessionSoakCommand.RunAsync,
         ["ort-check"] = (args, _, _) => OrtCheckCommand.RunAsync(["ort-check", .. args]),
     };
 
