@@ -123,7 +123,7 @@ public class HistoryTests
     }
 
     [Fact]
-    public async Task RetentionDeletesOldImagesButKeepsStarredOnes()
+    public async Task RetentionDeletesOldImagesButKeepsFavourites()
     {
         var clock = new FakeClock(Start);
         await using var host = await JobsHost.StartAsync(JobsHost.NewRoot(), clock: clock, settings: new() { ["ZImage:Jobs:RetentionDays"] = "30" });

@@ -5,7 +5,7 @@ using ZImage.Engine.History;
 
 namespace ZImage.Engine.Jobs;
 
-/// <summary>Deletes images older than <see cref="JobsOptions.RetentionDays"/>; starred images are kept forever.</summary>
+/// <summary>Deletes images older than <see cref="JobsOptions.RetentionDays"/>; favourite images are kept forever.</summary>
 public sealed class RetentionService(IPictureStore store, IOptionsMonitor<JobsOptions> options, TimeProvider clock, ILogger<RetentionService> logger)
     : BackgroundService
 {

@@ -437,7 +437,7 @@ internal sealed class LoadDriver(HttpClient client, LoadOptions options, Func<lo
             Submitted = _jobs.Count,
             BurstSubmitted = (int)Interlocked.Read(ref _burstJobs),
             Refused = (int)Interlocked.Read(ref _refused),
-            Completed = Count("succeeded"),
+            Succeeded = Count("succeeded"),
             Cancelled = Count("cancelled"),
             Failed = Count("failed") + Count("interrupted"),
             PendingAtEnd = Count("queued") + Count("running"),
@@ -527,7 +527,7 @@ internal sealed record LoadReport
     public int Submitted { get; init; }
     public int BurstSubmitted { get; init; }
     public int Refused { get; init; }
-    public int Completed { get; init; }
+    public int Succeeded { get; init; }
     public int Cancelled { get; init; }
     public int Failed { get; init; }
     public int PendingAtEnd { get; init; }
@@ -553,7 +553,7 @@ internal sealed record LoadReport
     public IReadOnlyList<MemorySample> Memory { get; init; } = [];
 
     /// <summary>Every accepted job is accounted for: final, or still waiting, never forgotten.</summary>
-    public bool Accounted => Submitted == Completed + Cancelled + Failed + PendingAtEnd && Lost == 0;
+    public bool Accounted => Submitted == Succeeded + Cancelled + Failed + PendingAtEnd && Lost == 0;
 
     public bool P99GoalMet => Api.P99Ms < P99GoalMs;
 
@@ -563,7 +563,7 @@ internal sealed record LoadReport
     {
         var s = new StringBuilder();
         s.AppendLine($"users {Users}, {DurationSeconds:F0} s, drain {DrainSeconds:F1} s");
-        s.AppendLine($"jobs: submitted {Submitted} (of which {BurstSubmitted} in unwatched bursts), completed {Completed}, cancelled {Cancelled}, " +
+        s.AppendLine($"jobs: submitted {Submitted} (of which {BurstSubmitted} in unwatched bursts), succeeded {Succeeded}, cancelled {Cancelled}, " +
                      $"failed {Failed}, still queued at the end {PendingAtEnd}, lost {Lost}; refused at submission {Refused} (per-user cap)");
         s.AppendLine($"pictures read back: {ImagesChecked}; cancel requests {CancelRequests}; event streams followed {EventStreams}");
         s.AppendLine($"server's own counts since start-up (includes the warm-up job): {ServerJobCounts ?? "n/a"}");

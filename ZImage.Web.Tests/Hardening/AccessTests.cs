@@ -97,14 +97,14 @@ public sealed class AccessTests(AccountsStudioFactory factory) : IClassFixture<A
             using var response = await bob.SendAsync(new HttpRequestMessage(method, path));
             Assert.True(response.StatusCode == expected, $"bob: {method} {path} answered {(int)response.StatusCode}, expected {(int)expected}");
         }
-        using (var star = await bob.PutAsync($"/api/v1/images/{imageId}/favourite", JsonContent.Create(new { favourite = true })))
-            Assert.Equal(HttpStatusCode.NotFound, star.StatusCode);
+        using (var favourite = await bob.PutAsync($"/api/v1/images/{imageId}/favourite", JsonContent.Create(new { favourite = true })))
+            Assert.Equal(HttpStatusCode.NotFound, favourite.StatusCode);
         var bobsJobs = await (await bob.GetAsync("/api/v1/jobs")).JsonAsync();
         Assert.DoesNotContain(bobsJobs.EnumerateArray(), j => j.GetProperty("id").GetString() == jobId);
         var bobsHistory = await (await bob.GetAsync("/api/v1/history")).JsonAsync();
         Assert.Equal(0, bobsHistory.GetProperty("totalCount").GetInt32());
 
-        // Nothing was touched: ann still has her job, her picture, and no star from bob.
+        // Nothing was touched: ann still has her job, her picture, and no favourite marked by bob.
         Assert.Equal("succeeded", (await (await ann.GetAsync($"/api/v1/jobs/{jobId}")).JsonAsync()).GetProperty("status").GetString());
         var info = await (await ann.GetAsync($"/api/v1/images/{imageId}/info")).JsonAsync();
         Assert.False(info.GetProperty("favourite").GetBoolean());

@@ -124,7 +124,7 @@ public sealed class HistoryBrowser
             _selected.Add(image.Id);
     }
 
-    /// <summary>Stars an unstarred picture and unstars a starred one; false when it is gone or not the person's to change.</summary>
+    /// <summary>Makes a picture a favourite, or a favourite an ordinary picture again; false when it is gone or not the person's to change.</summary>
     public async Task<bool> ToggleStarAsync(ImageRecord image, CancellationToken ct = default)
     {
         var changed = await _history.SetFavouriteAsync(image.Id, !image.Favourite, _user.Caller, ct);
@@ -132,14 +132,14 @@ public sealed class HistoryBrowser
         return changed;
     }
 
-    /// <summary>Stars every selected picture the person may change (starring is idempotent, so already-starred ones stay starred).</summary>
-    public async Task<int> StarSelectedAsync(CancellationToken ct = default)
+    /// <summary>Makes every selected picture the person may change a favourite (idempotent: favourites stay favourites).</summary>
+    public async Task<int> FavouriteSelectedAsync(CancellationToken ct = default)
     {
-        var starred = 0;
+        var marked = 0;
         foreach (var id in _selected.ToList())
-            starred += await _history.SetFavouriteAsync(id, true, _user.Caller, ct) ? 1 : 0;
+            marked += await _history.SetFavouriteAsync(id, true, _user.Caller, ct) ? 1 : 0;
         await LoadAsync(ct);
-        return starred;
+        return marked;
     }
 
     public async Task<bool> DeleteAsync(long id, CancellationToken ct = default) => await DeleteManyAsync([id], ct) == 1;
