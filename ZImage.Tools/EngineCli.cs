@@ -25,22 +25,8 @@ internal static class EngineCli
     {
         var modelDirectory = args.Required("model");
         var provider = CliArguments.ParseProvider(args.String("provider"));
-        var options = new Dictionary<string, string>();
-        foreach (var pair in args.All("provider-option"))
-        {
-            var eq = pair.IndexOf('=');
-            if (eq <= 0)
-                throw new CliException($"--provider-option must look like key=value (got '{pair}')");
-            options[pair[..eq]] = pair[(eq + 1)..];
-        }
-        var sessionConfig = new Dictionary<string, string>();
-        foreach (var pair in args.All("session-config"))
-        {
-            var eq = pair.IndexOf('=');
-            if (eq <= 0)
-                throw new CliException($"--session-config must look like key=value (got '{pair}')");
-            sessionConfig[pair[..eq]] = pair[(eq + 1)..];
-        }
+        var options = KeyValues(args, "provider-option");
+        var sessionConfig = KeyValues(args, "session-config");
         var vaeProvider = args.String("vae-provider") is { } vae ? CliArguments.ParseProvider(vae, "vae-provider") : (ExecutionProvider?)null;
         var residency = Residency(args);
         var ortDirectory = args.String("ort-dir");
@@ -63,6 +49,20 @@ internal static class EngineCli
             _ => residency,
             loggers.CreateLogger<ZImagePipeline>(), vaeOptions);
         return (pipeline, runtime);
+    }
+
+    /// <summary>Every <c>--name key=value</c>, the last one winning for a key.</summary>
+    private static Dictionary<string, string> KeyValues(CliArguments args, string name)
+    {
+        var values = new Dictionary<string, string>();
+        foreach (var pair in args.All(name))
+        {
+            var eq = pair.IndexOf('=');
+            if (eq <= 0)
+                throw new CliException($"--{name} must look like key=value (got '{pair}')");
+            values[pair[..eq]] = pair[(eq + 1)..];
+        }
+        return values;
     }
 
     public static ILoggerFactory Loggers(bool verbose) => LoggerFactory.Create(b => b

@@ -18,9 +18,8 @@ internal static class ToolCommands
         ["load"] = Load.LoadCommand.RunAsync,
         ["scale-worker"] = Scale.ScaleWorkerCommand.RunAsync,
         ["scale-bench"] = Scale.ScaleBenchCommand.RunAsync,
-        // ort-check reads its own arguments from index 1 (the word itself at 0).
         ["session-soak"] = SessionSoakCommand.RunAsync,
-        ["ort-check"] = (args, _, _) => OrtCheckCommand.RunAsync(["ort-check", .. args]),
+        ["ort-check"] = OrtCheckCommand.RunAsync,
     };
 
     public static async Task<int> Main(string[] args)

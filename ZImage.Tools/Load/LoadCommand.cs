@@ -5,7 +5,7 @@ namespace ZImage.Tools.Load;
 
 /// <summary>
 /// <c>load [--users 20] [--duration 10m] [--drain 2m] [--url URL [--server-pid PID]] [--model DIR] [--data DIR]
-/// [--seed 1] [--p99-goal-ms 200] [--json FILE]</c>. Without --url it starts its own server (this program) on a free
+/// [--seed 1] [--p99-goal-ms 200] [--json FILE]</c>. Without --url it starts its own server (ZImage.Web, beside this program) on a free
 /// loopback port, with the self-test model on the CPU and its data in a temporary folder that it deletes afterwards,
 /// and measures that server's memory. Exit code 0 when every job is accounted for, nothing failed and the p99 goal
 /// was met; 1 otherwise; 2 for a usage error.

@@ -4,7 +4,7 @@ using ZImage.Tools.Load;
 namespace ZImage.Web.Tests.Hardening;
 
 /// <summary>
-/// CI's short version of the load run (<c>ZImage.Web load</c> runs the 10-minute one): 20 simulated people for
+/// CI's short version of the load run (<c>ZImage.Tools load</c> runs the 10-minute one): 20 simulated people for
 /// 60 seconds against the real server with the self-test model on the CPU, over loopback.
 /// </summary>
 public sealed class LoadTests(ITestOutputHelper output)
