@@ -3,16 +3,13 @@ namespace ZImage.Engine.History;
 /// <summary>Pictures only: reads and changes image rows and files; jobs are the queue's business.</summary>
 public sealed class HistoryService(IPictureStore store) : IHistoryService
 {
-    public async Task<HistoryPage> QueryAsync(HistoryQuery query, CancellationToken ct = default)
+    public Task<HistoryPage> QueryAsync(HistoryQuery query, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(query);
-        return await store.QueryImagesAsync(query, ct);
+        return store.QueryImagesAsync(query, ct);
     }
 
-    public async Task<ImageRecord?> GetImageAsync(long imageId, CancellationToken ct = default)
-    {
-        return await store.GetImageAsync(imageId, ct);
-    }
+    public Task<ImageRecord?> GetImageAsync(long imageId, CancellationToken ct = default) => store.GetImageAsync(imageId, ct);
 
     public async Task<bool> SetFavouriteAsync(long imageId, bool favourite, Caller caller, CancellationToken ct = default)
     {
