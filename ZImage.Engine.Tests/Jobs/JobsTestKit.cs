@@ -96,7 +96,7 @@ public sealed class JobsHost : IAsyncDisposable
     private bool _workerStarted;
     private bool _sharedEventsStarted;
 
-    /// <summary>Builds the room and runs its start-up (<see cref="JobsStartup"/>: migration, recovery, reconciliation) once, as a host would.</summary>
+    /// <summary>Builds the room and runs its start-up (<see cref="JobsStartup"/>: migration, recovery, reconciliation, then the batches that were running) once, as a host would.</summary>
     public static async Task<JobsHost> StartAsync(string root, FakePipeline? pipeline = null, IGpuMemoryProbe? probe = null, TimeProvider? clock = null,
         Dictionary<string, string?>? settings = null, IImageWriter? writer = null, ISeedSource? seeds = null, IModelStatus? model = null)
     {
