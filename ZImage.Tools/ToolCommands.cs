@@ -18,6 +18,7 @@ internal static class ToolCommands
         ["load"] = Load.LoadCommand.RunAsync,
         ["scale-worker"] = Scale.ScaleWorkerCommand.RunAsync,
         ["scale-bench"] = Scale.ScaleBenchCommand.RunAsync,
+        ["idle-unload-check"] = IdleUnloadCheckCommand.RunAsync,
         ["session-soak"] = SessionSoakCommand.RunAsync,
         ["ort-check"] = OrtCheckCommand.RunAsync,
     };
