@@ -96,9 +96,26 @@ public sealed class JobsHost : IAsyncDisposable
     private bool _workerStarted;
     private bool _sharedEventsStarted;
 
-    public JobsHost(string root, FakePipeline? pipeline = null, IGpuMemoryProbe? probe = null, TimeProvider? clock = null,
+    /// <summary>Builds the room and runs its start-up (<see cref="JobsStartup"/>: migration, recovery, reconciliation, then the batches that were running) once, as a host would.</summary>
+    public static async Task<JobsHost> StartAsync(string root, FakePipeline? pipeline = null, IGpuMemoryProbe? probe = null, TimeProvider? clock = null,
         Dictionary<string, string?>? settings = null, IImageWriter? writer = null, ISeedSource? seeds = null, IModelStatus? model = null,
         IGpuCardFactory? cards = null)
+    {
+        var host = new JobsHost(root, pipeline, probe, clock, settings, writer, seeds, model, cards);
+        try
+        {
+            await host._services.StartJobsRoomAsync();
+            return host;
+        }
+        catch
+        {
+            await host.DisposeAsync();
+            throw;
+        }
+    }
+
+    private JobsHost(string root, FakePipeline? pipeline, IGpuMemoryProbe? probe, TimeProvider? clock,
+        Dictionary<string, string?>? settings, IImageWriter? writer, ISeedSource? seeds, IModelStatus? model, IGpuCardFactory? cards)
     {
         Root = root;
         Pipeline = pipeline ?? new FakePipeline();
@@ -146,6 +163,8 @@ public sealed class JobsHost : IAsyncDisposable
     public RetentionService Retention => _services.GetRequiredService<RetentionService>();
     public JobWorker Worker => _services.GetRequiredService<JobWorker>();
     public IUsageService Usage => _services.GetRequiredService<IUsageService>();
+    /// <summary>The room's hosted services in the order a host starts them.</summary>
+    public IReadOnlyList<Microsoft.Extensions.Hosting.IHostedService> HostedServices => [.. _services.GetServices<Microsoft.Extensions.Hosting.IHostedService>()];
     public ZImage.Engine.Jobs.Batches.IBatchService Batches => _services.GetRequiredService<ZImage.Engine.Jobs.Batches.IBatchService>();
     public ZImage.Engine.Jobs.Batches.BatchArchive Archive => _services.GetRequiredService<ZImage.Engine.Jobs.Batches.BatchArchive>();
 
@@ -155,10 +174,6 @@ public sealed class JobsHost : IAsyncDisposable
         Directory.CreateDirectory(root);
         return root;
     }
-
-    /// <summary>The start-up the host runs before anything else (<see cref="JobsStartup"/>): the store, recovery, then the batches that were running.</summary>
-    public Task StartUpAsync() =>
-        _services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<JobsStartup>().Single().StartAsync(CancellationToken.None);
 
     public async Task StartWorkerAsync()
     {

@@ -16,7 +16,7 @@ public sealed class LiveResultsTests
     [Fact]
     public async Task EachPictureOfAFourPictureJobIsSavedAndAnnouncedWhileTheJobStillRuns()
     {
-        await using var host = new JobsHost(JobsHost.NewRoot());
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot());
         await host.Pipeline.HoldStepsAsync();
         await host.StartWorkerAsync();
         var job = await host.SubmitAsync("ann", steps: 2, count: 4);
@@ -58,7 +58,7 @@ public sealed class LiveResultsTests
     [Fact]
     public async Task CancellingPartWayKeepsThePicturesAlreadyMadeRecordedWithTheCancel()
     {
-        await using var host = new JobsHost(JobsHost.NewRoot());
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot());
         await host.Pipeline.HoldStepsAsync();
         await host.StartWorkerAsync();
         var job = await host.SubmitAsync("ann", steps: 2, count: 4);
@@ -81,7 +81,7 @@ public sealed class LiveResultsTests
     [Fact]
     public async Task APictureThatCannotBeSavedFailsTheJobWithTheReasonAndThePicturesBeforeItStay()
     {
-        await using var host = new JobsHost(JobsHost.NewRoot(), writer: new SecondPictureCannotBeWritten());
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot(), writer: new SecondPictureCannotBeWritten());
         await host.StartWorkerAsync();
         var job = await host.SubmitAsync("ann", steps: 2, count: 4);
         await host.UntilFinalAsync(job.Id);
@@ -102,7 +102,7 @@ public sealed class LiveResultsTests
     public async Task APipelineFailurePartWayKeepsThePicturesAlreadyMadeRecordedWithTheReason()
     {
         var pipeline = new FakePipeline { FailBeforePicture = (_, i) => i == 2 ? new InvalidOperationException("the model returned NaN") : null };
-        await using var host = new JobsHost(JobsHost.NewRoot(), pipeline);
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot(), pipeline);
         await host.StartWorkerAsync();
         var job = await host.SubmitAsync("ann", steps: 2, count: 4);
         await host.UntilFinalAsync(job.Id);
@@ -120,7 +120,7 @@ public sealed class LiveResultsTests
     public async Task AfterRunningOutOfMemoryPartWayTheRetryMakesOnlyThePicturesNotMadeYet()
     {
         var pipeline = new FakePipeline { FailBeforePicture = (r, i) => r.Count > 1 && i == 1 ? new GpuOutOfMemoryException("out of memory") : null };
-        await using var host = new JobsHost(JobsHost.NewRoot(), pipeline);
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot(), pipeline);
         await host.StartWorkerAsync();
         var job = await host.Jobs.SubmitAsync(
             new JobRequest { Settings = new() { Prompt = "x", Width = 512, Height = 512, Steps = 2, Count = 3, Seed = 100 }, SeedPolicy = SeedPolicy.Fixed }, Ann);

@@ -25,12 +25,12 @@ public class SeveralCardsTests
         (long)(totalGiB * FakeMemoryProbe.GiB), (long)(freeGiB * FakeMemoryProbe.GiB), (long)((totalGiB - freeGiB) * FakeMemoryProbe.GiB)));
 
     /// <summary>A host with card 0 = <paramref name="first"/>, card 1 = <paramref name="second"/>, each with an 80 GB card of its own.</summary>
-    private static JobsHost Host(FakePipeline first, FakePipeline second, Dictionary<string, string?>? extra = null, string? root = null)
+    private static Task<JobsHost> Host(FakePipeline first, FakePipeline second, Dictionary<string, string?>? extra = null, string? root = null)
     {
         var settings = new Dictionary<string, string?>(TwoCards);
         foreach (var (k, v) in extra ?? [])
             settings[k] = v;
-        return new JobsHost(root ?? JobsHost.NewRoot(), first, Card("Fake H200 A", 80, 79), settings: settings,
+        return JobsHost.StartAsync(root ?? JobsHost.NewRoot(), first, Card("Fake H200 A", 80, 79), settings: settings,
             cards: new FakeCards((second, Card("Fake H200 B", 80, 79))));
     }
 
@@ -39,7 +39,7 @@ public class SeveralCardsTests
     {
         var first = new FakePipeline { StepDelay = TimeSpan.FromMilliseconds(2) };
         var second = new FakePipeline { StepDelay = TimeSpan.FromMilliseconds(2) };
-        await using var host = Host(first, second);
+        await using var host = await Host(first, second);
         var submitted = new List<string>();
         for (int i = 0; i < 30; i++)
             submitted.Add((await host.SubmitAsync(new[] { "ann", "bob", "cy" }[i % 3], 256, 256, steps: 4, prompt: $"job {i}")).Id);
@@ -62,7 +62,7 @@ public class SeveralCardsTests
     [Fact]
     public async Task ThreePeopleOnTwoCardsEachGetTheirShareOfGpuTimeWithinTenPercent()
     {
-        await using var host = Host(new FakePipeline(), new FakePipeline());
+        await using var host = await Host(new FakePipeline(), new FakePipeline());
         // Costs as in docs/jobs.md (W*H*steps*count / (1024*1024*8)): 1/8, 1/4 and 1/4; the same total queued by each.
         var cost = new Dictionary<string, (string User, double Cost)>();
         for (int i = 0; i < 40; i++)
@@ -94,7 +94,7 @@ public class SeveralCardsTests
         var second = new FakePipeline();
         first.Hold();
         second.Hold();
-        await using var host = Host(first, second);
+        await using var host = await Host(first, second);
         await host.StartWorkerAsync();
         var one = await host.SubmitAsync("ann", 256, 256, prompt: "one");
         var two = await host.SubmitAsync("bob", 256, 256, prompt: "two");
@@ -135,7 +135,7 @@ public class SeveralCardsTests
             return new InvalidOperationException("CUDA failure 999: unspecified launch failure on device 1");
         };
         first.Hold();
-        await using var host = Host(first, second);
+        await using var host = await Host(first, second);
         await host.StartWorkerAsync();
         var a = await host.SubmitAsync("ann", 256, 256, prompt: "a");
         var b = await host.SubmitAsync("bob", 256, 256, prompt: "b");
@@ -168,13 +168,12 @@ public class SeveralCardsTests
     public async Task QueuedJobsAreTimedAgainstBothCards()
     {
         string root = JobsHost.NewRoot();
-        await using (var seed = new JobsHost(root))
+        await using (var seed = await JobsHost.StartAsync(root))
         {
-            await seed.Service.EnsureInitializedAsync();
             await seed.Timings.SaveStepTimingAsync(new StepTiming(512, 512, false, 5, SecondsPerStep: 2.0, FixedSecondsPerImage: 1.0));
         }
 
-        await using var host = Host(new FakePipeline(), new FakePipeline(), root: root);
+        await using var host = await Host(new FakePipeline(), new FakePipeline(), root: root);
         var first = await host.SubmitAsync("ann", 512, 512, steps: 8);
         var second = await host.SubmitAsync("bob", 512, 512, steps: 8);
         var third = await host.SubmitAsync("cy", 512, 512, steps: 8);

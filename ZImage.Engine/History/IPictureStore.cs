@@ -32,15 +32,6 @@ public interface IPictureStore
 public sealed record PictureOwner(string Name, bool? Shares);
 
 /// <summary>
-/// History waits on this before its first read: the store's schema, crash recovery and file reconciliation run once at
-/// start-up, owned by the jobs room.
-/// </summary>
-public interface IStoreStartup
-{
-    Task EnsureInitializedAsync();
-}
-
-/// <summary>
 /// A picture's row. Paths are relative to the output folder, with forward slashes. Model: the manifest's model name
 /// (the self-test model says so); null when unknown.
 /// </summary>

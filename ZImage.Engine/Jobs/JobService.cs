@@ -15,7 +15,7 @@ namespace ZImage.Engine.Jobs;
 /// Workers take jobs from here; the store keeps every change durable before it is announced.
 /// One lock guards the in-memory queue; store calls and event delivery happen outside it.
 /// </summary>
-public sealed class JobService : IJobService, IStoreStartup
+public sealed class JobService : IJobService
 {
     private readonly IJobStore _store;
     private readonly IPictureStore _pictures;
@@ -72,8 +72,11 @@ public sealed class JobService : IJobService, IStoreStartup
 
     internal ReconcileReport? LastReconcile { get; private set; }
 
-    /// <summary>Schema, crash recovery, file reconciliation and measured timings; once, before the first job.</summary>
-    public Task EnsureInitializedAsync() => _initialized.Value;
+    /// <summary>
+    /// Schema, crash recovery, file reconciliation and measured timings; once, before the first job. Only
+    /// <see cref="JobsStartup"/> calls it: every other member assumes it has run.
+    /// </summary>
+    internal Task StartUpAsync() => _initialized.Value;
 
     private async Task InitializeCoreAsync()
     {
@@ -108,7 +111,6 @@ public sealed class JobService : IJobService, IStoreStartup
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(caller);
-        await EnsureInitializedAsync();
         if (_stopping)
             return SubmitResult.Refuse(RefusalKind.ShuttingDown, "queue", "The server is shutting down; please try again in a minute.");
         if (string.IsNullOrWhiteSpace(caller.UserName))
@@ -248,7 +250,6 @@ public sealed class JobService : IJobService, IStoreStartup
 
     public async Task<JobSnapshot?> GetAsync(string jobId, Caller caller, CancellationToken ct = default)
     {
-        await EnsureInitializedAsync();
         lock (_gate)
         {
             if (_active.TryGetValue(jobId, out var state))
@@ -300,7 +301,6 @@ public sealed class JobService : IJobService, IStoreStartup
 
     public async Task<IReadOnlyList<JobSnapshot>> ListMineAsync(Caller caller, int limit = 50, CancellationToken ct = default)
     {
-        await EnsureInitializedAsync();
         var stored = await _store.ListJobsAsync(caller.UserName, Math.Clamp(limit, 1, 1000), ct);
         lock (_gate)
         {
@@ -312,7 +312,6 @@ public sealed class JobService : IJobService, IStoreStartup
 
     public async Task<CancelOutcome> CancelAsync(string jobId, Caller caller, CancellationToken ct = default)
     {
-        await EnsureInitializedAsync();
         JobState? removed = null;
         lock (_gate)
         {
@@ -677,7 +676,6 @@ public sealed class JobService : IJobService, IStoreStartup
     /// </summary>
     internal async Task<JobState> TakeNextAsync(CancellationToken ct, int worker = 0)
     {
-        await EnsureInitializedAsync();
         var card = _cards.ForWorker(worker);
         if (_shared is not null)
             return await ClaimNextAsync(worker, card, ct);

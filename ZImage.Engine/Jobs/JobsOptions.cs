@@ -40,7 +40,7 @@ public sealed class JobsOptions
     /// <summary>After an out-of-memory failure, run the job again once, one image at a time.</summary>
     public bool RetryOutOfMemoryOneImageAtATime { get; set; } = true;
 
-    /// <summary>Images older than this are deleted (starred ones never). 0 keeps everything.</summary>
+    /// <summary>Images older than this are deleted (favourites never). 0 keeps everything.</summary>
     [Range(0, 36500)]
     public int RetentionDays { get; set; }
 

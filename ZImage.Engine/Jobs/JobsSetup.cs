@@ -66,7 +66,6 @@ public static class JobsSetup
         services.TryAddSingleton<IJobNotifier>(sp => sp.GetRequiredService<JobNotifier>());
         services.TryAddSingleton<JobService>();
         services.TryAddSingleton<IJobService>(sp => sp.GetRequiredService<JobService>());
-        services.TryAddSingleton<IStoreStartup>(sp => sp.GetRequiredService<JobService>());
         services.TryAddSingleton<IUsageService, UsageService>();
         services.TryAddSingleton<Batches.BatchService>();
         services.TryAddSingleton<Batches.IBatchService>(sp => sp.GetRequiredService<Batches.BatchService>());
@@ -75,7 +74,10 @@ public static class JobsSetup
         services.TryAddSingleton<ISystemStatus, SystemStatus>();
         services.TryAddSingleton<PictureSharing>();
         services.TryAddSingleton<IHistoryService, HistoryService>();
-        services.AddHostedService<JobsStartup>();
+        // First among the room's hosted services: the host starts them in order, so the workers, retention, the relay
+        // and (registered after the engine) the web server start on a migrated, recovered, reconciled store.
+        services.TryAddSingleton<JobsStartup>();
+        services.AddHostedService(sp => sp.GetRequiredService<JobsStartup>());
         services.TryAddSingleton<JobWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<JobWorker>());
         services.TryAddSingleton<SharedJobEvents>();

@@ -30,7 +30,7 @@ public partial class ComponentTests
     }
 
     [Fact]
-    public async Task TheSharingSwitchAndUnstarAreInChinese()
+    public async Task TheSharingSwitchAndRemovingFavouritesAreInChinese()
     {
         await using var studio = await TestStudio.StartAsync(userName: "林薇");
         var image = await PeopleTests.MakePictureAsync(studio, studio.User.Caller, "茶壶");

@@ -130,7 +130,7 @@ public sealed partial class PeopleTests
     }
 
     [Fact]
-    public async Task BulkUnstarUnstarsExactlyTheSelectedPictures()
+    public async Task RemovingFavouritesInBulkTouchesExactlyTheSelectedPictures()
     {
         await using var studio = await TestStudio.StartAsync();
         var history = studio.Get<IHistoryService>();
@@ -142,9 +142,9 @@ public sealed partial class PeopleTests
         var page = bunit.Render<History>();
 
         page.WaitForElement($"[data-image='{second}'] .zi-tile-check input").Change(true);
-        page.WaitForElement("#unstar-selected").Click();
+        page.WaitForElement("#unfavourite-selected").Click();
 
-        await Eventually.UntilAsync(() => history.GetImageAsync(second).Result?.Favourite == false, "selected unstarred");
+        await Eventually.UntilAsync(() => history.GetImageAsync(second).Result?.Favourite == false, "selected pictures no longer favourites");
         Assert.True((await history.GetImageAsync(first))!.Favourite);
     }
 

@@ -95,15 +95,15 @@ public sealed class AccessTests(AccountsStudioFactory factory) : IClassFixture<A
             using var response = await bob.SendAsync(new HttpRequestMessage(method, path));
             Assert.True(response.StatusCode == expected, $"bob: {method} {path} answered {(int)response.StatusCode}, expected {(int)expected}");
         }
-        using (var star = await bob.PutAsync($"/api/v1/images/{imageId}/favourite", JsonContent.Create(new { favourite = true })))
-            Assert.Equal(HttpStatusCode.NotFound, star.StatusCode);
+        using (var favourite = await bob.PutAsync($"/api/v1/images/{imageId}/favourite", JsonContent.Create(new { favourite = true })))
+            Assert.Equal(HttpStatusCode.NotFound, favourite.StatusCode);
         var bobsJobs = await (await bob.GetAsync("/api/v1/jobs")).JsonAsync();
         Assert.DoesNotContain(bobsJobs.EnumerateArray(), j => j.GetProperty("id").GetString() == jobId);
         // Ann never chose to share (accounts mode: private until she does), so no listing of bob's shows her picture.
         foreach (var listing in new[] { "/api/v1/history", "/api/v1/history?user=ann-api", "/api/v1/history?user=everyone" })
             Assert.Equal(0, (await (await bob.GetAsync(listing)).JsonAsync()).GetProperty("totalCount").GetInt32());
 
-        // Nothing was touched: ann still has her job, her picture, and no star from bob.
+        // Nothing was touched: ann still has her job, her picture, and no favourite marked by bob.
         Assert.Equal("succeeded", (await (await ann.GetAsync($"/api/v1/jobs/{jobId}")).JsonAsync()).GetProperty("status").GetString());
         var info = await (await ann.GetAsync($"/api/v1/images/{imageId}/info")).JsonAsync();
         Assert.False(info.GetProperty("favourite").GetBoolean());

@@ -1,8 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using ZImage.Engine.Jobs;
-using ZImage.Web.Cli;
-using ZImage.Web.Cli.Scale;
+using ZImage.Tools;
+using ZImage.Tools.Scale;
 
 namespace ZImage.Web.Tests.Hardening;
 
@@ -22,7 +22,7 @@ public sealed class ScaleOutProcessTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _database = await PostgresTestServer.CreateDatabaseAsync();
-        _studio = JobsRoom.Build(new StandInPipeline(TimeSpan.FromMilliseconds(1)), new Dictionary<string, string?>
+        _studio = await JobsRoom.StartAsync(new StandInPipeline(TimeSpan.FromMilliseconds(1)), new Dictionary<string, string?>
         {
             ["ZImage:Store:Provider"] = "PostgreSql",
             ["ZImage:Store:ConnectionString"] = _database.ConnectionString,
@@ -30,7 +30,6 @@ public sealed class ScaleOutProcessTests : IAsyncLifetime
             ["ZImage:Jobs:DataDirectory"] = Path.Combine(_pictures, "data"),
             ["ZImage:Jobs:MaxQueuedPerUser"] = "100",
         });
-        await _studio.GetRequiredService<JobService>().EnsureInitializedAsync();
     }
 
     public async Task DisposeAsync()

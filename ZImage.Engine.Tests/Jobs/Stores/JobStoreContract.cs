@@ -213,7 +213,7 @@ public abstract partial class JobStoreContract : IAsyncLifetime
     }
 
     [StoreFact]
-    public async Task RetentionSeesOnlyOldUnstarredPicturesAndDeletingRemovesTheRow()
+    public async Task RetentionSeesOnlyOldPicturesThatAreNoFavouriteAndDeletingRemovesTheRow()
     {
         await Store.InsertJobAsync(Job("j1", count: 3));
         var ids = await Store.CompleteJobAsync("j1", T0, null, [Image("j1", 0, T0), Image("j1", 1, T0), Image("j1", 2, T0.AddDays(10))], TimeSpan.Zero);

@@ -26,7 +26,7 @@ public sealed class SharedQueueTests : IAsyncLifetime
         Directory.Delete(_pictures, recursive: true);
     }
 
-    private JobsHost Studio(Dictionary<string, string?>? extra = null, IGpuCardFactory? cards = null)
+    private async Task<JobsHost> StudioAsync(Dictionary<string, string?>? extra = null, IGpuCardFactory? cards = null)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -40,7 +40,7 @@ public sealed class SharedQueueTests : IAsyncLifetime
         };
         foreach (var (k, v) in extra ?? [])
             settings[k] = v;
-        var host = new JobsHost(JobsHost.NewRoot(), settings: settings, cards: cards);
+        var host = await JobsHost.StartAsync(JobsHost.NewRoot(), settings: settings, cards: cards);
         _hosts.Add(host);
         return host;
     }
@@ -74,9 +74,8 @@ public sealed class SharedQueueTests : IAsyncLifetime
     [StoreFact]
     public async Task ASecondStudioMakesThePicturesOfTheFirstOnesQueueAndBothSeeThem()
     {
-        var first = Studio();
-        var second = Studio();
-        await first.Service.EnsureInitializedAsync();
+        var first = await StudioAsync();
+        var second = await StudioAsync();
         var job = await first.SubmitAsync("ann", count: 2);
 
         await second.StartWorkerAsync();
@@ -93,8 +92,8 @@ public sealed class SharedQueueTests : IAsyncLifetime
     [StoreFact]
     public async Task StepsPreviewsAndTheOutcomeOfAJobRunByAnotherStudioReachThisStudiosSubscribers()
     {
-        var first = Studio();
-        var second = Studio();
+        var first = await StudioAsync();
+        var second = await StudioAsync();
         await first.StartSharedEventsAsync();
         second.Pipeline.Hold();
         await second.StartWorkerAsync();
@@ -124,7 +123,7 @@ public sealed class SharedQueueTests : IAsyncLifetime
         // A file where the folder's parent should be: every write below it fails, as on a lost mount.
         string blocked = Path.Combine(_pictures, "not-a-folder");
         await File.WriteAllTextAsync(blocked, "");
-        var studio = Studio(new() { ["ZImage:Store:SharedPictureFolder"] = Path.Combine(blocked, "pictures") });
+        var studio = await StudioAsync(new() { ["ZImage:Store:SharedPictureFolder"] = Path.Combine(blocked, "pictures") });
         await studio.StartWorkerAsync();
 
         var job = await studio.SubmitAsync("ann", count: 2);
@@ -140,8 +139,8 @@ public sealed class SharedQueueTests : IAsyncLifetime
     [StoreFact]
     public async Task TheSameClickReachingTwoStudiosAtOnceMakesOneJob()
     {
-        var first = Studio();
-        var second = Studio();
+        var first = await StudioAsync();
+        var second = await StudioAsync();
         var request = new JobRequest { Settings = new() { Prompt = "one click", Width = 512, Height = 512 }, IdempotencyKey = "click-7" };
 
         var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(i =>
@@ -155,8 +154,7 @@ public sealed class SharedQueueTests : IAsyncLifetime
     [StoreFact]
     public async Task TwoWorkersClaimingAtOnceNeverTakeTheSameJob()
     {
-        var studio = Studio();
-        await studio.Service.EnsureInitializedAsync();
+        var studio = await StudioAsync();
         var queue = (ISharedJobQueue)studio.Store;
         for (int i = 0; i < 20; i++)
             await studio.SubmitAsync(i % 2 == 0 ? "ann" : "bob");
@@ -174,7 +172,7 @@ public sealed class SharedQueueTests : IAsyncLifetime
     [StoreFact]
     public async Task EachPictureOfAClaimedJobIsRecordedWhileItRunsAndAWorkerThatLostTheJobAddsNone()
     {
-        var studio = Studio();
+        var studio = await StudioAsync();
         await studio.Pipeline.HoldStepsAsync();
         await studio.StartWorkerAsync();
         var job = await studio.SubmitAsync("ann", steps: 2, count: 4);
@@ -201,8 +199,7 @@ public sealed class SharedQueueTests : IAsyncLifetime
     [StoreFact]
     public async Task AJobWhoseWorkerStoppedAnsweringIsTakenByAnotherAndFinishedOnce()
     {
-        var studio = Studio();
-        await studio.Service.EnsureInitializedAsync();
+        var studio = await StudioAsync();
         var queue = (ISharedJobQueue)studio.Store;
         var job = await studio.SubmitAsync("ann");
         var now = DateTimeOffset.UtcNow;
@@ -223,8 +220,7 @@ public sealed class SharedQueueTests : IAsyncLifetime
     [StoreFact]
     public async Task ALeaseThatRunsOutTwiceMarksTheJobInterrupted()
     {
-        var studio = Studio();
-        await studio.Service.EnsureInitializedAsync();
+        var studio = await StudioAsync();
         var queue = (ISharedJobQueue)studio.Store;
         var job = await studio.SubmitAsync("ann");
         var now = DateTimeOffset.UtcNow;
@@ -242,8 +238,8 @@ public sealed class SharedQueueTests : IAsyncLifetime
     public async Task ThePerPersonCapCountsTheJobsQueuedThroughEveryStudio()
     {
         var cap = new Dictionary<string, string?> { ["ZImage:Jobs:MaxQueuedPerUser"] = "3" };
-        var first = Studio(cap);
-        var second = Studio(cap);
+        var first = await StudioAsync(cap);
+        var second = await StudioAsync(cap);
         await first.SubmitAsync("ann");
         await first.SubmitAsync("ann");
         await second.SubmitAsync("ANN");
@@ -258,8 +254,8 @@ public sealed class SharedQueueTests : IAsyncLifetime
     [StoreFact]
     public async Task CancellingInOneStudioStopsTheRunInTheOther()
     {
-        var first = Studio();
-        var second = Studio();
+        var first = await StudioAsync();
+        var second = await StudioAsync();
         second.Pipeline.Hold();
         await second.StartWorkerAsync();
         var job = await first.SubmitAsync("ann");
@@ -275,9 +271,9 @@ public sealed class SharedQueueTests : IAsyncLifetime
     [StoreFact]
     public async Task TheQueueInEveryStudioListsTheJobsAnotherStudioRunsWithItsMachineAndCard()
     {
-        var first = Studio();
+        var first = await StudioAsync();
         var otherCard = new FakePipeline();
-        var second = Studio(new() { ["ZImage:Engine:Devices:0"] = "0", ["ZImage:Engine:Devices:1"] = "1" },
+        var second = await StudioAsync(new() { ["ZImage:Engine:Devices:0"] = "0", ["ZImage:Engine:Devices:1"] = "1" },
             new FakeCards((otherCard, new FakeMemoryProbe(null))));
         await first.StartSharedEventsAsync();
         second.Pipeline.Hold();
@@ -307,8 +303,8 @@ public sealed class SharedQueueTests : IAsyncLifetime
     [StoreFact]
     public async Task ThreePeopleOnTwoStudiosEachGetTheirShareOfGpuTimeWithinTenPercent()
     {
-        var first = Studio();
-        var second = Studio();
+        var first = await StudioAsync();
+        var second = await StudioAsync();
         // Costs as in docs/jobs.md (W*H*steps*count / (1024*1024*8)): 1/32, 1/16 and 1/16 (small pictures keep the fake
         // GPU quick; only the ratios matter); the same total queued by each.
         for (int i = 0; i < 40; i++)

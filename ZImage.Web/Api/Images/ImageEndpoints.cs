@@ -58,7 +58,7 @@ public static class ImageEndpoints
                 new DocumentedQuery("size", Microsoft.OpenApi.JsonSchemaType.String, "WIDTHxHEIGHT, e.g. 1024x768."),
                 new DocumentedQuery("width", Microsoft.OpenApi.JsonSchemaType.Integer, "Picture width.", 1, 100_000),
                 new DocumentedQuery("height", Microsoft.OpenApi.JsonSchemaType.Integer, "Picture height.", 1, 100_000),
-                new DocumentedQuery("favourites", Microsoft.OpenApi.JsonSchemaType.Boolean, "true: starred pictures only."),
+                new DocumentedQuery("favourites", Microsoft.OpenApi.JsonSchemaType.Boolean, "true: favourite pictures only."),
                 new DocumentedQuery("page", Microsoft.OpenApi.JsonSchemaType.Integer, "0-based page.", 0, int.MaxValue),
                 new DocumentedQuery("pageSize", Microsoft.OpenApi.JsonSchemaType.Integer, "Pictures per page (default 48).", 1, MaxPageSize))
             .Produces<HistoryPageDto>()
@@ -101,7 +101,7 @@ public static class ImageEndpoints
         if (await VisibleAsync(id, http, history) is null)
             return NotFound(id);
         if (!await history.SetFavouriteAsync(id, favourite, http.Caller(), http.RequestAborted))
-            return ApiProblems.Status(StatusCodes.Status403Forbidden, $"Image {id} belongs to another user; only its owner or an admin may star it.");
+            return ApiProblems.Status(StatusCodes.Status403Forbidden, $"Image {id} belongs to another user; only its owner or an admin may mark it as a favourite.");
         return await history.GetImageAsync(id, http.RequestAborted) is { } updated ? TypedResults.Ok(ImageDto.From(updated)) : NotFound(id);
     }
 

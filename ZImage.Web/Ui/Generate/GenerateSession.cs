@@ -232,7 +232,7 @@ public sealed class GenerateSession : IDisposable
         Changed?.Invoke();
     }
 
-    /// <summary>Reloads the latest pictures (after a star or a delete elsewhere).</summary>
+    /// <summary>Reloads the latest pictures (after a favourite or a delete elsewhere).</summary>
     public Task RefreshAsync() => RunSafelyAsync(() => RefreshResultsAsync(CancellationToken.None));
 
     public void DismissMessages()

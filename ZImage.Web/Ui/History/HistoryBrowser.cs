@@ -127,7 +127,7 @@ public sealed class HistoryBrowser
             _selected.Add(image.Id);
     }
 
-    /// <summary>Stars an unstarred picture and unstars a starred one; false when it is gone or not the person's to change.</summary>
+    /// <summary>Makes a picture a favourite, or a favourite an ordinary picture again; false when it is gone or not the person's to change.</summary>
     public async Task<bool> ToggleStarAsync(ImageRecord image, CancellationToken ct = default)
     {
         var changed = await _history.SetFavouriteAsync(image.Id, !image.Favourite, _user.Caller, ct);
@@ -136,14 +136,14 @@ public sealed class HistoryBrowser
     }
 
     /// <summary>
-    /// Stars (or unstars) every selected picture the person may change; idempotent, so pictures already in that state stay
-    /// as they are. Returns how many the person was allowed to change.
+    /// Adds every selected picture the person may change to their favourites, or takes it out (<paramref name="favourite"/>
+    /// false); idempotent, so pictures already in that state stay as they are. Returns how many the person could change.
     /// </summary>
-    public async Task<int> StarSelectedAsync(bool starred = true, CancellationToken ct = default)
+    public async Task<int> FavouriteSelectedAsync(bool favourite = true, CancellationToken ct = default)
     {
         var changed = 0;
         foreach (var id in _selected.ToList())
-            changed += await _history.SetFavouriteAsync(id, starred, _user.Caller, ct) ? 1 : 0;
+            changed += await _history.SetFavouriteAsync(id, favourite, _user.Caller, ct) ? 1 : 0;
         await LoadAsync(ct);
         return changed;
     }
