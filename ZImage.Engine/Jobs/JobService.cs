@@ -462,6 +462,17 @@ public sealed class JobService : IJobService
 
     private readonly Dictionary<string, long> _signalVersions = new(StringComparer.Ordinal);
 
+    // A relayed change carries the database's event counter (rising across all jobs) lifted above any count a job
+    // reaches in one process, so a watcher that already saw this process's own events of the job keeps the relayed ones;
+    // a job this process claims later counts on from the last relayed version (ClaimNextAsync), for the same reason.
+    private const long RelayedVersionBase = 1L << 40;
+
+    private long LastRelayedVersion(string jobId)
+    {
+        lock (_signalVersions)
+            return _signalVersions.TryGetValue(jobId, out long seen) ? RelayedVersionBase + seen : 0;
+    }
+
     /// <summary>
     /// Another process changed a job (LISTEN/NOTIFY): read its row (and latest step) and tell this process's subscribers,
     /// as if it had happened here. Older signals than one already handled for the job are dropped; a queued job wakes the
@@ -513,7 +524,7 @@ public sealed class JobService : IJobService
             if (record.Status == JobStatus.Queued)
                 WakeWorkers();
             if (e is not null)
-                _notifier.Publish(e);
+                _notifier.Publish(e with { Version = RelayedVersionBase + version });
         }
         catch (Exception e)
         {
@@ -753,6 +764,7 @@ public sealed class JobService : IJobService
                         WorkerIndex = workerIndex,
                         Cancellation = new CancellationTokenSource(),
                         Progress = new JobProgress(0, record.Request.Count, 0, record.Request.Steps, null),
+                        Version = LastRelayedVersion(record.Id),
                     };
                     state.StartVersion = ++state.Version;
                     lock (_gate)

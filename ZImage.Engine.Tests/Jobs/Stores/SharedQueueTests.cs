@@ -118,6 +118,31 @@ public sealed class SharedQueueTests : IAsyncLifetime
     }
 
     [StoreFact]
+    public async Task APersonWatchingHereFollowsTheStepsAndTheEndOfTheirJobThatAnotherStudioRuns()
+    {
+        // What the SSE endpoint and the Generate page read: the watch stream, which drops updates not newer than the last.
+        var first = await StudioAsync();
+        var second = await StudioAsync();
+        await first.StartSharedEventsAsync();
+        second.Pipeline.Hold();
+        await second.StartWorkerAsync();
+        var job = await first.SubmitAsync("ann", steps: 4);
+
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var seen = new List<JobUpdate>();
+        await foreach (var update in first.Jobs.WatchJobAsync(job.Id, new Caller("ann"), deadline.Token))
+        {
+            seen.Add(update);
+            if (update.Event is JobStep)
+                second.Pipeline.Release();
+        }
+
+        Assert.Contains(seen, u => u.Event is JobStep { Step: 1, TotalSteps: 4 });
+        Assert.IsType<JobSucceeded>(seen[^1].Event);
+        Assert.Equal(seen.Select(u => u.Version).Order(), seen.Select(u => u.Version));
+    }
+
+    [StoreFact]
     public async Task WhileTheSharedFolderIsUnreachableJobsFailWithTheReasonAndLeaveNoFileOrRow()
     {
         // A file where the folder's parent should be: every write below it fails, as on a lost mount.
