@@ -88,6 +88,22 @@ public sealed class LayoutBrowserTests(StudioServer server) : IClassFixture<Stud
         }
     }
 
+    [Fact]
+    public async Task ThePageHeadingTakesFocusOnEachLoadWithoutARingAroundIt()
+    {
+        await using var ann = await server.NewPersonAsync();
+        await ann.ArriveAsAsync("Ann");
+        foreach (var (tab, path) in Tabs)
+        {
+            await ann.OpenAsync(path);
+            // FocusOnNavigate gives the heading focus for screen readers once the page is interactive.
+            await ann.Page.WaitForFunctionAsync("() => document.activeElement?.tagName === 'H1'");
+            var outline = await ann.Page.EvaluateAsync<string>("() => { const s = getComputedStyle(document.activeElement); return s.outlineStyle + ' ' + s.outlineWidth; }");
+            Assert.True(outline.StartsWith("none"), $"{tab}: the focused heading is drawn with an outline ({outline})");
+        }
+        Assert.Empty(ann.Errors);
+    }
+
     /// <summary>For the failure message: the elements that reach past the screen's right edge.</summary>
     private static Task<string> WideestAsync(IPage page) => page.EvaluateAsync<string>(
         "() => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).slice(-4).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)).join(' | ')");

@@ -212,7 +212,7 @@ public static class UiText
         ["gen.selfTestTitle"] = ("You are using the self-test model", "你正在使用自检模型"),
         ["gen.selfTestText"] = ("It tries the whole flow, but its pictures are random noise. Install Z-Image-Turbo in Settings for real pictures.", "它可以体验完整流程，但生成的是随机噪点。请在设置中安装 Z-Image-Turbo 以生成真实图片。"),
         ["gen.modelUnusableTitle"] = ("The model can't be used — fix it in Settings", "模型无法使用——请在设置中修复"),
-        ["gen.modelUnusableLink"] = ("Open Settings → Model", "打开 设置 → 模型"),
+        ["gen.modelUnusableLink"] = ("Open Settings → Model", "打开设置 → 模型"),
         ["gen.modelUnusableAskAdmin"] = ("Ask an administrator to fix it in Settings.", "请联系管理员在设置中修复。"),
         ["gen.noModelLink"] = ("Set up the model in Settings", "前往设置配置模型"),
         ["gen.problem.promptRequired"] = ("Describe the picture first.", "请先描述画面。"),
