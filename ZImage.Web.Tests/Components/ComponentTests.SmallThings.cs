@@ -29,6 +29,18 @@ public partial class ComponentTests
     }
 
     [Fact]
+    public async Task TheChineseEngineLineHasNoSpaceAfterItsFullWidthColon()
+    {
+        await using var studio = await TestStudio.StartAsync(userName: "林薇");
+        studio.Localizer.SetLanguage(UiLanguage.Chinese);
+
+        var engine = System.Text.RegularExpressions.Regex.Match(await studio.RenderAsync<Settings>(),
+            "<p[^>]*id=\"engine-model-state\".*?</p>", System.Text.RegularExpressions.RegexOptions.Singleline).Value;
+
+        Assert.Contains("引擎：模型已就绪", VisibleText(engine));
+    }
+
+    [Fact]
     public async Task AWaitingJobsStartTimeInChineseHasNoSpaceBeforeTheVerb()
     {
         await using var studio = await TestStudio.StartAsync(userName: "林薇");

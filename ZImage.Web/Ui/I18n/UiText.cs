@@ -351,7 +351,7 @@ public static class UiText
         ["settings.machineCpu"] = ("This machine has no usable graphics card; pictures are made on the processor, which is much slower.", "本机没有可用的显卡，图片将由处理器生成，速度会慢很多。"),
         ["settings.providersOffered"] = ("ONNX Runtime {0} here offers {1}. Automatic uses {2} on this machine.", "本机 ONNX Runtime {0} 提供 {1}。“自动”在本机使用 {2}。"),
         ["settings.runtimeMissing"] = ("The engine library (ONNX Runtime) could not be loaded, so no pictures can be made: {0}", "无法加载引擎运行库（ONNX Runtime），因此无法生成图片：{0}"),
-        ["settings.engineModel"] = ("Engine:", "引擎："),
+        ["settings.engineModel"] = ("Engine: {0}", "引擎：{0}"),
         ["settings.providerAuto"] = ("Automatic (best available)", "自动（选择最佳）"),
         ["settings.queue"] = ("Queue", "队列"),
         ["settings.storage"] = ("Storage", "存储"),
