@@ -88,6 +88,30 @@ public sealed class LayoutBrowserTests(StudioServer server) : IClassFixture<Stud
         }
     }
 
+    [Theory]
+    [InlineData("en")]
+    [InlineData("zh-CN")]
+    public async Task TheGenerateBarShowsTheWholeButtonAndTheCountOnOneRowAtEverySize(string language)
+    {
+        foreach (var (width, height) in new[] { (390, 844), (1366, 768), (1920, 1080) })
+        {
+            await using var person = await server.NewPersonAsync(width, height);
+            await person.Context.AddCookiesAsync([
+                new Cookie { Name = "zi-lang", Value = language, Url = server.BaseUrl },
+                new Cookie { Name = "zi-user", Value = "Ann", Url = server.BaseUrl },
+            ]);
+            await person.OpenAsync("/");
+            var generate = person.Page.Locator("#generate");
+            Assert.True(await generate.EvaluateAsync<bool>("b => b.scrollWidth <= b.clientWidth && b.scrollHeight <= b.clientHeight + 1"),
+                $"{language} at {width}×{height}: the Generate button's label is cut off");
+            var tops = new List<double>();
+            for (var n = 1; n <= 4; n++)
+                tops.Add((await person.Page.Locator($"#count-{n}").BoundingBoxAsync())!.Y);
+            Assert.True(tops.Distinct().Count() == 1, $"{language} at {width}×{height}: the count buttons break into rows ({string.Join(", ", tops)})");
+            Assert.Empty(person.Errors);
+        }
+    }
+
     [Fact]
     public async Task ThePageHeadingTakesFocusOnEachLoadWithoutARingAroundIt()
     {
