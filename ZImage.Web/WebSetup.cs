@@ -33,6 +33,7 @@ public static class WebSetup
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddZImageUi();
         // Cookie sign-in is only used in accounts mode; in open mode nobody is ever signed in and it stays idle.
+        StoreKeyRing.AddTo(builder.Services, builder.Configuration);
         builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie(AccountCookie.Configure).AddCallerSchemes();
         builder.Services.AddAuthorization();
         builder.Services.AddLoopbackHostFilter(builder.Configuration);
@@ -58,8 +59,8 @@ public static class WebSetup
         services.AddSingleton<NewPictureDefaults>();
         services.AddSingleton<StyleCatalog>();
         services.AddSingleton<ZImage.Web.Ui.Batches.BatchBuilder>();
-        services.AddSingleton<PeopleDatabase>();
         services.AddSingleton<AccountStore>();
+        services.AddSingleton<PersonPreferences>();
         services.AddZImageModels();
         services.AddSingleton<IPromptTokenCounter, ModelTokenCounter>();
         services.TryAddSingleton<IModelActivator, SettingsModelActivator>();

@@ -174,6 +174,8 @@ public class HistoryTests
                 ALTER TABLE jobs DROP COLUMN start_tag; ALTER TABLE jobs DROP COLUMN finish_tag; ALTER TABLE jobs DROP COLUMN worker;
                 ALTER TABLE jobs DROP COLUMN lease_until; ALTER TABLE jobs DROP COLUMN cancel_requested_by;
                 DROP INDEX ix_jobs_finished; ALTER TABLE jobs DROP COLUMN gpu_ms; ALTER TABLE jobs DROP COLUMN style;
+                DROP TABLE accounts; DROP TABLE api_tokens; DROP TABLE setup_code; DROP TABLE person_preferences; DROP TABLE data_protection_keys;
+                DROP TABLE batch_items; DROP TABLE batches;
                 DELETE FROM schema_version WHERE version >= 3;
                 """;
             cmd.ExecuteNonQuery();

@@ -152,6 +152,10 @@ public sealed class JobsHost : IAsyncDisposable
         return root;
     }
 
+    /// <summary>The start-up the host runs before anything else (<see cref="JobsStartup"/>): the store, recovery, then the batches that were running.</summary>
+    public Task StartUpAsync() =>
+        _services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<JobsStartup>().Single().StartAsync(CancellationToken.None);
+
     public async Task StartWorkerAsync()
     {
         await Worker.StartAsync(CancellationToken.None);

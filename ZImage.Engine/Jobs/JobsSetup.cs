@@ -38,20 +38,22 @@ public static class JobsSetup
         services.TryAddSingleton<IModelStatus, UnknownModelStatus>();
 
         services.TryAddSingleton(sp => new ImageFiles(ResolvePath(sp, PictureFolder(sp))));
-        // One object serves the three store interfaces: SQLite by default, PostgreSQL when ZImage:Store says so.
+        // One object serves the store interfaces (jobs, pictures, timings, people, batches): SQLite by default, PostgreSQL when ZImage:Store says so.
         services.TryAddSingleton<IJobStore>(sp =>
         {
             var store = sp.GetRequiredService<IOptions<StoreOptions>>().Value;
             string outputRoot = sp.GetRequiredService<ImageFiles>().OutputRoot;
+            string data = ResolvePath(sp, sp.GetRequiredService<IOptions<JobsOptions>>().Value.DataDirectory);
             return store.Provider switch
             {
                 StoreProvider.PostgreSql => new PostgresJobStore(store.ConnectionString!, outputRoot),
-                _ => new SqliteJobStore(
-                    Path.Combine(ResolvePath(sp, sp.GetRequiredService<IOptions<JobsOptions>>().Value.DataDirectory), "zimage.db"), outputRoot),
+                _ => new SqliteJobStore(Path.Combine(data, "zimage.db"), outputRoot, legacyPeopleFolder: data),
             };
         });
         services.TryAddSingleton(sp => (IPictureStore)sp.GetRequiredService<IJobStore>());
         services.TryAddSingleton(sp => (ITimingStore)sp.GetRequiredService<IJobStore>());
+        services.TryAddSingleton(sp => (IPeopleStore)sp.GetRequiredService<IJobStore>());
+        services.TryAddSingleton(sp => (Batches.IBatchStore)sp.GetRequiredService<IJobStore>());
         services.TryAddSingleton<IModelLoadRecord>(sp => new FileModelLoadRecord(
             Path.Combine(ResolvePath(sp, sp.GetRequiredService<IOptions<JobsOptions>>().Value.DataDirectory), "model-load.txt")));
         services.TryAddSingleton(sp => new EtaEstimator(sp.GetRequiredService<IOptions<JobsOptions>>().Value.InitialSecondsPerStepAt1024));

@@ -1,16 +1,23 @@
 using Microsoft.Extensions.Hosting;
+using ZImage.Engine.Jobs.Batches;
 
 namespace ZImage.Engine.Jobs;
 
 /// <summary>
 /// The store's start-up, once, before the workers, retention and the web server start: schema migration, crash
-/// recovery (a job found running is re-queued once), reconciliation of image files with their rows, and the measured
-/// timings. Registered first among the jobs room's hosted services so the host runs it first. Callers that come
-/// without a host (tests, the command words) still get it on their first call, as <see cref="JobService"/> runs it lazily.
+/// recovery (a job found running is re-queued once), reconciliation of image files with their rows, the measured
+/// timings, and then the batches that were running (<see cref="BatchService.ResumeAsync"/>). Registered first among the
+/// jobs room's hosted services so the host runs it first and stops it last, when the batches let go of their feeding.
+/// Callers that come without a host (tests, the command words) still get the jobs' part on their first call, as
+/// <see cref="JobService"/> runs it lazily.
 /// </summary>
-public sealed class JobsStartup(JobService jobs) : IHostedService
+public sealed class JobsStartup(JobService jobs, BatchService batches) : IHostedService
 {
-    public Task StartAsync(CancellationToken cancellationToken) => jobs.EnsureInitializedAsync().WaitAsync(cancellationToken);
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await jobs.EnsureInitializedAsync().WaitAsync(cancellationToken);
+        await batches.ResumeAsync(cancellationToken);
+    }
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StopAsync(CancellationToken cancellationToken) => batches.StopAsync();
 }

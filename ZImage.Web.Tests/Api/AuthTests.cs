@@ -89,7 +89,7 @@ public sealed class AuthTests(AccountsApiFactory factory) : IClassFixture<Accoun
         Assert.False(entry.TryGetProperty("secret", out _));
         Assert.StartsWith(entry.GetProperty("prefix").GetString()!, created.Secret);
 
-        var file = Path.Combine(factory.Root, "data", ZImage.Web.Ui.Identity.PeopleDatabase.FileName);
+        var file = Path.Combine(factory.Root, "data", "zimage.db");
         var bytes = await ReadSharedAsync(file);
         Assert.DoesNotContain(created.Secret, System.Text.Encoding.UTF8.GetString(bytes));
         foreach (var wal in new[] { file + "-wal" }.Where(File.Exists))

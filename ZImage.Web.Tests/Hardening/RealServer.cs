@@ -30,13 +30,16 @@ public sealed class RealServerFolder : IAsyncDisposable
 
     public string Root { get; }
     public Dictionary<string, string> Settings { get; }
+
+    /// <summary>Environment variables for the server processes (none by default).</summary>
+    public Dictionary<string, string> Environment { get; } = [];
     public string DataDirectory => Settings["ZImage:Jobs:DataDirectory"];
     public string OutputDirectory => Settings["ZImage:Jobs:OutputDirectory"];
     public string Database => Path.Combine(DataDirectory, "zimage.db");
 
     internal async Task<ServerProcess> StartAsync()
     {
-        var server = await ServerProcess.StartAsync(Root, Settings, StartTimeout);
+        var server = await ServerProcess.StartAsync(Root, Settings, StartTimeout, environment: Environment);
         _servers.Add(server);
         return server;
     }

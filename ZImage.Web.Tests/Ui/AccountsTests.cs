@@ -1,10 +1,10 @@
 using System.Net;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using ZImage.Engine.Jobs;
+using ZImage.Web.Tests.Kit;
 using ZImage.Web.Ui.Identity;
-using ZImage.Web.Ui.Settings;
 
 namespace ZImage.Web.Tests.Ui;
 
@@ -12,11 +12,18 @@ public sealed partial class AccountsTests : IDisposable
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), "zimage-accounts-tests", Guid.NewGuid().ToString("N"));
 
-    private AccountStore Store()
+    /// <summary>The studio's store in the data folder, as the app opens it (zimage.db), without a host.</summary>
+    private (AccountStore Accounts, ZImage.Web.Api.Auth.ApiTokenStore Tokens) People()
     {
-        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["ZImage:Jobs:DataDirectory"] = "data" }).Build();
-        return new AccountStore(new PeopleDatabase(new StudioPaths(config, _root)));
+        var people = new StorePeople<SqliteJobStore>(new SqliteJobStore(Path.Combine(_root, "data", DatabaseFile), Path.Combine(_root, "outputs"), legacyPeopleFolder: Path.Combine(_root, "data")));
+        _stores.Add(people.Store);
+        return (people.Accounts, people.Tokens);
     }
+
+    private const string DatabaseFile = "zimage.db";
+    private readonly List<SqliteJobStore> _stores = [];
+
+    private AccountStore Store() => People().Accounts;
 
     [Fact]
     public async Task PasswordsAreHashedAndOnlyTheRightOneSignsIn()
@@ -27,13 +34,36 @@ public sealed partial class AccountsTests : IDisposable
         Assert.Null(await store.VerifyAsync("Nobody", "correct horse"));
         var account = await store.VerifyAsync("lin wei", "correct horse");
         Assert.True(account is { Name: "Lin Wei", IsAdmin: true });
-        var file = Path.Combine(_root, "data", PeopleDatabase.FileName);
+        var file = Path.Combine(_root, "data", DatabaseFile);
         foreach (var part in new[] { file, file + "-wal" }.Where(File.Exists))
         {
             await using var stream = new FileStream(part, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
             using var reader = new StreamReader(stream, System.Text.Encoding.Latin1);
             Assert.DoesNotContain("correct horse", await reader.ReadToEndAsync());
         }
+    }
+
+    /// <summary>The previous build kept people and tokens in people.db: the studio's one database takes it over on start.</summary>
+    [Fact]
+    public async Task ThePreviousBuildsPeopleDbIsImportedIntoTheStudiosDatabase()
+    {
+        var data = Path.Combine(_root, "data");
+        var hash = PreviousBuild.PasswordHash("Lin", "old password");
+        const string secret = "zit_people-db-token-secret-0123456789";
+        PreviousBuild.WritePeopleDb(data, [("Lin", hash, true, "STAMP1"), ("Mei", hash, false, "STAMP2")], [(7, "Mei", secret)]);
+
+        var (accounts, tokens) = People();
+
+        Assert.Equal(["Lin", "Mei"], (await accounts.ListAsync()).Select(a => a.Name));
+        var lin = await accounts.VerifyAsync("lin", "old password");
+        Assert.True(lin is { IsAdmin: true, Stamp: "STAMP1" });
+        var token = await tokens.ValidateAsync(secret);
+        Assert.Equal((7L, "Mei"), (token?.Id, token?.User));
+        Assert.True(File.Exists(Path.Combine(data, "people.db.imported")));
+        Assert.False(File.Exists(Path.Combine(data, "people.db")));
+        // A second start finds nothing to import and keeps what is there.
+        var (again, _) = People();
+        Assert.Equal(2, (await again.ListAsync()).Count);
     }
 
     /// <summary>Earlier builds kept people in accounts.json and tokens in api-tokens.db; one store takes both over.</summary>
@@ -60,10 +90,7 @@ public sealed partial class AccountsTests : IDisposable
             create.ExecuteNonQuery();
         }
 
-        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["ZImage:Jobs:DataDirectory"] = "data" }).Build();
-        var database = new PeopleDatabase(new StudioPaths(config, _root));
-        var accounts = new AccountStore(database);
-        var tokens = new ZImage.Web.Api.Auth.ApiTokenStore(database, TimeProvider.System);
+        var (accounts, tokens) = People();
 
         Assert.Equal(["Lin", "Mei"], (await accounts.ListAsync()).Select(a => a.Name));
         Assert.True((await accounts.VerifyAsync("lin", "old password"))?.IsAdmin);
@@ -152,6 +179,8 @@ public sealed partial class AccountsTests : IDisposable
 
     public void Dispose()
     {
+        foreach (var store in _stores)
+            store.DisposeAsync().AsTask().GetAwaiter().GetResult();
         if (Directory.Exists(_root))
             Directory.Delete(_root, recursive: true);
     }

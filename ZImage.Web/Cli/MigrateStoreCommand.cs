@@ -5,7 +5,7 @@ namespace ZImage.Web.Cli;
 
 /// <summary>
 /// <c>migrate-store --from sqlite --to postgres --db CONNECTION [--data DIR]</c>: moves the studio's history (people, jobs,
-/// pictures' rows, measured timings) from <c>DIR/zimage.db</c> (default: the data folder <c>data</c>) to an empty PostgreSQL
+/// pictures' rows, measured timings, accounts, API tokens, batches) from <c>DIR/zimage.db</c> (default: the data folder <c>data</c>) to an empty PostgreSQL
 /// database; refuses a database that already has a history. Picture files are not moved (the output folder is copied to the
 /// shared picture folder by hand, see docs/scale-out.md).
 /// </summary>
@@ -27,7 +27,8 @@ internal static class MigrateStoreCommand
 
             var copied = await StoreCopier.CopySqliteToPostgresAsync(Path.Combine(data, "zimage.db"), db);
             output.WriteLine($"moved {copied.Users} people, {copied.Jobs} jobs ({copied.Requeued} found running, queued again), " +
-                $"{copied.Images} pictures' rows and {copied.StepTimings} step timings from {data} to PostgreSQL");
+                $"{copied.Images} pictures' rows, {copied.StepTimings} step timings, {copied.Accounts} accounts, {copied.Tokens} API tokens " +
+                $"and {copied.Batches} batches from {data} to PostgreSQL");
             output.WriteLine("next: copy the output folder's contents into ZImage:Store:SharedPictureFolder, then start the studios with " +
                 "ZImage:Store:Provider=PostgreSql and this connection string (docs/scale-out.md)");
             return 0;

@@ -10,16 +10,16 @@ namespace ZImage.Engine.Tests.Jobs.Batches;
 /// <summary>Batches fed through the fair queue with the stand-in pipeline.</summary>
 public sealed class BatchRunTests
 {
-    private static IReadOnlyList<BatchItem> Items(int count, string prefix = "prompt", int steps = 1) =>
+    internal static IReadOnlyList<BatchItem> Items(int count, string prefix = "prompt", int steps = 1) =>
         [.. Enumerable.Range(0, count).Select(i => new BatchItem(i + 1,
             new GenerationRequest { Prompt = $"{prefix} {i}", Width = 256, Height = 256, Steps = steps, Seed = i }, SeedPolicy.Fixed))];
 
-    private static async Task<BatchSnapshot> UntilAsync(JobsHost host, string id, Func<BatchSnapshot, bool> done, string what, int seconds = 120)
+    internal static async Task<BatchSnapshot> UntilAsync(JobsHost host, string id, Func<BatchSnapshot, bool> done, string what, int seconds = 120)
     {
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
         while (true)
         {
-            var b = host.Batches.Get(id, new Caller("root", IsAdmin: true))!;
+            var b = (await host.Batches.GetAsync(id, new Caller("root", IsAdmin: true)))!;
             if (done(b))
                 return b;
             if (DateTime.UtcNow > deadline)
@@ -125,7 +125,7 @@ public sealed class BatchRunTests
         Assert.Equal((3 * 260 + 4, 3 * 260 + 4), (sheet.Width, sheet.Height));   // 8 thumbnails: 3 x 3 cells of 256 + 4 px gaps
     }
 
-    private static MemoryStream CopyOf(Stream s)
+    internal static MemoryStream CopyOf(Stream s)
     {
         var m = new MemoryStream();
         s.CopyTo(m);

@@ -6,7 +6,7 @@ namespace ZImage.Engine.Tests.Jobs.Stores;
 /// <summary>
 /// What every job store does, whichever database is behind it: one suite, run once per provider by the subclasses below.
 /// </summary>
-public abstract class JobStoreContract : IAsyncLifetime
+public abstract partial class JobStoreContract : IAsyncLifetime
 {
     private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
 

@@ -9,7 +9,7 @@ namespace ZImage.Engine.Jobs;
 /// as SQLite (<see cref="StoreSchema"/>), times as Unix milliseconds. It is also the queue (<see cref="ISharedJobQueue"/>):
 /// fair tags are stored at admission and workers claim with <c>FOR UPDATE SKIP LOCKED</c> under a lease.
 /// </summary>
-public sealed class PostgresJobStore : IJobStore, IPictureStore, ITimingStore, ISharedJobQueue
+public sealed partial class PostgresJobStore : IJobStore, IPictureStore, ITimingStore, ISharedJobQueue, IPeopleStore
 {
     /// <summary>NOTIFY channel: a job changed (payload <c>process|job id|version</c>); the receiver reads the row.</summary>
     public const string Channel = "zimage_jobs";

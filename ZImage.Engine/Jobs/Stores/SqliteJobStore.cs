@@ -10,15 +10,21 @@ namespace ZImage.Engine.Jobs;
 /// A connection per call from the pool; writes go through one gate because SQLite has one writer
 /// and waiting in-process is cheaper than SQLITE_BUSY retries. Times are stored as Unix milliseconds.
 /// </summary>
-public sealed class SqliteJobStore : IJobStore, IPictureStore, ITimingStore
+public sealed partial class SqliteJobStore : IJobStore, IPictureStore, ITimingStore, IPeopleStore
 {
     private readonly string _connectionString;
     private readonly string _outputRoot;
+    private readonly string? _legacyPeopleFolder;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private bool _hasFts;
 
-    public SqliteJobStore(string databasePath, string outputRoot)
+    /// <param name="legacyPeopleFolder">
+    /// The studio's data folder, where earlier builds kept people in their own files (imported at start-up, see
+    /// <c>ImportLegacyPeople</c>); null: look nowhere (a database that is not a studio's, e.g. in tests).
+    /// </param>
+    public SqliteJobStore(string databasePath, string outputRoot, string? legacyPeopleFolder = null)
     {
+        _legacyPeopleFolder = legacyPeopleFolder is null ? null : Path.GetFullPath(legacyPeopleFolder);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(databasePath))!);
         _connectionString = new SqliteConnectionStringBuilder
         {
@@ -59,6 +65,7 @@ public sealed class SqliteJobStore : IJobStore, IPictureStore, ITimingStore
             }
             SchemaVersion = (int)Scalar<long>(c, null, "SELECT MAX(version) FROM schema_version");
             _hasFts = Scalar<long>(c, null, "SELECT count(*) FROM sqlite_master WHERE name = 'jobs_fts'") > 0;
+            ImportLegacyPeople(c);
         }
         finally
         {

@@ -5,14 +5,17 @@ namespace ZImage.Engine.Jobs;
 
 /// <summary>
 /// Moves a studio's SQLite history to an empty PostgreSQL database (the <c>migrate-store</c> command word): people, jobs,
-/// pictures' rows and measured timings, ids kept, in one PostgreSQL transaction, so a failure leaves the target empty.
+/// pictures' rows, measured timings, accounts (password hashes, stamps), API tokens (hashed), preferences and batches,
+/// ids kept, in one PostgreSQL transaction, so a failure leaves the target empty. (An older studio's people.db is taken
+/// into its SQLite file first, when the source is opened.) A batch still running is let go, so the first PostgreSQL
+/// studio to start takes it over.
 /// Jobs that were waiting get their fair tags as if they had been submitted in order; a job found running (the studio
 /// stopped mid-run) goes back to waiting with a notice, as a restart would do. The picture files are not moved: they
 /// must be in the folder the PostgreSQL studios use (ZImage:Store:SharedPictureFolder), under the same relative paths.
 /// </summary>
 public static class StoreCopier
 {
-    public sealed record Copied(int Users, int Jobs, int Images, int StepTimings, int Requeued);
+    public sealed record Copied(int Users, int Jobs, int Images, int StepTimings, int Requeued, int Accounts = 0, int Tokens = 0, int Batches = 0);
 
     public static async Task<Copied> CopySqliteToPostgresAsync(string sqliteFile, string postgresConnectionString, CancellationToken ct = default)
     {
@@ -20,7 +23,7 @@ public static class StoreCopier
             throw new StoreCopyException($"There is no SQLite database at {sqliteFile}; pass the studio's data folder (ZImage:Jobs:DataDirectory) with --data.");
 
         // Brings the source to the latest schema first, so both sides have the same columns.
-        await using (var source = new SqliteJobStore(sqliteFile, Path.GetTempPath()))
+        await using (var source = new SqliteJobStore(sqliteFile, Path.GetTempPath(), legacyPeopleFolder: Path.GetDirectoryName(Path.GetFullPath(sqliteFile))))
             await source.InitializeAsync(ct);
         await using (var target = new PostgresJobStore(postgresConnectionString, Path.GetTempPath()))
             await target.InitializeAsync(ct);
@@ -31,10 +34,10 @@ public static class StoreCopier
         await p.OpenAsync(ct);
         await using var t = await p.BeginTransactionAsync(ct);
 
-        await using (var check = new NpgsqlCommand("SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM jobs) + (SELECT count(*) FROM step_timings)", p, t))
+        await using (var check = new NpgsqlCommand("SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM jobs) + (SELECT count(*) FROM step_timings) + (SELECT count(*) FROM accounts) + (SELECT count(*) FROM api_tokens) + (SELECT count(*) FROM batches)", p, t))
         {
             if ((long)(await check.ExecuteScalarAsync(ct))! > 0)
-                throw new StoreCopyException("The PostgreSQL database already has people, jobs or timings; migrate-store only fills an empty database " +
+                throw new StoreCopyException("The PostgreSQL database already has people, jobs, timings, accounts, tokens or batches; migrate-store only fills an empty database " +
                     "(so running it twice never doubles a history). Point --db at a new database, or empty this one first.");
         }
 
@@ -107,14 +110,32 @@ public static class StoreCopier
         int timings = await CopyAsync(s, p, t, "SELECT width, height, guided, samples, seconds_per_step, fixed_seconds FROM step_timings",
             "INSERT INTO step_timings(width, height, guided, samples, seconds_per_step, fixed_seconds) VALUES (@p0, @p1, @p2, @p3, @p4, @p5)", IntegerTimingColumns, ct);
 
+        int accounts = await CopyAsync(s, p, t, "SELECT name, password_hash, is_admin, stamp, stamped_at FROM accounts",
+            "INSERT INTO accounts(name, password_hash, is_admin, stamp, stamped_at) VALUES (@p0, @p1, @p2, @p3, @p4)", [2], ct);
+        int tokens = await CopyAsync(s, p, t, "SELECT id, user_name, name, prefix, hash, is_admin, created_at, last_used_at, revoked_at FROM api_tokens ORDER BY id", """
+            INSERT INTO api_tokens(id, user_name, name, prefix, hash, is_admin, created_at, last_used_at, revoked_at)
+            VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8)
+            """, [5], ct);
+        await CopyAsync(s, p, t, "SELECT name, key, value FROM person_preferences",
+            "INSERT INTO person_preferences(name, key, value) VALUES (@p0, @p1, @p2)", [], ct);
+        int batches = await CopyAsync(s, p, t, "SELECT id, user_name, name, status, cancel_requested, created_at, finished_at, error FROM batches", """
+            INSERT INTO batches(id, user_name, name, status, cancel_requested, created_at, finished_at, error)
+            VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7)
+            """, [4], ct);
+        await CopyAsync(s, p, t, "SELECT batch_id, idx, line, settings, seed_policy, state, job_id, image_ids, error FROM batch_items", """
+            INSERT INTO batch_items(batch_id, idx, line, settings, seed_policy, state, job_id, image_ids, error)
+            VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8)
+            """, [1, 2], ct);
+
         // Kept ids: the identity columns continue after the highest one.
         await using (var ids = new NpgsqlCommand("""
             SELECT setval(pg_get_serial_sequence('users', 'id'), GREATEST((SELECT max(id) FROM users), 1));
             SELECT setval(pg_get_serial_sequence('images', 'id'), GREATEST((SELECT max(id) FROM images), 1));
+            SELECT setval(pg_get_serial_sequence('api_tokens', 'id'), GREATEST((SELECT max(id) FROM api_tokens), 1));
             """, p, t))
             await ids.ExecuteNonQueryAsync(ct);
         await t.CommitAsync(ct);
-        return new Copied(users, jobs, images, timings, requeued);
+        return new Copied(users, jobs, images, timings, requeued, accounts, tokens, batches);
     }
 
     // SQLite hands back every integer as 64 bits; the columns PostgreSQL keeps as INTEGER (by select position) want 32.
@@ -130,7 +151,7 @@ public static class StoreCopier
     };
 
     private static async Task<int> CopyAsync(SqliteConnection s, NpgsqlConnection p, NpgsqlTransaction t, string select, string insert,
-        IReadOnlySet<int> integerColumns, CancellationToken ct)
+        HashSet<int> integerColumns, CancellationToken ct)
     {
         await using var read = new SqliteCommand(select, s);
         await using var r = await read.ExecuteReaderAsync(ct);

@@ -127,5 +127,20 @@ internal static class StoreRows
 
     public static DateTimeOffset FromMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
 
+    public const string AccountColumns = "name, password_hash, is_admin, stamp, stamped_at";
+
+    public const string TokenColumns = "id, user_name, name, prefix, is_admin, created_at, last_used_at";
+
+    public const string SelectKeys = "SELECT xml FROM data_protection_keys ORDER BY created_at, name";
+
+    public const string InsertKey = "INSERT INTO data_protection_keys(name, xml, created_at) VALUES (@name, @xml, @at) ON CONFLICT (name) DO NOTHING";
+
+    /// <summary>A row of <see cref="AccountColumns"/>; a stamp time of 0 (accounts imported from before stamps) reads as none.</summary>
+    public static PersonAccount ReadAccount(DbDataReader r) => new(r.GetString(0), r.GetString(1), Convert.ToInt64(r.GetValue(2)) != 0, r.GetString(3),
+        r.GetInt64(4) == 0 ? null : FromMs(r.GetInt64(4)));
+
+    public static PersonToken ReadToken(DbDataReader r) => new(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3),
+        Convert.ToInt64(r.GetValue(4)) != 0, FromMs(r.GetInt64(5)), r.IsDBNull(6) ? null : FromMs(r.GetInt64(6)));
+
     private static string Absolute(string outputRoot, string relative) => Path.GetFullPath(Path.Combine(outputRoot, relative));
 }

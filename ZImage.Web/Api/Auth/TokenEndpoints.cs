@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using ZImage.Engine.Jobs;
 
 namespace ZImage.Web.Api.Auth;
 
@@ -6,7 +7,7 @@ public sealed record TokenCreateRequest(string? Name, string? User, bool? IsAdmi
 
 public sealed record TokenDto(long Id, string User, string Name, string Prefix, bool IsAdmin, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt)
 {
-    public static TokenDto From(ApiTokenInfo t) => new(t.Id, t.User, t.Name, t.Prefix, t.IsAdmin, t.CreatedAt, t.LastUsedAt);
+    public static TokenDto From(PersonToken t) => new(t.Id, t.User, t.Name, t.Prefix, t.IsAdmin, t.CreatedAt, t.LastUsedAt);
 }
 
 /// <summary>The secret appears in this response only; the store keeps its hash.</summary>

@@ -23,13 +23,13 @@ public static class BatchEndpoints
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .WithSummary("Start a batch from a TXT (one prompt per line) or CSV (prompt, negative, seed, width, height, style) list, times styles, times pictures per prompt. Bad rows are refused by line and field.");
 
-        batches.MapGet("/", (HttpContext http, IBatchService service) =>
-                TypedResults.Ok(service.ListMine(http.Caller()).Select(BatchDto.From).ToList()))
+        batches.MapGet("/", async (HttpContext http, IBatchService service) =>
+                TypedResults.Ok((await service.ListMineAsync(http.Caller(), http.RequestAborted)).Select(BatchDto.From).ToList()))
             .Produces<List<BatchDto>>()
-            .WithSummary("The caller's batches, newest first (kept until the server restarts).");
+            .WithSummary("The caller's latest 50 batches, newest first (stored: they survive a restart).");
 
-        batches.MapGet("/{id}", (string id, HttpContext http, IBatchService service) =>
-                service.Get(id, http.Caller()) is { } batch ? Results.Ok(BatchDto.From(batch)) : NotFound(id))
+        batches.MapGet("/{id}", async (string id, HttpContext http, IBatchService service) =>
+                await service.GetAsync(id, http.Caller(), http.RequestAborted) is { } batch ? Results.Ok(BatchDto.From(batch)) : NotFound(id))
             .Produces<BatchDto>()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("A batch's progress: jobs submitted, succeeded, failed, cancelled, pictures made.");
@@ -37,7 +37,7 @@ public static class BatchEndpoints
         batches.MapDelete("/{id}", async Task<IResult> (string id, HttpContext http, IBatchService service) =>
                 await service.CancelAsync(id, http.Caller(), http.RequestAborted) switch
                 {
-                    CancelOutcome.Cancelled => Results.Accepted($"/api/v1/batches/{id}", BatchDto.From(service.Get(id, http.Caller())!)),
+                    CancelOutcome.Cancelled => Results.Accepted($"/api/v1/batches/{id}", BatchDto.From((await service.GetAsync(id, http.Caller(), http.RequestAborted))!)),
                     CancelOutcome.AlreadyFinished => ApiProblems.Status(StatusCodes.Status409Conflict, $"Batch {id} has already ended."),
                     _ => NotFound(id),
                 })
@@ -48,7 +48,7 @@ public static class BatchEndpoints
 
         batches.MapGet("/{id}/zip", async Task<IResult> (string id, HttpContext http, IBatchService service, BatchArchive archive) =>
             {
-                if (service.Get(id, http.Caller()) is not { } batch)
+                if (await service.GetAsync(id, http.Caller(), http.RequestAborted) is not { } batch)
                     return NotFound(id);
                 if (batch.Status == BatchStatus.Running)
                     return ApiProblems.Status(StatusCodes.Status409Conflict, $"Batch {id} is still running ({batch.Succeeded + batch.Failed + batch.Cancelled} of {batch.Total} jobs ended); the ZIP is made when it ends.");

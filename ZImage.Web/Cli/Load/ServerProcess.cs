@@ -44,8 +44,10 @@ internal sealed class ServerProcess : IAsyncDisposable
     /// the like, absolute paths). <paramref name="urls"/> defaults to a free loopback port. <paramref name="contentRoot"/>
     /// (default: the app's folder) is also the working directory, as under <c>dotnet run --project ZImage.Web</c>.
     /// </summary>
+    /// <paramref name="environment"/>: variables to set for the child (e.g. its own HOME, as on another machine).
     public static async Task<ServerProcess> StartAsync(string logFolder, IReadOnlyDictionary<string, string> settings,
-        TimeSpan timeout, string urls = "http://127.0.0.1:0", bool waitUntilListening = true, string? contentRoot = null)
+        TimeSpan timeout, string urls = "http://127.0.0.1:0", bool waitUntilListening = true, string? contentRoot = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var app = typeof(Program).Assembly.Location;
         var appFolder = Path.GetDirectoryName(app)!;
@@ -68,6 +70,8 @@ internal sealed class ServerProcess : IAsyncDisposable
         foreach (var name in new[] { "ASPNETCORE_URLS", "ASPNETCORE_HTTP_PORTS", "ASPNETCORE_HTTPS_PORTS", "DOTNET_URLS" })
             info.Environment.Remove(name);
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            info.Environment[name] = value;
 
         Directory.CreateDirectory(logFolder);
         var log = new StreamWriter(Path.Combine(logFolder, "server.log"), append: true) { AutoFlush = true };

@@ -18,7 +18,7 @@ public static class BatchZipEndpoint
             Caller? caller = options.Value.Mode == UserMode.Accounts
                 ? http.User.Identity?.Name is { } name ? new Caller(name, http.User.IsInRole(UiRoles.Admin)) : null
                 : UiUser.Normalize(Uri.UnescapeDataString(http.Request.Cookies[UiUser.NameCookie] ?? "")) is { } open ? new Caller(open) : null;
-            if (caller is null || batches.Get(id, caller) is not { } batch)
+            if (caller is null || await batches.GetAsync(id, caller, http.RequestAborted) is not { } batch)
                 return Results.NotFound();
             if (batch.Status == BatchStatus.Running)
                 return Results.Conflict();

@@ -16,19 +16,21 @@ public static class AccountEndpoints
 
     public static void MapZImageAccounts(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/ui/signin", async (HttpContext http, AccountStore accounts, [FromForm] string? name, [FromForm] string? password, [FromForm] string? returnUrl) =>
+        app.MapPost("/ui/signin", async (HttpContext http, AccountStore accounts, PersonPreferences preferences,
+            [FromForm] string? name, [FromForm] string? password, [FromForm] string? returnUrl) =>
         {
             var account = await accounts.VerifyAsync(name ?? "", password ?? "", http.RequestAborted);
             if (account is null)
                 return Results.LocalRedirect($"{SignInPath}?error=signin&returnUrl={Uri.EscapeDataString(Local(returnUrl))}");
             await SignInAsync(http, account);
+            await preferences.ApplyAsync(http, account.Name);
             return Results.LocalRedirect(Local(returnUrl));
         }).AllowAnonymous().RequireRateLimiting(SignInRateLimit.Policy);
 
         app.MapPost("/ui/setup-admin", async (HttpContext http, AccountStore accounts, AccountSetup setup,
             [FromForm] string? name, [FromForm] string? password, [FromForm] string? confirm, [FromForm] string? setupCode) =>
         {
-            var problem = !setup.Matches(setupCode) ? "accounts.problem.setupCode"
+            var problem = !await setup.MatchesAsync(setupCode, http.RequestAborted) ? "accounts.problem.setupCode"
                 : password != confirm ? "accounts.problem.confirm"
                 : (await accounts.CreateAsync(name ?? "", password ?? "", isAdmin: true, onlyIfNone: true, http.RequestAborted)).FirstOrDefault()?.TextKey;
             if (problem is not null)

@@ -1,3 +1,4 @@
+using ZImage.Engine.Jobs;
 using ZImage.Web.Api.Auth;
 using ZImage.Web.Ui.Identity;
 
@@ -14,7 +15,7 @@ public sealed class ApiTokensModel(ApiTokenStore store, UiUser user)
     /// <summary>Only honoured for administrators: a script token that may see and cancel everyone's jobs.</summary>
     public bool AsAdmin { get; set; }
 
-    public IReadOnlyList<ApiTokenInfo> Tokens { get; private set; } = [];
+    public IReadOnlyList<PersonToken> Tokens { get; private set; } = [];
 
     /// <summary>The token made by the last <see cref="CreateAsync"/>; cleared by any other action, so it is shown once.</summary>
     public CreatedApiToken? JustCreated { get; private set; }
