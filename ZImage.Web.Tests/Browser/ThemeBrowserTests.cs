@@ -13,18 +13,44 @@ namespace ZImage.Web.Tests.Browser;
 [Trait("Category", "Browser")]
 public sealed class ThemeBrowserTests(StudioServer server) : IClassFixture<StudioServer>
 {
-    /// <summary>An element's text colour, then the background colours behind it from its own outwards.</summary>
-    private const string Colours = """
-        (selector) => {
-            const el = document.querySelector(selector);
+    /// <summary>
+    /// In the page: a colour as the browser computes it, as "rgba(r,g,b,a)" (a 1×1 canvas paints it, so color-mix and
+    /// color(srgb …) results read like any other), and an element's text colour followed by the backgrounds behind it,
+    /// from its own outwards.
+    /// </summary>
+    private const string Helpers = """
+        const canvas = document.createElement('canvas').getContext('2d', { willReadFrequently: true });
+        const rgba = c => { canvas.clearRect(0, 0, 1, 1); canvas.fillStyle = c; canvas.fillRect(0, 0, 1, 1); const d = canvas.getImageData(0, 0, 1, 1).data; return `rgba(${d[0]},${d[1]},${d[2]},${(d[3] / 255).toFixed(3)})`; };
+        const colours = el => {
             const layers = [];
             for (let e = el; e; e = e.parentElement) {
                 const bg = getComputedStyle(e).backgroundColor;
-                if (bg && bg !== 'transparent' && bg !== 'rgba(0, 0, 0, 0)') layers.push(bg);
+                if (bg && bg !== 'transparent' && bg !== 'rgba(0, 0, 0, 0)') layers.push(rgba(bg));
             }
-            return [getComputedStyle(el).color, ...layers];
-        }
+            return [rgba(getComputedStyle(el).color), ...layers];
+        };
         """;
+
+    private const string Colours = "(selector) => { " + Helpers + " return colours(document.querySelector(selector)); }";
+
+    /// <summary>Every element with visible text of its own (disabled controls aside: WCAG exempts them): what it says, then its colours.</summary>
+    private const string AllTexts = "() => { " + Helpers + """
+        const out = [];
+        const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+        const seen = new Set();
+        for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+            const el = n.parentElement;
+            if (!n.textContent.trim() || !el || seen.has(el)) continue;
+            seen.add(el);
+            const box = el.getBoundingClientRect();
+            if (box.width === 0 || box.height === 0 || el.closest(':disabled, [aria-disabled="true"], .mud-disabled')) continue;
+            let shown = true;
+            for (let e = el; e; e = e.parentElement) { const c = getComputedStyle(e); if (c.visibility === 'hidden' || c.display === 'none' || parseFloat(c.opacity) < 1) shown = false; }
+            if (shown) out.push([el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + ' "' + n.textContent.trim().slice(0, 40) + '"', ...colours(el)]);
+        }
+        return out;
+    }
+    """;
 
     [Theory]
     [InlineData(false)]
@@ -71,6 +97,34 @@ public sealed class ThemeBrowserTests(StudioServer server) : IClassFixture<Studi
         var tooFaint = measured.Where(m => m.Ratio < Contrast.Minimum).Select(m => $"{m.Where}: {m.Ratio:0.00}:1").ToList();
         Assert.True(tooFaint.Count == 0, $"{(dark ? "dark" : "light")}: {string.Join("; ", tooFaint)}");
         Assert.Equal(9, measured.Count);
+        Assert.Empty(person.Errors);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task EveryTextOnEveryTabReadsAtLeastFourAndAHalfToOne(bool dark)
+    {
+        await using var person = await server.NewPersonAsync();
+        await person.Context.AddCookiesAsync([
+            new Cookie { Name = "zi-theme", Value = dark ? "dark" : "light", Url = server.BaseUrl },
+            new Cookie { Name = "zi-user", Value = "Ann", Url = server.BaseUrl },
+        ]);
+        var tooFaint = new List<string>();
+        var read = 0;
+        foreach (var path in new[] { "/", "/history", "/batches", "/usage", "/settings" })
+        {
+            await person.OpenAsync(path);
+            foreach (var text in await person.Page.EvaluateAsync<string[][]>(AllTexts))
+            {
+                read++;
+                var ratio = Contrast.Ratio(text[1], text[2..]);
+                if (ratio < Contrast.Minimum)
+                    tooFaint.Add($"{path} {text[0]}: {ratio:0.00}:1 ({string.Join(" on ", text[1..])})");
+            }
+        }
+        Assert.True(tooFaint.Count == 0, $"{(dark ? "dark" : "light")}:\n{string.Join("\n", tooFaint)}");
+        Assert.True(read > 100, $"only {read} texts were read");
         Assert.Empty(person.Errors);
     }
 

@@ -33,8 +33,17 @@ public sealed class ThemeTests
         ("Generate button", p.PrimaryContrastText.ToString(), p.Primary.ToString()),
         ("filled buttons (Generate, Retry) under the pointer", p.PrimaryContrastText.ToString(), p.PrimaryDarken),
         ("active tab and values (primary as text) on a panel", p.Primary.ToString(), p.Surface.ToString()),
-        // The badge and the History selection bar: a tint of the primary colour on a panel.
+        ("muted text on the page", p.TextSecondary.ToString(), p.Background.ToString()),
+        ("'saved' (success) on a panel", p.Success.ToString(), p.Surface.ToString()),
+        ("errors (field problems, Delete) on a panel", p.Error.ToString(), p.Surface.ToString()),
+        ("notes (info) on a panel", p.InfoDarken, p.Surface.ToString()),
+        ("success snackbar (pictures ready)", p.SuccessContrastText.ToString(), p.Success.ToString()),
+        ("info snackbar (cancelled)", p.InfoContrastText.ToString(), p.Info.ToString()),
+        ("error snackbar and the filled Delete button", p.ErrorContrastText.ToString(), p.Error.ToString()),
+        ("the self-test model's button (secondary)", p.SecondaryContrastText.ToString(), p.Secondary.ToString()),
+        // Tints of a colour on a panel (color-mix with transparent).
         ("API token badge", p.TextPrimary.ToString(), Tint(p.Primary, 0.14) + " over " + p.Surface),
+        ("the new API token's box", p.TextPrimary.ToString(), Tint(p.Success, 0.10) + " over " + p.Surface),
     ];
 
     /// <summary>color-mix(in srgb, colour N%, transparent): the colour at that opacity.</summary>
