@@ -58,7 +58,7 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
     }
 
     /// <summary>Sessions open right now, across the current pipeline and retired ones still finishing a run.</summary>
-    internal int OpenSessionCount
+    public int OpenSessionCount
     {
         get
         {

@@ -17,6 +17,7 @@ internal static class CliCommands
         "migrate-store" => MigrateStoreCommand.RunAsync,
         // ort-check reads its own arguments from index 1 (the word itself at 0).
         "install-model" => InstallModelCommand.RunAsync,
+        "idle-unload-check" => IdleUnloadCheckCommand.RunAsync,
         "ort-check" => (args, _, _) => OrtCheckCommand.RunAsync(["ort-check", .. args]),
         _ => null,
     };

