@@ -1,10 +1,10 @@
 using ZImage.Engine;
 using ZImage.Web;
-using ZImage.Web.Cli;
+using ZImage.Web.Operator;
 using ZImage.Web.Ui;
 
-// Command words run the engine without the web server (tests, benchmarks, the GPU machine).
-if (args.Length > 0 && CliCommands.TryGet(args[0]) is { } command)
+// The operator's command words (install-model, migrate-store) run without the web server; the tools are in ZImage.Tools.
+if (args.Length > 0 && OperatorCommands.TryGet(args[0]) is { } command)
     return await command(args[1..], Console.Out, Console.Error);
 
 var builder = WebApplication.CreateBuilder(args);

@@ -69,7 +69,7 @@ public sealed class StylePresetTests
     [Fact]
     public async Task HistoryAndTheJobRecordKeepTheStyle()
     {
-        await using var host = new JobsHost(JobsHost.NewRoot());
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot());
         await host.StartWorkerAsync();
         var result = await host.Jobs.SubmitAsync(new JobRequest
         {

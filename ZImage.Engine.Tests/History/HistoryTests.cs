@@ -19,7 +19,7 @@ public class HistoryTests
     public async Task QueriesFilterByUserTextDateSizeAndFavouritesAndPage()
     {
         var clock = new FakeClock(Start);
-        await using var host = new JobsHost(JobsHost.NewRoot(), clock: clock);
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot(), clock: clock);
         await host.StartWorkerAsync();
         var fox = await MakeAsync(host, "ann", "a red fox in snow", count: 2);
         clock.Advance(TimeSpan.FromDays(1));
@@ -49,7 +49,7 @@ public class HistoryTests
     [Fact]
     public async Task ImageRecordsCarryEveryParameterAndRealFiles()
     {
-        await using var host = new JobsHost(JobsHost.NewRoot());
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot());
         await host.StartWorkerAsync();
         var result = await host.Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "lighthouse", NegativePrompt = "blurry", Width = 640, Height = 448, Steps = 3, Cfg = 1.5f, Seed = 7, Count = 2 }, SeedPolicy = SeedPolicy.Fixed }, new Caller("ann"));
         await host.UntilFinalAsync(result.Job!.Id);
@@ -66,7 +66,7 @@ public class HistoryTests
     [Fact]
     public async Task DeletingRemovesRowAndFilesAndOnlyTheOwnerOrAnAdminMay()
     {
-        await using var host = new JobsHost(JobsHost.NewRoot());
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot());
         await host.StartWorkerAsync();
         var ids = await MakeAsync(host, "ann", "boat", count: 2);
         var first = (await host.History.GetImageAsync(ids[0]))!;
@@ -89,7 +89,7 @@ public class HistoryTests
         string crashedJob;
         long keptId, lostFileId;
         string orphanPng, orphanThumb, halfWritten;
-        await using (var before = new JobsHost(root))
+        await using (var before = await JobsHost.StartAsync(root))
         {
             await before.StartWorkerAsync();
             var ids = await MakeAsync(before, "ann", "kept", count: 2);
@@ -108,8 +108,7 @@ public class HistoryTests
             File.WriteAllText(halfWritten, "half");
         }
 
-        await using var after = new JobsHost(root);
-        await after.Service.EnsureInitializedAsync();
+        await using var after = await JobsHost.StartAsync(root);
 
         Assert.Equal(new ReconcileReport(RowsWithoutFile: 1, FilesWithoutRow: 3), after.Service.LastReconcile);
         Assert.NotNull(await after.History.GetImageAsync(keptId));
@@ -124,10 +123,10 @@ public class HistoryTests
     }
 
     [Fact]
-    public async Task RetentionDeletesOldImagesButKeepsStarredOnes()
+    public async Task RetentionDeletesOldImagesButKeepsFavourites()
     {
         var clock = new FakeClock(Start);
-        await using var host = new JobsHost(JobsHost.NewRoot(), clock: clock, settings: new() { ["ZImage:Jobs:RetentionDays"] = "30" });
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot(), clock: clock, settings: new() { ["ZImage:Jobs:RetentionDays"] = "30" });
         await host.StartWorkerAsync();
         var old = await MakeAsync(host, "ann", "old", count: 2);
         Assert.True(await host.History.SetFavouriteAsync(old[1], true, new Caller("ann")));
@@ -150,7 +149,7 @@ public class HistoryTests
     {
         var pipeline = new FakePipeline();
         string root = JobsHost.NewRoot();
-        await using (var host = new JobsHost(root, pipeline))
+        await using (var host = await JobsHost.StartAsync(root, pipeline))
         {
             await host.StartWorkerAsync();
             var turbo = await MakeAsync(host, "ann", "a harbour at dawn");
@@ -176,6 +175,7 @@ public class HistoryTests
                 DROP INDEX ix_jobs_finished; ALTER TABLE jobs DROP COLUMN gpu_ms; ALTER TABLE jobs DROP COLUMN style;
                 DROP TABLE accounts; DROP TABLE api_tokens; DROP TABLE setup_code; DROP TABLE person_preferences; DROP TABLE data_protection_keys;
                 DROP TABLE batch_items; DROP TABLE batches;
+                ALTER TABLE users DROP COLUMN shares_pictures;
                 DELETE FROM schema_version WHERE version >= 3;
                 """;
             cmd.ExecuteNonQuery();

@@ -8,7 +8,7 @@ public class JobServiceTests
     [Fact]
     public async Task BothSingleJobsStartWithinTheFirstThreeWhenAnotherUserQueuedTen()
     {
-        await using var host = new JobsHost(JobsHost.NewRoot());
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot());
         var ann = new List<string>();
         for (int i = 0; i < 10; i++)
             ann.Add((await host.SubmitAsync("ann")).Id);
@@ -26,7 +26,7 @@ public class JobServiceTests
     [Fact]
     public async Task SingleJobsSubmittedWhileALongQueueRunsStartNext()
     {
-        await using var host = new JobsHost(JobsHost.NewRoot());
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot());
         host.Pipeline.Hold();
         await host.StartWorkerAsync();
         for (int i = 0; i < 10; i++)
@@ -48,7 +48,7 @@ public class JobServiceTests
     [Fact]
     public async Task TheCapRefusesOneJobTooManyWithAClearMessage()
     {
-        await using var host = new JobsHost(JobsHost.NewRoot(), settings: new() { ["ZImage:Jobs:MaxQueuedPerUser"] = "10" });
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot(), settings: new() { ["ZImage:Jobs:MaxQueuedPerUser"] = "10" });
         for (int i = 0; i < 10; i++)
             await host.SubmitAsync("ann");
 
@@ -65,7 +65,7 @@ public class JobServiceTests
     [Fact]
     public async Task BadFieldsAreRefusedNamingEachField()
     {
-        await using var host = new JobsHost(JobsHost.NewRoot());
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot());
         var result = await host.Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "x", Width = 1000, Steps = 99, Count = 5 } }, new Caller("ann"));
 
         Assert.Equal(RefusalKind.Invalid, result.Refusal);
@@ -76,7 +76,7 @@ public class JobServiceTests
     [Fact]
     public async Task ARandomSeedIsTheOneTheSeedSourceGives()
     {
-        await using var host = new JobsHost(JobsHost.NewRoot(), seeds: new FixedSeeds(777));
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot(), seeds: new FixedSeeds(777));
 
         var job = await host.Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "x", Width = 512, Height = 512, Seed = 5 } }, new Caller("ann"));
 
@@ -91,7 +91,7 @@ public class JobServiceTests
     [Fact]
     public async Task AFixedSeedIsKeptAndARandomSeedIsResolvedAtAcceptance()
     {
-        await using var host = new JobsHost(JobsHost.NewRoot());
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot());
         var caller = new Caller("ann");
         var fixedSeed = await host.Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "x", Width = 512, Height = 512, Seed = 42 }, SeedPolicy = SeedPolicy.Fixed }, caller);
         var negativeSeed = await host.Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "x", Width = 512, Height = 512, Seed = -5 }, SeedPolicy = SeedPolicy.Fixed }, caller);
@@ -107,7 +107,7 @@ public class JobServiceTests
     [Fact]
     public async Task AnIdempotencyKeyReusedForAnotherRequestIsRefusedNamingTheFirstJob()
     {
-        await using var host = new JobsHost(JobsHost.NewRoot());
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot());
         var first = await host.Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "x", Width = 512, Height = 512 }, IdempotencyKey = "k" }, new Caller("ann"));
         var fixedSeed = await host.Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "x", Width = 512, Height = 512, Seed = 7 }, SeedPolicy = SeedPolicy.Fixed, IdempotencyKey = "k" }, new Caller("ann"));
         var otherPrompt = await host.Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "y", Width = 512, Height = 512 }, IdempotencyKey = "k" }, new Caller("ann"));
@@ -121,18 +121,49 @@ public class JobServiceTests
     [Fact]
     public void WhoSeesAPictureIsOneRule()
     {
-        Assert.True(new Caller("ann").CanSee("ANN"));
-        Assert.False(new Caller("bob").CanSee("ann"));
-        Assert.True(new Caller("root", IsAdmin: true).CanSee("ann"));
-        Assert.True(new Caller("bob", SharedGallery: true).CanSee("ann"));
-        Assert.False(new Caller("bob", SharedGallery: true).CanManage("ann"));
-        Assert.False(new Caller("bob").SeesEveryone);
+        // Their own, whatever they chose.
+        Assert.True(new Caller("ann").CanSee("ANN", ownerShares: false));
+        // An administrator sees everything, shared or not.
+        Assert.True(new Caller("root", IsAdmin: true).CanSee("ann", ownerShares: false));
+        // Anyone else: only when the owner shares, by choice or, never having chosen, by the studio's default.
+        Assert.False(new Caller("bob").CanSee("ann", ownerShares: null));
+        Assert.True(new Caller("bob").CanSee("ann", ownerShares: true));
+        Assert.True(new Caller("bob", SharesByDefault: true).CanSee("ann", ownerShares: null));
+        Assert.False(new Caller("bob", SharesByDefault: true).CanSee("ann", ownerShares: false));
+        // Seeing is not changing.
+        Assert.False(new Caller("bob", SharesByDefault: true).CanManage("ann"));
+    }
+
+    [Fact]
+    public async Task TheQueueShowsAnotherPersonsPromptOnlyWhenTheyShare()
+    {
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot());
+        await host.History.SetSharingAsync(new Caller("ann"), shares: false);
+        await host.SubmitAsync("ann", prompt: "ann's secret");
+        await host.SubmitAsync("bob", prompt: "bob's lighthouse");
+
+        string?[] PromptsSeenBy(Caller caller) => host.Jobs.ListQueue(caller).Select(e => e.Prompt).ToArray();
+
+        // A team studio: bob never chose, so he shares; ann said no.
+        var teammate = PromptsSeenBy(new Caller("cat", SharesByDefault: true));
+        Assert.Contains("bob's lighthouse", teammate);
+        Assert.DoesNotContain("ann's secret", teammate);
+        Assert.Equal(2, teammate.Length);
+        // Accounts mode: nobody shares until they say so.
+        Assert.All(PromptsSeenBy(new Caller("cat")), Assert.Null);
+        // The owner and an administrator always see it.
+        Assert.Contains("ann's secret", PromptsSeenBy(new Caller("ann")));
+        Assert.Contains("ann's secret", PromptsSeenBy(new Caller("root", IsAdmin: true)));
+
+        // Changing one's mind applies at once, without a new job.
+        await host.History.SetSharingAsync(new Caller("ann"), shares: true);
+        Assert.Contains("ann's secret", PromptsSeenBy(new Caller("cat")));
     }
 
     [Fact]
     public async Task TheSameIdempotencyKeyFromTheSameUserReturnsTheSameJob()
     {
-        await using var host = new JobsHost(JobsHost.NewRoot());
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot());
         var request = new JobRequest { Settings = new() { Prompt = "x", Width = 512, Height = 512 }, IdempotencyKey = "click-1" };
 
         var first = await host.Jobs.SubmitAsync(request, new Caller("ann"));
@@ -149,7 +180,7 @@ public class JobServiceTests
     [Fact]
     public async Task CancellingAQueuedJobRemovesItAtOnce()
     {
-        await using var host = new JobsHost(JobsHost.NewRoot());
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot());
         var first = await host.SubmitAsync("ann");
         var second = await host.SubmitAsync("ann");
 
@@ -164,7 +195,7 @@ public class JobServiceTests
     [Fact]
     public async Task CancellingARunningJobStopsItWithinAStepAndFreesTheWorker()
     {
-        await using var host = new JobsHost(JobsHost.NewRoot());
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot());
         host.Pipeline.Hold();
         await host.StartWorkerAsync();
         var running = await host.SubmitAsync("ann", steps: 8);
@@ -185,7 +216,7 @@ public class JobServiceTests
     [Fact]
     public async Task OnlyTheOwnerOrAnAdminMayCancel()
     {
-        await using var host = new JobsHost(JobsHost.NewRoot());
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot());
         var job = await host.SubmitAsync("ann");
 
         Assert.Equal(CancelOutcome.NotAllowed, await host.Jobs.CancelAsync(job.Id, new Caller("bob")));
@@ -198,7 +229,7 @@ public class JobServiceTests
     [Fact]
     public async Task OthersSeeMyJobOnlyAsSomeonesJobWithAPosition()
     {
-        await using var host = new JobsHost(JobsHost.NewRoot());
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot());
         var mine = await host.SubmitAsync("ann", prompt: "secret prompt");
         await host.SubmitAsync("bob");
 
@@ -217,13 +248,12 @@ public class JobServiceTests
     public async Task EtaOfQueuedJobsComesFromMeasuredSecondsPerStep()
     {
         string root = JobsHost.NewRoot();
-        await using (var seed = new JobsHost(root))
+        await using (var seed = await JobsHost.StartAsync(root))
         {
-            await seed.Service.EnsureInitializedAsync();
             await seed.Timings.SaveStepTimingAsync(new StepTiming(512, 512, false, 5, SecondsPerStep: 2.0, FixedSecondsPerImage: 1.0));
         }
 
-        await using var host = new JobsHost(root, settings: new() { ["ZImage:Jobs:InitialSecondsPerStepAt1024"] = "100" });
+        await using var host = await JobsHost.StartAsync(root, settings: new() { ["ZImage:Jobs:InitialSecondsPerStepAt1024"] = "100" });
         var first = await host.SubmitAsync("ann", 512, 512, steps: 8);
         var second = await host.SubmitAsync("bob", 512, 512, steps: 4, count: 2);
         var unmeasuredSize = await host.SubmitAsync("cy", 1024, 512, steps: 8);
@@ -240,15 +270,14 @@ public class JobServiceTests
     public async Task AFinishedRunIsMeasuredAndStoredForLaterEtas()
     {
         string root = JobsHost.NewRoot();
-        await using (var host = new JobsHost(root, new FakePipeline { StepTime = TimeSpan.FromMilliseconds(250) }))
+        await using (var host = await JobsHost.StartAsync(root, new FakePipeline { StepTime = TimeSpan.FromMilliseconds(250) }))
         {
             await host.StartWorkerAsync();
             var job = await host.SubmitAsync("ann", 512, 768, steps: 4);
             await host.UntilFinalAsync(job.Id);
         }
 
-        await using var reopened = new JobsHost(root);
-        await reopened.Service.EnsureInitializedAsync();
+        await using var reopened = await JobsHost.StartAsync(root);
         var timing = Assert.Single(await reopened.Timings.LoadStepTimingsAsync());
         Assert.Equal((512, 768, false), (timing.Width, timing.Height, timing.Guided));
         Assert.Equal(0.25, timing.SecondsPerStep, 3);
@@ -259,7 +288,7 @@ public class JobServiceTests
     [Fact]
     public async Task ProgressEventsCarryStepsEtaAndPreviewThenImageIds()
     {
-        await using var host = new JobsHost(JobsHost.NewRoot());
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot());
         var steps = new List<JobEvent>();
         await host.StartWorkerAsync();
         var job = await host.SubmitAsync("ann", steps: 3, count: 2);
@@ -280,7 +309,7 @@ public class JobServiceTests
     [Fact]
     public async Task EightThreadsSubmittingTwoHundredJobsLoseNone()
     {
-        await using var host = new JobsHost(JobsHost.NewRoot(), new FakePipeline { StepTime = TimeSpan.Zero },
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot(), new FakePipeline { StepTime = TimeSpan.Zero },
             settings: new() { ["ZImage:Jobs:MaxQueuedPerUser"] = "1000" });
         await host.StartWorkerAsync();
         var ids = new System.Collections.Concurrent.ConcurrentBag<string>();
@@ -306,7 +335,7 @@ public class JobServiceTests
     {
         string root = JobsHost.NewRoot();
         string cutOnce, cutTwice, waiting;
-        await using (var before = new JobsHost(root))
+        await using (var before = await JobsHost.StartAsync(root))
         {
             cutOnce = (await before.SubmitAsync("ann")).Id;
             cutTwice = (await before.SubmitAsync("bob")).Id;
@@ -315,14 +344,13 @@ public class JobServiceTests
             await before.Store.MarkStartedAsync(cutOnce, DateTimeOffset.UtcNow);
             await before.Store.MarkStartedAsync(cutTwice, DateTimeOffset.UtcNow);
         }
-        await using (var second = new JobsHost(root))
+        await using (var second = await JobsHost.StartAsync(root))
         {
-            await second.Service.EnsureInitializedAsync();
             Assert.Equal(3, second.Jobs.ListQueue(new Caller("admin", true)).Count);
             await second.Store.MarkStartedAsync(cutTwice, DateTimeOffset.UtcNow);
         }
 
-        await using var after = new JobsHost(root);
+        await using var after = await JobsHost.StartAsync(root);
         await after.StartWorkerAsync();
         await after.UntilFinalAsync(cutOnce);
         await after.UntilFinalAsync(waiting);
@@ -341,7 +369,7 @@ public class JobServiceTests
     {
         string root = JobsHost.NewRoot();
         string id;
-        await using (var before = new JobsHost(root))
+        await using (var before = await JobsHost.StartAsync(root))
         {
             before.Pipeline.Hold();
             await before.StartWorkerAsync();
@@ -349,7 +377,7 @@ public class JobServiceTests
             await before.Events.UntilAsync(() => before.Events.Of<JobStep>().Any(), "the first step");
         }
 
-        await using var after = new JobsHost(root);
+        await using var after = await JobsHost.StartAsync(root);
         await after.StartWorkerAsync();
         await after.UntilFinalAsync(id);
         var job = await after.Store.GetJobAsync(id);
@@ -360,7 +388,7 @@ public class JobServiceTests
     [Fact]
     public async Task StatusReportsQueueAndCpuMode()
     {
-        await using var host = new JobsHost(JobsHost.NewRoot());
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot());
         await host.SubmitAsync("ann");
         await host.SubmitAsync("bob");
 

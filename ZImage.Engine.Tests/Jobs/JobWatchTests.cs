@@ -7,7 +7,7 @@ public class JobWatchTests
     [Fact]
     public async Task WatchingAJobStartsWithItsSnapshotAndEndsWithItsOutcomeInVersionOrder()
     {
-        await using var host = new JobsHost(JobsHost.NewRoot());
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot());
         host.Pipeline.Hold();
         await host.StartWorkerAsync();
         var job = await host.SubmitAsync("ann", steps: 3);
@@ -31,7 +31,7 @@ public class JobWatchTests
     [Fact]
     public async Task AFinishedJobIsOneFinalSnapshotAndAForeignOneIsNothing()
     {
-        await using var host = new JobsHost(JobsHost.NewRoot());
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot());
         await host.StartWorkerAsync();
         var job = await host.SubmitAsync("ann");
         await host.UntilFinalAsync(job.Id);
@@ -46,7 +46,7 @@ public class JobWatchTests
     [Fact]
     public async Task AWatcherThatDoesNotReadSkipsStepsButNeverTheOutcome()
     {
-        await using var host = new JobsHost(JobsHost.NewRoot());
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot());
         host.Pipeline.Hold();
         await host.StartWorkerAsync();
         var job = await host.SubmitAsync("ann", steps: 40);
@@ -68,7 +68,7 @@ public class JobWatchTests
     [Fact]
     public async Task WatchingMyJobsShowsTheirSnapshotsThenNewJobsAsTheyGo()
     {
-        await using var host = new JobsHost(JobsHost.NewRoot());
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot());
         await host.StartWorkerAsync();
         var earlier = await host.SubmitAsync("ann");
         await host.UntilFinalAsync(earlier.Id);
@@ -93,7 +93,7 @@ public class JobWatchTests
     [Fact]
     public async Task WatchingARunningJobNeverRepeatsWhatItsSnapshotAlreadySays()
     {
-        await using var host = new JobsHost(JobsHost.NewRoot());
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot());
         host.Pipeline.Hold();
         await host.StartWorkerAsync();
         var job = await host.SubmitAsync("ann", steps: 3);

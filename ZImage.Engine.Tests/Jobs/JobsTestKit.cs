@@ -96,8 +96,26 @@ public sealed class JobsHost : IAsyncDisposable
     private bool _workerStarted;
     private bool _sharedEventsStarted;
 
-    public JobsHost(string root, FakePipeline? pipeline = null, IGpuMemoryProbe? probe = null, TimeProvider? clock = null,
-        Dictionary<string, string?>? settings = null, IImageWriter? writer = null, ISeedSource? seeds = null, IModelStatus? model = null)
+    /// <summary>Builds the room and runs its start-up (<see cref="JobsStartup"/>: migration, recovery, reconciliation, then the batches that were running) once, as a host would.</summary>
+    public static async Task<JobsHost> StartAsync(string root, FakePipeline? pipeline = null, IGpuMemoryProbe? probe = null, TimeProvider? clock = null,
+        Dictionary<string, string?>? settings = null, IImageWriter? writer = null, ISeedSource? seeds = null, IModelStatus? model = null,
+        IGpuCardFactory? cards = null)
+    {
+        var host = new JobsHost(root, pipeline, probe, clock, settings, writer, seeds, model, cards);
+        try
+        {
+            await host._services.StartJobsRoomAsync();
+            return host;
+        }
+        catch
+        {
+            await host.DisposeAsync();
+            throw;
+        }
+    }
+
+    private JobsHost(string root, FakePipeline? pipeline, IGpuMemoryProbe? probe, TimeProvider? clock,
+        Dictionary<string, string?>? settings, IImageWriter? writer, ISeedSource? seeds, IModelStatus? model, IGpuCardFactory? cards)
     {
         Root = root;
         Pipeline = pipeline ?? new FakePipeline();
@@ -120,6 +138,8 @@ public sealed class JobsHost : IAsyncDisposable
         services.AddSingleton(clock ?? TimeProvider.System);
         if (model is not null)
             services.AddSingleton(model);
+        if (cards is not null)
+            services.AddSingleton(cards);
         // Random seeds repeat from run to run, so a failing test fails the same way again.
         services.AddSingleton(seeds ?? new RandomSeedSource(new Random(20261205)));
         services.AddZImageJobs(configuration);
@@ -138,10 +158,13 @@ public sealed class JobsHost : IAsyncDisposable
     public IJobStore Store => _services.GetRequiredService<IJobStore>();
     public ITimingStore Timings => _services.GetRequiredService<ITimingStore>();
     public ImageFiles Files => _services.GetRequiredService<ImageFiles>();
+    public GpuCards Cards => _services.GetRequiredService<GpuCards>();
     public IVramGuard Guard => _services.GetRequiredService<IVramGuard>();
     public RetentionService Retention => _services.GetRequiredService<RetentionService>();
     public JobWorker Worker => _services.GetRequiredService<JobWorker>();
     public IUsageService Usage => _services.GetRequiredService<IUsageService>();
+    /// <summary>The room's hosted services in the order a host starts them.</summary>
+    public IReadOnlyList<Microsoft.Extensions.Hosting.IHostedService> HostedServices => [.. _services.GetServices<Microsoft.Extensions.Hosting.IHostedService>()];
     public ZImage.Engine.Jobs.Batches.IBatchService Batches => _services.GetRequiredService<ZImage.Engine.Jobs.Batches.IBatchService>();
     public ZImage.Engine.Jobs.Batches.BatchArchive Archive => _services.GetRequiredService<ZImage.Engine.Jobs.Batches.BatchArchive>();
 
@@ -151,10 +174,6 @@ public sealed class JobsHost : IAsyncDisposable
         Directory.CreateDirectory(root);
         return root;
     }
-
-    /// <summary>The start-up the host runs before anything else (<see cref="JobsStartup"/>): the store, recovery, then the batches that were running.</summary>
-    public Task StartUpAsync() =>
-        _services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<JobsStartup>().Single().StartAsync(CancellationToken.None);
 
     public async Task StartWorkerAsync()
     {
@@ -188,5 +207,30 @@ public sealed class JobsHost : IAsyncDisposable
         if (_sharedEventsStarted)
             await _services.GetRequiredService<SharedJobEvents>().StopAsync(CancellationToken.None);
         await _services.DisposeAsync();
+    }
+}
+
+/// <summary>
+/// The cards after the first for a host with ZImage:Engine:Devices: each its own fake pipeline and fake memory probe (a
+/// real VRAM guard over it), as the app gives every card its own sessions and guard.
+/// </summary>
+public sealed class FakeCards(params (FakePipeline Pipeline, IGpuMemoryProbe Probe)[] more) : IGpuCardFactory
+{
+    public GpuCard Create(int index, int deviceId)
+    {
+        var (pipeline, probe) = more[index - 1];
+        var memory = new SettableMonitor<VramOptions>(new VramOptions());
+        return new GpuCard(index, deviceId, pipeline, new VramGuard(probe, new FixedFootprint(), memory), probe, new FixedModelStatus());
+    }
+
+    private sealed class FixedFootprint : IModelFootprintSource
+    {
+        public ModelFootprint Current => new(1L << 30, 1L << 30, 1L << 28, false);
+    }
+
+    private sealed class FixedModelStatus : IModelStatus
+    {
+        public ModelState State => ModelState.Ready;
+        public string? Detail => null;
     }
 }

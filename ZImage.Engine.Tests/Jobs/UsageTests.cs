@@ -12,7 +12,7 @@ public sealed class UsageTests
     {
         var clock = new FakeClock(Day1);
         var pipeline = new FakePipeline { StepDelay = TimeSpan.FromMilliseconds(15) };
-        await using var host = new JobsHost(JobsHost.NewRoot(), pipeline, clock: clock,
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot(), pipeline, clock: clock,
             settings: new() { ["ZImage:Usage:PricePerGpuHour"] = "3.6", ["ZImage:Usage:Currency"] = "CNY" });
         await host.StartWorkerAsync();
 
@@ -62,7 +62,7 @@ public sealed class UsageTests
     [Fact]
     public async Task PeopleSeeOnlyThemselvesAndAdminsSeeAnyone()
     {
-        await using var host = new JobsHost(JobsHost.NewRoot());
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot());
         await host.StartWorkerAsync();
         foreach (var user in new[] { "ann", "bob" })
             await host.UntilFinalAsync((await host.SubmitAsync(user, steps: 1)).Id);
@@ -83,7 +83,7 @@ public sealed class UsageTests
     [Fact]
     public async Task TheGpuSecondsCounterGrowsPerPerson()
     {
-        await using var host = new JobsHost(JobsHost.NewRoot(), new FakePipeline { StepDelay = TimeSpan.FromMilliseconds(10) });
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot(), new FakePipeline { StepDelay = TimeSpan.FromMilliseconds(10) });
         await host.StartWorkerAsync();
         var job = await host.SubmitAsync("ann", steps: 2);
         await host.UntilFinalAsync(job.Id);

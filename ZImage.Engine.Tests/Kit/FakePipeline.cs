@@ -1,12 +1,13 @@
 using System.Collections.Concurrent;
 using ZImage.Engine.Imaging;
 using ZImage.Engine.Pipeline;
+using ZImage.Engine.Sampling;
 
 namespace ZImage.Testing;
 
 /// <summary>
 /// The one stand-in for the model, shared by the engine and web tests (the web tests link this file). It reports every
-/// step with a small preview and returns full-size seeded pictures, and keeps the pipeline's timing contract:
+/// step with a small preview, hands each full-size seeded picture over after its last step, and keeps the pipeline's timing contract:
 /// <see cref="GenerationTimings.Steps"/> has one entry per step, summed over the images.
 /// A test decides when runs move on instead of racing the clock: <see cref="Hold"/> stops every run after its first
 /// step until <see cref="Release"/>; <see cref="HoldStepsAsync"/> makes every step wait for <see cref="ReleaseSteps"/>.
@@ -24,6 +25,9 @@ public sealed class FakePipeline : IImagePipeline
 
     /// <summary>An error to throw instead of running (null: run).</summary>
     public Func<GenerationRequest, Exception?>? FailWith { get; set; }
+
+    /// <summary>An error to throw before picture i's first step (null: go on), so a run can fail part-way.</summary>
+    public Func<GenerationRequest, int, Exception?>? FailBeforePicture { get; set; }
 
     /// <summary>What each step reports it took (and what the timings say); the ETA table learns from it.</summary>
     public TimeSpan StepTime { get; set; } = TimeSpan.FromMilliseconds(10);
@@ -75,7 +79,12 @@ public sealed class FakePipeline : IImagePipeline
         _steps.Release(1000);
     }
 
-    public async Task<GenerationResult> RunAsync(GenerationRequest request, IProgress<GenerationProgress>? progress, CancellationToken ct)
+    public Task<GenerationResult> RunAsync(GenerationRequest request, IProgress<GenerationProgress>? progress, CancellationToken ct) =>
+        RunAsync(request, progress, finished: null, ct);
+
+    /// <summary>Hands each picture over after its last step, as the real pipeline does when the model stays loaded.</summary>
+    public async Task<GenerationResult> RunAsync(GenerationRequest request, IProgress<GenerationProgress>? progress,
+        IProgress<FinishedImage>? finished, CancellationToken ct)
     {
         Interlocked.Increment(ref _running);
         try
@@ -89,6 +98,8 @@ public sealed class FakePipeline : IImagePipeline
             var images = new List<GeneratedImage>();
             for (var i = 0; i < request.Count; i++)
             {
+                if (FailBeforePicture?.Invoke(request, i) is { } midway)
+                    throw midway;
                 for (var s = 1; s <= request.Steps; s++)
                 {
                     if (_stepsHeld)
@@ -97,12 +108,14 @@ public sealed class FakePipeline : IImagePipeline
                     if (StepDelay > TimeSpan.Zero)
                         await Task.Delay(StepDelay, ct);
                     progress?.Report(new GenerationProgress(i, request.Count, s, request.Steps, StepTime * s,
-                        Noise(Math.Max(1, request.Width / 16), Math.Max(1, request.Height / 16), request.Seed + i + s)));
+                        new PreviewPicture(Noise(Math.Max(1, request.Width / 16), Math.Max(1, request.Height / 16), request.Seed + i + s))));
                     if (i == 0 && s == 1)
                         await gate.WaitAsync(ct);
                 }
                 // Full size, as a real pipeline returns: the store records the picture's own size.
-                images.Add(new GeneratedImage(Noise(request.Width, request.Height, request.Seed + i), request.Seed + i));
+                var picture = new GeneratedImage(Noise(request.Width, request.Height, request.Seed + i), request.Seed + i);
+                images.Add(picture);
+                finished?.Report(new FinishedImage(i, picture, ModelName, FlowMatchEulerSchedule.DefaultShift));
             }
             var steps = Enumerable.Repeat(StepTime * request.Count, request.Steps).ToArray();
             return new GenerationResult(images, false,

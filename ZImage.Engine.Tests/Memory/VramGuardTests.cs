@@ -207,7 +207,7 @@ public class VramGuardTests
     [Fact]
     public async Task SubmittingAJobThatCanNeverFitIsRefusedBeforeItQueues()
     {
-        await using var host = new JobsHost(JobsHost.NewRoot(), probe: FakeMemoryProbe.Gpu(24, 24));
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot(), probe: FakeMemoryProbe.Gpu(24, 24));
 
         var result = await host.Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "x", Width = 2048, Height = 2048, Count = 4 } }, new Caller("ann"));
 
@@ -220,7 +220,7 @@ public class VramGuardTests
     public async Task AJobThatFitsOnlyLaterIsHeldUntilMemoryFrees()
     {
         var probe = FakeMemoryProbe.Gpu(totalGiB: 24, freeGiB: 2);
-        await using var host = new JobsHost(JobsHost.NewRoot(), probe: probe);
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot(), probe: probe);
         await host.StartWorkerAsync();
 
         var job = await host.SubmitAsync("ann", 1024, 1024);
@@ -239,7 +239,7 @@ public class VramGuardTests
     public async Task AnOutOfMemoryFailsTheJobPlainlyAndTheWorkerGoesOn()
     {
         var pipeline = new FakePipeline { FailWith = r => r.Count > 1 ? new GpuOutOfMemoryException("CUDA failure 2: out of memory; GPU=0") : null };
-        await using var host = new JobsHost(JobsHost.NewRoot(), pipeline,
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot(), pipeline,
             settings: new() { ["ZImage:Jobs:RetryOutOfMemoryOneImageAtATime"] = "false" });
         await host.StartWorkerAsync();
 
@@ -261,7 +261,7 @@ public class VramGuardTests
     public async Task AnOutOfMemoryIsRetriedOnceOneImageAtATimeWhenEnabled()
     {
         var pipeline = new FakePipeline { FailWith = r => r.Count > 1 ? new GpuOutOfMemoryException("out of memory") : null };
-        await using var host = new JobsHost(JobsHost.NewRoot(), pipeline);
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot(), pipeline);
         await host.StartWorkerAsync();
 
         var job = await host.Jobs.SubmitAsync(
@@ -282,7 +282,7 @@ public class VramGuardTests
     public async Task ARetryThatRunsOutOfMemoryAgainFailsPlainly()
     {
         var pipeline = new FakePipeline { FailWith = _ => new GpuOutOfMemoryException("out of memory") };
-        await using var host = new JobsHost(JobsHost.NewRoot(), pipeline);
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot(), pipeline);
         await host.StartWorkerAsync();
 
         var job = await host.SubmitAsync("ann", count: 2);

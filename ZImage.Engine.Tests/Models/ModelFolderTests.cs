@@ -75,7 +75,7 @@ public sealed class ModelFolderTests : IDisposable
                 File.Move(linked, Path.Combine(shared, name));
                 File.CreateSymbolicLink(linked, Path.Combine(shared, name));
             }
-            Assert.True(ModelFolder.Inspect(folder).Healthy, string.Join("; ", ModelFolder.Inspect(folder).Problems));
+            Assert.True(ModelFolder.Inspect(folder).IsUsable, string.Join("; ", ModelFolder.Inspect(folder).Problems));
 
             File.Delete(Path.Combine(shared, "model.onnx.data"));
             var e = Assert.Throws<ModelFolderException>(() => ModelFolder.Open(folder));

@@ -90,7 +90,7 @@ public sealed class IdleUnloadTests
     public async Task WhileTheModelIsNotLoadedTheFirstJobsEtaIncludesTheColdStart()
     {
         var pipeline = new FakePipeline();
-        await using var host = new JobsHost(JobsHost.NewRoot(), pipeline, model: new NotLoaded(TimeSpan.FromSeconds(40)));
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot(), pipeline, model: new NotLoaded(TimeSpan.FromSeconds(40)));
         var job = await host.SubmitAsync("ann", steps: 2);
         Assert.True(job.EtaStart >= TimeSpan.FromSeconds(40), $"EtaStart {job.EtaStart}");
         Assert.True(job.EtaFinish >= TimeSpan.FromSeconds(40), $"EtaFinish {job.EtaFinish}");

@@ -128,6 +128,25 @@ public class FlowMatchEulerScheduleTests
         Assert.Equal(data[1], estimate[1], 5);
     }
 
+    [Fact]
+    public void TheDenoisedEstimateIsTheLatentMinusSigmaTimesTheVelocity()
+    {
+        // 8 steps, shift 3: sigma at step 2 is 3 * 0.75 / (1 + 2 * 0.75) = 0.9 (docs/zimage-model.md lists the schedule).
+        // Z-Image's velocity is the negated model output, so x0 = x - sigma * v = x + sigma * output, by hand:
+        //   1.0 + 0.9 * 0.5  = 1.45
+        //  -2.0 + 0.9 * 1.0  = -1.1
+        //   0.3 + 0.9 * -2.0 = -1.5
+        var schedule = FlowMatchEulerSchedule.Create(8);
+        float[] latent = [1f, -2f, 0.3f], modelOutput = [0.5f, 1f, -2f];
+        var estimate = new float[3];
+
+        schedule.PredictDenoisedFromModelOutput(2, latent, modelOutput, estimate);
+
+        Assert.Equal(0.9f, schedule.Sigma(2), 6);
+        Assert.Equal([1.45f, -1.1f, -1.5f], estimate.Select(v => MathF.Round(v, 5)));
+        Assert.Equal([1f, -2f, 0.3f], latent); // the latent itself is left alone: the preview never moves the sampler
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(1001)]

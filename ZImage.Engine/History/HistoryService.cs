@@ -1,24 +1,18 @@
 namespace ZImage.Engine.History;
 
 /// <summary>Pictures only: reads and changes image rows and files; jobs are the queue's business.</summary>
-public sealed class HistoryService(IStoreStartup startup, IPictureStore store) : IHistoryService
+public sealed class HistoryService(IPictureStore store, PictureSharing sharing) : IHistoryService
 {
-    public async Task<HistoryPage> QueryAsync(HistoryQuery query, CancellationToken ct = default)
+    public Task<HistoryPage> QueryAsync(HistoryQuery query, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(query);
-        await startup.EnsureInitializedAsync();
-        return await store.QueryImagesAsync(query, ct);
+        return store.QueryImagesAsync(query, ct);
     }
 
-    public async Task<ImageRecord?> GetImageAsync(long imageId, CancellationToken ct = default)
-    {
-        await startup.EnsureInitializedAsync();
-        return await store.GetImageAsync(imageId, ct);
-    }
+    public Task<ImageRecord?> GetImageAsync(long imageId, CancellationToken ct = default) => store.GetImageAsync(imageId, ct);
 
     public async Task<bool> SetFavouriteAsync(long imageId, bool favourite, Caller caller, CancellationToken ct = default)
     {
-        await startup.EnsureInitializedAsync();
         var image = await store.GetImageAsync(imageId, ct);
         if (image is null || !caller.CanManage(image.UserName))
             return false;
@@ -27,11 +21,25 @@ public sealed class HistoryService(IStoreStartup startup, IPictureStore store) :
 
     public async Task<bool> DeleteImageAsync(long imageId, Caller caller, CancellationToken ct = default)
     {
-        await startup.EnsureInitializedAsync();
         var image = await store.GetImageAsync(imageId, ct);
         if (image is null || !caller.CanManage(image.UserName))
             return false;
         return await DeleteAsync(store, image, ct);
+    }
+
+    public async Task<bool> SharesAsync(Caller person, CancellationToken ct = default)
+    {
+        return person.Shares(await sharing.ReadAsync(person.UserName, ct));
+    }
+
+    public async Task SetSharingAsync(Caller person, bool shares, CancellationToken ct = default)
+    {
+        await sharing.SetAsync(person.UserName, shares, ct);
+    }
+
+    public async Task<bool> IsNameInUseAsync(string userName, CancellationToken ct = default)
+    {
+        return await store.FindOwnerAsync(userName, ct) is not null;
     }
 
     /// <summary>Row first, then files: a crash in between leaves files that start-up reconciliation removes.</summary>

@@ -5,9 +5,9 @@ using ZImage.Engine.Pipeline;
 namespace ZImage.Engine.History;
 
 /// <summary>
-/// The gallery: every image with its parameters. Reads are open (the UI's "everyone" filter);
-/// who may see what is the caller's policy (the API limits non-admins to their own user via
-/// <see cref="HistoryQuery.UserName"/> and <see cref="ImageRecord.UserName"/>). Changes need the owner or an admin.
+/// The gallery: every image with its parameters. Who sees a picture is <see cref="Caller.CanSee"/>: a query with a
+/// <see cref="HistoryQuery.Viewer"/> lists only what that person may see, and one picture is checked with
+/// <see cref="ImageRecord.VisibleTo"/>. Changes need the owner or an admin.
 /// </summary>
 public interface IHistoryService
 {
@@ -20,6 +20,15 @@ public interface IHistoryService
 
     /// <summary>Deletes the image's row, file and thumbnail. False when missing or not allowed.</summary>
     Task<bool> DeleteImageAsync(long imageId, Caller caller, CancellationToken ct = default);
+
+    /// <summary>Whether the person shares their pictures with the team: their own choice, else the studio's default.</summary>
+    Task<bool> SharesAsync(Caller person, CancellationToken ct = default);
+
+    /// <summary>Records the person's choice; History, the picture files and the queue follow it from the next request.</summary>
+    Task SetSharingAsync(Caller person, bool shares, CancellationToken ct = default);
+
+    /// <summary>Whether anyone has made a job under this name here (compared as <see cref="Caller.NameComparer"/>).</summary>
+    Task<bool> IsNameInUseAsync(string userName, CancellationToken ct = default);
 }
 
 /// <summary>
@@ -28,6 +37,12 @@ public interface IHistoryService
 /// </summary>
 public sealed record HistoryQuery
 {
+    /// <summary>
+    /// Who is looking: only the pictures <see cref="Caller.CanSee"/> lets them see are listed (their own, every picture for
+    /// an admin, others' where the owner shares). Null: no one's rule, every picture (the studio's own upkeep, benches).
+    /// </summary>
+    public Caller? Viewer { get; init; }
+    /// <summary>Only this person's pictures (still within what <see cref="Viewer"/> may see).</summary>
     public string? UserName { get; init; }
     public string? Text { get; init; }
     public DateTimeOffset? From { get; init; }
@@ -71,4 +86,10 @@ public sealed record ImageRecord(
 
     /// <summary>How many stored pictures that job made: the job's time is shared out over them.</summary>
     public int JobPictureCount { get; init; }
+
+    /// <summary>The owner's choice to share their pictures with the team; null when they never chose.</summary>
+    public bool? OwnerShares { get; init; }
+
+    /// <summary>The one picture rule (<see cref="Caller.CanSee"/>) applied to this picture.</summary>
+    public bool VisibleTo(Caller caller) => caller.CanSee(UserName, OwnerShares);
 }

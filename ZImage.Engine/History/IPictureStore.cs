@@ -20,16 +20,16 @@ public interface IPictureStore
 
     /// <summary>Every image's paths relative to the output folder (start-up reconciliation).</summary>
     Task<IReadOnlyList<StoredImagePaths>> ListImagePathsAsync(CancellationToken ct = default);
+
+    /// <summary>A person known to the store (someone made a job under the name); null when the name is new here.</summary>
+    Task<PictureOwner?> FindOwnerAsync(string userName, CancellationToken ct = default);
+
+    /// <summary>Records the person's choice to share their pictures, adding the name when it is new.</summary>
+    Task SetSharingAsync(string userName, bool shares, CancellationToken ct = default);
 }
 
-/// <summary>
-/// History waits on this before its first read: the store's schema, crash recovery and file reconciliation run once at
-/// start-up, owned by the jobs room.
-/// </summary>
-public interface IStoreStartup
-{
-    Task EnsureInitializedAsync();
-}
+/// <summary>A name pictures belong to, as stored; <see cref="Shares"/> is their choice, null when they never made one.</summary>
+public sealed record PictureOwner(string Name, bool? Shares);
 
 /// <summary>
 /// A picture's row. Paths are relative to the output folder, with forward slashes. Model: the manifest's model name

@@ -5,8 +5,8 @@ namespace ZImage.Engine.Imaging;
 /// then (v + 1) / 2 to [0, 255]. F and b are the Flux VAE latent-to-RGB factors published in ComfyUI's
 /// comfy/latent_formats.py (class Flux, latent_rgb_factors and latent_rgb_factors_bias), used there for the same
 /// purpose; Z-Image uses the Flux VAE and its latents are in the same (scaled, shifted) space as Flux's.
-/// Feed it the denoised estimate (FlowMatchEulerSchedule.PredictDenoisedFromModelOutput) for a clean preview; the raw latent
-/// of an early step is mostly noise.
+/// The pipeline feeds it each step's denoised estimate (FlowMatchEulerSchedule.PredictDenoisedFromModelOutput) for a clean
+/// preview; the raw latent of an early step is mostly noise.
 /// </summary>
 public static class LatentPreview
 {

@@ -40,11 +40,18 @@ public sealed record JobStarted(string JobId, string UserName, DateTimeOffset At
 
 /// <summary>After each denoising step. <see cref="Step"/> is 1-based; <see cref="ImageIndex"/> 0-based.</summary>
 public sealed record JobStep(string JobId, string UserName, DateTimeOffset At,
-    int ImageIndex, int ImageCount, int Step, int TotalSteps, TimeSpan? Eta, RgbImage? Preview)
+    int ImageIndex, int ImageCount, int Step, int TotalSteps, TimeSpan? Eta, PreviewPicture? Preview)
     : JobEvent(JobId, UserName, At)
 {
     public double Fraction => (ImageIndex * TotalSteps + Step) / (double)Math.Max(1, ImageCount * TotalSteps);
 }
+
+/// <summary>
+/// Picture <see cref="ImageIndex"/> (0-based) of a running job is saved: its file is written and its row is in History,
+/// so it can be shown and downloaded before the job ends. <see cref="ImageId"/> is the picture's id.
+/// </summary>
+public sealed record JobImageSaved(string JobId, string UserName, DateTimeOffset At, int ImageIndex, int ImageCount, long ImageId)
+    : JobEvent(JobId, UserName, At);
 
 public sealed record JobSucceeded(string JobId, string UserName, DateTimeOffset At, IReadOnlyList<long> ImageIds,
     TimeSpan WaitTime, TimeSpan RunTime, string? Notice)

@@ -37,8 +37,16 @@ public interface IJobStore : IAsyncDisposable
     Task RequeueAsync(string jobId, CancellationToken ct = default);
 
     /// <summary>
-    /// Marks the job succeeded and inserts its images in one transaction. The files must already
-    /// exist: a row never points at a file that is not there. Returns the new image ids in order.
+    /// One finished picture of a running job, recorded while the job goes on, so History and the job's watchers see it
+    /// before the job ends. The file must already exist: a row never points at a file that is not there. A row the job
+    /// already has at that index (an earlier run of it, stopped by a restart) is replaced. Returns the picture's id.
+    /// </summary>
+    Task<long> AddImageAsync(string jobId, NewImage image, CancellationToken ct = default);
+
+    /// <summary>
+    /// Marks the job succeeded and inserts <paramref name="images"/> (those not added one by one with
+    /// <see cref="AddImageAsync"/>) in one transaction. The files must already exist. Returns the ids of all the job's
+    /// pictures in index order.
     /// </summary>
     /// <paramref name="gpuTime"/>: how long the worker held the pipeline for this job (<see cref="JobRecord.GpuTime"/>).
     Task<IReadOnlyList<long>> CompleteJobAsync(string jobId, DateTimeOffset at, string? notice, IReadOnlyList<NewImage> images, TimeSpan gpuTime, CancellationToken ct = default);

@@ -29,4 +29,32 @@ public sealed record SystemStatusSnapshot(
     public TimeSpan? ModelLoadEstimate { get; init; }
     /// <summary>GPU seconds per person since start-up (jobs that ended), for /metrics.</summary>
     public IReadOnlyDictionary<string, double> GpuSecondsByUser { get; init; } = new Dictionary<string, double>();
+    /// <summary>Every card this process drives, in worker order; the fields above describe the first.</summary>
+    public IReadOnlyList<CardStatus> Cards { get; init; } = [];
+}
+
+/// <summary>One card of this process (ZImage:Engine:Devices): its memory, its model and what it does now.</summary>
+/// <param name="Index">Its place in the list (worker order).</param>
+/// <param name="DeviceId">The card's number (CUDA device, NVML index).</param>
+/// <param name="Progress">The running job's image and step (never its prompt); null unless <see cref="Activity"/> is Running.</param>
+public sealed record CardStatus(
+    int Index,
+    int DeviceId,
+    bool HasGpu,
+    string Name,
+    long VramTotalBytes,
+    long VramUsedBytes,
+    long VramFreeBytes,
+    ModelState ModelState,
+    string? ModelDetail,
+    CardActivity Activity,
+    JobProgress? Progress);
+
+/// <summary>What a card does now: running a job, loading the model for one, idle with the model loaded, or unloaded.</summary>
+public enum CardActivity
+{
+    Idle,
+    Running,
+    Loading,
+    Unloaded,
 }

@@ -15,15 +15,17 @@ namespace ZImage.Engine.Jobs;
 /// Workers take jobs from here; the store keeps every change durable before it is announced.
 /// One lock guards the in-memory queue; store calls and event delivery happen outside it.
 /// </summary>
-public sealed class JobService : IJobService, IStoreStartup
+public sealed class JobService : IJobService
 {
     private readonly IJobStore _store;
     private readonly IPictureStore _pictures;
     private readonly ITimingStore _timings;
     private readonly JobNotifier _notifier;
-    private readonly IVramGuard _guard;
+    // The cards this process drives: worker i runs on card i % count, each with its own guard and pipeline.
+    private readonly GpuCards _cards;
     private readonly EtaEstimator _eta;
     private readonly ImageFiles _files;
+    private readonly PictureSharing _sharing;
     private readonly IOptionsMonitor<JobsOptions> _options;
     private readonly TimeProvider _clock;
     private readonly ISeedSource _seeds;
@@ -45,23 +47,22 @@ public sealed class JobService : IJobService, IStoreStartup
     private volatile bool _stopping;
 
     private long _succeeded, _failed, _cancelled, _outOfMemory;
-    private readonly IModelStatus _model;
     private readonly ConcurrentDictionary<string, long> _imagesByUser = new(Caller.NameComparer);
     private readonly ConcurrentDictionary<string, double> _gpuSecondsByUser = new(Caller.NameComparer);
 
-    public JobService(IJobStore store, IPictureStore pictures, ITimingStore timings, JobNotifier notifier, IVramGuard guard, EtaEstimator eta, ImageFiles files,
-        IOptionsMonitor<JobsOptions> options, TimeProvider clock, ISeedSource seeds, ILogger<JobService> logger, IOptions<StoreOptions> storeOptions, IModelStatus model)
+    public JobService(IJobStore store, IPictureStore pictures, ITimingStore timings, JobNotifier notifier, GpuCards cards, EtaEstimator eta, ImageFiles files, PictureSharing sharing,
+        IOptionsMonitor<JobsOptions> options, TimeProvider clock, ISeedSource seeds, ILogger<JobService> logger, IOptions<StoreOptions> storeOptions)
     {
-        _model = model;
         _storeOptions = storeOptions.Value;
         _shared = store as ISharedJobQueue;
         _store = store;
         _pictures = pictures;
         _timings = timings;
         _notifier = notifier;
-        _guard = guard;
+        _cards = cards;
         _eta = eta;
         _files = files;
+        _sharing = sharing;
         _options = options;
         _clock = clock;
         _seeds = seeds;
@@ -71,8 +72,11 @@ public sealed class JobService : IJobService, IStoreStartup
 
     internal ReconcileReport? LastReconcile { get; private set; }
 
-    /// <summary>Schema, crash recovery, file reconciliation and measured timings; once, before the first job.</summary>
-    public Task EnsureInitializedAsync() => _initialized.Value;
+    /// <summary>
+    /// Schema, crash recovery, file reconciliation and measured timings; once, before the first job. Only
+    /// <see cref="JobsStartup"/> calls it: every other member assumes it has run.
+    /// </summary>
+    internal Task StartUpAsync() => _initialized.Value;
 
     private async Task InitializeCoreAsync()
     {
@@ -86,6 +90,9 @@ public sealed class JobService : IJobService, IStoreStartup
             _logger.LogWarning("Start-up reconciliation removed {Rows} image rows without a file and {Files} files without a row",
                 LastReconcile.RowsWithoutFile, LastReconcile.FilesWithoutRow);
         _eta.Load(await _timings.LoadStepTimingsAsync());
+        // The queue shows a waiting prompt to others only when its owner shares (ListQueue reads the last known choice).
+        foreach (var owner in queued.Select(r => r.UserName).Distinct(Caller.NameComparer))
+            await _sharing.ReadAsync(owner);
         lock (_gate)
         {
             foreach (var record in queued)
@@ -97,14 +104,13 @@ public sealed class JobService : IJobService, IStoreStartup
         }
         if (queued.Count > 0)
             _logger.LogInformation("Restored {Count} queued jobs", queued.Count);
-        _wake.Release();
+        WakeWorkers();
     }
 
     public async Task<SubmitResult> SubmitAsync(JobRequest request, Caller caller, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(caller);
-        await EnsureInitializedAsync();
         if (_stopping)
             return SubmitResult.Refuse(RefusalKind.ShuttingDown, "queue", "The server is shutting down; please try again in a minute.");
         if (string.IsNullOrWhiteSpace(caller.UserName))
@@ -117,9 +123,11 @@ public sealed class JobService : IJobService, IStoreStartup
         var problems = generation.Validate();
         if (problems.Count > 0)
             return new SubmitResult(null, RefusalKind.Invalid, problems);
-        if (_guard.CheckNeverFits(generation) is { } tooBig)
+        if (NeverFitsAnyCard(generation) is { } tooBig)
             return SubmitResult.Refuse(RefusalKind.TooLargeForGpu, "size", tooBig);
 
+        // The queue shows this job's prompt to others only if its owner shares: the choice as stored now.
+        await _sharing.ReadAsync(caller.UserName, ct);
         string? key = string.IsNullOrWhiteSpace(request.IdempotencyKey) ? null : request.IdempotencyKey.Trim();
         JobState state;
         await _admission.WaitAsync(ct);
@@ -175,8 +183,21 @@ public sealed class JobService : IJobService, IStoreStartup
         }
 
         var snapshot = PublishQueueChanges(state.Id);
-        _wake.Release();
+        WakeWorkers();
         return SubmitResult.Ok(snapshot ?? Snapshot(state));
+    }
+
+    /// <summary>Refused only when no card of this process could ever hold it; the first card's sentence says why.</summary>
+    private string? NeverFitsAnyCard(GenerationRequest request)
+    {
+        string? first = null;
+        foreach (var card in _cards)
+        {
+            if (card.Guard.CheckNeverFits(request) is not { } reason)
+                return null;
+            first ??= reason;
+        }
+        return first;
     }
 
     private static SubmitResult UserQueueFull(int mine, JobsOptions options) => SubmitResult.Refuse(RefusalKind.UserQueueFull, "queue",
@@ -211,7 +232,7 @@ public sealed class JobService : IJobService, IStoreStartup
         int? position = await _shared.PositionAsync(record.Id, ct);
         var snapshot = new JobSnapshot(record) { Position = position };
         _notifier.Publish(new JobQueued(record.Id, record.UserName, _clock.GetUtcNow(), position ?? 1, null, null));
-        _wake.Release();
+        WakeWorkers();
         return SubmitResult.Ok(snapshot);
     }
 
@@ -229,7 +250,6 @@ public sealed class JobService : IJobService, IStoreStartup
 
     public async Task<JobSnapshot?> GetAsync(string jobId, Caller caller, CancellationToken ct = default)
     {
-        await EnsureInitializedAsync();
         lock (_gate)
         {
             if (_active.TryGetValue(jobId, out var state))
@@ -245,8 +265,24 @@ public sealed class JobService : IJobService, IStoreStartup
         {
             var etas = QueueEtasLocked();
             var entries = new List<QueueEntry>(_running.Count + _queue.Count);
+            // Which card runs a job matters once there is more than one: several here, or other processes' (PostgreSQL).
+            bool namesRunner = _shared is not null || _cards.Count > 1;
             foreach (var s in _running)
-                entries.Add(Entry(s, 0));
+            {
+                entries.Add(Entry(s, 0) with
+                {
+                    Runner = namesRunner ? new JobRunner(_shared is null ? null : Environment.MachineName, s.Card?.DeviceId) : null,
+                });
+            }
+            // Jobs other processes run (read every couple of seconds): the same line everyone sees, the same picture rule.
+            foreach (var other in _sharedRunning)
+            {
+                if (_active.ContainsKey(other.Job.Id))
+                    continue;
+                bool mine = caller.Owns(other.Job.UserName);
+                var job = mine || caller.IsAdmin ? new JobSnapshot(other.Job) { Progress = other.Progress } : null;
+                entries.Add(new QueueEntry(0, JobStatus.Running, mine, job, null) { Runner = JobRunner.Parse(other.Worker) });
+            }
             int position = 1;
             foreach (var s in _queue.InOrder())
                 entries.Add(Entry(s, position++));
@@ -257,14 +293,14 @@ public sealed class JobService : IJobService, IStoreStartup
                 bool mine = caller.Owns(s.UserName);
                 var eta = etas.GetValueOrDefault(s);
                 var job = mine || caller.IsAdmin ? s.Snapshot(pos == 0 ? null : pos, eta.Start, eta.Finish) : null;
-                return new QueueEntry(pos, s.Status, mine, job, eta.Start);
+                var prompt = caller.CanSee(s.UserName, _sharing.LastKnown(s.UserName)) ? s.Request.Prompt : null;
+                return new QueueEntry(pos, s.Status, mine, job, eta.Start) { Prompt = prompt };
             }
         }
     }
 
     public async Task<IReadOnlyList<JobSnapshot>> ListMineAsync(Caller caller, int limit = 50, CancellationToken ct = default)
     {
-        await EnsureInitializedAsync();
         var stored = await _store.ListJobsAsync(caller.UserName, Math.Clamp(limit, 1, 1000), ct);
         lock (_gate)
         {
@@ -276,7 +312,6 @@ public sealed class JobService : IJobService, IStoreStartup
 
     public async Task<CancelOutcome> CancelAsync(string jobId, Caller caller, CancellationToken ct = default)
     {
-        await EnsureInitializedAsync();
         JobState? removed = null;
         lock (_gate)
         {
@@ -381,7 +416,7 @@ public sealed class JobService : IJobService, IStoreStartup
         // A claimed job was marked running by its claim.
         if (job.Worker is null)
             await _store.MarkStartedAsync(job.Id, job.StartedAt!.Value, CancellationToken.None);
-        _notifier.Publish(new JobStarted(job.Id, job.UserName, _clock.GetUtcNow(), _eta.EstimateRun(job.Request) + (_model.LoadEstimate ?? TimeSpan.Zero)) { Version = job.StartVersion });
+        _notifier.Publish(new JobStarted(job.Id, job.UserName, _clock.GetUtcNow(), _eta.EstimateRun(job.Request) + (job.Card?.Model.LoadEstimate ?? TimeSpan.Zero)) { Version = job.StartVersion });
     }
 
     /// <summary>A denoising step of image <paramref name="imageIndex"/> of the job.</summary>
@@ -405,7 +440,7 @@ public sealed class JobService : IJobService, IStoreStartup
     /// Browsers connected to other processes see a claimed job's steps through the database: at most four writes a second
     /// per job (and always the last step), off the pipeline's thread; the preview travels as PNG bytes in the row.
     /// </summary>
-    private void ShareProgress(JobState job, JobProgress progress, RgbImage? preview)
+    private void ShareProgress(JobState job, JobProgress progress, PreviewPicture? preview)
     {
         long now = Environment.TickCount64;
         bool last = progress.Step == progress.TotalSteps && progress.ImageIndex == progress.ImageCount - 1;
@@ -416,7 +451,7 @@ public sealed class JobService : IJobService, IStoreStartup
         {
             try
             {
-                await _shared!.SaveProgressAsync(job.Id, progress, preview is null ? null : PngCodec.Encode(preview));
+                await _shared!.SaveProgressAsync(job.Id, progress, preview is null ? null : PngCodec.Encode(preview.Image));
             }
             catch (Exception e)
             {
@@ -453,13 +488,20 @@ public sealed class JobService : IJobService, IStoreStartup
             var record = await _store.GetJobAsync(jobId);
             if (record is null)
                 return;
+            // A job another process started or ended: the queue view (every process's running jobs) is read again before
+            // the event goes out, so a page that re-reads the queue on it sees the change.
+            bool listedRunning;
+            lock (_gate)
+                listedRunning = _sharedRunning.Any(r => r.Job.Id == jobId);
+            if ((record.Status == JobStatus.Running) != listedRunning)
+                await RefreshSharedCountsAsync(CancellationToken.None);
             var now = _clock.GetUtcNow();
             JobEvent? e = record.Status switch
             {
                 JobStatus.Queued => new JobQueued(record.Id, record.UserName, now, await _shared!.PositionAsync(record.Id) ?? 1, null, record.Notice),
                 JobStatus.Running => await _shared!.ReadProgressAsync(record.Id) is { } p
                     ? new JobStep(record.Id, record.UserName, now, p.Progress.ImageIndex, p.Progress.ImageCount, p.Progress.Step, p.Progress.TotalSteps,
-                        null, p.PreviewPng is null ? null : PngCodec.Read(new MemoryStream(p.PreviewPng)).Image)
+                        null, p.PreviewPng is null ? null : new PreviewPicture(PngCodec.Read(new MemoryStream(p.PreviewPng)).Image))
                     : new JobStarted(record.Id, record.UserName, now, _eta.EstimateRun(record.Request)),
                 JobStatus.Succeeded => new JobSucceeded(record.Id, record.UserName, now, record.ImageIds,
                     (record.StartedAt ?? record.SubmittedAt) - record.SubmittedAt, (record.FinishedAt ?? now) - (record.StartedAt ?? now), record.Notice),
@@ -469,7 +511,7 @@ public sealed class JobService : IJobService, IStoreStartup
                 _ => null,
             };
             if (record.Status == JobStatus.Queued)
-                _wake.Release();
+                WakeWorkers();
             if (e is not null)
                 _notifier.Publish(e);
         }
@@ -483,13 +525,35 @@ public sealed class JobService : IJobService, IStoreStartup
     internal Task ListenForOtherProcessesAsync(CancellationToken ct) =>
         _shared is null ? Task.CompletedTask : _shared.ListenAsync(OnSharedSignalAsync, ct);
 
-    /// <summary>The pictures are on disk: their rows and the job's success in one transaction, then the measured timing.</summary>
-    internal async Task CompletedAsync(JobState job, string? notice, IReadOnlyList<NewImage> images, GenerationTimings timings)
+    /// <summary>
+    /// A finished picture's files are written: its row goes in while the job runs on (only while this worker still holds
+    /// a claimed job), then the job's watchers hear of it. The job stays running until its last picture.
+    /// </summary>
+    internal async Task ImageSavedAsync(JobState job, NewImage image)
+    {
+        long id = job.Worker is null
+            ? await _store.AddImageAsync(job.Id, image, CancellationToken.None)
+            : await _shared!.AddClaimedImageAsync(job.Id, job.Worker, image, CancellationToken.None);
+        long version;
+        lock (_gate)
+        {
+            // The picture and its version change together, so a snapshot listing it carries the version.
+            job.AddImage(image.Index, id);
+            version = ++job.Version;
+        }
+        _notifier.Publish(new JobImageSaved(job.Id, job.UserName, _clock.GetUtcNow(), image.Index, job.Request.Count, id) { Version = version });
+    }
+
+    /// <summary>
+    /// Every picture is saved (<see cref="ImageSavedAsync"/>): the job's success, then the measured timing.
+    /// <paramref name="measuredImages"/>: how many pictures <paramref name="timings"/> covers.
+    /// </summary>
+    internal async Task CompletedAsync(JobState job, string? notice, GenerationTimings timings, int measuredImages)
     {
         var ids = job.Worker is null
-            ? await _store.CompleteJobAsync(job.Id, _clock.GetUtcNow(), notice, images, job.GpuTime, CancellationToken.None)
-            : await _shared!.CompleteClaimedAsync(job.Id, job.Worker, _clock.GetUtcNow(), notice, images, job.GpuTime, CancellationToken.None);
-        if (_eta.Record(job.Request with { Count = images.Count }, timings, images.Count) is { } measured)
+            ? await _store.CompleteJobAsync(job.Id, _clock.GetUtcNow(), notice, [], job.GpuTime, CancellationToken.None)
+            : await _shared!.CompleteClaimedAsync(job.Id, job.Worker, _clock.GetUtcNow(), notice, [], job.GpuTime, CancellationToken.None);
+        if (measuredImages > 0 && _eta.Record(job.Request with { Count = measuredImages }, timings, measuredImages) is { } measured)
             await _timings.SaveStepTimingAsync(measured, CancellationToken.None);
         var finishedAt = _clock.GetUtcNow();
         Retire(job, JobStatus.Succeeded, ids.Count);
@@ -501,7 +565,7 @@ public sealed class JobService : IJobService, IStoreStartup
     {
         if (!await FinishAsync(job, JobStatus.Failed, reason, notice))
             return;
-        Retire(job, JobStatus.Failed, 0);
+        Retire(job, JobStatus.Failed, job.Record.ImageIds.Count);
         Publish(job, new JobFailed(job.Id, job.UserName, _clock.GetUtcNow(), reason, outOfMemory));
     }
 
@@ -511,7 +575,7 @@ public sealed class JobService : IJobService, IStoreStartup
         string by = job.CancelledBy ?? job.UserName;
         if (!await FinishAsync(job, JobStatus.Cancelled, CancelledMessage(job.UserName, by), null))
             return;
-        Retire(job, JobStatus.Cancelled, 0);
+        Retire(job, JobStatus.Cancelled, job.Record.ImageIds.Count);
         Publish(job, new JobCancelled(job.Id, job.UserName, _clock.GetUtcNow(), by));
     }
 
@@ -563,9 +627,10 @@ public sealed class JobService : IJobService, IStoreStartup
         {
             _running.Remove(job);
             _active.Remove(job.Id);
+            DropSharedRunningLocked(job.Id);
         }
         job.Cancellation?.Dispose();
-        _wake.Release();
+        WakeWorkers();
     }
 
     /// <summary>
@@ -591,16 +656,19 @@ public sealed class JobService : IJobService, IStoreStartup
 
     internal TimeSpan HeartbeatInterval => TimeSpan.FromSeconds(_storeOptions.HeartbeatSeconds);
 
-    internal bool IsOutOfMemory(Exception error) => _guard.IsOutOfMemory(error);
+    internal bool IsOutOfMemory(Exception error) => _cards[0].Guard.IsOutOfMemory(error);
 
     /// <summary>Counted for /metrics, and the guard chooses sequential residency from now on.</summary>
-    internal void NoteOutOfMemory()
+    internal void NoteOutOfMemory(JobState job)
     {
         Interlocked.Increment(ref _outOfMemory);
-        _guard.NoteOutOfMemory();
+        (job.Card ?? _cards[0]).Guard.NoteOutOfMemory();
     }
 
-    internal int Workers => Math.Max(1, _options.CurrentValue.Workers);
+    /// <summary>One per card at least; ZImage:Jobs:Workers above the number of cards puts several workers on each card in turn.</summary>
+    internal int Workers => Math.Max(Math.Max(1, _options.CurrentValue.Workers), _cards.Count);
+
+    internal GpuCards Cards => _cards;
 
     /// <summary>
     /// Waits for the next job in fair order that fits in GPU memory now and marks it running.
@@ -608,9 +676,9 @@ public sealed class JobService : IJobService, IStoreStartup
     /// </summary>
     internal async Task<JobState> TakeNextAsync(CancellationToken ct, int worker = 0)
     {
-        await EnsureInitializedAsync();
+        var card = _cards.ForWorker(worker);
         if (_shared is not null)
-            return await ClaimNextAsync(WorkerName(worker), ct);
+            return await ClaimNextAsync(worker, card, ct);
         while (true)
         {
             ct.ThrowIfCancellationRequested();
@@ -622,7 +690,7 @@ public sealed class JobService : IJobService, IStoreStartup
                 {
                     _queue.TryDequeue(s =>
                     {
-                        if (_guard.FitsNow(s.Request, out var reason))
+                        if (card.Guard.FitsNow(s.Request, out var reason))
                         {
                             s.HeldReason = null;
                             return true;
@@ -641,6 +709,8 @@ public sealed class JobService : IJobService, IStoreStartup
                     // The start's version is taken with the change, so a snapshot that already says "running"
                     // carries it and the JobStarted that follows is dropped as a repeat.
                     next.StartVersion = ++next.Version;
+                    next.Card = card;
+                    next.WorkerIndex = worker;
                     _running.Add(next);
                 }
             }
@@ -653,15 +723,16 @@ public sealed class JobService : IJobService, IStoreStartup
         }
     }
 
-    /// <summary>Unique among every process on the database: machine, process, worker.</summary>
-    internal static string WorkerName(int worker) => $"{Environment.MachineName}/{Environment.ProcessId}/{worker}";
+    /// <summary>Unique among every process on the database: machine, process, worker, and the card it runs on (<see cref="JobRunner"/>).</summary>
+    internal static string WorkerName(int worker, int device) => JobRunner.Name(Environment.MachineName, Environment.ProcessId, worker, device);
 
     /// <summary>
     /// Shared queue: re-queues jobs of dead workers, then claims the next fair job that fits on this worker's GPU now.
     /// Waits for a local submission or a notification from another process (<see cref="Wake"/>), or the poll interval.
     /// </summary>
-    private async Task<JobState> ClaimNextAsync(string worker, CancellationToken ct)
+    private async Task<JobState> ClaimNextAsync(int workerIndex, GpuCard card, CancellationToken ct)
     {
+        string worker = WorkerName(workerIndex, card.DeviceId);
         while (true)
         {
             ct.ThrowIfCancellationRequested();
@@ -671,13 +742,15 @@ public sealed class JobService : IJobService, IStoreStartup
                 await _shared!.RequeueExpiredAsync(now, ct);
                 long claimStart = Stopwatch.GetTimestamp();
                 var record = await _shared.ClaimAsync(worker, now, now + TimeSpan.FromSeconds(_storeOptions.LeaseSeconds),
-                    request => _guard.FitsNow(request, out _), ct);
+                    request => card.Guard.FitsNow(request, out _), ct);
                 if (record is not null)
                 {
                     NoteClaim(Stopwatch.GetElapsedTime(claimStart));
                     var state = new JobState(record)
                     {
                         Worker = worker,
+                        Card = card,
+                        WorkerIndex = workerIndex,
                         Cancellation = new CancellationTokenSource(),
                         Progress = new JobProgress(0, record.Request.Count, 0, record.Request.Steps, null),
                     };
@@ -724,7 +797,18 @@ public sealed class JobService : IJobService, IStoreStartup
     }
 
     /// <summary>Something changed in the shared queue (a notification from another process): an idle worker looks again.</summary>
-    internal void Wake() => _wake.Release();
+    internal void Wake() => WakeWorkers();
+
+    /// <summary>
+    /// Every idle worker looks again (a job one card cannot hold now may fit another); the count stays at most one per
+    /// worker, so wake-ups that nobody waited for do not pile up into empty rounds.
+    /// </summary>
+    private void WakeWorkers()
+    {
+        int missing = Workers - _wake.CurrentCount;
+        if (missing > 0)
+            _wake.Release(missing);
+    }
 
     /// <summary>Out of the queue and the running set once the job's final state is durable.</summary>
     internal void Retire(JobState state, JobStatus status, int images)
@@ -734,12 +818,12 @@ public sealed class JobService : IJobService, IStoreStartup
             state.Status = status;
             _running.Remove(state);
             _active.Remove(state.Id);
+            DropSharedRunningLocked(state.Id);
         }
         switch (status)
         {
             case JobStatus.Succeeded:
                 Interlocked.Increment(ref _succeeded);
-                _imagesByUser.AddOrUpdate(state.UserName, images, (_, n) => n + images);
                 break;
             case JobStatus.Failed:
                 Interlocked.Increment(ref _failed);
@@ -748,12 +832,15 @@ public sealed class JobService : IJobService, IStoreStartup
                 Interlocked.Increment(ref _cancelled);
                 break;
         }
+        // Pictures a failed or cancelled job finished before it stopped are kept, and counted.
+        if (images > 0)
+            _imagesByUser.AddOrUpdate(state.UserName, images, (_, n) => n + images);
         if (state.GpuTime > TimeSpan.Zero)
             _gpuSecondsByUser.AddOrUpdate(state.UserName, state.GpuTime.TotalSeconds, (_, s) => s + state.GpuTime.TotalSeconds);
         state.Cancellation?.Dispose();
         PublishQueueChanges(null);
         // A finished run frees GPU memory: a held job may fit now.
-        _wake.Release();
+        WakeWorkers();
     }
 
     private void ReturnToQueue(JobState state)
@@ -778,7 +865,17 @@ public sealed class JobService : IJobService, IStoreStartup
     internal void BeginStopping()
     {
         _stopping = true;
-        _wake.Release(Math.Max(1, _options.CurrentValue.Workers));
+        _wake.Release(Workers);
+    }
+
+    /// <summary>Whether a worker of this process runs a job on <paramref name="card"/> now, and its latest step.</summary>
+    internal (bool Busy, JobProgress? Progress) RunningOn(GpuCard card)
+    {
+        lock (_gate)
+        {
+            var job = _running.FirstOrDefault(s => ReferenceEquals(s.Card, card));
+            return job is null ? (false, null) : (true, job.Progress is { } p ? p with { Preview = null } : null);
+        }
     }
 
     /// <summary>Queued and running jobs: this process's queue, or with PostgreSQL every process's (refreshed by the relay).</summary>
@@ -789,15 +886,31 @@ public sealed class JobService : IJobService, IStoreStartup
     }
 
     private (int Queued, int Running) _sharedCounts;
+    // Every process's running jobs (PostgreSQL), for the queue view; this process's own come from _running.
+    private IReadOnlyList<RunningJob> _sharedRunning = [];
 
-    /// <summary>Reads every process's queued and running counts (PostgreSQL); the relay calls it every couple of seconds.</summary>
+    /// <summary>A job this process ended is no longer running anywhere: not listed until the next read says otherwise.</summary>
+    private void DropSharedRunningLocked(string jobId)
+    {
+        if (_sharedRunning.Any(r => r.Job.Id == jobId))
+            _sharedRunning = [.. _sharedRunning.Where(r => r.Job.Id != jobId)];
+    }
+
+    /// <summary>
+    /// Reads every process's queued and running counts and running jobs (PostgreSQL); the relay calls it every couple of
+    /// seconds and when another process starts or ends a job.
+    /// </summary>
     internal async Task RefreshSharedCountsAsync(CancellationToken ct)
     {
         if (_shared is null)
             return;
         var counts = await _shared.CountAsync(ct);
+        var running = await _shared.ListRunningAsync(ct);
         lock (_gate)
+        {
             _sharedCounts = counts;
+            _sharedRunning = running;
+        }
     }
 
     internal (long Succeeded, long Failed, long Cancelled, long OutOfMemory, IReadOnlyDictionary<string, long> ImagesByUser) Counters() =>
@@ -873,29 +986,33 @@ public sealed class JobService : IJobService, IStoreStartup
     private Dictionary<JobState, (TimeSpan? Start, TimeSpan? Finish)> QueueEtasLocked()
     {
         var result = new Dictionary<JobState, (TimeSpan?, TimeSpan?)>(ReferenceEqualityComparer.Instance);
-        int workers = Math.Max(1, _options.CurrentValue.Workers);
-        var free = new List<TimeSpan>(workers);
-        // A model that is not loaded (first job, or unloaded after idle) costs its measured cold start once: the running
-        // job still before its first step pays it, or else the first job to start.
-        var load = _model.LoadEstimate ?? TimeSpan.Zero;
+        int workers = Workers;
+        var free = new TimeSpan[workers];
+        var busy = new bool[workers];
+        // A model that is not loaded (first job, or unloaded after idle) costs its measured cold start once per card: the
+        // running job still before its first step pays it, or else the first job to start on that card.
         foreach (var s in _running)
         {
             var p = s.Progress;
-            var remaining = _eta.EstimateRemaining(s.Request, p?.ImageIndex ?? 0, p?.Step ?? 0) + (p is null ? load : TimeSpan.Zero);
+            var load = p is null ? s.Card?.Model.LoadEstimate ?? TimeSpan.Zero : TimeSpan.Zero;
+            var remaining = _eta.EstimateRemaining(s.Request, p?.ImageIndex ?? 0, p?.Step ?? 0) + load;
             result[s] = (null, remaining);
-            free.Add(remaining);
+            int slot = s.WorkerIndex % workers;
+            if (busy[slot] && Array.IndexOf(busy, false) is >= 0 and var idle)
+                slot = idle;
+            free[slot] = remaining;
+            busy[slot] = true;
         }
-        while (free.Count < workers)
-            free.Add(TimeSpan.Zero);
-        if (_running.Count == 0)
+        for (int w = 0; w < workers; w++)
         {
-            for (int i = 0; i < free.Count; i++)
-                free[i] += load;
+            var card = _cards.ForWorker(w);
+            if (!busy[w] && !_running.Any(s => ReferenceEquals(s.Card, card)))
+                free[w] = card.Model.LoadEstimate ?? TimeSpan.Zero;
         }
         foreach (var s in _queue.InOrder())
         {
             int slot = 0;
-            for (int i = 1; i < free.Count; i++)
+            for (int i = 1; i < free.Length; i++)
             {
                 if (free[i] < free[slot])
                     slot = i;

@@ -21,7 +21,7 @@ public static class JobStatusExtensions
 }
 
 /// <summary>Where a running job is: image <see cref="ImageIndex"/> (0-based) of <see cref="ImageCount"/>, step <see cref="Step"/> (1-based) of <see cref="TotalSteps"/>.</summary>
-public sealed record JobProgress(int ImageIndex, int ImageCount, int Step, int TotalSteps, RgbImage? Preview)
+public sealed record JobProgress(int ImageIndex, int ImageCount, int Step, int TotalSteps, PreviewPicture? Preview)
 {
     /// <summary>0..1 over all images of the job.</summary>
     public double Fraction => TotalSteps <= 0 || ImageCount <= 0
@@ -60,8 +60,31 @@ public sealed record JobSnapshot : JobRecord
 }
 
 /// <summary>
-/// One line of the shared queue. Others' jobs are shown only as "someone's job, position N":
-/// <see cref="Job"/> is null unless <see cref="IsMine"/> (or the caller is an admin).
-/// Running jobs come first with <see cref="Position"/> 0.
+/// One line of the shared queue. Others' jobs are shown as "someone's job, position N":
+/// <see cref="Job"/> is null unless <see cref="IsMine"/> (or the caller is an admin), and <see cref="Prompt"/> is there
+/// only when the caller may see it (<see cref="Caller.CanSee"/>: theirs, an admin, or an owner who shares).
+/// Running jobs come first with <see cref="Position"/> 0. <see cref="Runner"/> says which card (and, with PostgreSQL,
+/// which machine) runs a running job, whoever owns it; null for queued jobs and on a one-card box with SQLite.
 /// </summary>
-public sealed record QueueEntry(int Position, JobStatus Status, bool IsMine, JobSnapshot? Job, TimeSpan? EtaStart);
+public sealed record QueueEntry(int Position, JobStatus Status, bool IsMine, JobSnapshot? Job, TimeSpan? EtaStart)
+{
+    public string? Prompt { get; init; }
+    public JobRunner? Runner { get; init; }
+}
+
+/// <summary>
+/// Who runs a job: the machine (shown with PostgreSQL, where several processes share the queue) and the card's number.
+/// Read back from the worker's name in the shared queue, <c>machine/process/worker/gpuN</c>.
+/// </summary>
+public sealed record JobRunner(string? Machine, int? Device)
+{
+    public static string Name(string machine, int process, int worker, int device) => $"{machine}/{process}/{worker}/gpu{device}";
+
+    /// <summary>The machine and card of a worker name; a name without a card (an older process) gives only the machine.</summary>
+    public static JobRunner Parse(string worker)
+    {
+        var parts = worker.Split('/');
+        int? device = parts.Length >= 4 && parts[^1].StartsWith("gpu", StringComparison.Ordinal) && int.TryParse(parts[^1].AsSpan(3), out int d) ? d : null;
+        return new JobRunner(parts[0], device);
+    }
+}

@@ -39,7 +39,19 @@ internal sealed class JobState(JobRecord record)
         set => Record = Record with { GpuTime = value };
     }
 
+    /// <summary>Records a saved picture's id at its index, so a snapshot of the running job lists the pictures made so far.</summary>
+    public void AddImage(int index, long id)
+    {
+        _imageIds[index] = id;
+        Record = Record with { ImageIds = [.. _imageIds.Values] };
+    }
+
+    private readonly SortedList<int, long> _imageIds = [];
+
     public JobProgress? Progress { get; set; }
+    /// <summary>The card running it and the in-process worker that took it (status bar, ETAs, queue view); null while queued.</summary>
+    public GpuCard? Card { get; set; }
+    public int WorkerIndex { get; set; }
     /// <summary>The worker holding this job's lease in the shared queue (PostgreSQL); null for the in-process queue.</summary>
     public string? Worker { get; init; }
     /// <summary>When this process last wrote the job's progress for other processes (Environment.TickCount64).</summary>

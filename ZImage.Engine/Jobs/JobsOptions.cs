@@ -23,7 +23,10 @@ public sealed class JobsOptions
     /// <summary>Inside the data folder, so one folder holds everything a run leaves behind.</summary>
     public const string DefaultOutputDirectory = "data/pictures";
 
-    /// <summary>GPU workers; each runs one job at a time. One GPU wants one.</summary>
+    /// <summary>
+    /// Workers of this process; each runs one job at a time. At least one per card of ZImage:Engine:Devices (one card wants
+    /// one); more than the cards take the cards in turn and share their sessions.
+    /// </summary>
     [Range(1, 16)]
     public int Workers { get; set; } = 1;
 
@@ -37,7 +40,7 @@ public sealed class JobsOptions
     /// <summary>After an out-of-memory failure, run the job again once, one image at a time.</summary>
     public bool RetryOutOfMemoryOneImageAtATime { get; set; } = true;
 
-    /// <summary>Images older than this are deleted (starred ones never). 0 keeps everything.</summary>
+    /// <summary>Images older than this are deleted (favourites never). 0 keeps everything.</summary>
     [Range(0, 36500)]
     public int RetentionDays { get; set; }
 

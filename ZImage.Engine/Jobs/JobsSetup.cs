@@ -28,14 +28,19 @@ public static class JobsSetup
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ISeedSource, RandomSeedSource>();
-        services.TryAddSingleton<IGpuMemoryProbe, NvmlMemoryProbe>();
         services.AddZImageModels();
+        services.TryAddSingleton<IGpuMemoryProbe>(sp => new NvmlMemoryProbe(
+            GpuCards.FirstMemoryIndex(sp.GetRequiredService<IOptions<EngineOptions>>().Value, sp.GetRequiredService<IOptions<VramOptions>>().Value),
+            sp.GetRequiredService<ILogger<NvmlMemoryProbe>>()));
         services.TryAddSingleton<IModelFootprintSource, OptionsModelFootprintSource>();
         services.TryAddSingleton<VramGuard>();
         services.TryAddSingleton<IVramGuard>(sp => sp.GetRequiredService<VramGuard>());
         services.TryAddSingleton<IImagePipeline, NoModelPipeline>();
         services.TryAddSingleton<IImageWriter>(_ => new PngImageWriter());
         services.TryAddSingleton<IModelStatus, UnknownModelStatus>();
+        // One worker per card of ZImage:Engine:Devices; without the pipeline room further cards can only say why nothing is made.
+        services.TryAddSingleton<IGpuCardFactory, NoModelCardFactory>();
+        services.TryAddSingleton(GpuCards.Create);
 
         services.TryAddSingleton(sp => new ImageFiles(ResolvePath(sp, PictureFolder(sp))));
         // One object serves the store interfaces (jobs, pictures, timings, people, batches): SQLite by default, PostgreSQL when ZImage:Store says so.
@@ -61,15 +66,18 @@ public static class JobsSetup
         services.TryAddSingleton<IJobNotifier>(sp => sp.GetRequiredService<JobNotifier>());
         services.TryAddSingleton<JobService>();
         services.TryAddSingleton<IJobService>(sp => sp.GetRequiredService<JobService>());
-        services.TryAddSingleton<IStoreStartup>(sp => sp.GetRequiredService<JobService>());
         services.TryAddSingleton<IUsageService, UsageService>();
         services.TryAddSingleton<Batches.BatchService>();
         services.TryAddSingleton<Batches.IBatchService>(sp => sp.GetRequiredService<Batches.BatchService>());
         services.TryAddSingleton(sp => new Batches.BatchArchive(sp.GetRequiredService<IHistoryService>(),
             Path.Combine(ResolvePath(sp, sp.GetRequiredService<IOptions<JobsOptions>>().Value.DataDirectory), "batches")));
         services.TryAddSingleton<ISystemStatus, SystemStatus>();
+        services.TryAddSingleton<PictureSharing>();
         services.TryAddSingleton<IHistoryService, HistoryService>();
-        services.AddHostedService<JobsStartup>();
+        // First among the room's hosted services: the host starts them in order, so the workers, retention, the relay
+        // and (registered after the engine) the web server start on a migrated, recovered, reconciled store.
+        services.TryAddSingleton<JobsStartup>();
+        services.AddHostedService(sp => sp.GetRequiredService<JobsStartup>());
         services.TryAddSingleton<JobWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<JobWorker>());
         services.TryAddSingleton<SharedJobEvents>();

@@ -5,8 +5,8 @@ using ZImage.Engine.History;
 
 namespace ZImage.Engine.Jobs;
 
-/// <summary>Deletes images older than <see cref="JobsOptions.RetentionDays"/>; starred images are kept forever.</summary>
-public sealed class RetentionService(JobService jobs, IPictureStore store, IOptionsMonitor<JobsOptions> options, TimeProvider clock, ILogger<RetentionService> logger)
+/// <summary>Deletes images older than <see cref="JobsOptions.RetentionDays"/>; favourite images are kept forever.</summary>
+public sealed class RetentionService(IPictureStore store, IOptionsMonitor<JobsOptions> options, TimeProvider clock, ILogger<RetentionService> logger)
     : BackgroundService
 {
     private const int Batch = 500;
@@ -14,7 +14,6 @@ public sealed class RetentionService(JobService jobs, IPictureStore store, IOpti
     /// <summary>One sweep; returns how many images were deleted.</summary>
     public async Task<int> RunOnceAsync(CancellationToken ct = default)
     {
-        await jobs.EnsureInitializedAsync();
         int days = options.CurrentValue.RetentionDays;
         if (days <= 0)
             return 0;

@@ -14,7 +14,6 @@ public sealed class SharedJobEvents(JobService jobs, ILogger<SharedJobEvents> lo
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await jobs.EnsureInitializedAsync();
         await Task.WhenAll(jobs.ListenForOtherProcessesAsync(stoppingToken), RefreshCountsAsync(stoppingToken));
     }
 

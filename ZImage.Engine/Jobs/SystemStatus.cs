@@ -1,34 +1,47 @@
-using ZImage.Engine.Memory;
+using ZImage.Engine.Pipeline;
 
 namespace ZImage.Engine.Jobs;
 
-public sealed class SystemStatus(IGpuMemoryProbe probe, JobService jobs, IModelStatus model) : ISystemStatus
+public sealed class SystemStatus(JobService jobs) : ISystemStatus
 {
     public SystemStatusSnapshot GetStatus()
     {
-        var gpu = probe.Read();
+        var cards = jobs.Cards.Select(Card).ToArray();
+        var first = cards[0];
         var (queued, running) = jobs.Counts();
         var c = jobs.Counters();
         return new SystemStatusSnapshot(
-            gpu is not null,
-            gpu?.Name ?? "No GPU (CPU mode)",
-            gpu?.TotalBytes ?? 0,
-            gpu?.UsedBytes ?? 0,
-            gpu?.FreeBytes ?? 0,
+            first.HasGpu,
+            first.HasGpu ? first.Name : "No GPU (CPU mode)",
+            first.VramTotalBytes,
+            first.VramUsedBytes,
+            first.VramFreeBytes,
             queued,
             running,
             jobs.Workers,
-            model.State,
-            model.Detail,
+            first.ModelState,
+            first.ModelDetail,
             c.Succeeded,
             c.Failed,
             c.Cancelled,
             c.OutOfMemory,
             c.ImagesByUser)
         {
-            ModelLoadEstimate = model.LoadEstimate,
+            ModelLoadEstimate = jobs.Cards[0].Model.LoadEstimate,
             GpuSecondsByUser = jobs.GpuSecondsByUser(),
+            Cards = cards,
         };
+    }
+
+    private CardStatus Card(GpuCard card)
+    {
+        var gpu = card.Memory.Read();
+        var model = card.Model.State;
+        var (busy, progress) = jobs.RunningOn(card);
+        var activity = busy ? model == ModelState.Loading ? CardActivity.Loading : CardActivity.Running
+            : model == ModelState.Unloaded ? CardActivity.Unloaded : CardActivity.Idle;
+        return new CardStatus(card.Index, card.DeviceId, gpu is not null, gpu?.Name ?? "No GPU (CPU mode)",
+            gpu?.TotalBytes ?? 0, gpu?.UsedBytes ?? 0, gpu?.FreeBytes ?? 0, model, card.Model.Detail, activity, busy ? progress : null);
     }
 }
 

@@ -10,12 +10,18 @@ public sealed class NvmlMemoryProbe : IGpuMemoryProbe, IDisposable
     private readonly Nvml? _nvml;
 
     public NvmlMemoryProbe(IOptions<VramOptions> options, ILogger<NvmlMemoryProbe> logger)
+        : this(options.Value.DeviceIndex, logger)
     {
-        _nvml = Nvml.TryOpen((uint)options.Value.DeviceIndex, out var why);
+    }
+
+    /// <param name="deviceIndex">NVML's number of the card.</param>
+    public NvmlMemoryProbe(int deviceIndex, ILogger<NvmlMemoryProbe> logger)
+    {
+        _nvml = Nvml.TryOpen((uint)deviceIndex, out var why);
         if (_nvml is null)
-            logger.LogInformation("No GPU memory information, running in CPU mode: {Reason}", why);
+            logger.LogInformation("No GPU memory information for card {Index}, running it in CPU mode: {Reason}", deviceIndex, why);
         else
-            logger.LogInformation("GPU {Name}: memory read through NVML", _nvml.Name);
+            logger.LogInformation("GPU {Index} {Name}: memory read through NVML", deviceIndex, _nvml.Name);
     }
 
     public GpuMemoryInfo? Read()

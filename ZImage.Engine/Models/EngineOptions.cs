@@ -20,8 +20,29 @@ public sealed class EngineOptions
     /// </summary>
     public ProviderChoice? VaeProvider { get; set; }
 
-    [Range(0, 64, ErrorMessage = "ZImage:Engine:DeviceId must be between 0 and 64.")]
+    [Range(0, MaxDevice, ErrorMessage = "ZImage:Engine:DeviceId must be between 0 and 64.")]
     public int DeviceId { get; set; }
+
+    /// <summary>
+    /// The graphics cards this process drives, one worker each (e.g. [0,1]): each card gets its own ONNX Runtime sessions
+    /// on that device, its own VRAM guard (NVML reads the card of the same number), residency and idle unload, and all
+    /// take jobs from the one fair queue. Empty (the default): the one card <see cref="DeviceId"/> names, as before.
+    /// Read at start-up; a change needs a restart. docs/scale-out.md.
+    /// </summary>
+    public List<int> Devices { get; set; } = [];
+
+    public const int MaxDevice = 64;
+    public const int MaxDevices = 16;
+
+    public const string DevicesProblem =
+        "ZImage:Engine:Devices must list distinct GPU numbers from 0 to 64, at most 16 of them (e.g. [0,1]); leave it empty to use the one card ZImage:Engine:DeviceId names.";
+
+    /// <summary>True when <see cref="Devices"/> is empty or a list of 1 to 16 distinct numbers in 0..64.</summary>
+    public bool DevicesAreValid() =>
+        Devices.Count <= MaxDevices && Devices.All(d => d is >= 0 and <= MaxDevice) && Devices.Distinct().Count() == Devices.Count;
+
+    /// <summary>The cards in use, in worker order: <see cref="Devices"/>, or the one <see cref="DeviceId"/>.</summary>
+    public IReadOnlyList<int> CardDevices => Devices.Count > 0 ? Devices : [DeviceId];
 
     /// <summary>Passed to the provider as they are (e.g. CUDA's use_tf32, sdpa_kernel, enable_cuda_graph).</summary>
     public Dictionary<string, string> ProviderOptions { get; set; } = [];
@@ -53,16 +74,17 @@ public sealed class EngineOptions
             : ExecutionProvider.Cpu,
     };
 
-    public InferenceSessionOptions ToSessionOptions(OrtRuntime runtime) => new()
+    /// <param name="device">The card to open the sessions on; null: <see cref="DeviceId"/>.</param>
+    public InferenceSessionOptions ToSessionOptions(OrtRuntime runtime, int? device = null) => new()
     {
         Provider = ResolveProvider(runtime),
-        DeviceId = DeviceId,
+        DeviceId = device ?? DeviceId,
         ProviderOptions = new Dictionary<string, string>(ProviderOptions),
         IntraOpThreads = IntraOpThreads,
     };
 
     /// <summary>The VAE decoder's own options when <see cref="VaeProvider"/> names another provider, else null.</summary>
-    public InferenceSessionOptions? ToVaeSessionOptions(OrtRuntime runtime)
+    public InferenceSessionOptions? ToVaeSessionOptions(OrtRuntime runtime, int? device = null)
     {
         if (VaeProvider is not { } choice)
             return null;
@@ -70,7 +92,7 @@ public sealed class EngineOptions
         return provider == ResolveProvider(runtime) ? null : new InferenceSessionOptions
         {
             Provider = provider,
-            DeviceId = DeviceId,
+            DeviceId = device ?? DeviceId,
             IntraOpThreads = IntraOpThreads,
         };
     }

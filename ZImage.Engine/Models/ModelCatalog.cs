@@ -12,6 +12,18 @@ namespace ZImage.Engine.Models;
 /// instead of walking the folder again. It re-reads when the options change and when <see cref="Refresh"/> is called
 /// (after an install, or when loading found the disk different from what was read).
 /// </summary>
+/// <summary>
+/// A model folder's condition on disk, read by the catalog: none set, not there, something missing or broken, or
+/// usable. Not the loaded model's state (<see cref="ModelState"/>: loading, ready, unloaded after idle, failed).
+/// </summary>
+public enum ModelFolderState
+{
+    NotSet,
+    Missing,
+    Incomplete,
+    Ready,
+}
+
 public interface IModelCatalog
 {
     ModelEntry Current { get; }
@@ -104,15 +116,15 @@ public sealed class ModelEntry
     private readonly Lazy<Task<Qwen3Tokenizer?>> _tokenizer;
 
     private ModelEntry(string? configuredAs, string? directory, IReadOnlyList<ModelFileSize> files, IReadOnlyList<ModelProblem> problems,
-        ModelHealth? health, bool isSelfTest)
+        ModelInspection? inspection, bool isSelfTest)
     {
         ConfiguredAs = configuredAs;
         Directory = directory;
         Files = files;
         Problems = problems;
-        Health = health;
+        Inspection = inspection;
         IsSelfTest = isSelfTest;
-        TokenizerPath = health?.Manifest is { } m ? Path.Combine(directory!, m.Tokenizer.File) : FindTokenizerJson(directory);
+        TokenizerPath = inspection?.Manifest is { } m ? Path.Combine(directory!, m.Tokenizer.File) : FindTokenizerJson(directory);
         var te = 0L; var dit = 0L; var vae = 0L;
         foreach (var file in files)
         {
@@ -144,12 +156,16 @@ public sealed class ModelEntry
     public IReadOnlyList<ModelProblem> Problems { get; }
 
     /// <summary>The engine's check (ModelFolder.Inspect); null when no folder is set or it does not exist.</summary>
-    public ModelHealth? Health { get; }
+    public ModelInspection? Inspection { get; }
+
+    /// <summary>The folder's condition on disk, whatever the pipeline has loaded (that is <see cref="IModelStatus.State"/>).</summary>
+    public ModelFolderState State => !IsSet ? ModelFolderState.NotSet : !Exists ? ModelFolderState.Missing
+        : Problems.Count == 0 ? ModelFolderState.Ready : ModelFolderState.Incomplete;
 
     /// <summary>The manifest says the weights are random (the committed self-test model): pictures are noise.</summary>
     public bool IsSelfTest { get; }
 
-    public ModelManifest? Manifest => Health?.Manifest;
+    public ModelManifest? Manifest => Inspection?.Manifest;
     public bool VaeHalfPrecision => Manifest?.VaeDtype == "fp16";
 
     /// <summary>Bytes per part on disk (0 for a part with no files): weights dominate what a loaded part needs.</summary>
@@ -225,12 +241,12 @@ public sealed class ModelEntry
             else if (file.Bytes == 0)
                 problems.Add(new(ModelProblemKind.EmptyFile, required));
         }
-        var health = ModelFolder.Inspect(directory);
+        var inspection = ModelFolder.Inspect(directory);
         // Every file is there: the engine's own check has the last word, so a truncated copy or a folder of another
         // architecture shows here rather than at the first generation. Its sentences name files relative to the folder.
         if (problems.Count == 0)
-            problems.AddRange(health.Problems.Select(p => new ModelProblem(ModelProblemKind.Engine, Relative(p, directory))));
-        return new(configuredAs, directory, files, problems, health, isSelfTest);
+            problems.AddRange(inspection.Problems.Select(p => new ModelProblem(ModelProblemKind.Engine, Relative(p, directory))));
+        return new(configuredAs, directory, files, problems, inspection, isSelfTest);
     }
 
     private static string Relative(string sentence, string directory)

@@ -27,27 +27,27 @@ public sealed class ModelFolder
     public static ModelFolder Open(string directory)
     {
         var report = Inspect(directory);
-        if (!report.Healthy)
+        if (!report.IsUsable)
             throw new ModelFolderException(
                 $"The model folder {directory} cannot be used: {string.Join("; ", report.Problems)}", report.Problems);
         return new ModelFolder(Path.GetFullPath(directory), report.Manifest!);
     }
 
     /// <summary>Checks a folder without throwing: what Settings shows as the model's health.</summary>
-    public static ModelHealth Inspect(string directory)
+    public static ModelInspection Inspect(string directory)
     {
         var problems = new List<string>();
         var files = new List<ModelFileStatus>();
         if (string.IsNullOrWhiteSpace(directory) || !System.IO.Directory.Exists(directory))
         {
             problems.Add($"the folder {directory} does not exist");
-            return new ModelHealth(directory, null, files, problems);
+            return new ModelInspection(directory, null, files, problems);
         }
         var manifestPath = Path.Combine(directory, ModelManifest.ManifestFileName);
         if (!File.Exists(manifestPath))
         {
             problems.Add($"{manifestPath} is missing: this is not a model folder made by tools/export (see docs/model-format.md)");
-            return new ModelHealth(directory, null, files, problems);
+            return new ModelInspection(directory, null, files, problems);
         }
 
         ModelManifest manifest;
@@ -58,7 +58,7 @@ public sealed class ModelFolder
         catch (ModelFolderException e)
         {
             problems.AddRange(e.Problems.Select(p => $"{ModelManifest.ManifestFileName}: {p}"));
-            return new ModelHealth(directory, null, files, problems);
+            return new ModelInspection(directory, null, files, problems);
         }
 
         void Expect(string relative, long? expectedBytes)
@@ -78,7 +78,7 @@ public sealed class ModelFolder
             Expect(part.Model, part.ModelBytes);
             Expect(part.ExternalData, part.ExternalDataBytes);
         }
-        return new ModelHealth(directory, manifest, files, problems);
+        return new ModelInspection(directory, manifest, files, problems);
     }
 
     /// <summary>
@@ -97,7 +97,12 @@ public sealed class ModelFolder
 
 public sealed record ModelFileStatus(string RelativePath, long? ExpectedBytes, long? ActualBytes);
 
-public sealed record ModelHealth(string Directory, ModelManifest? Manifest, IReadOnlyList<ModelFileStatus> Files, IReadOnlyList<string> Problems)
+/// <summary>
+/// The engine's low-level check of one folder (manifest parsed, every part's size against it): what <see cref="ModelFolder.Open"/>
+/// refuses on and what the catalog's <see cref="ModelEntry"/> builds on. The folder's condition as people see it is
+/// <see cref="ModelEntry.State"/> (<see cref="ModelFolderState"/>); the loaded model's is <see cref="ModelState"/>.
+/// </summary>
+public sealed record ModelInspection(string Directory, ModelManifest? Manifest, IReadOnlyList<ModelFileStatus> Files, IReadOnlyList<string> Problems)
 {
-    public bool Healthy => Manifest is not null && Problems.Count == 0;
+    public bool IsUsable => Manifest is not null && Problems.Count == 0;
 }

@@ -15,6 +15,12 @@ public sealed record OrtSelfCheckResult(
     public bool Passed => MaxAbsError <= Tolerance && DeviceChainMaxAbsError <= Tolerance;
 }
 
+/// <summary>What <see cref="OrtSelfCheck.MeasureSessionCycles"/> saw.</summary>
+public sealed record SessionCycleResult(int Cycles, TimeSpan Elapsed, long ResidentBefore, long ResidentAfter, long LiveObjectsBefore, long LiveObjectsAfter)
+{
+    public long Growth => ResidentAfter - ResidentBefore;
+}
+
 /// <summary>
 /// Proves a provider end to end: a size×size MatMul model written on the fly runs on it (CPU fallback disabled), its
 /// result is compared with C#, and a device-resident output is fed back as the next input through IO binding.
@@ -33,6 +39,70 @@ public static class OrtSelfCheck
         for (var n = 0; n < nodes; n++)
             builder.Node("MatMul", [n == 0 ? "x" : $"h{n}", "I"], [n == nodes - 1 ? "y" : $"h{n + 1}"]);
         return builder.Output("y", TensorElementType.Float32, size, size).Save(path);
+    }
+
+    /// <summary>
+    /// Resident memory across <paramref name="cycles"/> session lifetimes after <paramref name="warmup"/> of them: each
+    /// opens a session on a 4x3 linear model, runs it plainly and through an IO binding, and disposes everything. The
+    /// warm-up pays once for ORT's and glibc's pools, the JIT and the type caches. Also counts the native objects still
+    /// alive, which must come back to where they started. A soak figure for docs/reliability.md, not a unit test: on
+    /// a shared machine resident memory moves with the neighbours (ZImage.Tools session-soak prints it).
+    /// </summary>
+    public static SessionCycleResult MeasureSessionCycles(OrtRuntime runtime, int warmup = 100, int cycles = 1000)
+    {
+        var directory = Directory.CreateTempSubdirectory("zimage-ort-cycles-");
+        try
+        {
+            var model = new OnnxModelBuilder()
+                .Input("features", TensorElementType.Float32, "batch", 4)
+                .Initializer("W", new float[12], 4, 3)
+                .Initializer("b", new float[3], 3)
+                .Node("MatMul", ["features", "W"], ["product"])
+                .Node("Add", ["product", "b"], ["scores"])
+                .Output("scores", TensorElementType.Float32, "batch", 3)
+                .Save(Path.Combine(directory.FullName, "linear.onnx"));
+            for (var i = 0; i < warmup; i++)
+                SessionCycle(runtime, model);
+            var (residentBefore, liveBefore) = (ResidentBytes(), OrtObjects.LiveCount);
+            var clock = Stopwatch.StartNew();
+            for (var i = 0; i < cycles; i++)
+                SessionCycle(runtime, model);
+            var elapsed = clock.Elapsed;
+            return new SessionCycleResult(cycles, elapsed, residentBefore, ResidentBytes(), liveBefore, OrtObjects.LiveCount);
+        }
+        finally
+        {
+            try
+            {
+                directory.Delete(recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    /// <summary>Open a session, run it plainly and through a binding, dispose everything (the lifetime tests count its objects).</summary>
+    internal static void SessionCycle(OrtRuntime runtime, string model)
+    {
+        using var session = runtime.OpenSession(model, new InferenceSessionOptions { IntraOpThreads = 1 });
+        using var input = Tensor.Create(new float[] { 1, 2, 3, 4 }, 1, 4);
+        using var outputs = session.Run(new Dictionary<string, Tensor> { ["features"] = input });
+        using var binding = session.CreateBinding();
+        using var scratch = session.AllocateTensor(TensorElementType.Float32, [1, 3]);
+        binding.BindInput("features", input);
+        binding.BindOutput("scores", scratch);
+        binding.Run();
+    }
+
+    /// <summary>This process's resident set after a full collection (Linux: /proc/self/statm's second field, in pages).</summary>
+    private static long ResidentBytes()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        var fields = File.ReadAllText("/proc/self/statm").Split(' ');
+        return long.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture) * Environment.SystemPageSize;
     }
 
     /// <summary>

@@ -14,11 +14,28 @@ public interface IImagePipeline
     /// within steps and surfaces as <see cref="OperationCanceledException"/>.
     /// </summary>
     Task<GenerationResult> RunAsync(GenerationRequest request, IProgress<GenerationProgress>? progress, CancellationToken ct);
+
+    /// <summary>
+    /// As <see cref="RunAsync(GenerationRequest, IProgress{GenerationProgress}?, CancellationToken)"/>, and hands each
+    /// picture to <paramref name="finished"/> as soon as it is decoded, so the jobs layer can save and show picture 1
+    /// while picture 2 is denoised. The report runs on the pipeline's thread: it must only queue. Every picture of the
+    /// result is reported once, in order, before the run returns. A pipeline that cannot do better reports them all at
+    /// the end (this default).
+    /// </summary>
+    async Task<GenerationResult> RunAsync(GenerationRequest request, IProgress<GenerationProgress>? progress,
+        IProgress<FinishedImage>? finished, CancellationToken ct)
+    {
+        var result = await RunAsync(request, progress, ct).ConfigureAwait(false);
+        for (var i = 0; i < result.Images.Count; i++)
+            finished?.Report(new FinishedImage(i, result.Images[i], result.ModelName, result.SamplerShift));
+        return result;
+    }
 }
 
 /// <summary>
-/// Reported after every denoising step. <see cref="Preview"/> is a cheap latent-to-RGB
-/// approximation (one pixel per latent cell), not a VAE decode.
+/// Reported after every denoising step. <see cref="Preview"/> is a cheap latent-to-RGB approximation of the step's
+/// denoised estimate (one pixel per latent cell, see <see cref="LatentPreview"/>), not a VAE decode, rendered by whoever
+/// first looks at it (<see cref="PreviewPicture"/>), never on the denoising thread.
 /// </summary>
 public sealed record GenerationProgress(
     int ImageIndex,
@@ -26,9 +43,15 @@ public sealed record GenerationProgress(
     int Step,
     int TotalSteps,
     TimeSpan Elapsed,
-    RgbImage? Preview);
+    PreviewPicture? Preview);
 
 public sealed record GeneratedImage(RgbImage Image, long Seed);
+
+/// <summary>
+/// Picture <see cref="ImageIndex"/> (0-based within the request) is decoded and final; <see cref="ModelName"/> and
+/// <see cref="SamplerShift"/> as the run's <see cref="GenerationResult"/> will say, for the picture's PNG settings.
+/// </summary>
+public sealed record FinishedImage(int ImageIndex, GeneratedImage Image, string ModelName, double SamplerShift);
 
 public sealed record GenerationResult(
     IReadOnlyList<GeneratedImage> Images,

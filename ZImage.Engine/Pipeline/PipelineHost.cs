@@ -32,10 +32,13 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
     private string? _lastError;
     private ITimer? _idleTimer;
     private DateTimeOffset _lastUsed;
+    // The card this host opens its sessions on; null: whatever ZImage:Engine:DeviceId says now.
+    private readonly int? _device;
 
     public PipelineHost(IOptionsMonitor<EngineOptions> options, IModelCatalog catalog, Func<OrtRuntime> runtime, IVramGuard guard, ILoggerFactory loggers,
-        TimeProvider? clock = null, IModelLoadRecord? loads = null)
+        TimeProvider? clock = null, IModelLoadRecord? loads = null, int? device = null)
     {
+        _device = device;
         _options = options;
         _catalog = catalog;
         _runtime = runtime;
@@ -116,7 +119,11 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
         _ => provider.ToString(),
     };
 
-    public async Task<GenerationResult> RunAsync(GenerationRequest request, IProgress<GenerationProgress>? progress, CancellationToken ct)
+    public Task<GenerationResult> RunAsync(GenerationRequest request, IProgress<GenerationProgress>? progress, CancellationToken ct) =>
+        RunAsync(request, progress, finished: null, ct);
+
+    public async Task<GenerationResult> RunAsync(GenerationRequest request, IProgress<GenerationProgress>? progress,
+        IProgress<FinishedImage>? finished, CancellationToken ct)
     {
         var lease = Acquire();
         var pipeline = lease.Pipeline;
@@ -131,7 +138,7 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
             var forward = loading || progress is not null
                 ? new ForwardProgress(progress, loading ? () => { _loading = false; _loads.Save(_clock.GetElapsedTime(started)); } : null)
                 : null;
-            var result = await pipeline.RunAsync(request, forward, ct);
+            var result = await pipeline.RunAsync(request, forward, finished, ct);
             _loadedOnce = true;
             _lastError = null;
             return result;
@@ -255,9 +262,9 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
                 throw Unusable(_catalog.Current);
             }
             var runtime = _runtime();
-            var pipeline = new ZImagePipeline(folder, runtime, o.ToSessionOptions(runtime),
+            var pipeline = new ZImagePipeline(folder, runtime, o.ToSessionOptions(runtime, _device),
                 request => _guard.DecideResidency(request).Mode, _loggers.CreateLogger<ZImagePipeline>(),
-                o.ToVaeSessionOptions(runtime));
+                o.ToVaeSessionOptions(runtime, _device));
             _guard.ReportLoadedModelBytes(folder.PartBytes(folder.Manifest.TextEncoder) + folder.PartBytes(folder.Manifest.Transformer) + folder.PartBytes(folder.Manifest.VaeDecoder));
             _current = new Lease(pipeline, key);
             _lastError = null;
@@ -268,7 +275,7 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
 
     /// <summary>The model and settings that make a different pipeline; any other change keeps the loaded one.</summary>
     private string KeyOf(EngineOptions o) =>
-        $"{_catalog.Current.Directory}|{o.Provider}|{o.DeviceId}|{string.Join(",", o.ProviderOptions.Select(kv => kv.Key + "=" + kv.Value))}|{o.IntraOpThreads}|{o.VaeProvider}";
+        $"{_catalog.Current.Directory}|{o.Provider}|{_device ?? o.DeviceId}|{string.Join(",", o.ProviderOptions.Select(kv => kv.Key + "=" + kv.Value))}|{o.IntraOpThreads}|{o.VaeProvider}";
 
     /// <summary>The job's error: what is wrong, without the server's paths (the person who queued it may not be an administrator).</summary>
     private static ModelFolderException Unusable(ModelEntry model) =>

@@ -59,7 +59,11 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
     /// <summary>Sees every image's latent after every step (image index, step index, latent); parity tests use it.</summary>
     internal Action<int, int, float[]>? StepObserver { get; set; }
 
-    public async Task<GenerationResult> RunAsync(GenerationRequest request, IProgress<GenerationProgress>? progress, CancellationToken ct)
+    public Task<GenerationResult> RunAsync(GenerationRequest request, IProgress<GenerationProgress>? progress, CancellationToken ct) =>
+        RunAsync(request, progress, finished: null, ct);
+
+    public async Task<GenerationResult> RunAsync(GenerationRequest request, IProgress<GenerationProgress>? progress,
+        IProgress<FinishedImage>? finished, CancellationToken ct)
     {
         var problems = request.Validate();
         if (problems.Count > 0)
@@ -70,7 +74,7 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
         try
         {
             // The native calls block; keep them off the caller's thread (a Blazor circuit or a request thread).
-            return await Task.Run(() => Run(request, progress, noise: null, ct), ct).ConfigureAwait(false);
+            return await Task.Run(() => Run(request, progress, noise: null, ct, finished), ct).ConfigureAwait(false);
         }
         finally
         {
@@ -81,9 +85,10 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
     /// <summary>
     /// Runs synchronously. <paramref name="noise"/> supplies image i's initial latent (golden tests feed the
     /// reference's stored noise, since our Gaussian stream is not torch's); null draws it from seed + i.
+    /// <paramref name="finished"/> gets each picture as soon as it is decoded.
     /// </summary>
     internal GenerationResult Run(GenerationRequest request, IProgress<GenerationProgress>? progress,
-        Func<int, float[]>? noise, CancellationToken ct)
+        Func<int, float[]>? noise, CancellationToken ct, IProgress<FinishedImage>? finished = null)
     {
         var total = Stopwatch.StartNew();
         var residency = _residency(request);
@@ -112,7 +117,13 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
             var schedule = FlowMatchEulerSchedule.Create(request.Steps, m.SamplerShift);
             // Step i's time summed over the images, as GenerationTimings promises (the ETA divides by the count).
             var stepTimes = new TimeSpan[request.Steps];
-            var latents = new List<float[]>(request.Count);
+            // Resident: each picture is decoded as soon as it is denoised, so it is saved and shown while the next one
+            // denoises. Lean and Sequential keep the stages apart (their point is that the transformer's and the VAE's
+            // workspaces never meet), so their pictures come one by one after the last step.
+            var decodeEach = residency == ResidencyPolicy.Resident;
+            var images = new GeneratedImage?[request.Count];
+            var latents = new float[]?[request.Count];
+            var vaeTime = TimeSpan.Zero;
             long nonFinite = 0;
             for (var image = 0; image < request.Count; image++)
             {
@@ -122,26 +133,36 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
                 Denoise(latent, latentHeight, latentWidth, positive, negative, request, schedule, image, stepTimes, total, progress, ct,
                     releaseAfterLastStep: lean && image == request.Count - 1);
                 nonFinite += CountNonFinite(latent);
-                latents.Add(latent);
+                latents[image] = latent;
+                if (decodeEach)
+                    DecodeAndReport(image);
             }
             if (residency == ResidencyPolicy.Sequential)
                 _transformer.Release();
 
-            clock.Restart();
-            var images = new List<GeneratedImage>(request.Count);
             for (var image = 0; image < request.Count; image++)
             {
-                ct.ThrowIfCancellationRequested();
-                images.Add(new GeneratedImage(Decode(latents[image], latentHeight, latentWidth, ref nonFinite, ct,
-                    releaseAfter: lean && image == request.Count - 1), request.Seed + image));
+                if (images[image] is null)
+                    DecodeAndReport(image);
             }
             if (residency == ResidencyPolicy.Sequential)
                 _vaeDecoder.Release();
-            var vaeTime = clock.Elapsed;
+
+            void DecodeAndReport(int image)
+            {
+                ct.ThrowIfCancellationRequested();
+                var decodeClock = Stopwatch.StartNew();
+                var picture = new GeneratedImage(Decode(latents[image]!, latentHeight, latentWidth, ref nonFinite, ct,
+                    releaseAfter: lean && image == request.Count - 1), request.Seed + image);
+                vaeTime += decodeClock.Elapsed;
+                images[image] = picture;
+                latents[image] = null;
+                finished?.Report(new FinishedImage(image, picture, m.ModelName, m.SamplerShift));
+            }
 
             if (nonFinite > 0)
                 _logger.LogWarning("{Count} NaN or infinite values in the final latents and decoded images", nonFinite);
-            return new GenerationResult(images, positiveTokens.Truncated,
+            return new GenerationResult([.. images.Select(i => i!)], positiveTokens.Truncated,
                 new GenerationTimings(tokenizeTime, textTime, stepTimes, vaeTime, total.Elapsed))
             {
                 NonFiniteValues = nonFinite,
@@ -196,22 +217,26 @@ public sealed class ZImagePipeline : IImagePipeline, IDisposable
             var scale = Guidance.ScaleAt(request.Cfg, request.CfgTruncation, timestep);
 
             var releaseAfter = releaseAfterLastStep && step == schedule.Steps - 1;
-            var positiveOut = Forward(latent, shape, timestep, positiveCaption, releaseAfter, ct);
+            var output = Forward(latent, shape, timestep, positiveCaption, releaseAfter, ct);
             if (scale > 0f && negativeCaption is not null)
             {
                 var negativeOut = Forward(latent, shape, timestep, negativeCaption, releaseAfter, ct);
-                Guidance.Combine(positiveOut, negativeOut, scale, request.CfgNormalization, guided);
-                schedule.StepWithModelOutput(step, latent, guided);
+                Guidance.Combine(output, negativeOut, scale, request.CfgNormalization, guided);
+                output = guided;
             }
-            else
-            {
-                schedule.StepWithModelOutput(step, latent, positiveOut);
-            }
+            // The preview shows where this step says the picture is heading (the denoised estimate), not the latent itself:
+            // early latents are mostly noise. It is taken before the step moves the latent, at this step's sigma; this
+            // thread only computes it (a fresh copy each step), whoever shows the step renders it.
+            var estimate = progress is null ? null : new float[latent.Length];
+            if (estimate is not null)
+                schedule.PredictDenoisedFromModelOutput(step, latent, output, estimate);
+            schedule.StepWithModelOutput(step, latent, output);
             stepTimes[step] += clock.Elapsed;
             StepObserver?.Invoke(imageIndex, step, latent);
 
-            progress?.Report(new GenerationProgress(imageIndex, request.Count, step + 1, schedule.Steps, total.Elapsed,
-                LatentPreview.Render(latent, latentHeight, latentWidth)));
+            if (progress is not null)
+                progress.Report(new GenerationProgress(imageIndex, request.Count, step + 1, schedule.Steps, total.Elapsed,
+                    PreviewPicture.FromLatent(estimate!, latentHeight, latentWidth)));
         }
     }
 

@@ -46,7 +46,8 @@ public sealed class OperationsTests(ApiFactory factory) : IClassFixture<ApiFacto
         Assert.Contains(lines, l => l.StartsWith("zimage_job_run_seconds_bucket{outcome=\"succeeded\",le=\"+Inf\"} "));
         Assert.Contains("zimage_images_total{user=\"metric-mia\"} 2", lines);
         Assert.Contains(lines, l => l.StartsWith("zimage_gpu_seconds_total{user=\"metric-mia\"} ") && double.Parse(l.Split(' ')[1]) > 0);
-        Assert.Contains(lines, l => l.StartsWith("zimage_vram_used_bytes "));
+        Assert.Contains(lines, l => l.StartsWith("zimage_vram_used_bytes{device=\"0\"} "));
+        Assert.Contains(lines, l => l.StartsWith("zimage_card_busy{device=\"0\"} "));
         Assert.Contains(lines, l => l.StartsWith("zimage_oom_total "));
         Assert.Contains(lines, l => l.StartsWith("process_resident_memory_bytes ") && double.Parse(l.Split(' ')[1]) > 10_000_000);
         Assert.Contains(lines, l => l.StartsWith("dotnet_managed_heap_bytes ") && double.Parse(l.Split(' ')[1]) > 0);
@@ -153,6 +154,8 @@ public sealed class SmallGpuTests(SmallGpuApiFactory factory) : IClassFixture<Sm
         Assert.Equal(SmallGpuApiFactory.Total, gpu.GetProperty("vramTotalBytes").GetInt64());
 
         var metrics = await (await factory.CreateClient().GetAsync("/metrics")).Content.ReadAsStringAsync();
-        Assert.Contains($"zimage_vram_total_bytes {SmallGpuApiFactory.Total}", metrics.Split('\n'));
+        Assert.Contains($"zimage_vram_total_bytes{{device=\"0\"}} {SmallGpuApiFactory.Total}", metrics.Split('\n'));
+        var card = Assert.Single(system.GetProperty("cards").EnumerateArray());
+        Assert.Equal((0, "Test GPU 4GB", SmallGpuApiFactory.Total), (card.GetProperty("device").GetInt32(), card.GetProperty("name").GetString(), card.GetProperty("vramTotalBytes").GetInt64()));
     }
 }

@@ -29,8 +29,8 @@ public sealed class HistoryCardBrowserTests(StudioServer server) : IClassFixture
 
         var history = server.Services.GetRequiredService<IHistoryService>();
         var first = long.Parse((await cards.First.GetAttributeAsync("data-image"))!);
-        await cards.First.Locator(".zi-tile-star-button").ClickAsync();
-        await Expect(cards.First.Locator(".zi-tile-star-button")).ToHaveAttributeAsync("aria-pressed", "true");
+        await cards.First.Locator(".zi-tile-favourite-button").ClickAsync();
+        await Expect(cards.First.Locator(".zi-tile-favourite-button")).ToHaveAttributeAsync("aria-pressed", "true");
         Assert.True((await history.GetImageAsync(first))!.Favourite);
 
         await cards.Nth(0).Locator(".zi-tile-check input").CheckAsync();

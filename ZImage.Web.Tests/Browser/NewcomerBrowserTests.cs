@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Playwright;
 using Xunit.Abstractions;
-using ZImage.Web.Cli.Load;
+using ZImage.Tools.Load;
 using ZImage.Web.Tests.Kit;
 using static Microsoft.Playwright.Assertions;
 

@@ -48,12 +48,17 @@ public sealed class StudioBrowserTests(StudioServer server) : IClassFixture<Stud
     }
 
     [Fact]
-    public async Task TwoPeopleSeeOnlyTheirOwnJobsAndOthersOnlyAsPlacesInLine()
+    public async Task TwoPeopleSeeOthersJobsAsPlacesInLineWithThePromptOnlyWhereItsOwnerShares()
     {
         await using var ann = await server.NewPersonAsync();
         await using var bob = await server.NewPersonAsync(locale: "zh-CN");
         await ann.ArriveAsAsync("Ann2");
         await bob.ArriveAsAsync("Bob2");
+        // Ann keeps her pictures to herself; Bob leaves the team studio's default (shared).
+        await ann.Page.Locator("#tab-history").ClickAsync();
+        await ann.Page.Locator("#share-pictures").UncheckAsync();
+        await Expect(ann.Page.Locator("#share-pictures-hint")).ToContainTextAsync("Only you");
+        await ann.Page.Locator("#tab-generate").ClickAsync();
 
         server.Pipeline.Hold();
         try
@@ -72,8 +77,7 @@ public sealed class StudioBrowserTests(StudioServer server) : IClassFixture<Stud
             await Expect(bob.Page.Locator("#queue")).ToContainTextAsync("他人");
             await Expect(bob.Page.Locator("body")).Not.ToContainTextAsync("lighthouse");
             await bob.ScreenshotAsync("generate-queued-zh-1366x768");
-            await Expect(ann.Page.Locator("#queue")).ToContainTextAsync("Someone's job, position 1");
-            await Expect(ann.Page.Locator("body")).Not.ToContainTextAsync("鲍勃的猫");
+            await Expect(ann.Page.Locator("#queue")).ToContainTextAsync("Shared: 鲍勃的猫");
         }
         finally
         {
@@ -86,7 +90,12 @@ public sealed class StudioBrowserTests(StudioServer server) : IClassFixture<Stud
         await Expect(bob.Page.Locator("#history-grid .zi-tile")).ToHaveCountAsync(1);
         await Expect(bob.Page.Locator("#history-grid")).ToContainTextAsync("鲍勃的猫");
         await bob.Page.Locator("#owner-everyone").ClickAsync();
-        await Expect(bob.Page.Locator("#history-grid")).ToContainTextAsync("Ann2");
+        await Expect(bob.Page.Locator("#owner-everyone")).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("active"));
+        await Expect(bob.Page.Locator("#history-grid")).ToContainTextAsync("鲍勃的猫");
+        await Expect(bob.Page.Locator("#history-grid")).Not.ToContainTextAsync("Ann2");
+        await ann.Page.Locator("#tab-history").ClickAsync();
+        await ann.Page.Locator("#owner-everyone").ClickAsync();
+        await Expect(ann.Page.Locator("#history-grid")).ToContainTextAsync("Bob2");
 
         Assert.Empty(ann.Errors);
         Assert.Empty(bob.Errors);

@@ -49,7 +49,7 @@ public partial class ComponentTests
         var html = Decoded(await studio.RenderAsync<JobProgressCard>(new Dictionary<string, object?> { ["Job"] = job }));
 
         Assert.Contains("生成图片时出错", html);
-        Assert.Contains("lang=\"en\">Making the pictures failed: boom</p>", html);
+        Assert.Matches("<summary[^>]*>详细信息</summary>\\s*<span[^>]*lang=\"en\"[^>]*>Making the pictures failed: boom</span>", html);
     }
 
     [Fact]
@@ -63,6 +63,23 @@ public partial class ComponentTests
         Assert.DoesNotContain("manifest", bar);
         AssertNoEnglish(bar, "status bar");
         AssertNoEnglish(await studio.RenderAsync<ZImage.Web.Components.Pages.Generate>(inLayout: true), "Generate page with a model error");
+    }
+
+    [Fact]
+    public async Task InAnOpenStudioEveryoneReadsATranslatedSummaryWithTheEnginesEnglishClosedBehindDetails()
+    {
+        // Open mode: everyone manages the studio, so everyone is offered the engine's words, but not made to read them.
+        await using var studio = await TestStudio.StartAsync(userName: "林薇", model: ModelState.Error, modelDetail: "Could not open transformer/model.onnx: bad magic");
+        studio.Localizer.SetLanguage(UiLanguage.Chinese);
+
+        foreach (var (html, where) in new[] { (await studio.RenderAsync<StatusBar>(), "status bar"), (await studio.RenderAsync<ZImage.Web.Components.Pages.Settings>(), "Settings") })
+        {
+            var decoded = Decoded(html);
+            Assert.Contains("模型加载失败", VisibleText(html));
+            Assert.Matches("<details class=\"zi-engine-detail\"[^>]*>\\s*<summary[^>]*>详细信息</summary>\\s*<span[^>]*lang=\"en\"[^>]*>Could not open transformer/model.onnx: bad magic</span>", decoded);
+            Assert.DoesNotMatch("<details[^>]*\\sopen", decoded);
+            AssertNoEnglish(html, where);
+        }
     }
 
     [Fact]

@@ -20,7 +20,8 @@ public sealed class EngineStateTests
         var html = Decoded(await studio.RenderAsync<StatusBar>());
 
         Assert.Contains("Model ready", html);
-        Assert.Contains("title=\"self-test-tiny (self-test, random weights), on the processor\"", html);
+        // The engine's English line is not a tooltip any more (everyone manages an open studio); About tells it translated.
+        Assert.DoesNotContain("random weights", html);
         Assert.Matches("id=\"status-runtime\" title=\"ONNX Runtime 1\\.\\d+\\.\\d+ on this machine offers: [^\"]*CPU\"", html);
         Assert.Contains("Runs on CPU", html);
     }
@@ -39,7 +40,7 @@ public sealed class EngineStateTests
         await using var studio = await TestStudio.StartAsync(model: ModelState.Error, modelDetail: "transformer/model.onnx is 12 bytes; the manifest says 4,096");
         var html = Decoded(await studio.RenderAsync<StatusBar>());
         Assert.Contains("Model could not load", html);
-        Assert.Contains("· transformer/model.onnx is 12 bytes; the manifest says 4,096", html);
+        Assert.Matches("<summary[^>]*>Details</summary>\\s*<span[^>]*lang=\"en\"[^>]*>transformer/model.onnx is 12 bytes; the manifest says 4,096</span>", html);
     }
 
     [Fact]
@@ -49,7 +50,7 @@ public sealed class EngineStateTests
 
         var bar = Decoded(await studio.RenderAsync<StatusBar>());
         Assert.Contains("Engine library missing", bar);
-        Assert.Contains("title=\"ONNX Runtime was not found: '/opt/zimage/ort/libonnxruntime.so' does not exist.\"", bar);
+        Assert.Matches("id=\"status-runtime-detail\".*lang=\"en\"[^>]*>ONNX Runtime was not found: '/opt/zimage/ort/libonnxruntime.so' does not exist.</span>", bar.ReplaceLineEndings(" "));
 
         var settings = Decoded(await studio.RenderAsync<Settings>());
         Assert.Contains("The engine library (ONNX Runtime) could not be loaded, so no pictures can be made: ONNX Runtime was not found: '/opt/zimage/ort/libonnxruntime.so' does not exist.", settings);
@@ -63,7 +64,7 @@ public sealed class EngineStateTests
         var html = Decoded(await studio.RenderAsync<Settings>());
 
         Assert.Contains("ONNX Runtime 1.32.0 here offers TensorRT, CUDA, CPU. Automatic uses CUDA on this machine.", html);
-        Assert.Matches("id=\"engine-model-state\">.*Engine: Model ready.*· z-image-turbo on Cuda", html.ReplaceLineEndings(" "));
+        Assert.Matches("id=\"engine-model-state\">.*Engine: Model ready.*<summary[^>]*>Details</summary>\\s*<span[^>]*lang=\"en\"[^>]*>z-image-turbo on Cuda</span>", html.ReplaceLineEndings(" "));
     }
 
     [Fact]

@@ -18,12 +18,12 @@ public sealed class HistoryActionsTests
         await using var bunit = studio.Bunit();
         var page = bunit.Render<History>();
 
-        page.WaitForElement($"[data-image='{images[0]}'] .zi-tile-star-button").Click();
-        await Eventually.UntilAsync(() => Stored(studio, images[0])?.Favourite == true, "starred in the store");
+        page.WaitForElement($"[data-image='{images[0]}'] .zi-tile-favourite-button").Click();
+        await Eventually.UntilAsync(() => Stored(studio, images[0])?.Favourite == true, "a favourite in the store");
 
-        page.WaitForAssertion(() => Assert.Equal("true", page.Find($"[data-image='{images[0]}'] .zi-tile-star-button").GetAttribute("aria-pressed")));
-        page.Find($"[data-image='{images[0]}'] .zi-tile-star-button").Click();
-        await Eventually.UntilAsync(() => Stored(studio, images[0])?.Favourite == false, "unstarred in the store");
+        page.WaitForAssertion(() => Assert.Equal("true", page.Find($"[data-image='{images[0]}'] .zi-tile-favourite-button").GetAttribute("aria-pressed")));
+        page.Find($"[data-image='{images[0]}'] .zi-tile-favourite-button").Click();
+        await Eventually.UntilAsync(() => Stored(studio, images[0])?.Favourite == false, "no longer a favourite in the store");
     }
 
     [Fact]
@@ -85,9 +85,9 @@ public sealed class HistoryActionsTests
         var page = bunit.Render<History>();
 
         page.WaitForElement($"[data-image='{images[1]}'] .zi-tile-check input").Change(true);
-        page.WaitForElement("#star-selected").Click();
+        page.WaitForElement("#favourite-selected").Click();
 
-        await Eventually.UntilAsync(() => Stored(studio, images[1])?.Favourite == true, "selected starred");
+        await Eventually.UntilAsync(() => Stored(studio, images[1])?.Favourite == true, "selected marked favourite");
         Assert.False(Stored(studio, images[0])!.Favourite);
     }
 
@@ -130,7 +130,7 @@ public sealed class HistoryActionsTests
         var page = bunit.Render<History>();
 
         var card = $"[data-image='{images[0]}']";
-        Assert.Equal("收藏", page.WaitForElement($"{card} .zi-tile-star-button").GetAttribute("aria-label"));
+        Assert.Equal("收藏", page.WaitForElement($"{card} .zi-tile-favourite-button").GetAttribute("aria-label"));
         Assert.Equal("下载", page.Find($"{card} .zi-tile-download").GetAttribute("aria-label"));
         Assert.Equal("沿用这些设置", page.Find($"{card} .zi-tile-reuse").GetAttribute("aria-label"));
         Assert.Equal("删除", page.Find($"{card} .zi-tile-delete").GetAttribute("aria-label"));
@@ -141,7 +141,7 @@ public sealed class HistoryActionsTests
         Assert.Contains("收藏所选", bar);
         Assert.Contains("确定永久删除 1 张图片", bar);
         Assert.DoesNotContain("Delete", bar);
-        Assert.DoesNotContain("Star", bar);
+        Assert.DoesNotContain("favourites", bar);
     }
 
     private static ImageRecord? Stored(TestStudio studio, long id) => studio.Get<IHistoryService>().GetImageAsync(id).Result;

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using ZImage.Engine.Jobs;
+using ZImage.Engine.Models;
 using ZImage.Engine.Pipeline;
 using ZImage.Web.Ui.Generate;
 using ZImage.Web.Components.Pages;

@@ -89,22 +89,21 @@ public sealed class AccessTests(AccountsStudioFactory factory) : IClassFixture<A
             (HttpMethod.Get, $"/api/v1/images/{imageId}/thumb", HttpStatusCode.NotFound),
             (HttpMethod.Get, $"/api/v1/images/{imageId}/info", HttpStatusCode.NotFound),
             (HttpMethod.Delete, $"/api/v1/images/{imageId}", HttpStatusCode.NotFound),
-            (HttpMethod.Get, "/api/v1/history?user=ann-api", HttpStatusCode.Forbidden),
-            (HttpMethod.Get, "/api/v1/history?user=everyone", HttpStatusCode.Forbidden),
         };
         foreach (var (method, path, expected) in attempts)
         {
             using var response = await bob.SendAsync(new HttpRequestMessage(method, path));
             Assert.True(response.StatusCode == expected, $"bob: {method} {path} answered {(int)response.StatusCode}, expected {(int)expected}");
         }
-        using (var star = await bob.PutAsync($"/api/v1/images/{imageId}/favourite", JsonContent.Create(new { favourite = true })))
-            Assert.Equal(HttpStatusCode.NotFound, star.StatusCode);
+        using (var favourite = await bob.PutAsync($"/api/v1/images/{imageId}/favourite", JsonContent.Create(new { favourite = true })))
+            Assert.Equal(HttpStatusCode.NotFound, favourite.StatusCode);
         var bobsJobs = await (await bob.GetAsync("/api/v1/jobs")).JsonAsync();
         Assert.DoesNotContain(bobsJobs.EnumerateArray(), j => j.GetProperty("id").GetString() == jobId);
-        var bobsHistory = await (await bob.GetAsync("/api/v1/history")).JsonAsync();
-        Assert.Equal(0, bobsHistory.GetProperty("totalCount").GetInt32());
+        // Ann never chose to share (accounts mode: private until she does), so no listing of bob's shows her picture.
+        foreach (var listing in new[] { "/api/v1/history", "/api/v1/history?user=ann-api", "/api/v1/history?user=everyone" })
+            Assert.Equal(0, (await (await bob.GetAsync(listing)).JsonAsync()).GetProperty("totalCount").GetInt32());
 
-        // Nothing was touched: ann still has her job, her picture, and no star from bob.
+        // Nothing was touched: ann still has her job, her picture, and no favourite marked by bob.
         Assert.Equal("succeeded", (await (await ann.GetAsync($"/api/v1/jobs/{jobId}")).JsonAsync()).GetProperty("status").GetString());
         var info = await (await ann.GetAsync($"/api/v1/images/{imageId}/info")).JsonAsync();
         Assert.False(info.GetProperty("favourite").GetBoolean());
@@ -164,10 +163,9 @@ public sealed class AccessTests(AccountsStudioFactory factory) : IClassFixture<A
             using var archive = new ZipArchive(await zip.Content.ReadAsStreamAsync());
             Assert.Empty(archive.Entries);
         }
-        // The History page neither lists her picture nor offers "everyone" to him.
+        // The History page does not list her picture (she has not chosen to share it).
         var history = await bob.GetStringAsync("/history");
         Assert.DoesNotContain($"ui/images/{imageId}/thumb", history);
-        Assert.DoesNotContain("id=\"owner-everyone\"", history);
 
         using var annBrowser = factory.Browser();
         await AccountsStudioFactory.SignInAsync(annBrowser, "ann-ui", AccountsStudioFactory.Password);
@@ -181,6 +179,36 @@ public sealed class AccessTests(AccountsStudioFactory factory) : IClassFixture<A
         using var stranger = factory.Browser();
         // A picture is fetched by an img tag, not navigated to: no sign-in page, a plain 401.
         Assert.Equal(HttpStatusCode.Unauthorized, (await stranger.GetAsync($"/ui/images/{imageId}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task APersonWhoSharesIsSeenByOthersWhoStillCannotChangeTheirPictures()
+    {
+        var (ann, jobId, imageId) = await AnnsPictureAsync("ann-share");
+        using var bob = factory.ClientWithToken(await factory.AccountWithTokenAsync("bob-share"));
+        var history = factory.Services.GetRequiredService<ZImage.Engine.History.IHistoryService>();
+        await history.SetSharingAsync(new Caller("ann-share"), shares: true);
+
+        foreach (var path in new[] { $"/api/v1/images/{imageId}", $"/api/v1/images/{imageId}/thumb", $"/api/v1/images/{imageId}/info" })
+        {
+            using var response = await bob.GetAsync(path);
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"bob: {path} answered {(int)response.StatusCode}");
+        }
+        var everyone = await (await bob.GetAsync("/api/v1/history?user=everyone")).JsonAsync();
+        Assert.Contains(everyone.GetProperty("items").EnumerateArray(), i => i.GetProperty("id").GetInt64() == imageId);
+        // Seeing is not changing, and the job itself stays hers.
+        using (var delete = await bob.DeleteAsync($"/api/v1/images/{imageId}"))
+            Assert.Equal(HttpStatusCode.Forbidden, delete.StatusCode);
+        using (var star = await bob.PutAsync($"/api/v1/images/{imageId}/favourite", JsonContent.Create(new { favourite = true })))
+            Assert.Equal(HttpStatusCode.Forbidden, star.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await bob.GetAsync($"/api/v1/jobs/{jobId}")).StatusCode);
+
+        // Changing her mind hides it again at once, everywhere.
+        await history.SetSharingAsync(new Caller("ann-share"), shares: false);
+        Assert.Equal(HttpStatusCode.NotFound, (await bob.GetAsync($"/api/v1/images/{imageId}")).StatusCode);
+        var after = await (await bob.GetAsync("/api/v1/history?user=everyone")).JsonAsync();
+        Assert.DoesNotContain(after.GetProperty("items").EnumerateArray(), i => i.GetProperty("id").GetInt64() == imageId);
+        ann.Dispose();
     }
 
     [Fact]

@@ -1,4 +1,4 @@
-using ZImage.Web.Cli.Load;
+using ZImage.Tools.Load;
 using ZImage.Web.Ui.Settings;
 
 namespace ZImage.Web.Tests.Hardening;

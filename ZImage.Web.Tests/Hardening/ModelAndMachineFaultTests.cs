@@ -2,7 +2,7 @@ using System.Net;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using Xunit.Abstractions;
-using ZImage.Web.Cli.Load;
+using ZImage.Tools.Load;
 using ZImage.Web.Tests.Kit;
 
 namespace ZImage.Web.Tests.Hardening;

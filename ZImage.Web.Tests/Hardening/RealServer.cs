@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
-using ZImage.Web.Cli.Load;
+using ZImage.Tools.Load;
 
 namespace ZImage.Web.Tests.Hardening;
 

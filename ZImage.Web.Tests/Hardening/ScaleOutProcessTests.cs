@@ -1,8 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using ZImage.Engine.Jobs;
-using ZImage.Web.Cli;
-using ZImage.Web.Cli.Scale;
+using ZImage.Tools;
+using ZImage.Tools.Scale;
 
 namespace ZImage.Web.Tests.Hardening;
 
@@ -22,7 +22,7 @@ public sealed class ScaleOutProcessTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _database = await PostgresTestServer.CreateDatabaseAsync();
-        _studio = JobsRoom.Build(new StandInPipeline(TimeSpan.FromMilliseconds(1)), new Dictionary<string, string?>
+        _studio = await JobsRoom.StartAsync(new StandInPipeline(TimeSpan.FromMilliseconds(1)), new Dictionary<string, string?>
         {
             ["ZImage:Store:Provider"] = "PostgreSql",
             ["ZImage:Store:ConnectionString"] = _database.ConnectionString,
@@ -30,7 +30,6 @@ public sealed class ScaleOutProcessTests : IAsyncLifetime
             ["ZImage:Jobs:DataDirectory"] = Path.Combine(_pictures, "data"),
             ["ZImage:Jobs:MaxQueuedPerUser"] = "100",
         });
-        await _studio.GetRequiredService<JobService>().EnsureInitializedAsync();
     }
 
     public async Task DisposeAsync()
@@ -112,6 +111,45 @@ public sealed class ScaleOutProcessTests : IAsyncLifetime
         Assert.Contains(cut, survivor.Succeeded);
         Assert.Equal(1, jobs.Single(j => j.Id == cut).Restarts);
         Assert.All(jobs.Where(j => j.Id != cut), j => Assert.Equal(0, j.Restarts));
+    }
+
+    [StoreFact]
+    public async Task TheQueueHereListsTheJobAnotherProcessRunsWithItsMachineAndCard()
+    {
+        var relay = _studio.GetRequiredService<SharedJobEvents>();
+        await relay.StartAsync(CancellationToken.None);
+        try
+        {
+            var worker = await WorkerAsync(fakeMs: 4000);
+            var id = await SubmitAsync("ann");
+            await worker.UntilAsync(() => worker.Started.Contains(id), "the worker process to start the job", Deadline);
+
+            // This process runs nothing: the line comes from the database (the relay reads it on the start's signal).
+            var jobs = _studio.GetRequiredService<IJobService>();
+            await UntilAsync(() => jobs.ListQueue(new Caller("bob")).Count == 1, "the running job in this process's queue");
+            var bobsLine = Assert.Single(jobs.ListQueue(new Caller("bob")));
+            Assert.Equal((0, JobStatus.Running, false, (JobSnapshot?)null), (bobsLine.Position, bobsLine.Status, bobsLine.IsMine, bobsLine.Job));
+            Assert.Equal(new JobRunner(Environment.MachineName, 0), bobsLine.Runner);
+            Assert.Equal((id, "ann's picture"), (Assert.Single(jobs.ListQueue(new Caller("ann"))).Job!.Id, jobs.ListQueue(new Caller("ann"))[0].Job!.Request.Prompt));
+
+            await UntilAllSucceededAsync(1);
+            await UntilAsync(() => jobs.ListQueue(new Caller("bob")).Count == 0, "the finished job to leave the queue");
+        }
+        finally
+        {
+            await relay.StopAsync(CancellationToken.None);
+        }
+    }
+
+    private static async Task UntilAsync(Func<bool> condition, string what)
+    {
+        var until = DateTime.UtcNow + Deadline;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > until)
+                Assert.Fail($"timed out waiting for {what}");
+            await Task.Delay(50);
+        }
     }
 
     [StoreFact]

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
-using ZImage.Web.Cli.Load;
+using ZImage.Tools.Load;
 using ZImage.Web.Tests.Kit;
 
 namespace ZImage.Web.Tests.Hardening;
@@ -68,7 +68,7 @@ public sealed class TwoStudioServersTests
         string firstToken;
         await using (var store = new ZImage.Engine.Jobs.PostgresJobStore(database.ConnectionString, first.Root))
         {
-            var people = new StorePeople<ZImage.Engine.Jobs.PostgresJobStore>(store);
+            var people = await StorePeople<ZImage.Engine.Jobs.PostgresJobStore>.OpenAsync(store);
             Assert.Empty(await people.Accounts.CreateAsync("Lin", AccountsStudioFactory.Password, isAdmin: true));
             firstToken = (await people.Tokens.CreateAsync("Lin", "setup", isAdmin: true)).Secret;
         }

@@ -6,20 +6,25 @@ using ZImage.Web.Ui.Identity;
 namespace ZImage.Web.Tests.Kit;
 
 /// <summary>
-/// The web's people classes over a store opened by the test itself (no host): the SQLite file of a data folder, or a
-/// PostgreSQL database that studios share. The store is migrated once, on first use, as the host's start-up would.
+/// The web's people classes over a store opened by the test itself (no host, no jobs room): the SQLite file of a data
+/// folder, or a PostgreSQL database that studios share. <see cref="OpenAsync"/> migrates the store first, as the host's
+/// start-up (JobsStartup) does before anything reads people.
 /// </summary>
-public sealed class StorePeople<TStore>(TStore store) : IStoreStartup where TStore : IJobStore, IPeopleStore
+public sealed class StorePeople<TStore> where TStore : IJobStore, IPeopleStore
 {
-    private readonly Lazy<Task> _initialised = new(() => store.InitializeAsync());
+    private StorePeople(TStore store) => Store = store;
 
-    public TStore Store { get; } = store;
+    public static async Task<StorePeople<TStore>> OpenAsync(TStore store)
+    {
+        await store.InitializeAsync();
+        return new StorePeople<TStore>(store);
+    }
 
-    public AccountStore Accounts => new(Store, this);
+    public TStore Store { get; }
 
-    public ApiTokenStore Tokens => new(Store, this, TimeProvider.System);
+    public AccountStore Accounts => new(Store);
 
-    public Task EnsureInitializedAsync() => _initialised.Value;
+    public ApiTokenStore Tokens => new(Store, TimeProvider.System);
 }
 
 /// <summary>A data folder as the previous build left it: people and tokens in people.db (its PeopleDatabase, schema 1).</summary>

@@ -13,9 +13,9 @@ public sealed partial class AccountsTests : IDisposable
     private readonly string _root = Path.Combine(Path.GetTempPath(), "zimage-accounts-tests", Guid.NewGuid().ToString("N"));
 
     /// <summary>The studio's store in the data folder, as the app opens it (zimage.db), without a host.</summary>
-    private (AccountStore Accounts, ZImage.Web.Api.Auth.ApiTokenStore Tokens) People()
+    private async Task<(AccountStore Accounts, ZImage.Web.Api.Auth.ApiTokenStore Tokens)> PeopleAsync()
     {
-        var people = new StorePeople<SqliteJobStore>(new SqliteJobStore(Path.Combine(_root, "data", DatabaseFile), Path.Combine(_root, "outputs"), legacyPeopleFolder: Path.Combine(_root, "data")));
+        var people = await StorePeople<SqliteJobStore>.OpenAsync(new SqliteJobStore(Path.Combine(_root, "data", DatabaseFile), Path.Combine(_root, "outputs"), legacyPeopleFolder: Path.Combine(_root, "data")));
         _stores.Add(people.Store);
         return (people.Accounts, people.Tokens);
     }
@@ -23,12 +23,12 @@ public sealed partial class AccountsTests : IDisposable
     private const string DatabaseFile = "zimage.db";
     private readonly List<SqliteJobStore> _stores = [];
 
-    private AccountStore Store() => People().Accounts;
+    private async Task<AccountStore> StoreAsync() => (await PeopleAsync()).Accounts;
 
     [Fact]
     public async Task PasswordsAreHashedAndOnlyTheRightOneSignsIn()
     {
-        var store = Store();
+        var store = await StoreAsync();
         Assert.Empty(await store.CreateAsync("Lin Wei", "correct horse", isAdmin: true));
         Assert.Null(await store.VerifyAsync("Lin Wei", "wrong password"));
         Assert.Null(await store.VerifyAsync("Nobody", "correct horse"));
@@ -52,7 +52,7 @@ public sealed partial class AccountsTests : IDisposable
         const string secret = "zit_people-db-token-secret-0123456789";
         PreviousBuild.WritePeopleDb(data, [("Lin", hash, true, "STAMP1"), ("Mei", hash, false, "STAMP2")], [(7, "Mei", secret)]);
 
-        var (accounts, tokens) = People();
+        var (accounts, tokens) = await PeopleAsync();
 
         Assert.Equal(["Lin", "Mei"], (await accounts.ListAsync()).Select(a => a.Name));
         var lin = await accounts.VerifyAsync("lin", "old password");
@@ -62,7 +62,7 @@ public sealed partial class AccountsTests : IDisposable
         Assert.True(File.Exists(Path.Combine(data, "people.db.imported")));
         Assert.False(File.Exists(Path.Combine(data, "people.db")));
         // A second start finds nothing to import and keeps what is there.
-        var (again, _) = People();
+        var (again, _) = await PeopleAsync();
         Assert.Equal(2, (await again.ListAsync()).Count);
     }
 
@@ -90,7 +90,7 @@ public sealed partial class AccountsTests : IDisposable
             create.ExecuteNonQuery();
         }
 
-        var (accounts, tokens) = People();
+        var (accounts, tokens) = await PeopleAsync();
 
         Assert.Equal(["Lin", "Mei"], (await accounts.ListAsync()).Select(a => a.Name));
         Assert.True((await accounts.VerifyAsync("lin", "old password"))?.IsAdmin);
@@ -109,7 +109,7 @@ public sealed partial class AccountsTests : IDisposable
     [Fact]
     public async Task BadNamesShortPasswordsAndDuplicatesAreRefusedNamingTheField()
     {
-        var store = Store();
+        var store = await StoreAsync();
         Assert.Equal(["name", "password"], (await store.CreateAsync("  ", "short", false)).Select(p => p.Field));
         Assert.Empty(await store.CreateAsync("Ann", "long enough", false));
         Assert.Equal("accounts.problem.taken", Assert.Single(await store.CreateAsync("ANN", "long enough", false)).TextKey);
@@ -118,7 +118,7 @@ public sealed partial class AccountsTests : IDisposable
     [Fact]
     public async Task TheFirstRunAdminCanOnlyBeCreatedOnceAndTheLastAdminStays()
     {
-        var store = Store();
+        var store = await StoreAsync();
         Assert.Empty(await store.CreateAsync("Admin", "long enough", isAdmin: true, onlyIfNone: true));
         Assert.Equal("accounts.problem.alreadySetUp", Assert.Single(await store.CreateAsync("Mallory", "long enough", true, onlyIfNone: true)).TextKey);
         Assert.False(await store.DeleteAsync("Admin"));

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using ZImage.Engine.Memory;
+using ZImage.Engine.Models;
 using ZImage.Web.Ui.Settings;
 
 namespace ZImage.Web.Tests.Ui;

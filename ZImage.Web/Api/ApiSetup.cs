@@ -59,6 +59,7 @@ public static class ApiSetup
         var v1 = app.MapGroup("/api/v1").AddEndpointFilter<CallerFilter>().DisableAntiforgery();
         v1.MapJobEndpoints();
         v1.MapImageEndpoints();
+        Images.SharingEndpoints.MapSharingEndpoints(v1);
         v1.MapTokenEndpoints();
         Usage.UsageEndpoints.MapUsageEndpoints(v1);
         Batches.BatchEndpoints.MapBatchEndpoints(v1);

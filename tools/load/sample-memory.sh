@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Samples the memory of the server that `ZImage.Web.dll load` started, once a minute, until the driver exits:
+# Samples the memory of the server that `ZImage.Tools.dll load` started, once a minute, until the driver exits:
 #   tools/load/sample-memory.sh LOAD_DRIVER_PID OUT.csv
 # Columns: seconds, RSS / anonymous / file-backed resident KiB (/proc), and from the server's /metrics the managed
 # heap, the GC's committed and fragmented bytes and the generation-2 collection count, then the thread count.

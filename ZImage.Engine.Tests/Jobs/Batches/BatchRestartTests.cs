@@ -24,11 +24,12 @@ public abstract class BatchRestartContract : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    private JobsHost Studio(FakePipeline pipeline) => new(Root, pipeline, writer: new PngImageWriter(), settings: Settings);
+    private Task<JobsHost> Studio(FakePipeline pipeline) => JobsHost.StartAsync(Root, pipeline, writer: new PngImageWriter(), settings: Settings);
 
-    private static async Task<JobsHost> StartAsync(JobsHost host)
+    /// <summary>The worker of a started room (its start-up, which resumes the batches, ran in <see cref="JobsHost.StartAsync"/>).</summary>
+    private static async Task<JobsHost> StartAsync(Task<JobsHost> starting)
     {
-        await host.StartUpAsync();
+        var host = await starting;
         await host.StartWorkerAsync();
         return host;
     }
@@ -79,16 +80,16 @@ public abstract class BatchRestartContract : IAsyncLifetime
     {
         var settings = new Dictionary<string, string?>(Settings) { ["ZImage:Jobs:MaxQueuedPerUser"] = "2" };
         var firstPipeline = new FakePipeline();
-        var first = await StartAsync(new JobsHost(Root, firstPipeline, settings: settings));
+        var first = await StartAsync(JobsHost.StartAsync(Root, firstPipeline, settings: settings));
         await firstPipeline.HoldStepsAsync();
         var kept = (await first.Batches.SubmitAsync("kept", BatchRunTests.Items(5, "kept"), new Caller("ann"))).Batch!;
         await BatchRunTests.UntilAsync(first, kept.Id, b => b.Submitted == 2 && firstPipeline.Running == 1, "one job running, one waiting");
         await first.DisposeAsync();
 
         var secondPipeline = new FakePipeline();
-        await using var second = new JobsHost(Root, secondPipeline, settings: settings);
+        await using var second = await JobsHost.StartAsync(Root, secondPipeline, settings: settings);
         await secondPipeline.HoldStepsAsync();
-        await StartAsync(second);
+        await second.StartWorkerAsync();
         await BatchRunTests.UntilAsync(second, kept.Id, b => secondPipeline.Running == 1, "the resumed batch's job running");
 
         // After the restart the batch still holds one waiting job, so the person has room for one job of their own.
@@ -128,12 +129,10 @@ public sealed class PostgresBatchRestartTests : BatchRestartContract
     public async Task ABatchFedByOneStudioIsFollowedAndCancelledFromAnother()
     {
         var pipeline = new FakePipeline();
-        await using var feeder = new JobsHost(Root, pipeline, settings: Settings);
-        await feeder.StartUpAsync();
+        await using var feeder = await JobsHost.StartAsync(Root, pipeline, settings: Settings);
         await feeder.StartWorkerAsync();
         await pipeline.HoldStepsAsync();
-        await using var other = new JobsHost(Path.Combine(Root, "other"), new FakePipeline(), settings: Settings);
-        await other.StartUpAsync();
+        await using var other = await JobsHost.StartAsync(Path.Combine(Root, "other"), new FakePipeline(), settings: Settings);
         var batch = (await feeder.Batches.SubmitAsync("shared", BatchRunTests.Items(6, "shared", steps: 2), new Caller("ann"))).Batch!;
         pipeline.ReleaseSteps(2);
         await BatchRunTests.UntilAsync(other, batch.Id, b => b.Succeeded == 1 && b.Submitted == 3, "the other studio to see one job done, one running, one waiting");

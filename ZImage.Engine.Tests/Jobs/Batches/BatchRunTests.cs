@@ -31,7 +31,7 @@ public sealed class BatchRunTests
     [Fact]
     public async Task AThousandPromptBatchCompletesAndCountsAsOneQueueSlot()
     {
-        await using var host = new JobsHost(JobsHost.NewRoot(), new FakePipeline { StepTime = TimeSpan.FromMilliseconds(1) },
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot(), new FakePipeline { StepTime = TimeSpan.FromMilliseconds(1) },
             settings: new() { ["ZImage:Jobs:MaxQueuedPerUser"] = "2" });
         await host.StartWorkerAsync();
         var result = await host.Batches.SubmitAsync("catalogue", Items(1000), new Caller("ann"));
@@ -50,7 +50,7 @@ public sealed class BatchRunTests
     public async Task AnotherPersonsSingleJobStartsRightAfterTheRunningBatchJob()
     {
         var pipeline = new FakePipeline();
-        await using var host = new JobsHost(JobsHost.NewRoot(), pipeline);
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot(), pipeline);
         await host.StartWorkerAsync();
         await pipeline.HoldStepsAsync();
         var batch = (await host.Batches.SubmitAsync("big", Items(50, "batch"), new Caller("ann"))).Batch!;
@@ -71,7 +71,7 @@ public sealed class BatchRunTests
     public async Task CancellingMidBatchStopsItsJobsAndSubmitsNoMore()
     {
         var pipeline = new FakePipeline();
-        await using var host = new JobsHost(JobsHost.NewRoot(), pipeline);
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot(), pipeline);
         await host.StartWorkerAsync();
         await pipeline.HoldStepsAsync();
         var batch = (await host.Batches.SubmitAsync("stop me", Items(10, steps: 2), new Caller("ann"))).Batch!;
@@ -91,7 +91,7 @@ public sealed class BatchRunTests
     [Fact]
     public async Task TheZipHoldsEveryPictureAManifestThatNamesThemAndAContactSheet()
     {
-        await using var host = new JobsHost(JobsHost.NewRoot(), new FakePipeline(), writer: new PngImageWriter());
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot(), new FakePipeline(), writer: new PngImageWriter());
         await host.StartWorkerAsync();
         var (lines, _) = BatchList.ParseText("a red fox\na blue mug\n");
         var (items, problems) = BatchPlan.Expand(lines, ["photo", "ink"], 2, GenerationRequest.Defaults with { Width = 256, Height = 256, Steps = 1 }, BatchListTests.Apply);

@@ -180,7 +180,40 @@ public abstract partial class JobStoreContract : IAsyncLifetime
     }
 
     [StoreFact]
-    public async Task RetentionSeesOnlyOldUnstarredPicturesAndDeletingRemovesTheRow()
+    public async Task AViewerListsTheirOwnAndSharedPicturesOnlyAndEachPictureCarriesItsOwnersChoice()
+    {
+        await Store.InsertJobAsync(Job("ann1", user: "ann", prompt: "ann's fox"));
+        await Store.InsertJobAsync(Job("bob1", user: "bob", prompt: "bob's cat"));
+        await Store.InsertJobAsync(Job("cat1", user: "cat", prompt: "cat's owl"));
+        var ann = await Store.CompleteJobAsync("ann1", T0, null, [Image("ann1", 0, T0)], TimeSpan.Zero);
+        var bob = await Store.CompleteJobAsync("bob1", T0.AddMinutes(1), null, [Image("bob1", 0, T0.AddMinutes(1))], TimeSpan.Zero);
+        var cat = await Store.CompleteJobAsync("cat1", T0.AddMinutes(2), null, [Image("cat1", 0, T0.AddMinutes(2))], TimeSpan.Zero);
+        // ann says no, bob says yes (in another spelling of his name), cat never chose.
+        await Pictures.SetSharingAsync("ann", false);
+        await Pictures.SetSharingAsync("BOB", true);
+        // A choice made before any job adds the person.
+        await Pictures.SetSharingAsync("dan", true);
+
+        async Task<long[]> Ids(HistoryQuery q) => [.. (await Pictures.QueryImagesAsync(q)).Items.Select(i => i.Id).Order()];
+
+        long[] bobAndCat = [.. bob, .. cat], annAndBob = [.. ann, .. bob], all = [.. ann, .. bob, .. cat];
+        Assert.Equal(bobAndCat, await Ids(new HistoryQuery { Viewer = new Caller("dan", SharesByDefault: true) }));
+        Assert.Equal(bob, await Ids(new HistoryQuery { Viewer = new Caller("dan") }));
+        Assert.Equal(annAndBob, await Ids(new HistoryQuery { Viewer = new Caller("ANN") }));
+        Assert.Equal(all, await Ids(new HistoryQuery { Viewer = new Caller("root", IsAdmin: true) }));
+        Assert.Empty(await Ids(new HistoryQuery { Viewer = new Caller("dan", SharesByDefault: true), UserName = "ann" }));
+        Assert.Equal(1, (await Pictures.QueryImagesAsync(new HistoryQuery { Viewer = new Caller("dan"), Text = "cat" })).TotalCount);
+
+        Assert.Equal(false, (await Pictures.GetImageAsync(ann[0]))!.OwnerShares);
+        Assert.Equal(true, (await Pictures.GetImageAsync(bob[0]))!.OwnerShares);
+        Assert.Null((await Pictures.GetImageAsync(cat[0]))!.OwnerShares);
+        Assert.Equal(new PictureOwner("bob", true), await Pictures.FindOwnerAsync("Bob"));
+        Assert.Equal(new PictureOwner("dan", true), await Pictures.FindOwnerAsync("dan"));
+        Assert.Null(await Pictures.FindOwnerAsync("eve"));
+    }
+
+    [StoreFact]
+    public async Task RetentionSeesOnlyOldPicturesThatAreNoFavouriteAndDeletingRemovesTheRow()
     {
         await Store.InsertJobAsync(Job("j1", count: 3));
         var ids = await Store.CompleteJobAsync("j1", T0, null, [Image("j1", 0, T0), Image("j1", 1, T0), Image("j1", 2, T0.AddDays(10))], TimeSpan.Zero);
@@ -190,6 +223,57 @@ public abstract partial class JobStoreContract : IAsyncLifetime
         Assert.True(await Pictures.DeleteImageRowAsync(ids[0]));
         Assert.False(await Pictures.DeleteImageRowAsync(ids[0]));
         Assert.Equal([ids[1], ids[2]], (await Pictures.ListImagePathsAsync()).Select(p => p.Id).Order());
+    }
+
+    [StoreFact]
+    public async Task APictureAddedWhileTheJobRunsIsInHistoryAndTheJobAtOnceAndStaysWhenTheJobIsCancelled()
+    {
+        await Store.InsertJobAsync(Job("j1", count: 4));
+        await Store.MarkStartedAsync("j1", T0);
+
+        var first = await Store.AddImageAsync("j1", Image("j1", 0, T0.AddSeconds(5)));
+
+        var running = (await Store.GetJobAsync("j1"))!;
+        Assert.Equal(JobStatus.Running, running.Status);
+        Assert.Equal([first], running.ImageIds);
+        var history = await Pictures.QueryImagesAsync(new HistoryQuery { UserName = "ann" });
+        Assert.Equal([(first, 0)], history.Items.Select(i => (i.Id, i.Index)));
+
+        await Store.FinishJobAsync("j1", JobStatus.Cancelled, T0.AddSeconds(6), "Cancelled.", null, TimeSpan.FromSeconds(6));
+        var cancelled = (await Store.GetJobAsync("j1"))!;
+        Assert.Equal((JobStatus.Cancelled, "Cancelled."), (cancelled.Status, cancelled.Error));
+        Assert.Equal([first], cancelled.ImageIds);
+    }
+
+    [StoreFact]
+    public async Task CompletingAJobWhosePicturesWereAddedOneByOneReturnsAllTheirIdsInOrder()
+    {
+        await Store.InsertJobAsync(Job("j1", count: 3));
+        await Store.MarkStartedAsync("j1", T0);
+        var added = new List<long>();
+        for (var i = 0; i < 2; i++)
+            added.Add(await Store.AddImageAsync("j1", Image("j1", i, T0.AddSeconds(i + 1))));
+
+        var ids = await Store.CompleteJobAsync("j1", T0.AddSeconds(9), null, [Image("j1", 2, T0.AddSeconds(9))], TimeSpan.FromSeconds(9));
+
+        Assert.Equal(3, ids.Count);
+        Assert.Equal(added, ids.Take(2));
+        Assert.Equal(ids, (await Store.GetJobAsync("j1"))!.ImageIds);
+    }
+
+    [StoreFact]
+    public async Task ARunAfterARestartReplacesThePictureAnEarlierRunAddedAtTheSameIndex()
+    {
+        await Store.InsertJobAsync(Job("j1", count: 2));
+        await Store.MarkStartedAsync("j1", T0);
+        await Store.AddImageAsync("j1", Image("j1", 0, T0.AddSeconds(1)));
+        await Store.RequeueAsync("j1");
+        await Store.MarkStartedAsync("j1", T0.AddMinutes(1));
+
+        var again = await Store.AddImageAsync("j1", Image("j1", 0, T0.AddMinutes(1).AddSeconds(1)));
+
+        Assert.Equal([again], (await Store.GetJobAsync("j1"))!.ImageIds);
+        Assert.Equal(1, (await Pictures.QueryImagesAsync(new HistoryQuery { UserName = "ann" })).TotalCount);
     }
 
     [StoreFact]

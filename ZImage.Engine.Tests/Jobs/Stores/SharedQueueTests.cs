@@ -1,5 +1,6 @@
 using Npgsql;
 using ZImage.Engine.Jobs;
+using ZImage.Engine.Pipeline;
 
 namespace ZImage.Engine.Tests.Jobs.Stores;
 
@@ -25,7 +26,7 @@ public sealed class SharedQueueTests : IAsyncLifetime
         Directory.Delete(_pictures, recursive: true);
     }
 
-    private JobsHost Studio(Dictionary<string, string?>? extra = null)
+    private async Task<JobsHost> StudioAsync(Dictionary<string, string?>? extra = null, IGpuCardFactory? cards = null)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -39,7 +40,7 @@ public sealed class SharedQueueTests : IAsyncLifetime
         };
         foreach (var (k, v) in extra ?? [])
             settings[k] = v;
-        var host = new JobsHost(JobsHost.NewRoot(), settings: settings);
+        var host = await JobsHost.StartAsync(JobsHost.NewRoot(), settings: settings, cards: cards);
         _hosts.Add(host);
         return host;
     }
@@ -73,9 +74,8 @@ public sealed class SharedQueueTests : IAsyncLifetime
     [StoreFact]
     public async Task ASecondStudioMakesThePicturesOfTheFirstOnesQueueAndBothSeeThem()
     {
-        var first = Studio();
-        var second = Studio();
-        await first.Service.EnsureInitializedAsync();
+        var first = await StudioAsync();
+        var second = await StudioAsync();
         var job = await first.SubmitAsync("ann", count: 2);
 
         await second.StartWorkerAsync();
@@ -92,8 +92,8 @@ public sealed class SharedQueueTests : IAsyncLifetime
     [StoreFact]
     public async Task StepsPreviewsAndTheOutcomeOfAJobRunByAnotherStudioReachThisStudiosSubscribers()
     {
-        var first = Studio();
-        var second = Studio();
+        var first = await StudioAsync();
+        var second = await StudioAsync();
         await first.StartSharedEventsAsync();
         second.Pipeline.Hold();
         await second.StartWorkerAsync();
@@ -104,7 +104,7 @@ public sealed class SharedQueueTests : IAsyncLifetime
         var step = first.Events.Of<JobStep>().First(e => e.JobId == job.Id);
         Assert.Equal((1, 4), (step.Step, step.TotalSteps));
         Assert.NotNull(step.Preview);
-        Assert.Equal(second.Events.Of<JobStep>().First(e => e.JobId == job.Id).Preview!.Pixels, step.Preview.Pixels);
+        Assert.Equal(second.Events.Of<JobStep>().First(e => e.JobId == job.Id).Preview!.Image.Pixels, step.Preview.Image.Pixels);
 
         // The status counts cover every studio: the job running in the other one shows here.
         await first.Service.RefreshSharedCountsAsync(CancellationToken.None);
@@ -123,7 +123,7 @@ public sealed class SharedQueueTests : IAsyncLifetime
         // A file where the folder's parent should be: every write below it fails, as on a lost mount.
         string blocked = Path.Combine(_pictures, "not-a-folder");
         await File.WriteAllTextAsync(blocked, "");
-        var studio = Studio(new() { ["ZImage:Store:SharedPictureFolder"] = Path.Combine(blocked, "pictures") });
+        var studio = await StudioAsync(new() { ["ZImage:Store:SharedPictureFolder"] = Path.Combine(blocked, "pictures") });
         await studio.StartWorkerAsync();
 
         var job = await studio.SubmitAsync("ann", count: 2);
@@ -139,8 +139,8 @@ public sealed class SharedQueueTests : IAsyncLifetime
     [StoreFact]
     public async Task TheSameClickReachingTwoStudiosAtOnceMakesOneJob()
     {
-        var first = Studio();
-        var second = Studio();
+        var first = await StudioAsync();
+        var second = await StudioAsync();
         var request = new JobRequest { Settings = new() { Prompt = "one click", Width = 512, Height = 512 }, IdempotencyKey = "click-7" };
 
         var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(i =>
@@ -154,8 +154,7 @@ public sealed class SharedQueueTests : IAsyncLifetime
     [StoreFact]
     public async Task TwoWorkersClaimingAtOnceNeverTakeTheSameJob()
     {
-        var studio = Studio();
-        await studio.Service.EnsureInitializedAsync();
+        var studio = await StudioAsync();
         var queue = (ISharedJobQueue)studio.Store;
         for (int i = 0; i < 20; i++)
             await studio.SubmitAsync(i % 2 == 0 ? "ann" : "bob");
@@ -171,10 +170,36 @@ public sealed class SharedQueueTests : IAsyncLifetime
     }
 
     [StoreFact]
+    public async Task EachPictureOfAClaimedJobIsRecordedWhileItRunsAndAWorkerThatLostTheJobAddsNone()
+    {
+        var studio = await StudioAsync();
+        await studio.Pipeline.HoldStepsAsync();
+        await studio.StartWorkerAsync();
+        var job = await studio.SubmitAsync("ann", steps: 2, count: 4);
+
+        studio.Pipeline.ReleaseSteps(2);
+        await studio.Events.UntilAsync(() => studio.Events.Of<JobImageSaved>().Any(e => e.JobId == job.Id), "picture 1 to be saved");
+        var first = studio.Events.Of<JobImageSaved>().Single(e => e.JobId == job.Id);
+        var running = (await studio.Store.GetJobAsync(job.Id))!;
+        Assert.Equal(JobStatus.Running, running.Status);
+        Assert.Equal([first.ImageId], running.ImageIds);
+
+        var queue = (ISharedJobQueue)studio.Store;
+        var stranger = new ZImage.Engine.History.NewImage(1, $"x/{job.Id}-stale.png", $"x/thumbs/{job.Id}-stale.png", 512, 512, 1, DateTimeOffset.UtcNow);
+        await Assert.ThrowsAsync<LeaseLostException>(() => queue.AddClaimedImageAsync(job.Id, "another-worker", stranger));
+
+        studio.Pipeline.ReleaseSteps(6);
+        await studio.UntilFinalAsync(job.Id);
+        var done = studio.Events.Of<JobSucceeded>().Single(e => e.JobId == job.Id);
+        Assert.Equal(4, done.ImageIds.Count);
+        Assert.Equal(first.ImageId, done.ImageIds[0]);
+        Assert.Equal(done.ImageIds, (await studio.Store.GetJobAsync(job.Id))!.ImageIds);
+    }
+
+    [StoreFact]
     public async Task AJobWhoseWorkerStoppedAnsweringIsTakenByAnotherAndFinishedOnce()
     {
-        var studio = Studio();
-        await studio.Service.EnsureInitializedAsync();
+        var studio = await StudioAsync();
         var queue = (ISharedJobQueue)studio.Store;
         var job = await studio.SubmitAsync("ann");
         var now = DateTimeOffset.UtcNow;
@@ -195,8 +220,7 @@ public sealed class SharedQueueTests : IAsyncLifetime
     [StoreFact]
     public async Task ALeaseThatRunsOutTwiceMarksTheJobInterrupted()
     {
-        var studio = Studio();
-        await studio.Service.EnsureInitializedAsync();
+        var studio = await StudioAsync();
         var queue = (ISharedJobQueue)studio.Store;
         var job = await studio.SubmitAsync("ann");
         var now = DateTimeOffset.UtcNow;
@@ -214,8 +238,8 @@ public sealed class SharedQueueTests : IAsyncLifetime
     public async Task ThePerPersonCapCountsTheJobsQueuedThroughEveryStudio()
     {
         var cap = new Dictionary<string, string?> { ["ZImage:Jobs:MaxQueuedPerUser"] = "3" };
-        var first = Studio(cap);
-        var second = Studio(cap);
+        var first = await StudioAsync(cap);
+        var second = await StudioAsync(cap);
         await first.SubmitAsync("ann");
         await first.SubmitAsync("ann");
         await second.SubmitAsync("ANN");
@@ -230,8 +254,8 @@ public sealed class SharedQueueTests : IAsyncLifetime
     [StoreFact]
     public async Task CancellingInOneStudioStopsTheRunInTheOther()
     {
-        var first = Studio();
-        var second = Studio();
+        var first = await StudioAsync();
+        var second = await StudioAsync();
         second.Pipeline.Hold();
         await second.StartWorkerAsync();
         var job = await first.SubmitAsync("ann");
@@ -245,10 +269,42 @@ public sealed class SharedQueueTests : IAsyncLifetime
     }
 
     [StoreFact]
+    public async Task TheQueueInEveryStudioListsTheJobsAnotherStudioRunsWithItsMachineAndCard()
+    {
+        var first = await StudioAsync();
+        var otherCard = new FakePipeline();
+        var second = await StudioAsync(new() { ["ZImage:Engine:Devices:0"] = "0", ["ZImage:Engine:Devices:1"] = "1" },
+            new FakeCards((otherCard, new FakeMemoryProbe(null))));
+        await first.StartSharedEventsAsync();
+        second.Pipeline.Hold();
+        otherCard.Hold();
+        await second.StartWorkerAsync();
+        var job = await first.SubmitAsync("ann", prompt: "ann's secret prompt");
+        await second.Events.UntilAsync(() => second.Events.Of<JobStep>().Any(e => e.JobId == job.Id), "the second studio to run the job");
+
+        // The first studio runs nothing itself; its relay reads the other studio's running jobs when the start is signalled.
+        await first.Events.UntilAsync(() => first.Jobs.ListQueue(new Caller("bob")).Any(), "the first studio's queue to list the running job");
+        var bobsLine = Assert.Single(first.Jobs.ListQueue(new Caller("bob")));
+        Assert.Equal((0, JobStatus.Running, false), (bobsLine.Position, bobsLine.Status, bobsLine.IsMine));
+        Assert.Null(bobsLine.Job);
+        Assert.Equal(new JobRunner(Environment.MachineName, otherCard.Started.IsEmpty ? 0 : 1), bobsLine.Runner);
+        var annsLine = Assert.Single(first.Jobs.ListQueue(new Caller("ann")));
+        Assert.True(annsLine.IsMine);
+        Assert.Equal((job.Id, "ann's secret prompt"), (annsLine.Job!.Id, annsLine.Job.Request.Prompt));
+        // The studio running it says the same.
+        Assert.Equal(bobsLine.Runner, Assert.Single(second.Jobs.ListQueue(new Caller("bob"))).Runner);
+
+        second.Pipeline.Release();
+        otherCard.Release();
+        await first.Events.UntilAsync(() => first.Events.Of<JobSucceeded>().Any(e => e.JobId == job.Id), "the outcome to reach the first studio");
+        Assert.Empty(first.Jobs.ListQueue(new Caller("bob")));
+    }
+
+    [StoreFact]
     public async Task ThreePeopleOnTwoStudiosEachGetTheirShareOfGpuTimeWithinTenPercent()
     {
-        var first = Studio();
-        var second = Studio();
+        var first = await StudioAsync();
+        var second = await StudioAsync();
         // Costs as in docs/jobs.md (W*H*steps*count / (1024*1024*8)): 1/32, 1/16 and 1/16 (small pictures keep the fake
         // GPU quick; only the ratios matter); the same total queued by each.
         for (int i = 0; i < 40; i++)

@@ -45,6 +45,8 @@ public sealed class StoreCopierTests : IAsyncLifetime
             await sqlite.InsertJobAsync(Job("ann2", "Ann", 4));
             await sqlite.InsertJobAsync(Job("bob1", "bob", 5));
             await sqlite.SaveStepTimingAsync(new StepTiming(512, 512, false, 3, 0.25, 1.0));
+            // Ann keeps her pictures to herself; bob never chose.
+            await sqlite.SetSharingAsync("ann", false);
         }
 
         var copied = await StoreCopier.CopySqliteToPostgresAsync(file, _database.ConnectionString);
@@ -55,6 +57,7 @@ public sealed class StoreCopierTests : IAsyncLifetime
         var picture = (await postgres.GetImageAsync(pictures[0]))!;
         Assert.Equal(("done", "ann", true, Path.Combine(_root, "2026-03-01", "done-0.png")), (picture.JobId, picture.UserName, picture.Favourite, picture.FilePath));
         Assert.Equal("done", (await postgres.FindByIdempotencyKeyAsync("ann", "click", T0.AddDays(-1)))!.Id);
+        Assert.Equal((new PictureOwner("ann", false), new PictureOwner("bob", null)), (await postgres.FindOwnerAsync("ann"), await postgres.FindOwnerAsync("bob")));
         Assert.Equal([new StepTiming(512, 512, false, 3, 0.25, 1.0)], await postgres.LoadStepTimingsAsync());
         var cut = (await postgres.GetJobAsync("cut"))!;
         Assert.Equal((JobStatus.Queued, 1), (cut.Status, cut.Restarts));

@@ -13,33 +13,29 @@ public class StoreOptionsTests
     [InlineData("Oracle", null, "Provider")]
     public async Task AStoreSettingThatCannotWorkIsRefusedAtStartNamingTheField(string provider, string? connection, string expected)
     {
-        await using var host = new JobsHost(JobsHost.NewRoot(), settings: new()
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => JobsHost.StartAsync(JobsHost.NewRoot(), settings: new()
         {
             ["ZImage:Store:Provider"] = provider,
             ["ZImage:Store:ConnectionString"] = connection,
-        });
-
-        var error = Assert.ThrowsAny<Exception>(() => host.Store);
+        }));
         Assert.Contains(expected, error.Message);
     }
 
     [Fact]
     public async Task AHeartbeatSlowerThanHalfTheLeaseIsRefused()
     {
-        await using var host = new JobsHost(JobsHost.NewRoot(), settings: new()
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => JobsHost.StartAsync(JobsHost.NewRoot(), settings: new()
         {
             ["ZImage:Store:LeaseSeconds"] = "10",
             ["ZImage:Store:HeartbeatSeconds"] = "6",
-        });
-
-        var error = Assert.Throws<OptionsValidationException>(() => host.Store);
+        }));
         Assert.Contains("ZImage:Store:HeartbeatSeconds", error.Message);
     }
 
     [Fact]
     public async Task WithoutSettingsTheStoreIsSqliteInTheDataFolder()
     {
-        await using var host = new JobsHost(JobsHost.NewRoot());
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot());
         Assert.IsType<SqliteJobStore>(host.Store);
     }
 }

@@ -33,6 +33,9 @@ public interface ISharedJobQueue
     /// </summary>
     Task<int> RequeueExpiredAsync(DateTimeOffset now, CancellationToken ct = default);
 
+    /// <summary><see cref="IJobStore.AddImageAsync"/>, only if <paramref name="worker"/> still holds the job; else <see cref="LeaseLostException"/>.</summary>
+    Task<long> AddClaimedImageAsync(string jobId, string worker, NewImage image, CancellationToken ct = default);
+
     /// <summary>Success with its pictures, only if <paramref name="worker"/> still holds the job; else <see cref="LeaseLostException"/>.</summary>
     Task<IReadOnlyList<long>> CompleteClaimedAsync(string jobId, string worker, DateTimeOffset at, string? notice, IReadOnlyList<NewImage> images, TimeSpan gpuTime, CancellationToken ct = default);
 
@@ -53,6 +56,9 @@ public interface ISharedJobQueue
 
     Task<(int Queued, int Running)> CountAsync(CancellationToken ct = default);
 
+    /// <summary>Every running job of every process, oldest start first, with its worker and latest step (no preview).</summary>
+    Task<IReadOnlyList<RunningJob>> ListRunningAsync(CancellationToken ct = default);
+
     /// <summary>
     /// The running job's latest step and preview (PNG bytes: never in the signal itself), then a signal to every process.
     /// Ignored once the job is no longer running.
@@ -67,6 +73,9 @@ public interface ISharedJobQueue
     /// </summary>
     Task ListenAsync(Func<string, long, Task> onSignal, CancellationToken ct);
 }
+
+/// <summary>A job some worker runs now: its row, the worker holding it (<see cref="JobRunner.Name"/>) and its latest step.</summary>
+public sealed record RunningJob(JobRecord Job, string Worker, JobProgress? Progress);
 
 public enum AdmitOutcome { Admitted, UserQueueFull, QueueFull }
 

@@ -183,6 +183,30 @@ public sealed partial class PostgresJobStore : IJobStore, IPictureStore, ITiming
         return ids.Count;
     }
 
+    public async Task<long> AddClaimedImageAsync(string jobId, string worker, NewImage image, CancellationToken ct = default)
+    {
+        await using var c = await _source.OpenConnectionAsync(ct);
+        await using var t = await c.BeginTransactionAsync(ct);
+        // The same row lock as the completion: a worker whose lease ran out adds nothing to a job another worker runs.
+        string? holder = await ScalarOrNullAsync<string>(c, t, "SELECT worker FROM jobs WHERE id = @id AND status = 'Running' FOR UPDATE", ct, ("id", jobId));
+        if (holder != worker)
+            throw new LeaseLostException(jobId);
+        // No change signal: other processes relay a job's steps and end, not its pictures (docs/jobs.md).
+        var id = await InsertImageAsync(c, t, jobId, image, ct);
+        await t.CommitAsync(ct);
+        return id;
+    }
+
+    public async Task<long> AddImageAsync(string jobId, NewImage image, CancellationToken ct = default)
+    {
+        await using var c = await _source.OpenConnectionAsync(ct);
+        await using var t = await c.BeginTransactionAsync(ct);
+        // No change signal: other processes relay a job's steps and end, not its pictures (docs/jobs.md).
+        var id = await InsertImageAsync(c, t, jobId, image, ct);
+        await t.CommitAsync(ct);
+        return id;
+    }
+
     public async Task<IReadOnlyList<long>> CompleteClaimedAsync(string jobId, string worker, DateTimeOffset at, string? notice, IReadOnlyList<NewImage> images, TimeSpan gpuTime, CancellationToken ct = default)
     {
         await using var c = await _source.OpenConnectionAsync(ct);
@@ -208,24 +232,35 @@ public sealed partial class PostgresJobStore : IJobStore, IPictureStore, ITiming
     private async Task<IReadOnlyList<long>> CompleteCoreAsync(NpgsqlConnection c, NpgsqlTransaction t, string jobId, DateTimeOffset at, string? notice,
         IReadOnlyList<NewImage> images, TimeSpan gpuTime, CancellationToken ct)
     {
-        var ids = new List<long>(images.Count);
         foreach (var image in images)
-        {
-            ids.Add(await ScalarAsync<long>(c, t, """
-                INSERT INTO images(job_id, user_id, idx, path, thumb_path, width, height, seed, created_at, model)
-                SELECT id, user_id, @idx, @path, @thumb, @w, @h, @seed, @created, @model FROM jobs WHERE id = @job RETURNING id
-                """, ct,
-                ("job", jobId), ("idx", image.Index), ("path", image.RelativePath), ("thumb", image.RelativeThumbnailPath),
-                ("w", image.Width), ("h", image.Height), ("seed", image.Seed), ("created", image.CreatedAt.ToUnixTimeMilliseconds()), ("model", image.Model)));
-        }
+            await InsertImageAsync(c, t, jobId, image, ct);
         await ExecAsync(c, t, """
             UPDATE jobs SET status = 'Succeeded', finished_at = @at, notice = COALESCE(@notice, notice), error = NULL, worker = NULL, lease_until = NULL,
                 gpu_ms = @gpu
             WHERE id = @id
             """, ct, ("id", jobId), ("at", at.ToUnixTimeMilliseconds()), ("notice", notice), ("gpu", StoreRows.StoredMilliseconds(gpuTime)));
+        var ids = new List<long>(images.Count);
+        await using (var cmd = Command(c, t, "SELECT id FROM images WHERE job_id = @job ORDER BY idx", ("job", jobId)))
+        await using (var r = await cmd.ExecuteReaderAsync(ct))
+        {
+            while (await r.ReadAsync(ct))
+                ids.Add(r.GetInt64(0));
+        }
         await ExecAsync(c, t, "DELETE FROM job_progress WHERE job_id = @id", ct, ("id", jobId));
         await NotifyAsync(c, t, jobId, ct);
         return ids;
+    }
+
+    /// <summary>A re-run after a restart makes the same picture again: it replaces the earlier run's row.</summary>
+    private static async Task<long> InsertImageAsync(NpgsqlConnection c, NpgsqlTransaction t, string jobId, NewImage image, CancellationToken ct)
+    {
+        await ExecAsync(c, t, "DELETE FROM images WHERE job_id = @job AND idx = @idx", ct, ("job", jobId), ("idx", image.Index));
+        return await ScalarAsync<long>(c, t, """
+            INSERT INTO images(job_id, user_id, idx, path, thumb_path, width, height, seed, created_at, model)
+            SELECT id, user_id, @idx, @path, @thumb, @w, @h, @seed, @created, @model FROM jobs WHERE id = @job RETURNING id
+            """, ct,
+            ("job", jobId), ("idx", image.Index), ("path", image.RelativePath), ("thumb", image.RelativeThumbnailPath),
+            ("w", image.Width), ("h", image.Height), ("seed", image.Seed), ("created", image.CreatedAt.ToUnixTimeMilliseconds()), ("model", image.Model));
     }
 
     public async Task<bool> FinishClaimedAsync(string jobId, string worker, JobStatus status, DateTimeOffset at, string? error, string? notice, TimeSpan gpuTime, CancellationToken ct = default)
@@ -343,6 +378,24 @@ public sealed partial class PostgresJobStore : IJobStore, IPictureStore, ITiming
         return ((int)r.GetInt64(0), (int)r.GetInt64(1));
     }
 
+    public async Task<IReadOnlyList<RunningJob>> ListRunningAsync(CancellationToken ct = default)
+    {
+        await using var c = await _source.OpenConnectionAsync(ct);
+        await using var cmd = Command(c, null, $"""
+            SELECT {StoreRows.JobColumns}, {ImageIdsSql}, j.worker, p.image_index, p.image_count, p.step, p.steps
+            FROM jobs j JOIN users u ON u.id = j.user_id LEFT JOIN job_progress p ON p.job_id = j.id
+            WHERE j.status = 'Running' ORDER BY j.started_at, j.seq
+            """);
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        var list = new List<RunningJob>();
+        while (await r.ReadAsync(ct))
+        {
+            var progress = r.IsDBNull(25) ? null : new JobProgress(r.GetInt32(25), r.GetInt32(26), r.GetInt32(27), r.GetInt32(28), null);
+            list.Add(new RunningJob(StoreRows.ReadJob(r), r.IsDBNull(24) ? "" : r.GetString(24), progress));
+        }
+        return list;
+    }
+
     public async Task<JobRecord?> FindByIdempotencyKeyAsync(string userName, string key, DateTimeOffset notBefore, CancellationToken ct = default) =>
         (await ReadJobsAsync("WHERE lower(u.name) = lower(@user) AND j.idempotency_key = @key AND j.submitted_at >= @since", ct,
             ("user", userName), ("key", key), ("since", notBefore.ToUnixTimeMilliseconds()))).FirstOrDefault();
@@ -397,7 +450,7 @@ public sealed partial class PostgresJobStore : IJobStore, IPictureStore, ITiming
         int pageSize = Math.Clamp(query.PageSize, 1, 500);
         int page = Math.Max(0, query.Page);
         // Every word must appear (in any order), like the SQLite FTS prefix query; CJK text matches as a substring.
-        var (where, args) = StoreRows.HistoryFilter(query, '@', "lower(u.name) = lower(@user)", text =>
+        var (where, args) = StoreRows.HistoryFilter(query, '@', arg => $"lower(u.name) = lower(@{arg})", text =>
         {
             var words = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
             return (string.Join(" AND ", words.Select((_, i) => $"j.prompt ILIKE @like{i} ESCAPE '\\'")),
@@ -446,6 +499,23 @@ public sealed partial class PostgresJobStore : IJobStore, IPictureStore, ITiming
         while (await r.ReadAsync(ct))
             list.Add(new StoredImagePaths(r.GetInt64(0), r.GetString(1), r.GetString(2)));
         return list;
+    }
+
+    public async Task<PictureOwner?> FindOwnerAsync(string userName, CancellationToken ct = default)
+    {
+        await using var c = await _source.OpenConnectionAsync(ct);
+        await using var cmd = Command(c, null, "SELECT name, shares_pictures FROM users WHERE lower(name) = lower(@n)", ("n", userName));
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        return await r.ReadAsync(ct) ? new PictureOwner(r.GetString(0), r.IsDBNull(1) ? null : r.GetInt32(1) != 0) : null;
+    }
+
+    public async Task SetSharingAsync(string userName, bool shares, CancellationToken ct = default)
+    {
+        await using var c = await _source.OpenConnectionAsync(ct);
+        await ExecAsync(c, null, """
+            INSERT INTO users(name, created_at, shares_pictures) VALUES (@n, @t, @s)
+            ON CONFLICT ((lower(name))) DO UPDATE SET shares_pictures = EXCLUDED.shares_pictures
+            """, ct, ("n", userName), ("t", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), ("s", shares ? 1 : 0));
     }
 
     public ValueTask DisposeAsync() => _source.DisposeAsync();

@@ -149,6 +149,18 @@ public sealed partial class SqliteJobStore : IJobStore, IPictureStore, ITimingSt
     public Task RequeueAsync(string jobId, CancellationToken ct = default) => WriteAsync(c =>
         Exec(c, null, "UPDATE jobs SET status = 'Queued', started_at = NULL WHERE id = $id AND status = 'Running'", ("$id", jobId)), ct);
 
+    public async Task<long> AddImageAsync(string jobId, NewImage image, CancellationToken ct = default)
+    {
+        long id = 0;
+        await WriteAsync(c =>
+        {
+            using var t = c.BeginTransaction();
+            id = InsertImage(c, t, jobId, image);
+            t.Commit();
+        }, ct);
+        return id;
+    }
+
     public async Task<IReadOnlyList<long>> CompleteJobAsync(string jobId, DateTimeOffset at, string? notice, IReadOnlyList<NewImage> images, TimeSpan gpuTime, CancellationToken ct = default)
     {
         var ids = new List<long>(images.Count);
@@ -156,20 +168,31 @@ public sealed partial class SqliteJobStore : IJobStore, IPictureStore, ITimingSt
         {
             using var t = c.BeginTransaction();
             foreach (var image in images)
-            {
-                ids.Add(Scalar<long>(c, t, """
-                    INSERT INTO images(job_id, user_id, idx, path, thumb_path, width, height, seed, created_at, model)
-                    SELECT id, user_id, $idx, $path, $thumb, $w, $h, $seed, $created, $model FROM jobs WHERE id = $job;
-                    SELECT last_insert_rowid();
-                    """,
-                    ("$job", jobId), ("$idx", image.Index), ("$path", image.RelativePath), ("$thumb", image.RelativeThumbnailPath),
-                    ("$w", image.Width), ("$h", image.Height), ("$seed", image.Seed), ("$created", image.CreatedAt.ToUnixTimeMilliseconds()), ("$model", image.Model)));
-            }
+                InsertImage(c, t, jobId, image);
             Exec(c, t, "UPDATE jobs SET status = 'Succeeded', finished_at = $at, notice = COALESCE($notice, notice), error = NULL, gpu_ms = $gpu WHERE id = $id",
                 ("$id", jobId), ("$at", at.ToUnixTimeMilliseconds()), ("$notice", notice), ("$gpu", StoreRows.StoredMilliseconds(gpuTime)));
+            using (var cmd = Command(c, t, "SELECT id FROM images WHERE job_id = $job ORDER BY idx", ("$job", jobId)))
+            using (var r = cmd.ExecuteReader())
+            {
+                while (r.Read())
+                    ids.Add(r.GetInt64(0));
+            }
             t.Commit();
         }, ct);
         return ids;
+    }
+
+    /// <summary>A re-run after a restart makes the same picture again: it replaces the earlier run's row.</summary>
+    private static long InsertImage(SqliteConnection c, SqliteTransaction t, string jobId, NewImage image)
+    {
+        Exec(c, t, "DELETE FROM images WHERE job_id = $job AND idx = $idx", ("$job", jobId), ("$idx", image.Index));
+        return Scalar<long>(c, t, """
+            INSERT INTO images(job_id, user_id, idx, path, thumb_path, width, height, seed, created_at, model)
+            SELECT id, user_id, $idx, $path, $thumb, $w, $h, $seed, $created, $model FROM jobs WHERE id = $job;
+            SELECT last_insert_rowid();
+            """,
+            ("$job", jobId), ("$idx", image.Index), ("$path", image.RelativePath), ("$thumb", image.RelativeThumbnailPath),
+            ("$w", image.Width), ("$h", image.Height), ("$seed", image.Seed), ("$created", image.CreatedAt.ToUnixTimeMilliseconds()), ("$model", image.Model));
     }
 
     public Task FinishJobAsync(string jobId, JobStatus status, DateTimeOffset at, string? error, string? notice, TimeSpan gpuTime, CancellationToken ct = default) => WriteAsync(c =>
@@ -218,7 +241,7 @@ public sealed partial class SqliteJobStore : IJobStore, IPictureStore, ITimingSt
     {
         int pageSize = Math.Clamp(query.PageSize, 1, 500);
         int page = Math.Max(0, query.Page);
-        var (where, args) = StoreRows.HistoryFilter(query, '$', "u.name = $user", text =>
+        var (where, args) = StoreRows.HistoryFilter(query, '$', arg => $"u.name = ${arg}", text =>
             _hasFts && FtsQuery(text) is { } match
                 ? ("j.rowid IN (SELECT rowid FROM jobs_fts WHERE jobs_fts MATCH $match)", [("$match", match)])
                 : ("j.prompt LIKE $like ESCAPE '\\'", [("$like", "%" + StoreRows.EscapeLike(text) + "%")]));
@@ -306,6 +329,20 @@ public sealed partial class SqliteJobStore : IJobStore, IPictureStore, ITimingSt
             list.Add(StoreRows.ReadJob(r));
         return list;
     }
+
+    public Task<PictureOwner?> FindOwnerAsync(string userName, CancellationToken ct = default)
+    {
+        using var c = Open();
+        using var cmd = Command(c, null, "SELECT name, shares_pictures FROM users WHERE name = $n", ("$n", userName));
+        using var r = cmd.ExecuteReader();
+        return Task.FromResult(r.Read() ? new PictureOwner(r.GetString(0), r.IsDBNull(1) ? null : r.GetInt64(1) != 0) : null);
+    }
+
+    public Task SetSharingAsync(string userName, bool shares, CancellationToken ct = default) => WriteAsync(c =>
+        Exec(c, null, """
+            INSERT INTO users(name, created_at, shares_pictures) VALUES ($n, $t, $s)
+            ON CONFLICT(name) DO UPDATE SET shares_pictures = excluded.shares_pictures
+            """, ("$n", userName), ("$t", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), ("$s", shares ? 1 : 0)), ct);
 
     private IReadOnlyList<ImageRecord> ReadImages(SqliteConnection c, string tail, IReadOnlyList<(string, object?)> args)
     {

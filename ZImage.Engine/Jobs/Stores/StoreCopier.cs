@@ -41,8 +41,8 @@ public static class StoreCopier
                     "(so running it twice never doubles a history). Point --db at a new database, or empty this one first.");
         }
 
-        int users = await CopyAsync(s, p, t, "SELECT id, name, created_at FROM users ORDER BY id",
-            "INSERT INTO users(id, name, created_at) VALUES (@p0, @p1, @p2)", new HashSet<int>(), ct);
+        int users = await CopyAsync(s, p, t, "SELECT id, name, created_at, shares_pictures FROM users ORDER BY id",
+            "INSERT INTO users(id, name, created_at, shares_pictures) VALUES (@p0, @p1, @p2, @p3)", new HashSet<int> { 3 }, ct);
 
         // Waiting jobs, in submission order, tagged as the fair queue would tag them.
         var lastFinish = new Dictionary<long, double>();

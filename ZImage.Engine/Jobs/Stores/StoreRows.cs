@@ -21,7 +21,7 @@ internal static class StoreRows
     public const string ImageColumns = """
         i.id, i.job_id, u.name, i.idx, i.path, i.thumb_path, i.width, i.height, i.seed, i.favourite, i.created_at,
         j.prompt, j.negative_prompt, j.steps, j.cfg, j.cfg_truncation, j.cfg_normalization, i.model, j.style,
-        j.gpu_ms, (SELECT COUNT(*) FROM images x WHERE x.job_id = i.job_id)
+        j.gpu_ms, (SELECT COUNT(*) FROM images x WHERE x.job_id = i.job_id), u.shares_pictures
         """;
 
     /// <summary>Reads <see cref="JobColumns"/> followed by the job's image ids as one comma-separated text (or NULL).</summary>
@@ -82,14 +82,18 @@ internal static class StoreRows
             Model = r.IsDBNull(17) ? ImageSettings.DefaultModel : r.GetString(17),
             JobGpuTime = TimeSpan.FromMilliseconds(r.GetInt64(19)),
             JobPictureCount = Convert.ToInt32(r.GetValue(20)),
+            OwnerShares = r.IsDBNull(21) ? null : Convert.ToInt32(r.GetValue(21)) != 0,
         };
     }
 
     /// <summary>
     /// The WHERE clause of a history query and its arguments, named with <paramref name="p"/> (<c>$</c> for SQLite,
-    /// <c>@</c> for PostgreSQL). Only the person's name and the prompt text differ by dialect: the caller's conditions.
+    /// <c>@</c> for PostgreSQL). Only the comparison of a person's name (<paramref name="nameIs"/>: the condition that
+    /// <c>u.name</c> equals the named argument) and the prompt text differ by dialect: the caller's conditions.
+    /// The viewer's condition is <see cref="Caller.CanSee"/> in SQL: their own, everything for an admin, else only
+    /// owners who share (their choice, or the studio's default where they never chose).
     /// </summary>
-    public static (string Where, List<(string Name, object? Value)> Args) HistoryFilter(HistoryQuery query, char p, string userCondition,
+    public static (string Where, List<(string Name, object? Value)> Args) HistoryFilter(HistoryQuery query, char p, Func<string, string> nameIs,
         Func<string, (string Sql, IReadOnlyList<(string Name, object? Value)> Args)> textCondition)
     {
         var where = new StringBuilder("WHERE 1 = 1");
@@ -99,8 +103,14 @@ internal static class StoreRows
             where.Append(" AND ").Append(sql);
             args.Add(($"{p}{name}", value));
         }
+        if (query.Viewer is { IsAdmin: false } viewer)
+        {
+            where.Append($" AND ({nameIs("viewer")} OR COALESCE(u.shares_pictures, {p}sharedefault) = 1)");
+            args.Add(($"{p}viewer", viewer.UserName));
+            args.Add(($"{p}sharedefault", viewer.SharesByDefault ? 1 : 0));
+        }
         if (!string.IsNullOrWhiteSpace(query.UserName))
-            Add(userCondition, "user", query.UserName);
+            Add(nameIs("user"), "user", query.UserName);
         if (!string.IsNullOrWhiteSpace(query.Text))
         {
             var (sql, textArgs) = textCondition(query.Text.Trim());

@@ -296,6 +296,8 @@ public static class StoreSchema
                 error TEXT,
                 PRIMARY KEY(batch_id, idx));
             """),
+        // NULL: the person never chose; the studio's default applies (Caller.SharesByDefault), so a mode change needs no rewrite.
+        StoreMigration.Both(9, "each person's choice to share pictures with the team", "ALTER TABLE users ADD COLUMN shares_pictures INTEGER;"),
     ];
 
     /// <summary>The refusal both stores give a database written by a newer program.</summary>

@@ -13,15 +13,10 @@ public sealed record CreatedApiToken(PersonToken Info, string Secret);
 /// process on one PostgreSQL database). Tokens are 256 random bits, so a single SHA-256 is enough at rest: a slow
 /// password hash only helps against guessable secrets, and lookups happen on every request.
 /// </summary>
-public sealed class ApiTokenStore(IPeopleStore people, IStoreStartup startup, TimeProvider clock)
+public sealed class ApiTokenStore(IPeopleStore people, TimeProvider clock)
 {
     public const string SecretPrefix = "zit_";
 
-    private async Task<IPeopleStore> PeopleAsync()
-    {
-        await startup.EnsureInitializedAsync();
-        return people;
-    }
 
     public async Task<CreatedApiToken> CreateAsync(string user, string name, bool isAdmin, CancellationToken ct = default)
     {
@@ -29,24 +24,24 @@ public sealed class ApiTokenStore(IPeopleStore people, IStoreStartup startup, Ti
         var secret = SecretPrefix + Base64Url(RandomNumberGenerator.GetBytes(32));
         var prefix = secret[..(SecretPrefix.Length + 6)];
         var now = clock.GetUtcNow();
-        long id = await (await PeopleAsync()).InsertTokenAsync(user, name, prefix, Hash(secret), isAdmin, now, ct);
+        long id = await people.InsertTokenAsync(user, name, prefix, Hash(secret), isAdmin, now, ct);
         return new(new(id, user, name, prefix, isAdmin, now, null), secret);
     }
 
     /// <summary>Tokens of one user, or of everyone when <paramref name="user"/> is null.</summary>
     public async Task<IReadOnlyList<PersonToken>> ListAsync(string? user, CancellationToken ct = default) =>
-        await (await PeopleAsync()).ListTokensAsync(user, ct);
+        await people.ListTokensAsync(user, ct);
 
     /// <summary>Revokes token <paramref name="id"/> if it belongs to <paramref name="user"/> (any user when null).</summary>
     public async Task<bool> RevokeAsync(long id, string? user, CancellationToken ct = default) =>
-        await (await PeopleAsync()).RevokeTokenAsync(id, user, clock.GetUtcNow(), ct);
+        await people.RevokeTokenAsync(id, user, clock.GetUtcNow(), ct);
 
     /// <summary>The live token whose secret this is, or null; records when it was last used.</summary>
     public async Task<PersonToken?> ValidateAsync(string secret, CancellationToken ct = default)
     {
         if (!secret.StartsWith(SecretPrefix, StringComparison.Ordinal) || secret.Length > 128)
             return null;
-        return await (await PeopleAsync()).UseTokenAsync(Hash(secret), clock.GetUtcNow(), ct);
+        return await people.UseTokenAsync(Hash(secret), clock.GetUtcNow(), ct);
     }
 
     private static byte[] Hash(string secret) => SHA256.HashData(Encoding.UTF8.GetBytes(secret));

@@ -18,27 +18,30 @@ public static class CallerAuthentication
 {
     public const string TokenScheme = "zimage-token";
     public const string NameScheme = "zimage-name";
-    /// <summary>Present (value "true") when the caller's gallery is shared: open mode.</summary>
-    public const string SharedGalleryClaim = "zi-shared-gallery";
+    /// <summary>
+    /// Present (value "true") where pictures are shared with the team unless their owner says otherwise: open mode
+    /// (<see cref="Caller.SharesByDefault"/>).
+    /// </summary>
+    public const string SharesByDefaultClaim = "zi-shares-by-default";
 
     public static AuthenticationBuilder AddCallerSchemes(this AuthenticationBuilder auth) => auth
         .AddScheme<AuthenticationSchemeOptions, ApiTokenHandler>(TokenScheme, null)
         .AddScheme<AuthenticationSchemeOptions, OpenNameHandler>(NameScheme, null);
 
-    public static ClaimsPrincipal Principal(string name, bool isAdmin, bool sharedGallery, string scheme)
+    public static ClaimsPrincipal Principal(string name, bool isAdmin, bool sharesByDefault, string scheme)
     {
         var claims = new List<Claim> { new(ClaimTypes.Name, name) };
         if (isAdmin)
             claims.Add(new Claim(ClaimTypes.Role, UiRoles.Admin));
-        if (sharedGallery)
-            claims.Add(new Claim(SharedGalleryClaim, "true"));
+        if (sharesByDefault)
+            claims.Add(new Claim(SharesByDefaultClaim, "true"));
         return new ClaimsPrincipal(new ClaimsIdentity(claims, scheme));
     }
 
     public static Caller ToCaller(ClaimsPrincipal principal) => new(
         principal.Identity?.Name ?? throw new InvalidOperationException("An authenticated caller without a name."),
         principal.IsInRole(UiRoles.Admin),
-        principal.HasClaim(SharedGalleryClaim, "true"));
+        principal.HasClaim(SharesByDefaultClaim, "true"));
 }
 
 /// <summary>A refusal that names the request part at fault (a header or cookie), answered 400 rather than 401.</summary>
@@ -99,7 +102,7 @@ public sealed class OpenNameHandler(IOptionsMonitor<AuthenticationSchemeOptions>
         if (name is null)
             return Task.FromResult(AuthenticateResult.Fail(new CallerNameException(
                 $"{source} must be a display name of 1 to {CallerResolver.MaxUserNameLength} printable characters.", source)));
-        var principal = CallerAuthentication.Principal(name, api.CurrentValue.Admins.Contains(name, Caller.NameComparer), sharedGallery: true, Scheme.Name);
+        var principal = CallerAuthentication.Principal(name, api.CurrentValue.Admins.Contains(name, Caller.NameComparer), sharesByDefault: true, Scheme.Name);
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(principal, Scheme.Name)));
     }
 }

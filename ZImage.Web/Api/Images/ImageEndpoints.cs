@@ -10,8 +10,8 @@ namespace ZImage.Web.Api.Images;
 /// <summary>
 /// Image files and the history gallery. Routes take numeric ids only (a path can never be smuggled in), and
 /// the file served is the store's path, checked once more to lie under the output folder.
-/// Who sees a picture is the engine's rule (<see cref="Caller.CanSee"/>): in open mode the gallery is shared, in
-/// accounts mode callers see only their own images unless they are admins.
+/// Who sees a picture is the engine's rule (<see cref="Caller.CanSee"/>): its owner, an admin, and everyone else when the
+/// owner shares their pictures with the team (by default in open mode, by choice in accounts mode).
 /// </summary>
 public static class ImageEndpoints
 {
@@ -51,19 +51,18 @@ public static class ImageEndpoints
         api.MapGet("/history", History)
             .WithTags("Images")
             .WithMetadata(
-                new DocumentedQuery("user", Microsoft.OpenApi.JsonSchemaType.String, "mine (default), everyone (or *), or a user name. Accounts mode: only administrators see others'."),
+                new DocumentedQuery("user", Microsoft.OpenApi.JsonSchemaType.String, "mine (default), everyone (or *), or a user name. Others' pictures are listed only where their owner shares them with the team (administrators: all)."),
                 new DocumentedQuery("text", Microsoft.OpenApi.JsonSchemaType.String, "Words the prompt contains (at most 500 characters)."),
                 new DocumentedQuery("from", Microsoft.OpenApi.JsonSchemaType.String, "ISO 8601 date or time; pictures made at or after it."),
                 new DocumentedQuery("to", Microsoft.OpenApi.JsonSchemaType.String, "ISO 8601 date or time, exclusive; after from."),
                 new DocumentedQuery("size", Microsoft.OpenApi.JsonSchemaType.String, "WIDTHxHEIGHT, e.g. 1024x768."),
                 new DocumentedQuery("width", Microsoft.OpenApi.JsonSchemaType.Integer, "Picture width.", 1, 100_000),
                 new DocumentedQuery("height", Microsoft.OpenApi.JsonSchemaType.Integer, "Picture height.", 1, 100_000),
-                new DocumentedQuery("favourites", Microsoft.OpenApi.JsonSchemaType.Boolean, "true: starred pictures only."),
+                new DocumentedQuery("favourites", Microsoft.OpenApi.JsonSchemaType.Boolean, "true: favourite pictures only."),
                 new DocumentedQuery("page", Microsoft.OpenApi.JsonSchemaType.Integer, "0-based page.", 0, int.MaxValue),
                 new DocumentedQuery("pageSize", Microsoft.OpenApi.JsonSchemaType.Integer, "Pictures per page (default 48).", 1, MaxPageSize))
             .Produces<HistoryPageDto>()
             .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status403Forbidden)
             .WithSummary("Images newest first. user=mine|everyone|<name>, text, from, to (ISO 8601; to exclusive), size=WxH or width/height, favourites=true, page (0-based), pageSize (1-200).");
         return api;
     }
@@ -83,13 +82,13 @@ public static class ImageEndpoints
             entityTag: new EntityTagHeaderValue($"\"{record.Id}{(thumb ? "t" : "")}\""), enableRangeProcessing: true);
     }
 
-    /// <summary>The record if the caller may see it; foreign images look missing in accounts mode, so ids cannot be probed.</summary>
+    /// <summary>The record if the caller may see it; pictures they may not see look missing, so ids cannot be probed.</summary>
     private static async Task<ImageRecord?> VisibleAsync(long id, HttpContext http, IHistoryService history)
     {
         var record = await history.GetImageAsync(id, http.RequestAborted);
         if (record is null)
             return null;
-        return http.Caller().CanSee(record.UserName) ? record : null;
+        return record.VisibleTo(http.Caller()) ? record : null;
     }
 
     private static async Task<IResult> SetFavourite(long id, HttpContext http, IHistoryService history)
@@ -102,7 +101,7 @@ public static class ImageEndpoints
         if (await VisibleAsync(id, http, history) is null)
             return NotFound(id);
         if (!await history.SetFavouriteAsync(id, favourite, http.Caller(), http.RequestAborted))
-            return ApiProblems.Status(StatusCodes.Status403Forbidden, $"Image {id} belongs to another user; only its owner or an admin may star it.");
+            return ApiProblems.Status(StatusCodes.Status403Forbidden, $"Image {id} belongs to another user; only its owner or an admin may mark it as a favourite.");
         return await history.GetImageAsync(id, http.RequestAborted) is { } updated ? TypedResults.Ok(ImageDto.From(updated)) : NotFound(id);
     }
 
@@ -140,12 +139,9 @@ public static class ImageEndpoints
             _ when user.Equals("everyone", StringComparison.OrdinalIgnoreCase) || user == "*" => null,
             _ => user,
         };
-        if (!caller.SeesEveryone && (userName is null || !caller.Owns(userName)))
-            return ApiProblems.Status(StatusCodes.Status403Forbidden,
-                "In accounts mode only admins may list other users' images; use user=mine.", "user");
-
         var query = new HistoryQuery
         {
+            Viewer = caller,
             UserName = userName,
             Text = string.IsNullOrWhiteSpace(text) ? null : text.Trim(),
             From = from,

@@ -48,7 +48,8 @@ public sealed record JobDto(
     public static string StatusName(JobStatus s) => s.ToString().ToLowerInvariant();
 }
 
-public sealed record QueueEntryDto(int Position, string Status, bool IsMine, string? JobId, double? EtaStartSeconds);
+/// <summary>Prompt: present only where the caller may see it (theirs, an admin, or an owner who shares with the team).</summary>
+public sealed record QueueEntryDto(int Position, string Status, bool IsMine, string? JobId, double? EtaStartSeconds, string? Prompt);
 
 public sealed record ImageDto(long Id, string JobId, string User, int Index, int Width, int Height, long Seed, bool Favourite,
     DateTimeOffset CreatedAt, string Url, string ThumbUrl, GenerationRequest Parameters, string Model)

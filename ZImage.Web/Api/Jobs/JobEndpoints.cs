@@ -36,9 +36,9 @@ public static class JobEndpoints
 
         jobs.MapGet("/queue", (HttpContext http, IJobService service) =>
                 TypedResults.Ok(service.ListQueue(http.Caller())
-                    .Select(e => new QueueEntryDto(e.Position, JobDto.StatusName(e.Status), e.IsMine, e.Job?.Id, e.EtaStart?.TotalSeconds))
+                    .Select(e => new QueueEntryDto(e.Position, JobDto.StatusName(e.Status), e.IsMine, e.Job?.Id, e.EtaStart?.TotalSeconds, e.Prompt))
                     .ToList()))
-            .WithSummary("The shared queue in predicted start order; other users' jobs without details.");
+            .WithSummary("The shared queue in predicted start order; other users' jobs without details, and their prompts only where they share their pictures with the team.");
 
         jobs.MapGet("/{id}", async Task<IResult> (string id, HttpContext http, IJobService service) =>
                 await service.GetAsync(id, http.Caller(), http.RequestAborted) is { } job

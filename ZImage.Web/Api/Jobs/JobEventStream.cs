@@ -80,6 +80,12 @@ public static class JobEventStream
         /// <summary>Writes what the snapshot says; true when the job is already final and the stream should end.</summary>
         public async Task<bool> ReplayAsync(JobSnapshot job, CancellationToken ct)
         {
+            // Pictures a running (or stopped) job has saved so far, each as the live stream would have said it.
+            if (job.Status != JobStatus.Succeeded)
+            {
+                for (var i = 0; i < job.ImageIds.Count; i++)
+                    await ImageAsync(job.Id, i, job.Request.Count, job.ImageIds[i], ct);
+            }
             switch (job.Status)
             {
                 case JobStatus.Queued:
@@ -119,6 +125,9 @@ public static class JobEventStream
                 case JobStep s:
                     await ProgressAsync(s.JobId, s.ImageIndex, s.ImageCount, s.Step, s.TotalSteps, s.Eta, s.Preview, ct);
                     return false;
+                case JobImageSaved saved:
+                    await ImageAsync(saved.JobId, saved.ImageIndex, saved.ImageCount, saved.ImageId, ct);
+                    return false;
                 case JobSucceeded f:
                     await SendAsync("completed", Completed(f.JobId, f.ImageIds, f.WaitTime, f.RunTime, f.Notice), ct);
                     return true;
@@ -133,8 +142,16 @@ public static class JobEventStream
             }
         }
 
+        private readonly HashSet<long> _imagesSent = [];
+
+        /// <summary>A picture saved while the job runs: its links, once per picture.</summary>
+        private Task ImageAsync(string jobId, int imageIndex, int imageCount, long imageId, CancellationToken ct) =>
+            _imagesSent.Add(imageId)
+                ? SendAsync("image", new { jobId, imageIndex, imageCount, image = ImageLinkDto.For(imageId) }, ct)
+                : Task.CompletedTask;
+
         private async Task ProgressAsync(string jobId, int imageIndex, int imageCount, int step, int total, TimeSpan? eta,
-            Engine.Imaging.RgbImage? preview, CancellationToken ct)
+            Engine.Imaging.PreviewPicture? preview, CancellationToken ct)
         {
             // The replayed snapshot and the live subscription overlap by design; never report a step twice or go back.
             if ((imageIndex, step).CompareTo(_lastStep) <= 0)
@@ -148,7 +165,7 @@ public static class JobEventStream
             if (_lastPreviewTicks != long.MinValue && clock.GetElapsedTime(_lastPreviewTicks, now).TotalMilliseconds < previewIntervalMs)
                 return;
             _lastPreviewTicks = now;
-            await SendAsync("preview", new { jobId, imageIndex, step, image = previews.ToDataUrl(preview, previewMaxSide) }, ct);
+            await SendAsync("preview", new { jobId, imageIndex, step, image = previews.ToDataUrl(preview.Image, previewMaxSide) }, ct);
         }
 
         private static object Completed(string jobId, IReadOnlyList<long> imageIds, TimeSpan? wait, TimeSpan? run, string? notice) => new

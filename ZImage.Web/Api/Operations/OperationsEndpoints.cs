@@ -47,6 +47,8 @@ public static class OperationsEndpoints
         return app;
     }
 
+    private static string Device(CardStatus card) => card.DeviceId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
     internal static string Render(SystemStatusSnapshot s, ApiMetrics m)
     {
         var p = new PrometheusText();
@@ -80,8 +82,16 @@ public static class OperationsEndpoints
         p.Family("zimage_gpu_seconds_total", "counter", "GPU seconds held by jobs that ended since start-up, by user.");
         foreach (var (user, seconds) in s.GpuSecondsByUser.OrderBy(kv => kv.Key, StringComparer.Ordinal))
             p.Sample("zimage_gpu_seconds_total", seconds, ("user", user));
-        p.Family("zimage_vram_used_bytes", "gauge", "GPU memory in use (0 without a GPU).").Sample("zimage_vram_used_bytes", s.VramUsedBytes);
-        p.Family("zimage_vram_total_bytes", "gauge", "GPU memory in total (0 without a GPU).").Sample("zimage_vram_total_bytes", s.VramTotalBytes);
+        // One series per card this process drives (ZImage:Engine:Devices), labelled with the card's number.
+        p.Family("zimage_vram_used_bytes", "gauge", "GPU memory in use, per card (0 without a GPU).");
+        foreach (var card in s.Cards)
+            p.Sample("zimage_vram_used_bytes", card.VramUsedBytes, ("device", Device(card)));
+        p.Family("zimage_vram_total_bytes", "gauge", "GPU memory in total, per card (0 without a GPU).");
+        foreach (var card in s.Cards)
+            p.Sample("zimage_vram_total_bytes", card.VramTotalBytes, ("device", Device(card)));
+        p.Family("zimage_card_busy", "gauge", "1 while the card runs a job (loading the model included), per card.");
+        foreach (var card in s.Cards)
+            p.Sample("zimage_card_busy", card.Activity is CardActivity.Running or CardActivity.Loading ? 1 : 0, ("device", Device(card)));
         p.Family("zimage_oom_total", "counter", "Out-of-memory failures since start-up.").Sample("zimage_oom_total", s.OutOfMemoryCount);
         p.Family("zimage_model_ready", "gauge", "1 when the model is loaded.").Sample("zimage_model_ready", s.ModelState == ModelState.Ready ? 1 : 0);
         // Resident memory beside the managed heap: a drift in the first with the second flat points at native memory

@@ -22,6 +22,20 @@ public static class SystemEndpoint
         return TypedResults.Ok(new
         {
             gpu = new { present = s.HasGpu, name = s.GpuName, vramTotalBytes = s.VramTotalBytes, vramUsedBytes = s.VramUsedBytes, vramFreeBytes = s.VramFreeBytes },
+            // Every card this process drives (ZImage:Engine:Devices), in worker order; "gpu" above is the first.
+            cards = s.Cards.Select(c => new
+            {
+                device = c.DeviceId,
+                present = c.HasGpu,
+                name = c.Name,
+                vramTotalBytes = c.VramTotalBytes,
+                vramUsedBytes = c.VramUsedBytes,
+                vramFreeBytes = c.VramFreeBytes,
+                model = c.ModelState.ToString().ToLowerInvariant(),
+                activity = c.Activity.ToString().ToLowerInvariant(),
+                step = c.Progress?.Step,
+                steps = c.Progress?.TotalSteps,
+            }),
             providers = new
             {
                 configured = configuration[ProviderKey] ?? nameof(ProviderChoice.Auto),

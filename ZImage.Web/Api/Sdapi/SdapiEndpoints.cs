@@ -46,7 +46,7 @@ public static class SdapiEndpoints
             .Accepts<PngInfoRequest>("application/json")
             .Produces<PngInfoResponse>()
             .ProducesValidationProblem();
-        sdapi.MapGet("/options", (IOptions<EngineOptions> engine) => TypedResults.Ok(CurrentOptions(LoadedModel.Read(engine.Value))));
+        sdapi.MapGet("/options", (IModelCatalog catalog) => TypedResults.Ok(CurrentOptions(LoadedModel.Read(catalog))));
         sdapi.MapPost("/options", (Delegate)SetOptions)
             .Accepts<Dictionary<string, JsonElement>>("application/json")
             .Produces<SetOptionsResponse>()
@@ -54,7 +54,7 @@ public static class SdapiEndpoints
             .WithSummary("Accepts the body webuiapi's set_options sends. Nothing is changed: an option that already holds is listed "
                 + "as accepted, the rest as ignored; asking for another checkpoint is refused (400).");
         // The model the engine is set to, by its manifest's name; the folder's name only, never where it lies on the server.
-        sdapi.MapGet("/sd-models", (IOptions<EngineOptions> engine) => TypedResults.Ok(LoadedModel.Read(engine.Value) is { } model
+        sdapi.MapGet("/sd-models", (IModelCatalog catalog) => TypedResults.Ok(LoadedModel.Read(catalog) is { } model
             ? new[] { new SdModelItem(model.Name, model.Name, null, null, model.Folder, null) }
             : []));
         sdapi.MapSdapiReadEndpoints();
@@ -80,12 +80,12 @@ public static class SdapiEndpoints
     /// (not 405) keeps scripts that call set_options before generating working, and the body says exactly what was
     /// ignored. The one refusal is another checkpoint: the pictures would not be from the model the script asked for.
     /// </summary>
-    private static async Task<IResult> SetOptions(HttpContext http, IOptions<EngineOptions> engine)
+    private static async Task<IResult> SetOptions(HttpContext http, IModelCatalog catalog)
     {
         var body = await ApiJson.ReadAsync<Dictionary<string, JsonElement>>(http);
         if (body.Error is not null)
             return body.Error;
-        var model = LoadedModel.Read(engine.Value);
+        var model = LoadedModel.Read(catalog);
         var current = CurrentOptions(model);
         var accepted = new List<string>();
         var ignored = new List<string>();
@@ -110,7 +110,7 @@ public static class SdapiEndpoints
     }
 
     private static async Task<IResult> Txt2Img(HttpContext http, IJobService service, IHistoryService history,
-        NewPictureDefaults newPictures, IOptions<ApiOptions> options, IOptions<EngineOptions> engine, TimeProvider clock)
+        NewPictureDefaults newPictures, IOptions<ApiOptions> options, IModelCatalog catalog, TimeProvider clock)
     {
         var body = await ApiJson.ReadAsync<Txt2ImgRequest>(http);
         if (body.Error is not null)
@@ -188,7 +188,7 @@ public static class SdapiEndpoints
             ["restore_faces"] = false,
             ["face_restoration_model"] = null,
             // The model that made these pictures (history keeps it per picture), not a fixed name.
-            ["sd_model_name"] = madeBy ?? LoadedModel.Read(engine.Value)?.Name,
+            ["sd_model_name"] = madeBy ?? LoadedModel.Read(catalog)?.Name,
             ["sd_model_hash"] = null,
             ["sd_vae_name"] = null,
             ["sd_vae_hash"] = null,
@@ -288,7 +288,7 @@ public static class SdapiEndpoints
             JobNo: p?.ImageIndex ?? 0,
             SamplingStep: p?.Step ?? 0,
             SamplingSteps: p?.TotalSteps ?? next.Request.Steps);
-        var image = !skipImage && p?.Preview is { } preview ? Convert.ToBase64String(previews.EncodePng(preview)) : null;
+        var image = !skipImage && p?.Preview is { } preview ? Convert.ToBase64String(previews.EncodePng(preview.Image)) : null;
         var text = next.Status == JobStatus.Queued ? $"Queued: position {next.Position}" : next.Notice;
         return TypedResults.Ok(new ProgressResponse(p?.Fraction ?? 0, next.EtaFinish?.TotalSeconds ?? 0, state, image, text));
     }

@@ -25,7 +25,7 @@ public static class SdapiReadEndpoints
             .WithSummary("The one sampler: flow-match Euler (A1111's 'Euler' is accepted as sampler_name).");
         sdapi.MapGet("/schedulers", () => TypedResults.Ok(new[] { new SchedulerItem(SchedulerName, $"Flow match (shift {FlowMatchEulerSchedule.DefaultShift.ToString(CultureInfo.InvariantCulture)})", null, null, false) }))
             .WithSummary("The one noise schedule: Z-Image's shifted flow-match sigmas.");
-        sdapi.MapGet("/sd-vae", (IOptions<EngineOptions> engine) => TypedResults.Ok(LoadedModel.Read(engine.Value) is { } model
+        sdapi.MapGet("/sd-vae", (IModelCatalog catalog) => TypedResults.Ok(LoadedModel.Read(catalog) is { } model
                 ? new[] { new SdVaeItem($"{model.Name} VAE", model.Folder + "/vae_decoder") }
                 : []))
             .WithSummary("The VAE decoder inside the loaded model folder (none when no model is installed).");
@@ -103,15 +103,14 @@ public static class SdapiReadEndpoints
 /// <summary>The model folder the engine is set to, as clients may see it: its manifest's name and the folder's own name, never its path.</summary>
 public sealed record LoadedModel(string Name, string Folder)
 {
-    public static LoadedModel? Read(EngineOptions engine)
+    /// <summary>From the catalog's reading, so a relative folder resolves as everywhere else (against the content root).</summary>
+    public static LoadedModel? Read(IModelCatalog catalog)
     {
-        if (string.IsNullOrWhiteSpace(engine.ModelDirectory))
+        var model = catalog.Current;
+        if (model is not { Directory: { } directory, Manifest: { } manifest })
             return null;
-        var health = ModelFolder.Inspect(engine.ModelDirectory);
-        if (health.Manifest is null)
-            return null;
-        var name = string.IsNullOrWhiteSpace(health.Manifest.ModelName) ? ImageSettings.DefaultModel : health.Manifest.ModelName;
-        return new(name, Path.GetFileName(Path.TrimEndingDirectorySeparator(engine.ModelDirectory)));
+        var name = string.IsNullOrWhiteSpace(manifest.ModelName) ? ImageSettings.DefaultModel : manifest.ModelName;
+        return new(name, Path.GetFileName(Path.TrimEndingDirectorySeparator(directory)));
     }
 }
 

@@ -26,6 +26,9 @@ public sealed record JobView(
     string? Error = null,
     string? Notice = null)
 {
+    /// <summary>The job's pictures saved so far, in order: a running job shows each one as soon as it is done.</summary>
+    public IReadOnlyList<long> ImageIds { get; init; } = [];
+
     public double Fraction => TotalSteps <= 0 ? 0 : (ImageIndex * TotalSteps + Step) / (double)(Math.Max(1, ImageCount) * TotalSteps);
 
     public bool IsActive => !Status.IsFinal();
@@ -49,8 +52,11 @@ public sealed record JobView(
         job.Status == JobStatus.Queued ? job.EtaStart : job.EtaFinish,
         job.Progress?.ImageIndex ?? 0, job.Progress?.ImageCount ?? job.Request.Count,
         job.Progress?.Step ?? 0, job.Progress?.TotalSteps ?? job.Request.Steps,
-        job.Progress?.Preview is { } preview ? PreviewImage.ToDataUrl(preview) : null,
-        job.Error, job.Notice);
+        job.Progress?.Preview is { } preview ? PreviewImage.ToDataUrl(preview.Image) : null,
+        job.Error, job.Notice)
+    {
+        ImageIds = job.ImageIds,
+    };
 }
 
 /// <summary>
@@ -226,7 +232,7 @@ public sealed class GenerateSession : IDisposable
         Changed?.Invoke();
     }
 
-    /// <summary>Reloads the latest pictures (after a star or a delete elsewhere).</summary>
+    /// <summary>Reloads the latest pictures (after a favourite or a delete elsewhere).</summary>
     public Task RefreshAsync() => RunSafelyAsync(() => RefreshResultsAsync(CancellationToken.None));
 
     public void DismissMessages()
@@ -277,7 +283,7 @@ public sealed class GenerateSession : IDisposable
                 Upsert(s.JobId, v => v with { Status = JobStatus.Running, Position = null, Eta = s.EtaFinish, Notice = null }, null);
                 break;
             case JobStep step:
-                var preview = step.Preview is { } p ? PreviewImage.ToDataUrl(p) : null;
+                var preview = step.Preview is { } p ? PreviewImage.ToDataUrl(p.Image) : null;
                 Upsert(step.JobId, v => v with
                 {
                     Status = JobStatus.Running,
@@ -290,11 +296,16 @@ public sealed class GenerateSession : IDisposable
                     PreviewDataUrl = preview ?? v.PreviewDataUrl,
                 }, null);
                 break;
+            case JobImageSaved saved:
+                Upsert(saved.JobId, v => v with { ImageIds = [.. v.ImageIds.Where(id => id != saved.ImageId), saved.ImageId] }, null);
+                // Picture 1 joins the results while picture 2 is made.
+                _ = RunSafelyAsync(() => RefreshResultsAsync(CancellationToken.None));
+                break;
             case JobSucceeded f:
                 Upsert(f.JobId, v =>
                 {
                     Form.LastSeed = v.Request.Seed;
-                    return v with { Status = JobStatus.Succeeded, Step = v.TotalSteps, ImageIndex = Math.Max(0, v.ImageCount - 1), Eta = null, Notice = f.Notice };
+                    return v with { Status = JobStatus.Succeeded, ImageIds = f.ImageIds, Step = v.TotalSteps, ImageIndex = Math.Max(0, v.ImageCount - 1), Eta = null, Notice = f.Notice };
                 }, null);
                 // Not awaited: updates keep flowing while the database answers; errors become FailureKey.
                 _ = RunSafelyAsync(() => RefreshResultsAsync(CancellationToken.None));
@@ -348,7 +359,7 @@ public sealed class GenerateSession : IDisposable
     {
         if (!_user.HasName)
             return;
-        var page = await _history.QueryAsync(new HistoryQuery { UserName = _user.Name, PageSize = RecentResults }, ct);
+        var page = await _history.QueryAsync(new HistoryQuery { Viewer = _user.Caller, UserName = _user.Name, PageSize = RecentResults }, ct);
         _results = page.Items;
         Changed?.Invoke();
     }

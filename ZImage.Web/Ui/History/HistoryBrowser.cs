@@ -36,9 +36,11 @@ public sealed class HistoryBrowser
     }
 
     public string Search { get; set; } = "";
+    /// <summary>
+    /// Mine, or everyone's that this person may see: the query carries the person as its viewer, so the engine's one rule
+    /// (<see cref="Caller.CanSee"/>) decides which of others' pictures are listed (those whose owner shares them).
+    /// </summary>
     public HistoryOwner Owner { get; set; } = HistoryOwner.Mine;
-    /// <summary>Accounts mode, not an admin: only the person's own pictures, whatever <see cref="Owner"/> says.</summary>
-    public bool OwnOnly { get; init; }
     public HistoryPeriod Period { get; set; } = HistoryPeriod.AnyTime;
     /// <summary>"1024x1024" or null for any size.</summary>
     public string? Size { get; set; }
@@ -67,7 +69,8 @@ public sealed class HistoryBrowser
         var (width, height) = ParseSize(Size);
         return new HistoryQuery
         {
-            UserName = Owner == HistoryOwner.Mine || OwnOnly ? _user.Name : null,
+            Viewer = _user.Viewer,
+            UserName = Owner == HistoryOwner.Mine ? _user.Name : null,
             Text = string.IsNullOrWhiteSpace(Search) ? null : Search.Trim(),
             From = Period switch
             {
@@ -124,7 +127,7 @@ public sealed class HistoryBrowser
             _selected.Add(image.Id);
     }
 
-    /// <summary>Stars an unstarred picture and unstars a starred one; false when it is gone or not the person's to change.</summary>
+    /// <summary>Makes a picture a favourite, or a favourite an ordinary picture again; false when it is gone or not the person's to change.</summary>
     public async Task<bool> ToggleStarAsync(ImageRecord image, CancellationToken ct = default)
     {
         var changed = await _history.SetFavouriteAsync(image.Id, !image.Favourite, _user.Caller, ct);
@@ -132,14 +135,17 @@ public sealed class HistoryBrowser
         return changed;
     }
 
-    /// <summary>Stars every selected picture the person may change (starring is idempotent, so already-starred ones stay starred).</summary>
-    public async Task<int> StarSelectedAsync(CancellationToken ct = default)
+    /// <summary>
+    /// Adds every selected picture the person may change to their favourites, or takes it out (<paramref name="favourite"/>
+    /// false); idempotent, so pictures already in that state stay as they are. Returns how many the person could change.
+    /// </summary>
+    public async Task<int> FavouriteSelectedAsync(bool favourite = true, CancellationToken ct = default)
     {
-        var starred = 0;
+        var changed = 0;
         foreach (var id in _selected.ToList())
-            starred += await _history.SetFavouriteAsync(id, true, _user.Caller, ct) ? 1 : 0;
+            changed += await _history.SetFavouriteAsync(id, favourite, _user.Caller, ct) ? 1 : 0;
         await LoadAsync(ct);
-        return starred;
+        return changed;
     }
 
     public async Task<bool> DeleteAsync(long id, CancellationToken ct = default) => await DeleteManyAsync([id], ct) == 1;

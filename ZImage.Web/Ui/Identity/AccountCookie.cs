@@ -38,7 +38,7 @@ public static class AccountCookie
     /// <summary>The caller's principal as every way of signing in makes it, plus the stamp this cookie is valid under.</summary>
     public static ClaimsPrincipal Principal(Account account)
     {
-        var principal = CallerAuthentication.Principal(account.Name, account.IsAdmin, sharedGallery: false, CookieAuthenticationDefaults.AuthenticationScheme);
+        var principal = CallerAuthentication.Principal(account.Name, account.IsAdmin, sharesByDefault: false, CookieAuthenticationDefaults.AuthenticationScheme);
         ((ClaimsIdentity)principal.Identity!).AddClaim(new Claim(StampClaim, account.Stamp ?? ""));
         return principal;
     }

@@ -22,7 +22,7 @@ public sealed record AccountProblem(string Field, string TextKey);
 /// tokens in the same transaction and moves their security stamp, which ends their signed-in sessions in every process,
 /// as each request reads the account again.
 /// </summary>
-public sealed class AccountStore(IPeopleStore people, IStoreStartup startup, TimeProvider? clock = null)
+public sealed class AccountStore(IPeopleStore people, TimeProvider? clock = null)
 {
     public const int MinPasswordLength = 8;
 
@@ -31,19 +31,13 @@ public sealed class AccountStore(IPeopleStore people, IStoreStartup startup, Tim
     private static readonly Lazy<string> DecoyHash = new(() => Hasher.HashPassword("", Convert.ToHexString(RandomNumberGenerator.GetBytes(16))));
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
 
-    /// <summary>The store, migrated (the host's start-up does it first; host-less callers get it here).</summary>
-    private async Task<IPeopleStore> PeopleAsync()
-    {
-        await startup.EnsureInitializedAsync();
-        return people;
-    }
 
     public async Task<IReadOnlyList<Account>> ListAsync(CancellationToken ct = default) =>
-        [.. (await (await PeopleAsync()).ListAccountsAsync(ct)).Select(ToAccount)];
+        [.. (await people.ListAccountsAsync(ct)).Select(ToAccount)];
 
     /// <summary>The person with this name now, or null (removed, or never existed). Checked on every request.</summary>
     public async Task<Account?> FindAsync(string name, CancellationToken ct = default) =>
-        await (await PeopleAsync()).FindAccountAsync(name, ct) is { } found ? ToAccount(found) : null;
+        await people.FindAccountAsync(name, ct) is { } found ? ToAccount(found) : null;
 
     /// <summary>The account when the password matches; null for an unknown name or a wrong password alike.</summary>
     public async Task<Account?> VerifyAsync(string name, string password, CancellationToken ct = default)
@@ -72,7 +66,7 @@ public sealed class AccountStore(IPeopleStore people, IStoreStartup startup, Tim
         if (problems.Count > 0)
             return problems;
         var account = new PersonAccount(normalized!, Hasher.HashPassword(normalized!, password!), isAdmin, NewStamp(), _clock.GetUtcNow());
-        return await (await PeopleAsync()).InsertAccountAsync(account, onlyIfNone, ct) switch
+        return await people.InsertAccountAsync(account, onlyIfNone, ct) switch
         {
             AccountInsert.AlreadySetUp => [new("name", "accounts.problem.alreadySetUp")],
             AccountInsert.NameTaken => [new("name", "accounts.problem.taken")],
@@ -83,11 +77,11 @@ public sealed class AccountStore(IPeopleStore people, IStoreStartup startup, Tim
     /// <summary>A new password ends every session (a new stamp) and revokes every token of that person.</summary>
     public async Task<bool> SetPasswordAsync(string name, string password, CancellationToken ct = default) =>
         password.Length >= MinPasswordLength
-        && await (await PeopleAsync()).SetCredentialsAsync(name, Hasher.HashPassword(name, password), NewStamp(), _clock.GetUtcNow(), ct);
+        && await people.SetCredentialsAsync(name, Hasher.HashPassword(name, password), NewStamp(), _clock.GetUtcNow(), ct);
 
     /// <summary>Removes a person and revokes their tokens. The last administrator cannot be removed: nobody could manage the studio afterwards.</summary>
     public async Task<bool> DeleteAsync(string name, CancellationToken ct = default) =>
-        await (await PeopleAsync()).DeleteAccountAsync(name, _clock.GetUtcNow(), ct);
+        await people.DeleteAccountAsync(name, _clock.GetUtcNow(), ct);
 
     private static Account ToAccount(PersonAccount a) => new(a.Name, a.PasswordHash, a.IsAdmin, a.Stamp, a.StampedAt);
 

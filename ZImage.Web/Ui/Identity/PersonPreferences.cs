@@ -12,7 +12,7 @@ namespace ZImage.Web.Ui.Identity;
 /// sets the browser's language and theme cookies from it, the same cookies the pages read. Open mode names nobody for
 /// sure, so only the browser's cookies keep the choice there.
 /// </summary>
-public sealed class PersonPreferences(IPeopleStore people, IStoreStartup startup, IOptions<UiOptions> options)
+public sealed class PersonPreferences(IPeopleStore people, IOptions<UiOptions> options)
 {
     public const string Language = "language", Theme = "theme";
 
@@ -21,14 +21,12 @@ public sealed class PersonPreferences(IPeopleStore people, IStoreStartup startup
     {
         if (options.Value.Mode != UserMode.Accounts || user.Name is not { } name)
             return;
-        await startup.EnsureInitializedAsync();
         await people.SavePreferenceAsync(name, key, value, ct);
     }
 
     /// <summary>At sign-in: the person's kept choices become this browser's cookies (unknown values are left out).</summary>
     public async Task ApplyAsync(HttpContext http, string name)
     {
-        await startup.EnsureInitializedAsync();
         var kept = await people.ReadPreferencesAsync(name, http.RequestAborted);
         var cookie = new CookieOptions { Path = "/", MaxAge = TimeSpan.FromDays(365), SameSite = SameSiteMode.Lax, IsEssential = true };
         if (kept.TryGetValue(Language, out var language) && language == UiLanguages.Parse(language).Code())

@@ -14,21 +14,18 @@ namespace ZImage.Web.Ui.Identity;
 /// in the database unencrypted, as they would in that folder: whoever can read the database could forge a cookie, and
 /// whoever can write it could make an account anyway. SQLite studios keep the default.
 /// </summary>
-public sealed class StoreKeyRing(IPeopleStore people, IStoreStartup startup, TimeProvider clock) : IXmlRepository
+public sealed class StoreKeyRing(IPeopleStore people, TimeProvider clock) : IXmlRepository
 {
     /// <summary>The same on every machine: the default is the content root path, which differs between installs.</summary>
     public const string ApplicationName = "ZImage";
 
     // Data Protection asks synchronously, at start-up and when it rolls a key (every few months), never per request.
-    public IReadOnlyCollection<XElement> GetAllElements()
-    {
-        startup.EnsureInitializedAsync().GetAwaiter().GetResult();
-        return [.. people.ReadKeyRingAsync().GetAwaiter().GetResult().Select(xml => XElement.Parse(xml))];
-    }
+    // The store is migrated by then: JobsStartup is the first hosted service, Data Protection's key loader comes after.
+    public IReadOnlyCollection<XElement> GetAllElements() =>
+        [.. people.ReadKeyRingAsync().GetAwaiter().GetResult().Select(xml => XElement.Parse(xml))];
 
     public void StoreElement(XElement element, string friendlyName)
     {
-        startup.EnsureInitializedAsync().GetAwaiter().GetResult();
         people.SaveKeyAsync(friendlyName, element.ToString(SaveOptions.DisableFormatting), clock.GetUtcNow()).GetAwaiter().GetResult();
     }
 

@@ -10,7 +10,8 @@ namespace ZImage.Web.Ui.Identity;
 /// </summary>
 public sealed class UiUser(IOptions<UiOptions>? options = null)
 {
-    private readonly bool _sharedGallery = (options?.Value.Mode ?? UserMode.Open) == UserMode.Open;
+    // An open studio is the team's: pictures are shared unless their owner says otherwise (Caller.SharesByDefault).
+    private readonly bool _sharesByDefault = (options?.Value.Mode ?? UserMode.Open) == UserMode.Open;
 
     public const string NameCookie = "zi-user";
     public const int MaxNameLength = 40;
@@ -20,7 +21,13 @@ public sealed class UiUser(IOptions<UiOptions>? options = null)
 
     public bool HasName => Name is not null;
 
-    public Caller Caller => new(Name ?? throw new InvalidOperationException("No display name picked yet."), IsAdmin, _sharedGallery);
+    public Caller Caller => new(Name ?? throw new InvalidOperationException("No display name picked yet."), IsAdmin, _sharesByDefault);
+
+    /// <summary>
+    /// Who is looking, for History: the person, or before a name is picked someone who owns nothing (and so sees only
+    /// what is shared with the team).
+    /// </summary>
+    public Caller Viewer => HasName ? Caller : new Caller("", IsAdmin: false, _sharesByDefault);
 
     public event Action? Changed;
 

@@ -71,7 +71,7 @@ public static class PageImageEndpoints
     {
         var caller = (await http.RequestServices.GetRequiredService<CallerResolver>().ResolveAsync(http)).Caller;
         var image = caller is null ? null : await history.GetImageAsync(id, ct);
-        return image is not null && caller!.CanSee(image.UserName) ? image : null;
+        return image is not null && image.VisibleTo(caller!) ? image : null;
     }
 
     public static string FileName(ImageRecord image) => $"zimage-{image.CreatedAt:yyyyMMdd-HHmmss}-{image.Id}-seed{image.Seed}.png";

@@ -3,14 +3,6 @@ using ZImage.Web.Ui.I18n;
 
 namespace ZImage.Web.Ui.Settings;
 
-public enum ModelFolderState
-{
-    NotSet,
-    Missing,
-    Incomplete,
-    Ready,
-}
-
 public sealed record ModelFile(string Name, long Bytes);
 
 /// <param name="Problems">Text keys (settings.health.*) with one argument each, the file (relative to the folder) or folder concerned.</param>
@@ -43,8 +35,7 @@ public static class ModelFolderCheck
             return new(ModelFolderState.NotSet, null, [], []);
         var files = model.Files.Select(f => new ModelFile(f.Name, f.Bytes)).ToList();
         var problems = model.Problems.Select(p => (TextKey(p.Kind), p.Subject)).ToList();
-        var state = !model.Exists ? ModelFolderState.Missing : problems.Count == 0 ? ModelFolderState.Ready : ModelFolderState.Incomplete;
-        return new(state, model.Directory, files, problems, model.IsSelfTest);
+        return new(model.State, model.Directory, files, problems, model.IsSelfTest);
     }
 
     /// <summary>Reads an absolute folder now (not the catalog's cached reading).</summary>
