@@ -19,7 +19,7 @@ public partial class ComponentTests
         await using var studio = await TestStudio.StartAsync(model: ModelState.NotInstalled, modelDetail: "no model is installed");
 
         var engine = System.Text.RegularExpressions.Regex.Match(Decoded(await studio.RenderAsync<Settings>()),
-            "<p[^>]*id=\"engine-model-state\".*?</p>", System.Text.RegularExpressions.RegexOptions.Singleline).Value;
+            "<div[^>]*id=\"engine-model-state\".*?</div>", System.Text.RegularExpressions.RegexOptions.Singleline).Value;
         var bar = Decoded(await studio.RenderAsync<StatusBar>());
 
         Assert.Contains("No model installed", engine);
@@ -35,7 +35,7 @@ public partial class ComponentTests
         studio.Localizer.SetLanguage(UiLanguage.Chinese);
 
         var engine = System.Text.RegularExpressions.Regex.Match(await studio.RenderAsync<Settings>(),
-            "<p[^>]*id=\"engine-model-state\".*?</p>", System.Text.RegularExpressions.RegexOptions.Singleline).Value;
+            "<div[^>]*id=\"engine-model-state\".*?</div>", System.Text.RegularExpressions.RegexOptions.Singleline).Value;
 
         Assert.Contains("引擎：模型已就绪", VisibleText(engine));
     }
