@@ -88,6 +88,46 @@ public sealed class LayoutBrowserTests(StudioServer server) : IClassFixture<Stud
         }
     }
 
+    [Theory]
+    [InlineData("en")]
+    [InlineData("zh-CN")]
+    public async Task TheGenerateBarShowsTheWholeButtonAndTheCountOnOneRowAtEverySize(string language)
+    {
+        foreach (var (width, height) in new[] { (390, 844), (1366, 768), (1920, 1080) })
+        {
+            await using var person = await server.NewPersonAsync(width, height);
+            await person.Context.AddCookiesAsync([
+                new Cookie { Name = "zi-lang", Value = language, Url = server.BaseUrl },
+                new Cookie { Name = "zi-user", Value = "Ann", Url = server.BaseUrl },
+            ]);
+            await person.OpenAsync("/");
+            var generate = person.Page.Locator("#generate");
+            Assert.True(await generate.EvaluateAsync<bool>("b => b.scrollWidth <= b.clientWidth && b.scrollHeight <= b.clientHeight + 1"),
+                $"{language} at {width}×{height}: the Generate button's label is cut off");
+            var tops = new List<double>();
+            for (var n = 1; n <= 4; n++)
+                tops.Add((await person.Page.Locator($"#count-{n}").BoundingBoxAsync())!.Y);
+            Assert.True(tops.Distinct().Count() == 1, $"{language} at {width}×{height}: the count buttons break into rows ({string.Join(", ", tops)})");
+            Assert.Empty(person.Errors);
+        }
+    }
+
+    [Fact]
+    public async Task ThePageHeadingTakesFocusOnEachLoadWithoutARingAroundIt()
+    {
+        await using var ann = await server.NewPersonAsync();
+        await ann.ArriveAsAsync("Ann");
+        foreach (var (tab, path) in Tabs)
+        {
+            await ann.OpenAsync(path);
+            // FocusOnNavigate gives the heading focus for screen readers once the page is interactive.
+            await ann.Page.WaitForFunctionAsync("() => document.activeElement?.tagName === 'H1'");
+            var outline = await ann.Page.EvaluateAsync<string>("() => { const s = getComputedStyle(document.activeElement); return s.outlineStyle + ' ' + s.outlineWidth; }");
+            Assert.True(outline.StartsWith("none"), $"{tab}: the focused heading is drawn with an outline ({outline})");
+        }
+        Assert.Empty(ann.Errors);
+    }
+
     /// <summary>For the failure message: the elements that reach past the screen's right edge.</summary>
     private static Task<string> WideestAsync(IPage page) => page.EvaluateAsync<string>(
         "() => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).slice(-4).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)).join(' | ')");

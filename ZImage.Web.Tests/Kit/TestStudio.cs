@@ -23,7 +23,7 @@ namespace ZImage.Web.Tests.Kit;
 /// UI's services, for rendering components with bUnit (JS interop loose, as no browser answers it) and driving state
 /// classes. Playwright (Browser/) is for the real browser.
 /// </summary>
-public sealed class TestStudio : IAsyncDisposable
+public sealed partial class TestStudio : IAsyncDisposable
 {
     private readonly ServiceProvider _root;
     private readonly AsyncServiceScope _scope;
@@ -105,8 +105,17 @@ public sealed class TestStudio : IAsyncDisposable
             : request is not null
                 ? bunit.Render<CascadingValue<Microsoft.AspNetCore.Http.HttpContext>>(p => p.Add(c => c.Value, request).AddChildContent(component))
             : bunit.Render(component);
-        return rendered.Markup;
+        return WithoutCssScopes(rendered.Markup);
     }
+
+    /// <summary>
+    /// Scoped CSS marks each element of a component with its scope (b-0123456789): tests read the markup as written,
+    /// so the marks go.
+    /// </summary>
+    public static string WithoutCssScopes(string markup) => CssScope().Replace(markup, "");
+
+    [System.Text.RegularExpressions.GeneratedRegex(@" b-[a-z0-9]{10}(="""")?(?=[\s/>])")]
+    private static partial System.Text.RegularExpressions.Regex CssScope();
 
     /// <summary>
     /// A bUnit context on this studio's services, for tests that click through a component; the caller disposes it
