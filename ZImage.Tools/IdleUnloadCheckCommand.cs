@@ -40,7 +40,7 @@ internal static class IdleUnloadCheckCommand
         try
         {
             var a = new CliArguments(args, EngineCli.CommonFlags);
-            model = a.Required("model");
+            model = EngineCli.ModelDirectory(a.Required("model"));
             provider = CliArguments.ParseProvider(a.String("provider") ?? "cuda") switch
             {
                 ExecutionProvider.Cuda => ProviderChoice.Cuda,
