@@ -3,6 +3,7 @@ using ZImage.Engine.Memory;
 using ZImage.Engine.Models;
 using ZImage.Engine.Onnx;
 using ZImage.Engine.Pipeline;
+using ZImage.Web.Ui.Settings;
 
 namespace ZImage.Tools;
 
@@ -28,13 +29,20 @@ internal static class EngineCli
     /// </summary>
     public static string ModelDirectory(string given)
     {
-        const string selfTest = "self-test-tiny";
-        static bool HasTokenizer(string dir) => File.Exists(Path.Combine(dir, "tokenizer", "tokenizer.json"));
-        if (HasTokenizer(given) || Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(given))) != selfTest)
+        var selfTestName = Path.GetFileName(StudioPaths.SelfTestModelRelative);
+        if (HasTokenizer(given) || Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(given))) != selfTestName)
             return given;
-        var besideProgram = Path.Combine(AppContext.BaseDirectory, "models", selfTest);
-        return HasTokenizer(besideProgram) ? besideProgram : given;
+        return BuiltSelfTestModel() ?? given;
     }
+
+    /// <summary>The complete self-test model the build places beside the program (models/self-test-tiny), if it is there.</summary>
+    public static string? BuiltSelfTestModel()
+    {
+        var beside = Path.Combine(AppContext.BaseDirectory, StudioPaths.SelfTestModelRelative);
+        return HasTokenizer(beside) ? beside : null;
+    }
+
+    private static bool HasTokenizer(string dir) => File.Exists(Path.Combine(dir, "tokenizer", "tokenizer.json"));
 
     public static (ZImagePipeline Pipeline, OrtRuntime Runtime) OpenPipeline(CliArguments args, ILoggerFactory loggers)
     {

@@ -46,7 +46,7 @@ internal static class LoadCommand
             }
             else
             {
-                model ??= SelfTestModel() ?? throw new CliException("the self-test model was not found next to the program; give --model DIR");
+                model ??= EngineCli.BuiltSelfTestModel() ?? throw new CliException("the self-test model was not found next to the program; give --model DIR");
                 var root = data ?? Directory.CreateTempSubdirectory("zimage-load-").FullName;
                 try
                 {
@@ -95,13 +95,6 @@ internal static class LoadCommand
         BaseAddress = baseAddress,
         Timeout = TimeSpan.FromSeconds(30),
     };
-
-    /// <summary>The complete self-test model the build places beside the program (models/self-test-tiny).</summary>
-    public static string? SelfTestModel()
-    {
-        var beside = Path.Combine(AppContext.BaseDirectory, "models", "self-test-tiny");
-        return File.Exists(Path.Combine(beside, "tokenizer", "tokenizer.json")) ? beside : null;
-    }
 
     /// <summary>"600", "600s", "10m" or "1h".</summary>
     internal static TimeSpan Duration(string? text, TimeSpan fallback, string name)
