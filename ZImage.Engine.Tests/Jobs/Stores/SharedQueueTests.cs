@@ -243,6 +243,49 @@ public sealed class SharedQueueTests : IAsyncLifetime
     }
 
     [StoreFact]
+    public async Task AJobWhoseCardFailedIsReleasedOnlyByItsHolderKeepsItsPlaceAndCountsARestart()
+    {
+        var studio = await StudioAsync();
+        var queue = (ISharedJobQueue)studio.Store;
+        var first = await studio.SubmitAsync("ann", prompt: "first");
+        var second = await studio.SubmitAsync("ann", prompt: "second");
+        var now = DateTimeOffset.UtcNow;
+        Assert.Equal(first.Id, (await queue.ClaimAsync("broken", now, now.AddSeconds(30), _ => true))!.Id);
+
+        Assert.False(await queue.ReleaseAfterCardFaultAsync(first.Id, "someone-else", "GPU 9 failed"));
+        Assert.True(await queue.ReleaseAfterCardFaultAsync(first.Id, "broken", "GPU 1 failed while making these pictures"));
+
+        var record = (await studio.Store.GetJobAsync(first.Id))!;
+        Assert.Equal((JobStatus.Queued, 1, "GPU 1 failed while making these pictures"), (record.Status, record.Restarts, record.Notice));
+        // Same tags: it is still ahead of the job its owner queued after it.
+        Assert.Equal(first.Id, (await queue.ClaimAsync("healthy", now, now.AddSeconds(30), _ => true))!.Id);
+        Assert.Equal(second.Id, (await queue.ClaimAsync("healthy-2", now, now.AddSeconds(30), _ => true))!.Id);
+    }
+
+    [StoreFact]
+    public async Task WhenOneStudiosCardIsBrokenTheOtherStudioMakesEveryPictureAndNoneFails()
+    {
+        var broken = await StudioAsync();
+        broken.Pipeline.FailWith = _ => new ZImage.Engine.Onnx.OnnxRuntimeException(ZImage.Engine.Onnx.OrtErrorCode.EpFail, "CUDA failure 999: unspecified launch failure");
+        var healthy = await StudioAsync();
+        var jobs = new List<string>();
+        for (int i = 0; i < 6; i++)
+            jobs.Add((await broken.SubmitAsync(new[] { "ann", "bob" }[i % 2], 256, 256, prompt: $"job {i}")).Id);
+
+        // The broken studio starts first, fails its first job's run and pauses (30 s); then the healthy one starts.
+        await broken.StartWorkerAsync();
+        await UntilAsync(() => Task.FromResult(broken.Cards[0].Health.Fault is not null), "the broken card to pause");
+        await healthy.StartWorkerAsync();
+        await UntilAsync(async () => (await JobsAsync()).All(j => j.Status == "Succeeded"), "every job to succeed");
+
+        Assert.Single(broken.Pipeline.Started);
+        Assert.Equal(6, healthy.Pipeline.Started.Count);
+        var victim = jobs[int.Parse(broken.Pipeline.Started.Single().Prompt["job ".Length..])];
+        Assert.Equal(1, (await healthy.Store.GetJobAsync(victim))!.Restarts);
+        Assert.Equal(CardActivity.Faulted, broken.Status.GetStatus().Cards[0].Activity);
+    }
+
+    [StoreFact]
     public async Task ALeaseThatRunsOutTwiceMarksTheJobInterrupted()
     {
         var studio = await StudioAsync();
