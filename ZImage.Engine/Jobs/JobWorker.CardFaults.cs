@@ -56,7 +56,7 @@ public sealed partial class JobWorker
         if (job.Record.Restarts < o.CardFaultRetries)
         {
             await jobs.RequeueAfterCardFaultAsync(job,
-                $"GPU {card.DeviceId} failed while making these pictures; the job is waiting again to run on a working card.");
+                $"GPU {card.DeviceId} failed while making these pictures; the job was queued again to run on a working card.");
             return;
         }
         int runs = job.Record.Restarts + 1;

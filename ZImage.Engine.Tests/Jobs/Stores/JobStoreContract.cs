@@ -161,7 +161,7 @@ public abstract partial class JobStoreContract : IAsyncLifetime
         await Store.InsertJobAsync(Job("j2"));
         await Store.MarkStartedAsync("j1", T0);
 
-        await Store.RequeueAfterCardFaultAsync("j1", "GPU 1 failed while making these pictures; the job is waiting again to run on a working card.");
+        await Store.RequeueAfterCardFaultAsync("j1", "GPU 1 failed while making these pictures; the job was queued again to run on a working card.");
         await Store.RequeueAfterCardFaultAsync("j2", "not running, so nothing to take back");
 
         var requeued = (await Store.GetJobAsync("j1"))!;
@@ -172,7 +172,7 @@ public abstract partial class JobStoreContract : IAsyncLifetime
 
         // Each fault counts: the same count a crash adds to, so one limit bounds every re-run.
         await Store.MarkStartedAsync("j1", T0.AddMinutes(1));
-        await Store.RequeueAfterCardFaultAsync("j1", "GPU 0 failed while making these pictures; the job is waiting again to run on a working card.");
+        await Store.RequeueAfterCardFaultAsync("j1", "GPU 0 failed while making these pictures; the job was queued again to run on a working card.");
         Assert.Equal(2, (await Store.GetJobAsync("j1"))!.Restarts);
     }
 
