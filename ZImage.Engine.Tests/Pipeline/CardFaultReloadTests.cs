@@ -15,7 +15,7 @@ namespace ZImage.Engine.Tests.Pipeline;
 /// </summary>
 public sealed class CardFaultReloadTests
 {
-    private static readonly string SelfTest = Path.Combine(AppContext.BaseDirectory, "models", "self-test-tiny");
+    private static readonly string SelfTest = ZImage.Engine.Tests.Models.Install.TinyCheckpoint.SelfTestModelDirectory;
     private static readonly GenerationRequest Request = new() { Prompt = "a harbour", Width = 256, Height = 256, Steps = 2, Seed = 4 };
 
     private static bool CudaRuntimeHere => ProviderDiagnostics.CudaSystemLibraries.All(l => System.Runtime.InteropServices.NativeLibrary.TryLoad(l, out _));
