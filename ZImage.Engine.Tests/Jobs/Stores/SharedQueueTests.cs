@@ -384,6 +384,10 @@ public sealed class SharedQueueTests : IAsyncLifetime
         Assert.Equal((0, JobStatus.Running, false), (bobsLine.Position, bobsLine.Status, bobsLine.IsMine));
         Assert.Null(bobsLine.Job);
         Assert.Equal(new JobRunner(Environment.MachineName, otherCard.Started.IsEmpty ? 0 : 1), bobsLine.Runner);
+        // Its prompt follows the one picture rule, as for a job this studio runs: ann never chose, so a team studio's
+        // teammate sees it and an accounts studio's person does not.
+        Assert.Null(bobsLine.Prompt);
+        Assert.Equal("ann's secret prompt", Assert.Single(first.Jobs.ListQueue(new Caller("cat", SharesByDefault: true))).Prompt);
         var annsLine = Assert.Single(first.Jobs.ListQueue(new Caller("ann")));
         Assert.True(annsLine.IsMine);
         Assert.Equal((job.Id, "ann's secret prompt"), (annsLine.Job!.Id, annsLine.Job.Request.Prompt));
