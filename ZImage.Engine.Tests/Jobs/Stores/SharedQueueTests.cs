@@ -159,6 +159,18 @@ public sealed class SharedQueueTests : IAsyncLifetime
             await foreach (var update in first.Jobs.WatchJobAsync(job.Id, new Caller("ann"), deadline.Token))
                 seen.Enqueue(update);
         });
+        // What the Generate page reads: all of the person's jobs.
+        var seenByPage = new List<JobEvent>();
+        var pageWatching = Task.Run(async () =>
+        {
+            await foreach (var update in first.Jobs.WatchMineAsync(new Caller("ann"), deadline.Token))
+            {
+                if (update.Event is { } e && e.JobId == job.Id)
+                    seenByPage.Add(e);
+                if (update.Event is JobSucceeded)
+                    break;
+            }
+        });
 
         // Picture 1's two steps: it reaches the watcher here while the other studio still waits to make picture 2.
         second.Pipeline.ReleaseSteps(2);
@@ -168,6 +180,9 @@ public sealed class SharedQueueTests : IAsyncLifetime
 
         second.Pipeline.Unhold();
         await watching;
+        await pageWatching;
+        Assert.Equal([0, 1, 2], seenByPage.OfType<JobImageSaved>().Select(p => p.ImageIndex));
+        Assert.IsType<JobSucceeded>(seenByPage[^1]);
 
         var updates = seen.ToList();
         var pictures = updates.Select(u => u.Event).OfType<JobImageSaved>().ToList();
