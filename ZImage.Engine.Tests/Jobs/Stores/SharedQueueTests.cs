@@ -225,6 +225,14 @@ public sealed class SharedQueueTests : IAsyncLifetime
 
         await first.History.SetSharingAsync(new Caller("ann"), shares: true);
         await UntilAsync(() => Task.FromResult(PromptTheTeammateSees() == "ann's lighthouse"), "ann's prompt to show again");
+
+        // A studio that heard no signal (its listener was away) learns the choice with its read of the running jobs.
+        var third = await StudioAsync();
+        await third.Service.RefreshSharedCountsAsync(CancellationToken.None);
+        Assert.Equal("ann's lighthouse", Assert.Single(third.Jobs.ListQueue(teammate)).Prompt);
+        await first.History.SetSharingAsync(new Caller("ann"), shares: false);
+        await third.Service.RefreshSharedCountsAsync(CancellationToken.None);
+        Assert.Null(Assert.Single(third.Jobs.ListQueue(teammate)).Prompt);
         second.Pipeline.Release();
     }
 
