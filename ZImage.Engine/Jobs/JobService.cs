@@ -686,7 +686,18 @@ public sealed class JobService : IJobService
             }
             Forget(job);
             int? position = await _shared.PositionAsync(job.Id);
-            Publish(job, new JobQueued(job.Id, job.UserName, _clock.GetUtcNow(), position ?? 1, null, notice));
+            long version;
+            lock (_gate)
+                version = ++job.Version;
+            // A worker of this process may claim it again: its events must count on from this one, or watchers here
+            // would drop them as repeats.
+            lock (_relayed)
+            {
+                if (!_relayed.TryGetValue(job.Id, out var relayed))
+                    _relayed[job.Id] = relayed = new RelayedJob();
+                relayed.Published = Math.Max(relayed.Published, version);
+            }
+            _notifier.Publish(new JobQueued(job.Id, job.UserName, _clock.GetUtcNow(), position ?? 1, null, notice) { Version = version });
             return;
         }
         await _store.RequeueAfterCardFaultAsync(job.Id, notice, CancellationToken.None);

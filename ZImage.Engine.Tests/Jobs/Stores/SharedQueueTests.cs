@@ -26,7 +26,7 @@ public sealed class SharedQueueTests : IAsyncLifetime
         Directory.Delete(_pictures, recursive: true);
     }
 
-    private async Task<JobsHost> StudioAsync(Dictionary<string, string?>? extra = null, IGpuCardFactory? cards = null)
+    private async Task<JobsHost> StudioAsync(Dictionary<string, string?>? extra = null, IGpuCardFactory? cards = null, FakePipeline? pipeline = null)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -40,7 +40,7 @@ public sealed class SharedQueueTests : IAsyncLifetime
         };
         foreach (var (k, v) in extra ?? [])
             settings[k] = v;
-        var host = await JobsHost.StartAsync(JobsHost.NewRoot(), settings: settings, cards: cards);
+        var host = await JobsHost.StartAsync(JobsHost.NewRoot(), pipeline, settings: settings, cards: cards);
         _hosts.Add(host);
         return host;
     }
@@ -377,6 +377,36 @@ public sealed class SharedQueueTests : IAsyncLifetime
         var victim = jobs[int.Parse(broken.Pipeline.Started.Single().Prompt["job ".Length..])];
         Assert.Equal(1, (await healthy.Store.GetJobAsync(victim))!.Restarts);
         Assert.Equal(CardActivity.Faulted, broken.Status.GetStatus().Cards[0].Activity);
+    }
+
+    [StoreFact]
+    public async Task APersonWatchingAJobWhoseCardFailedSeesItWaitAgainThenRunAndSucceedOnTheOtherCardOfTheSameStudio()
+    {
+        var healthy = new FakePipeline();
+        var broken = new FakePipeline { FailWith = _ => new ZImage.Engine.Onnx.OnnxRuntimeException(ZImage.Engine.Onnx.OrtErrorCode.EpFail, "CUDA failure 999") };
+        healthy.Hold();
+        var studio = await StudioAsync(new() { ["ZImage:Engine:Devices:0"] = "0", ["ZImage:Engine:Devices:1"] = "1" }, new FakeCards((broken, new FakeMemoryProbe(null))), healthy);
+        await studio.StartWorkerAsync();
+        var busy = await studio.SubmitAsync("ann", 256, 256, prompt: "keeps the healthy card busy");
+        await studio.Events.UntilAsync(() => healthy.Started.Count == 1, "the healthy card to hold a job");
+        var job = await studio.SubmitAsync("bob", 256, 256, prompt: "watched");
+        var seen = new List<string>();
+        var watching = Task.Run(async () =>
+        {
+            await foreach (var update in studio.Jobs.WatchJobAsync(job.Id, new Caller("bob")))
+                seen.Add(update.Event?.GetType().Name ?? update.Snapshot!.Status.ToString());
+        });
+
+        await studio.Events.UntilAsync(() => broken.Started.Count == 1 && studio.Cards[1].Health.Fault is not null, "the broken card to fail the watched job");
+        healthy.Release();
+        await watching.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // Each step of the story reaches the watcher: the second run's events are not dropped as repeats of the first's.
+        int requeued = seen.LastIndexOf(nameof(JobQueued));
+        Assert.True(requeued >= 0, string.Join(", ", seen));
+        Assert.Equal([nameof(JobStarted), nameof(JobStep)], seen.Skip(requeued + 1).Take(2));
+        Assert.Equal(nameof(JobSucceeded), seen[^1]);
+        Assert.Equal(JobStatus.Succeeded, (await studio.Store.GetJobAsync(busy.Id))!.Status);
     }
 
     [StoreFact]
