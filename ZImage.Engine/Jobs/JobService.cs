@@ -669,6 +669,52 @@ public sealed class JobService : IJobService
         ReturnToQueue(job);
     }
 
+    /// <summary>
+    /// The card running <paramref name="job"/> failed (<see cref="OrtFailures.IsCardFault"/>) and the job has restarts
+    /// left: back to the queue at its old place with <paramref name="notice"/> and one more restart counted, so another
+    /// card (or this one after its pause) runs it. Its watchers hear that it waits again. A claimed job whose lease was
+    /// lost meanwhile is left to its new holder.
+    /// </summary>
+    internal async Task RequeueAfterCardFaultAsync(JobState job, string notice)
+    {
+        if (job.Worker is not null)
+        {
+            if (!await _shared!.ReleaseAfterCardFaultAsync(job.Id, job.Worker, notice, CancellationToken.None))
+            {
+                LeaseLost(job);
+                return;
+            }
+            Forget(job);
+            int? position = await _shared.PositionAsync(job.Id);
+            long version;
+            lock (_gate)
+                version = ++job.Version;
+            // A worker of this process may claim it again: its events must count on from this one, or watchers here
+            // would drop them as repeats.
+            lock (_relayed)
+            {
+                if (!_relayed.TryGetValue(job.Id, out var relayed))
+                    _relayed[job.Id] = relayed = new RelayedJob();
+                relayed.Published = Math.Max(relayed.Published, version);
+            }
+            _notifier.Publish(new JobQueued(job.Id, job.UserName, _clock.GetUtcNow(), position ?? 1, null, notice) { Version = version });
+            return;
+        }
+        await _store.RequeueAfterCardFaultAsync(job.Id, notice, CancellationToken.None);
+        CancellationTokenSource? ended;
+        lock (_gate)
+        {
+            // Taken before the job is visible again: another worker may take it at once and give it a new one.
+            ended = job.Cancellation;
+            _running.Remove(job);
+            job.BackInQueueAfterCardFault(notice);
+            _queue.PutBack(job, job.UserName, job.Request.Cost, job.Place);
+        }
+        ended?.Dispose();
+        PublishQueueChanges(null);
+        WakeWorkers();
+    }
+
     /// <summary>The worker let go of the pipeline for this job after <paramref name="held"/> (recorded when the job ends).</summary>
     internal void HeldPipeline(JobState job, TimeSpan held)
     {
@@ -762,6 +808,7 @@ public sealed class JobService : IJobService
             bool anyHeld = false;
             lock (_gate)
             {
+                QueuePlace place = default;
                 if (!_stopping)
                 {
                     _queue.TryDequeue(s =>
@@ -774,10 +821,11 @@ public sealed class JobService : IJobService
                         s.HeldReason = reason;
                         anyHeld = true;
                         return false;
-                    }, out next);
+                    }, out next, out place);
                 }
                 if (next is not null)
                 {
+                    next.Place = place;
                     next.Status = JobStatus.Running;
                     next.StartedAt = _clock.GetUtcNow();
                     next.Cancellation = new CancellationTokenSource();
@@ -1083,11 +1131,15 @@ public sealed class JobService : IJobService
             free[slot] = remaining;
             busy[slot] = true;
         }
+        var now = _clock.GetUtcNow();
         for (int w = 0; w < workers; w++)
         {
             var card = _cards.ForWorker(w);
             if (!busy[w] && !_running.Any(s => ReferenceEquals(s.Card, card)))
                 free[w] = card.Model.LoadEstimate ?? TimeSpan.Zero;
+            // A card pausing after a fault takes nothing until its next try.
+            if (!busy[w] && card.Health.WaitAt(now) is var pause && pause > free[w])
+                free[w] = pause;
         }
         foreach (var s in _queue.InOrder())
         {

@@ -26,7 +26,7 @@ public sealed class SharedQueueTests : IAsyncLifetime
         Directory.Delete(_pictures, recursive: true);
     }
 
-    private async Task<JobsHost> StudioAsync(Dictionary<string, string?>? extra = null, IGpuCardFactory? cards = null)
+    private async Task<JobsHost> StudioAsync(Dictionary<string, string?>? extra = null, IGpuCardFactory? cards = null, FakePipeline? pipeline = null)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -40,7 +40,7 @@ public sealed class SharedQueueTests : IAsyncLifetime
         };
         foreach (var (k, v) in extra ?? [])
             settings[k] = v;
-        var host = await JobsHost.StartAsync(JobsHost.NewRoot(), settings: settings, cards: cards);
+        var host = await JobsHost.StartAsync(JobsHost.NewRoot(), pipeline, settings: settings, cards: cards);
         _hosts.Add(host);
         return host;
     }
@@ -334,6 +334,79 @@ public sealed class SharedQueueTests : IAsyncLifetime
         Assert.False((await queue.RenewLeaseAsync(job.Id, "dead", now.AddSeconds(30))).Held);
         await queue.CompleteClaimedAsync(job.Id, "alive", now.AddSeconds(3), null, [], TimeSpan.Zero);
         Assert.Equal(JobStatus.Succeeded, (await studio.Store.GetJobAsync(job.Id))!.Status);
+    }
+
+    [StoreFact]
+    public async Task AJobWhoseCardFailedIsReleasedOnlyByItsHolderKeepsItsPlaceAndCountsARestart()
+    {
+        var studio = await StudioAsync();
+        var queue = (ISharedJobQueue)studio.Store;
+        var first = await studio.SubmitAsync("ann", prompt: "first");
+        var second = await studio.SubmitAsync("ann", prompt: "second");
+        var now = DateTimeOffset.UtcNow;
+        Assert.Equal(first.Id, (await queue.ClaimAsync("broken", now, now.AddSeconds(30), _ => true))!.Id);
+
+        Assert.False(await queue.ReleaseAfterCardFaultAsync(first.Id, "someone-else", "GPU 9 failed"));
+        Assert.True(await queue.ReleaseAfterCardFaultAsync(first.Id, "broken", "GPU 1 failed while making these pictures"));
+
+        var record = (await studio.Store.GetJobAsync(first.Id))!;
+        Assert.Equal((JobStatus.Queued, 1, "GPU 1 failed while making these pictures"), (record.Status, record.Restarts, record.Notice));
+        // Same tags: it is still ahead of the job its owner queued after it.
+        Assert.Equal(first.Id, (await queue.ClaimAsync("healthy", now, now.AddSeconds(30), _ => true))!.Id);
+        Assert.Equal(second.Id, (await queue.ClaimAsync("healthy-2", now, now.AddSeconds(30), _ => true))!.Id);
+    }
+
+    [StoreFact]
+    public async Task WhenOneStudiosCardIsBrokenTheOtherStudioMakesEveryPictureAndNoneFails()
+    {
+        var broken = await StudioAsync();
+        broken.Pipeline.FailWith = _ => new ZImage.Engine.Onnx.OnnxRuntimeException(ZImage.Engine.Onnx.OrtErrorCode.EpFail, "CUDA failure 999: unspecified launch failure");
+        var healthy = await StudioAsync();
+        var jobs = new List<string>();
+        for (int i = 0; i < 6; i++)
+            jobs.Add((await broken.SubmitAsync(new[] { "ann", "bob" }[i % 2], 256, 256, prompt: $"job {i}")).Id);
+
+        // The broken studio starts first, fails its first job's run and pauses (30 s); then the healthy one starts.
+        await broken.StartWorkerAsync();
+        await UntilAsync(() => Task.FromResult(broken.Cards[0].Health.Fault is not null), "the broken card to pause");
+        await healthy.StartWorkerAsync();
+        await UntilAsync(async () => (await JobsAsync()).All(j => j.Status == "Succeeded"), "every job to succeed");
+
+        Assert.Single(broken.Pipeline.Started);
+        Assert.Equal(6, healthy.Pipeline.Started.Count);
+        var victim = jobs[int.Parse(broken.Pipeline.Started.Single().Prompt["job ".Length..])];
+        Assert.Equal(1, (await healthy.Store.GetJobAsync(victim))!.Restarts);
+        Assert.Equal(CardActivity.Faulted, broken.Status.GetStatus().Cards[0].Activity);
+    }
+
+    [StoreFact]
+    public async Task APersonWatchingAJobWhoseCardFailedSeesItWaitAgainThenRunAndSucceedOnTheOtherCardOfTheSameStudio()
+    {
+        var healthy = new FakePipeline();
+        var broken = new FakePipeline { FailWith = _ => new ZImage.Engine.Onnx.OnnxRuntimeException(ZImage.Engine.Onnx.OrtErrorCode.EpFail, "CUDA failure 999") };
+        healthy.Hold();
+        var studio = await StudioAsync(new() { ["ZImage:Engine:Devices:0"] = "0", ["ZImage:Engine:Devices:1"] = "1" }, new FakeCards((broken, new FakeMemoryProbe(null))), healthy);
+        await studio.StartWorkerAsync();
+        var busy = await studio.SubmitAsync("ann", 256, 256, prompt: "keeps the healthy card busy");
+        await studio.Events.UntilAsync(() => healthy.Started.Count == 1, "the healthy card to hold a job");
+        var job = await studio.SubmitAsync("bob", 256, 256, prompt: "watched");
+        var seen = new List<string>();
+        var watching = Task.Run(async () =>
+        {
+            await foreach (var update in studio.Jobs.WatchJobAsync(job.Id, new Caller("bob")))
+                seen.Add(update.Event?.GetType().Name ?? update.Snapshot!.Status.ToString());
+        });
+
+        await studio.Events.UntilAsync(() => broken.Started.Count == 1 && studio.Cards[1].Health.Fault is not null, "the broken card to fail the watched job");
+        healthy.Release();
+        await watching.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // Each step of the story reaches the watcher: the second run's events are not dropped as repeats of the first's.
+        int requeued = seen.LastIndexOf(nameof(JobQueued));
+        Assert.True(requeued >= 0, string.Join(", ", seen));
+        Assert.Equal([nameof(JobStarted), nameof(JobStep)], seen.Skip(requeued + 1).Take(2));
+        Assert.Equal(nameof(JobSucceeded), seen[^1]);
+        Assert.Equal(JobStatus.Succeeded, (await studio.Store.GetJobAsync(busy.Id))!.Status);
     }
 
     [StoreFact]

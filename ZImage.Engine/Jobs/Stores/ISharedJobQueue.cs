@@ -46,6 +46,12 @@ public interface ISharedJobQueue
     Task ReleaseAsync(string jobId, string worker, CancellationToken ct = default);
 
     /// <summary>
+    /// Back to queued at its old place after <paramref name="worker"/>'s card failed, counting a restart and recording
+    /// <paramref name="notice"/> (<see cref="IJobStore.RequeueAfterCardFaultAsync"/>), if still held; false when it is not.
+    /// </summary>
+    Task<bool> ReleaseAfterCardFaultAsync(string jobId, string worker, string notice, CancellationToken ct = default);
+
+    /// <summary>
     /// Cancels a queued job (its owner's tag rolls back as in <see cref="FairQueue{T}"/>), or asks the worker running it
     /// to stop (it sees the request with its next heartbeat).
     /// </summary>

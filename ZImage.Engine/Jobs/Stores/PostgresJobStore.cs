@@ -308,6 +308,22 @@ public sealed partial class PostgresJobStore : IJobStore, IPictureStore, ITiming
         await t.CommitAsync(ct);
     }
 
+    public async Task<bool> ReleaseAfterCardFaultAsync(string jobId, string worker, string notice, CancellationToken ct = default)
+    {
+        await using var c = await _source.OpenConnectionAsync(ct);
+        await using var t = await c.BeginTransactionAsync(ct);
+        // The tags stay, so the job keeps its turn; the lease check makes a worker that lost the job change nothing.
+        int changed = await ExecAsync(c, t, """
+            UPDATE jobs SET status = 'Queued', started_at = NULL, worker = NULL, lease_until = NULL, restarts = restarts + 1, notice = @notice
+            WHERE id = @id AND worker = @w AND status = 'Running'
+            """, ct, ("id", jobId), ("w", worker), ("notice", notice));
+        if (changed == 0)
+            return false;
+        await NotifyAsync(c, t, jobId, ct);
+        await t.CommitAsync(ct);
+        return true;
+    }
+
     public async Task MarkStartedAsync(string jobId, DateTimeOffset at, CancellationToken ct = default)
     {
         await using var c = await _source.OpenConnectionAsync(ct);
@@ -318,6 +334,15 @@ public sealed partial class PostgresJobStore : IJobStore, IPictureStore, ITiming
     {
         await using var c = await _source.OpenConnectionAsync(ct);
         await ExecAsync(c, null, "UPDATE jobs SET status = 'Queued', started_at = NULL, worker = NULL, lease_until = NULL WHERE id = @id AND status = 'Running'", ct, ("id", jobId));
+    }
+
+    public async Task RequeueAfterCardFaultAsync(string jobId, string notice, CancellationToken ct = default)
+    {
+        await using var c = await _source.OpenConnectionAsync(ct);
+        await ExecAsync(c, null, """
+            UPDATE jobs SET status = 'Queued', started_at = NULL, worker = NULL, lease_until = NULL, restarts = restarts + 1, notice = @notice
+            WHERE id = @id AND status = 'Running'
+            """, ct, ("id", jobId), ("notice", notice));
     }
 
     public async Task<SharedCancel> CancelAsync(string jobId, string by, DateTimeOffset at, CancellationToken ct = default)

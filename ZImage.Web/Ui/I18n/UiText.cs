@@ -374,6 +374,9 @@ public static class UiText
         ["card.activity.Idle"] = ("idle", "空闲"),
         ["card.activity.Loading"] = ("loading the model", "正在加载模型"),
         ["card.activity.Unloaded"] = ("model unloaded (memory free)", "模型已卸载（显存已释放）"),
+        // A card pausing after a card fault (its driver or provider failed): it takes no job until its next try
+        ["card.activity.Faulted"] = ("paused after a fault", "出错后已暂停"),
+        ["card.fault"] = ("Card {0} failed and takes no job until {1}; waiting jobs go to another card or wait for it.", "显卡 {0} 出错，{1} 之前不接任务；排队的任务会交给其他显卡，或等它恢复。"),
         ["settings.cards"] = ("This studio drives {0} graphics cards, one worker each, all taking pictures from the same queue:", "本工作室使用 {0} 块显卡，每块一个工作进程，共用同一个队列："),
 
         // Settings
@@ -515,6 +518,7 @@ public static class UiText
         ["job.failure.diskFull"] = ("The pictures were made but the disk is full, so they could not be saved. Ask an administrator to free some space.", "图片已生成，但磁盘已满，无法保存。请联系管理员释放空间。"),
         ["job.failure.saveFailed"] = ("The pictures were made but could not be saved. Ask an administrator to check the output folder.", "图片已生成，但无法保存。请联系管理员检查输出文件夹。"),
         ["job.failure.pipeline"] = ("Something went wrong while making the pictures. Try again; if it keeps happening, tell an administrator.", "生成图片时出错。请重试；如果反复出现，请告知管理员。"),
+        ["job.failure.card"] = ("The graphics card failed each time this job ran, so it was stopped. Try again later; if it keeps happening, the card needs an administrator's attention.", "每次运行此任务时显卡都出错，因此已停止。请稍后重试；如果反复出现，需要管理员检查显卡。"),
         ["job.failure.interrupted"] = ("The studio restarted while this job was running. Generate again.", "此任务运行时工作室重启了。请重新生成。"),
         ["job.failure.other"] = ("The job stopped with an error. Try again; if it keeps happening, tell an administrator.", "任务因错误而停止。请重试；如果反复出现，请告知管理员。"),
         ["mud.MudInput_Increment"] = ("Increment", "增加"),
