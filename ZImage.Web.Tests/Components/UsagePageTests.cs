@@ -1,3 +1,4 @@
+using Bunit;
 using ZImage.Engine.Jobs;
 using ZImage.Web.Components.Pages;
 using ZImage.Web.Tests.Kit;
@@ -29,5 +30,30 @@ public sealed class UsagePageTests
         Assert.Contains("我的用量", chinese);
         Assert.Contains("每天的 GPU 分钟数", chinese);
         Assert.DoesNotContain("GPU minutes per day", chinese);
+    }
+
+    [Fact]
+    public async Task ThePeriodShowsWhichOneIsChosenAndTheChartLabelsOnlyEveryFewDays()
+    {
+        await using var studio = await TestStudio.StartAsync(userName: "Ann");
+        await using var bunit = studio.Bunit();
+        var page = bunit.Render<Usage>();
+
+        // The chosen period is marked for the eye (the segmented style) and for a screen reader.
+        Assert.Equal("true", page.Find("#usage-days-30").GetAttribute("aria-pressed"));
+        Assert.Contains("active", page.Find("#usage-days-30").ClassList);
+        Assert.Equal("false", page.Find("#usage-days-90").GetAttribute("aria-pressed"));
+        page.Find("#usage-days-90").Click();
+        page.WaitForAssertion(() => Assert.Equal("true", page.Find("#usage-days-90").GetAttribute("aria-pressed")));
+        Assert.DoesNotContain("active", page.Find("#usage-days-30").ClassList);
+
+        // 90 dates under the chart would print over each other: at most eight are labelled.
+        var view = new ZImage.Web.Ui.Usage.UsageView(studio.Get<IUsageService>(), TimeProvider.System);
+        await view.LoadAsync(studio.User.Caller, days: 90);
+        Assert.Equal(90, view.Labels.Count);
+        Assert.Equal(12, view.LabelInterval);
+        Assert.True(view.Labels.Count / view.LabelInterval < ZImage.Web.Ui.Usage.UsageView.MaxAxisLabels + 1);
+        await view.LoadAsync(studio.User.Caller, days: 7);
+        Assert.Equal(1, view.LabelInterval);
     }
 }
