@@ -104,6 +104,21 @@ public sealed class ProductionBrowserTests(StudioServer server) : IClassFixture<
     }
 
     [Fact]
+    public async Task AnOutOfRangePriceIsNamedWithItsRangeInThePagesLanguageNotBlockedByTheBrowser()
+    {
+        await using var lan = await server.NewPersonAsync(390, 844, "en-US");
+        await lan.ArriveAsAsync("Lan");
+        await lan.OpenAsync("/settings");
+        await lan.Page.Locator("#lang-zh").ClickAsync();
+        await lan.Page.Locator("#price-form").SelectOptionAsync("Energy");
+        await lan.Page.Locator("#price-watts").FillAsync("-5");
+        // The browser's own check of min="0" would stop the save with an English bubble and no field-and-range message.
+        await lan.Page.Locator("form.zi-settings button[type=submit]").ClickAsync();
+        await Expect(lan.Page.Locator("#usage-price .zi-field-error")).ToContainTextAsync("显卡功耗（瓦） 必须在 0 到 100000 之间");
+        Assert.Empty(lan.Errors);
+    }
+
+    [Fact]
     public async Task ARunningBatchIsCancelledFromItsRow()
     {
         await using var bob = await server.NewPersonAsync();
