@@ -56,4 +56,28 @@ public sealed class UsagePageTests
         await view.LoadAsync(studio.User.Caller, days: 7);
         Assert.Equal(1, view.LabelInterval);
     }
+
+    [Fact]
+    public async Task AnAdminSeesEveryonesUsageAndNarrowsItToOnePersonByName()
+    {
+        await using var studio = await TestStudio.StartAsync(userName: "Root", isAdmin: true);
+        var jobs = studio.Get<IJobService>();
+        foreach (var (name, count) in new[] { ("Ann", 2), ("Bob", 1) })
+        {
+            var job = (await jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "a fox", Width = 256, Height = 256, Steps = 2, Count = count } }, new Caller(name))).Job!;
+            await Eventually.UntilAsync(() => jobs.GetAsync(job.Id, new Caller(name)).Result?.Status == JobStatus.Succeeded, $"{name}'s job done");
+        }
+        studio.Localizer.SetLanguage(UiLanguage.Chinese);
+        await using var bunit = studio.Bunit();
+        var page = bunit.Render<Usage>();
+
+        Assert.Equal("用量与费用", page.Find("#usage-title").TextContent);
+        page.WaitForAssertion(() => Assert.Equal(2, page.FindAll("#usage-people tr[data-user]").Count));
+        Assert.Equal("3", page.Find("#usage-pictures .mud-typography-h6").TextContent);
+
+        page.Find("#usage-people tr[data-user=Bob] a").Click();
+        page.WaitForAssertion(() => Assert.Contains("仅显示 Bob", page.Find("#usage-person").TextContent));
+        Assert.Equal(["Bob"], page.FindAll("#usage-people tr[data-user]").Select(r => r.GetAttribute("data-user")));
+        Assert.Equal("1", page.Find("#usage-pictures .mud-typography-h6").TextContent);
+    }
 }
