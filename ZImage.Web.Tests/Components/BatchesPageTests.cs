@@ -51,4 +51,19 @@ public sealed class BatchesPageTests
         page.WaitForAssertion(() => Assert.Contains("huge.txt 超过 2 MB", page.Find("#batch-upload-note").TextContent));
         Assert.Equal("a kept prompt", page.Find("textarea#batch-list").GetAttribute("value"));
     }
+
+    [Fact]
+    public async Task AnUnnamedBatchIsNamedByItsJobCountInTheRightNumber()
+    {
+        await using var studio = await TestStudio.StartAsync(userName: "Mei");
+        await using var bunit = studio.Bunit();
+        var page = bunit.Render<Batches>();
+        page.Find("textarea#batch-list").Input("a single teapot");
+        page.Find("#batch-start").Click();
+        page.WaitForAssertion(() => Assert.Equal("1 job", page.Find("#batch-table .batch-name").TextContent));
+
+        page.Find("textarea#batch-list").Input("a teapot\na kettle");
+        page.Find("#batch-start").Click();
+        page.WaitForAssertion(() => Assert.Equal("2 jobs", page.Find("#batch-table .batch-name").TextContent));
+    }
 }

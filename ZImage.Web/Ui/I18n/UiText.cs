@@ -138,6 +138,7 @@ public static class UiText
         ["batch.cancel"] = ("Cancel batch", "取消批次"),
         ["batch.zip"] = ("Download ZIP", "下载 ZIP"),
         ["batch.defaultName"] = ("{0} jobs", "{0} 个任务"),
+        ["batch.defaultName.one"] = ("{0} job", "{0} 个任务"),
         ["batch.problemField"] = ("Batch settings, {0}: {1}", "批次设置，{0}：{1}"),
         ["batch.field.styles"] = ("Styles", "风格"),
         ["batch.rule.range"] = ("must be between {0} and {1}.", "必须在 {0} 到 {1} 之间。"),
