@@ -143,6 +143,100 @@ public sealed class SharedQueueTests : IAsyncLifetime
     }
 
     [StoreFact]
+    public async Task APersonWatchingHereGetsEachPictureOfTheirJobThatAnotherStudioRunsInOrderAndBeforeItsEnd()
+    {
+        var first = await StudioAsync();
+        var second = await StudioAsync();
+        await first.StartSharedEventsAsync();
+        await second.Pipeline.HoldStepsAsync();
+        await second.StartWorkerAsync();
+        var job = await first.SubmitAsync("ann", steps: 2, count: 3);
+
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var seen = new System.Collections.Concurrent.ConcurrentQueue<JobUpdate>();
+        var watching = Task.Run(async () =>
+        {
+            await foreach (var update in first.Jobs.WatchJobAsync(job.Id, new Caller("ann"), deadline.Token))
+                seen.Enqueue(update);
+        });
+        // What the Generate page reads: all of the person's jobs.
+        var seenByPage = new List<JobEvent>();
+        var pageWatching = Task.Run(async () =>
+        {
+            await foreach (var update in first.Jobs.WatchMineAsync(new Caller("ann"), deadline.Token))
+            {
+                if (update.Event is { } e && e.JobId == job.Id)
+                    seenByPage.Add(e);
+                if (update.Event is JobSucceeded)
+                    break;
+            }
+        });
+
+        // Picture 1's two steps: it reaches the watcher here while the other studio still waits to make picture 2.
+        second.Pipeline.ReleaseSteps(2);
+        await UntilAsync(() => Task.FromResult(seen.Any(u => u.Event is JobImageSaved)), "picture 1 to be relayed");
+        Assert.Equal(0, seen.Select(u => u.Event).OfType<JobImageSaved>().Single().ImageIndex);
+        Assert.Equal(JobStatus.Running, (await first.Store.GetJobAsync(job.Id))!.Status);
+
+        second.Pipeline.Unhold();
+        await watching;
+        await pageWatching;
+        Assert.Equal([0, 1, 2], seenByPage.OfType<JobImageSaved>().Select(p => p.ImageIndex));
+        Assert.IsType<JobSucceeded>(seenByPage[^1]);
+
+        var updates = seen.ToList();
+        var pictures = updates.Select(u => u.Event).OfType<JobImageSaved>().ToList();
+        Assert.Equal([0, 1, 2], pictures.Select(p => p.ImageIndex));
+        Assert.All(pictures, p => Assert.Equal(3, p.ImageCount));
+        // The same pictures the studio running the job announced, and the end lists them: it comes last.
+        Assert.Equal(second.Events.Of<JobImageSaved>().Where(e => e.JobId == job.Id).Select(e => e.ImageId), pictures.Select(p => p.ImageId));
+        var end = Assert.IsType<JobSucceeded>(updates[^1].Event);
+        Assert.Equal(end.ImageIds, pictures.Select(p => p.ImageId));
+        Assert.Equal(updates.Select(u => u.Version).Distinct().Order(), updates.Select(u => u.Version));
+        // Each one is served here, as History serves any picture: its row, its file in the shared folder.
+        foreach (var picture in pictures)
+            Assert.True(File.Exists((await first.History.GetImageAsync(picture.ImageId))!.FilePath));
+    }
+
+    [StoreFact]
+    public async Task ASharingChoiceChangedInOneStudioShowsOrHidesThePersonsPromptInAnotherStudiosQueueAtOnce()
+    {
+        var first = await StudioAsync();
+        var second = await StudioAsync();
+        // Signals only: the second studio's read of the running jobs every couple of seconds is not what makes it change.
+        await second.ListenOnlyAsync();
+        var heard = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        second.History.SharingChanged += heard.Enqueue;
+        second.Pipeline.Hold();
+        await second.StartWorkerAsync();
+        var job = await first.SubmitAsync("ann", prompt: "ann's lighthouse");
+        await second.Events.UntilAsync(() => second.Events.Of<JobStep>().Any(e => e.JobId == job.Id), "the second studio to run ann's job");
+        var teammate = new Caller("cat", SharesByDefault: true);
+        string? PromptTheTeammateSees() => Assert.Single(second.Jobs.ListQueue(teammate)).Prompt;
+
+        await first.History.SetSharingAsync(new Caller("ann"), shares: true);
+        await UntilAsync(() => Task.FromResult(PromptTheTeammateSees() == "ann's lighthouse"), "ann's prompt to show in the second studio's queue");
+
+        await first.History.SetSharingAsync(new Caller("ANN"), shares: false);
+        await UntilAsync(() => Task.FromResult(PromptTheTeammateSees() is null), "ann's prompt to go from the second studio's queue");
+        // Still hers to see, and pages showing the queue were told to draw it again.
+        Assert.Equal("ann's lighthouse", Assert.Single(second.Jobs.ListQueue(new Caller("ann"))).Job!.Request.Prompt);
+        Assert.Contains("ann", heard, StringComparer.OrdinalIgnoreCase);
+
+        await first.History.SetSharingAsync(new Caller("ann"), shares: true);
+        await UntilAsync(() => Task.FromResult(PromptTheTeammateSees() == "ann's lighthouse"), "ann's prompt to show again");
+
+        // A studio that heard no signal (its listener was away) learns the choice with its read of the running jobs.
+        var third = await StudioAsync();
+        await third.Service.RefreshSharedCountsAsync(CancellationToken.None);
+        Assert.Equal("ann's lighthouse", Assert.Single(third.Jobs.ListQueue(teammate)).Prompt);
+        await first.History.SetSharingAsync(new Caller("ann"), shares: false);
+        await third.Service.RefreshSharedCountsAsync(CancellationToken.None);
+        Assert.Null(Assert.Single(third.Jobs.ListQueue(teammate)).Prompt);
+        second.Pipeline.Release();
+    }
+
+    [StoreFact]
     public async Task WhileTheSharedFolderIsUnreachableJobsFailWithTheReasonAndLeaveNoFileOrRow()
     {
         // A file where the folder's parent should be: every write below it fails, as on a lost mount.
@@ -313,6 +407,10 @@ public sealed class SharedQueueTests : IAsyncLifetime
         Assert.Equal((0, JobStatus.Running, false), (bobsLine.Position, bobsLine.Status, bobsLine.IsMine));
         Assert.Null(bobsLine.Job);
         Assert.Equal(new JobRunner(Environment.MachineName, otherCard.Started.IsEmpty ? 0 : 1), bobsLine.Runner);
+        // Its prompt follows the one picture rule, as for a job this studio runs: ann never chose, so a team studio's
+        // teammate sees it and an accounts studio's person does not.
+        Assert.Null(bobsLine.Prompt);
+        Assert.Equal("ann's secret prompt", Assert.Single(first.Jobs.ListQueue(new Caller("cat", SharesByDefault: true))).Prompt);
         var annsLine = Assert.Single(first.Jobs.ListQueue(new Caller("ann")));
         Assert.True(annsLine.IsMine);
         Assert.Equal((job.Id, "ann's secret prompt"), (annsLine.Job!.Id, annsLine.Job.Request.Prompt));
