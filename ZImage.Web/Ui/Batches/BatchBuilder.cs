@@ -38,6 +38,6 @@ public sealed class BatchBuilder(NewPictureDefaults defaults, StyleCatalog style
             Height = order.Height ?? defaults.Current.Height,
             Steps = order.Steps ?? defaults.Current.Steps,
         };
-        return BatchPlan.Expand(lines, order.Styles, order.PicturesPerPrompt, start, styles.Apply);
+        return BatchPlan.Expand(lines, order.Styles, order.PicturesPerPrompt, start, settings => styles.Apply(settings));
     }
 }
