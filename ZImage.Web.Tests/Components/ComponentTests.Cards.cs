@@ -19,16 +19,16 @@ public partial class ComponentTests
         ["ZImage:Engine:Devices:1"] = "1",
     };
 
-    /// <summary>The second card: a fake pipeline (held, so a job it takes stays running) and a 24 GB card with 20 GB used.</summary>
-    private sealed class SecondCard : IGpuCardFactory
+    /// <summary>The second card: a fake pipeline (held, so a job it takes stays running) and a 24 GB card with 20 GB used; its model unloaded unless <paramref name="model"/> says otherwise; <paramref name="freeGiB"/> free.</summary>
+    private sealed class SecondCard(IModelStatus? model = null, long freeGiB = 4) : IGpuCardFactory
     {
         public FakePipeline Pipeline { get; } = new() { StepTime = TimeSpan.FromMilliseconds(5) };
 
         public GpuCard Create(int index, int deviceId)
         {
-            var probe = new FakeMemoryProbe(new GpuMemoryInfo("Test GPU (simulated)", 24 * FakeMemoryProbe.GiB, 4 * FakeMemoryProbe.GiB, 20 * FakeMemoryProbe.GiB));
+            var probe = new FakeMemoryProbe(new GpuMemoryInfo("Test GPU (simulated)", 24 * FakeMemoryProbe.GiB, freeGiB * FakeMemoryProbe.GiB, (24 - freeGiB) * FakeMemoryProbe.GiB));
             var guard = new VramGuard(probe, new FixedFootprint(), new FixedVram());
-            return new GpuCard(index, deviceId, Pipeline, guard, probe, new FixedModelStatus(ModelState.Unloaded));
+            return new GpuCard(index, deviceId, Pipeline, guard, probe, model ?? new FixedModelStatus(ModelState.Unloaded));
         }
 
         private sealed class FixedFootprint : IModelFootprintSource
