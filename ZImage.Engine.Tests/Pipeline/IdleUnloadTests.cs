@@ -33,8 +33,9 @@ public sealed class IdleUnloadTests
     /// <summary>
     /// The CPU always; CUDA only where it can be measured: ONNX Runtime's CUDA provider is usable here (what the Auto
     /// setting, and so Settings and the status bar, decide: <see cref="RuntimeInfo.AutoChoice"/>) and NVML reads card 0
-    /// (what the status bar's GPU memory reads). xunit 2 has no dynamic skip, and a CUDA case that returned early would
-    /// assert nothing, so on CI and boxes without a GPU the CUDA case does not exist rather than pass empty.
+    /// (what the status bar's GPU memory reads; with several GPUs set CUDA_DEVICE_ORDER=PCI_BUS_ID so both mean the same
+    /// card, docs/scale-out.md). xunit 2 has no dynamic skip, and a CUDA case that returned early would assert nothing,
+    /// so on CI and boxes without a GPU the CUDA case does not exist rather than pass empty.
     /// </summary>
     public static TheoryData<ProviderChoice> Providers()
     {
@@ -79,11 +80,18 @@ public sealed class IdleUnloadTests
         Assert.NotNull(loads.Last);
         Assert.Contains("the next picture loads it", report.DetailWhileUnloaded);
         Assert.Equal(ModelState.Ready, host.State);
-        Assert.Equal(pictures[0].Images[0].Image.Pixels, pictures[1].Images[0].Image.Pixels);
         if (provider == ProviderChoice.Cpu)
+        {
             Assert.False(report.MemoryRead);
+            Assert.Equal(pictures[0].Images[0].Image.Pixels, pictures[1].Images[0].Image.Pixels);
+        }
         else
+        {
+            // cuDNN may pick other convolution algorithms in the new sessions, so the pixels are not compared bit for bit.
+            Assert.True(report.MemoryRead, "NVML read the card before, between and after the runs");
             Assert.True(report.ReleasedShare >= IdleUnloadCheck.MinReleasedShare, $"released {report.ReleasedShare:P1}");
+            Assert.Equal((256, 256), (pictures[1].Images[0].Image.Width, pictures[1].Images[0].Image.Height));
+        }
     }
 
     [Fact]
