@@ -95,6 +95,31 @@ public sealed class IdleUnloadTests
     }
 
     [Fact]
+    public async Task ATimerThatFiresAMomentEarlyStillUnloadsWhenTheTimeIsUp()
+    {
+        // The timer queue counts whole (coarse) milliseconds, so a timer can fire a few milliseconds before the clock the
+        // idle check reads says the minutes are over; the idle-unload-check tool hit this once and never unloaded.
+        var clock = new EarlyTimers(new DateTimeOffset(2026, 12, 5, 2, 0, 0, TimeSpan.Zero));
+        using var host = Host(5, clock, new MemoryModelLoadRecord());
+        await host.RunAsync(Request, null, CancellationToken.None);
+
+        // The timer fires at 4:59.996, the check sees the minutes are not over and looks again a second after they are.
+        clock.Advance(TimeSpan.FromMinutes(5) - TimeSpan.FromMilliseconds(4));
+        Assert.Equal(ModelState.Ready, host.State);
+        clock.Advance(TimeSpan.FromSeconds(1) + TimeSpan.FromMilliseconds(4));
+        Assert.Equal((ModelState.Unloaded, 0), (host.State, host.OpenSessionCount));
+    }
+
+    /// <summary>A test clock whose timers fire 4 ms before their due time, as a coarse timer queue can.</summary>
+    private sealed class EarlyTimers(DateTimeOffset start) : FakeTimeProvider(start)
+    {
+        private static readonly TimeSpan Early = TimeSpan.FromMilliseconds(4);
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) =>
+            base.CreateTimer(callback, state, dueTime > Early ? dueTime - Early : dueTime, period);
+    }
+
+    [Fact]
     public void TheCriterionFailsWhenSessionsStayOpenTheMemoryStaysOrTheNextRunDidNotReload()
     {
         var ok = new IdleUnloadJob("succeeded", null, TimeSpan.Zero, TimeSpan.Zero);

@@ -193,8 +193,11 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
         ScheduleIdleUnload();
     }
 
-    /// <summary>(Re)arms the idle timer from the last run's end; off when the setting is 0.</summary>
-    private void ScheduleIdleUnload()
+    /// <summary>A check that came early looks again this long after the due time, past any timer's early firing.</summary>
+    private static readonly TimeSpan EarlyCheckSlack = TimeSpan.FromSeconds(1);
+
+    /// <summary>(Re)arms the idle timer from the last run's end, <paramref name="slack"/> after the due time; off when the setting is 0.</summary>
+    private void ScheduleIdleUnload(TimeSpan slack = default)
     {
         var minutes = _options.CurrentValue.IdleUnloadMinutes;
         lock (_lock)
@@ -203,7 +206,7 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
             _idleTimer = null;
             if (minutes <= 0 || _current is null)
                 return;
-            var due = _lastUsed + TimeSpan.FromMinutes(minutes) - _clock.GetUtcNow();
+            var due = _lastUsed + TimeSpan.FromMinutes(minutes) - _clock.GetUtcNow() + slack;
             _idleTimer = _clock.CreateTimer(_ => UnloadIfIdle(), null, due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan);
         }
     }
@@ -215,14 +218,26 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
     private void UnloadIfIdle()
     {
         var minutes = _options.CurrentValue.IdleUnloadMinutes;
+        bool early;
         lock (_lock)
         {
-            if (minutes <= 0 || _current is not { Active: 0 } idle || _clock.GetUtcNow() - _lastUsed < TimeSpan.FromMinutes(minutes))
+            if (minutes <= 0 || _current is not { Active: 0 } idle)
                 return;
-            Retire(idle);
-            _current = null;
-            _loadedOnce = false;
-            _unloaded = true;
+            // A timer may fire a little before its due time (the timer queue counts coarse milliseconds); an idle check
+            // that just returned then would leave the model loaded for good, so it looks again a moment after the time is up.
+            early = _clock.GetUtcNow() - _lastUsed < TimeSpan.FromMinutes(minutes);
+            if (!early)
+            {
+                Retire(idle);
+                _current = null;
+                _loadedOnce = false;
+                _unloaded = true;
+            }
+        }
+        if (early)
+        {
+            ScheduleIdleUnload(EarlyCheckSlack);
+            return;
         }
         _guard.ReportLoadedModelBytes(0);
         _logger.LogInformation("No job for {Minutes} minutes: the model was unloaded and its GPU memory released", minutes);
