@@ -189,6 +189,20 @@ public sealed class JobsHost : IAsyncDisposable
         await ((PostgresJobStore)Store).Listening.WaitAsync(TimeSpan.FromSeconds(30));
     }
 
+    private CancellationTokenSource? _listenOnly;
+    private Task _listenOnlyTask = Task.CompletedTask;
+
+    /// <summary>
+    /// Only the listener for other processes' signals (PostgreSQL), without the relay's read of the shared queue every
+    /// couple of seconds: whatever changes here then came by a signal. Returns once it listens.
+    /// </summary>
+    public async Task ListenOnlyAsync()
+    {
+        _listenOnly = new CancellationTokenSource();
+        _listenOnlyTask = Service.ListenForOtherProcessesAsync(_listenOnly.Token);
+        await ((PostgresJobStore)Store).Listening.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
     public async Task<JobSnapshot> SubmitAsync(string user, int width = 512, int height = 512, int steps = 4, int count = 1, string prompt = "a red fox")
     {
         var result = await Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = prompt, Width = width, Height = height, Steps = steps, Count = count } }, new Caller(user));
@@ -206,6 +220,12 @@ public sealed class JobsHost : IAsyncDisposable
             await Worker.StopAsync(CancellationToken.None);
         if (_sharedEventsStarted)
             await _services.GetRequiredService<SharedJobEvents>().StopAsync(CancellationToken.None);
+        if (_listenOnly is not null)
+        {
+            await _listenOnly.CancelAsync();
+            await _listenOnlyTask;
+            _listenOnly.Dispose();
+        }
         await _services.DisposeAsync();
     }
 }

@@ -1,3 +1,5 @@
+using ZImage.Engine.Pipeline;
+
 namespace ZImage.Engine.Jobs;
 
 /// <summary>What the status bar, /api/v1/system and /metrics show.</summary>
@@ -53,13 +55,21 @@ public sealed record CardStatus(
     ModelState ModelState,
     string? ModelDetail,
     CardActivity Activity,
-    JobProgress? Progress);
+    JobProgress? Progress)
+{
+    /// <summary>The card's unresolved fault (no job has succeeded on it since); its pause runs until <see cref="CardFault.RetryAt"/>.</summary>
+    public CardFault? Fault { get; init; }
+}
 
-/// <summary>What a card does now: running a job, loading the model for one, idle with the model loaded, or unloaded.</summary>
+/// <summary>
+/// What a card does now: running a job, loading the model for one, idle with the model loaded, unloaded, or pausing
+/// after a card fault (it takes no job until <see cref="CardFault.RetryAt"/>).
+/// </summary>
 public enum CardActivity
 {
     Idle,
     Running,
     Loading,
     Unloaded,
+    Faulted,
 }

@@ -149,6 +149,8 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
         catch (OnnxRuntimeException e) when (!ct.IsCancellationRequested)
         {
             _lastError = e.Message;
+            if (OrtFailures.IsCardFault(e))
+                RetireAfterCardFault(lease);
             throw;
         }
         finally
@@ -191,6 +193,22 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
             _lastUsed = _clock.GetUtcNow();
         }
         ScheduleIdleUnload();
+    }
+
+    /// <summary>
+    /// The card failed (<see cref="OrtFailures.IsCardFault"/>): its sessions may be unusable (a lost CUDA context), so the
+    /// next run, after the card's pause, loads the model afresh. Disposed when the failed run lets go of it.
+    /// </summary>
+    private void RetireAfterCardFault(Lease lease)
+    {
+        lock (_lock)
+        {
+            if (!ReferenceEquals(_current, lease))
+                return;
+            Retire(lease);
+            _current = null;
+            _loadedOnce = false;
+        }
     }
 
     /// <summary>A check that came early looks again this long after the due time, past any timer's early firing.</summary>

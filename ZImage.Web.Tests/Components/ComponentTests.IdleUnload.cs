@@ -18,7 +18,7 @@ public partial class ComponentTests
     public async Task TheStatusBarPromisesAColdStartOnlyWhenTheCardThatWouldTakeTheNextPictureHasNoModelInBothLanguages()
     {
         // Card 0 has the model loaded; card 1 was unloaded after idle minutes, its cold start measured at 40 s.
-        var second = new SecondCard(new FixedModelStatus(ModelState.Unloaded, load: TimeSpan.FromSeconds(40)));
+        var second = new SecondCard(model: new FixedModelStatus(ModelState.Unloaded, load: TimeSpan.FromSeconds(40)));
         await using var studio = await TwoCardStudioAsync(second);
 
         // Card 0 is free and has the model: the next picture starts at once there.
@@ -44,7 +44,7 @@ public partial class ComponentTests
     [Fact]
     public async Task AJobOnACardThatLoadsTheModelSaysSoUntilItsFirstStepAndAJobOnALoadedCardDoesNot()
     {
-        var second = new SecondCard(new FixedModelStatus(ModelState.Unloaded, load: TimeSpan.FromSeconds(40)), freeGiB: 20);
+        var second = new SecondCard(freeGiB: 20, model: new FixedModelStatus(ModelState.Unloaded, load: TimeSpan.FromSeconds(40)));
         await using var studio = await TwoCardStudioAsync(second);
         studio.Pipeline.Hold();
         await second.Pipeline.HoldStepsAsync();
