@@ -262,6 +262,31 @@ public sealed class IdleUnloadTests
     }
 
     [Fact]
+    public async Task ACardWithoutTheModelDoesNotLeaveTheNextJobToACardThatPausesAfterAFault()
+    {
+        var first = new FakePipeline();
+        var second = new FakePipeline();
+        await first.HoldStepsAsync();
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot(), first, model: new SettableModelStatus(ModelState.Unloaded, TimeSpan.FromSeconds(40)),
+            settings: new() { ["ZImage:Engine:Devices:0"] = "0", ["ZImage:Engine:Devices:1"] = "1" },
+            cards: new FakeCards((second, new FakeMemoryProbe(null))));
+        // Card 1 has the model but failed a moment ago and takes nothing for a minute.
+        host.Cards[1].Health.Faulted("CUDA failure 999", DateTimeOffset.UtcNow, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+        Assert.Equal(TimeSpan.FromSeconds(40), host.Status.GetStatus().NextJobLoadEstimate);
+
+        await host.StartWorkerAsync();
+        var job = await host.SubmitAsync("ann", 256, 256, prompt: "not left waiting");
+        await host.Events.UntilAsync(() => host.Events.Of<JobStarted>().Any(), "the job to start");
+        Assert.Equal(TimeSpan.FromSeconds(40), Assert.Single(host.Events.Of<JobStarted>()).ModelLoad);
+        for (int i = 0; i < 1000 && first.Started.IsEmpty; i++)
+            await Task.Delay(10);
+        Assert.Equal("not left waiting", Assert.Single(first.Started).Prompt);
+        Assert.Empty(second.Started);
+        first.Unhold();
+        await host.UntilFinalAsync(job.Id);
+    }
+
+    [Fact]
     public async Task QueuedJobsAreTimedOnTheCardsThatWillTakeThemWithTheColdStartOfACardWithoutTheModel()
     {
         string root = JobsHost.NewRoot();
