@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using ZImage.Engine.Jobs;
 using ZImage.Engine.Memory;
@@ -97,8 +96,8 @@ public sealed class IdleUnloadTests
     [Fact]
     public async Task ATimerThatFiresAMomentEarlyStillUnloadsWhenTheTimeIsUp()
     {
-        // The timer queue counts whole (coarse) milliseconds, so a timer can fire a few milliseconds before the clock the
-        // idle check reads says the minutes are over; the idle-unload-check tool hit this once and never unloaded.
+        // The timer queue counts coarse milliseconds, so a timer can fire a few milliseconds before the clock the idle
+        // check reads says the minutes are over; the likeliest cause of the one idle-unload-check run that never unloaded.
         var clock = new EarlyTimers(new DateTimeOffset(2026, 12, 5, 2, 0, 0, TimeSpan.Zero));
         using var host = Host(5, clock, new MemoryModelLoadRecord());
         await host.RunAsync(Request, null, CancellationToken.None);
