@@ -236,11 +236,14 @@ public sealed class JobsHost : IAsyncDisposable
 /// </summary>
 public sealed class FakeCards(params (FakePipeline Pipeline, IGpuMemoryProbe Probe)[] more) : IGpuCardFactory
 {
+    /// <summary>A further card's model state by its index; absent: ready, with the model loaded.</summary>
+    public Func<int, IModelStatus>? Models { get; init; }
+
     public GpuCard Create(int index, int deviceId)
     {
         var (pipeline, probe) = more[index - 1];
         var memory = new SettableMonitor<VramOptions>(new VramOptions());
-        return new GpuCard(index, deviceId, pipeline, new VramGuard(probe, new FixedFootprint(), memory), probe, new FixedModelStatus());
+        return new GpuCard(index, deviceId, pipeline, new VramGuard(probe, new FixedFootprint(), memory), probe, Models?.Invoke(index) ?? new FixedModelStatus());
     }
 
     private sealed class FixedFootprint : IModelFootprintSource
