@@ -250,6 +250,20 @@ public sealed class JobsHost : IAsyncDisposable
         await ((PostgresJobStore)Store).Listening.WaitAsync(TimeSpan.FromSeconds(30));
     }
 
+    private CancellationTokenSource? _listenOnly;
+    private Task _listenOnlyTask = Task.CompletedTask;
+
+    /// <summary>
+    /// Only the listener for other processes' signals (PostgreSQL), without the relay's read of the shared queue every
+    /// couple of seconds: whatever changes here then came by a signal. Returns once it listens.
+    /// </summary>
+    public async Task ListenOnlyAsync()
+    {
+        _listenOnly = new CancellationTokenSource();
+        _listenOnlyTask = Service.ListenForOtherProcessesAsync(_listenOnly.Token);
+        await ((PostgresJobStore)Store).Listening.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
     public async Task<JobSnapshot> SubmitAsync(string user, int width = 512, int height = 512, int steps = 4, int count = 1, string prompt = "a red fox")
     {
         var result = await Jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = prompt, Width = width, Height = height, Steps = steps, Count = count } }, new Caller(user));
@@ -266,6 +280,12 @@ public sealed class JobsHost : IAsyncDisposable
             await Worker.StopAsync(CancellationToken.None);
         if (_sharedEventsStarted)
             await _services.GetRequiredService<SharedJobEvents>().StopAsync(CancellationToken.None);
+        if (_listenOnly is not null)
+        {
+            await _listenOnly.CancelAsync();
+            await _listenOnlyTask;
+            _listenOnly.Dispose();
+        }
         await _services.DisposeAsync();
     }
 }
@@ -276,11 +296,14 @@ public sealed class JobsHost : IAsyncDisposable
 /// </summary>
 public sealed class FakeCards(params (FakePipeline Pipeline, IGpuMemoryProbe Probe)[] more) : IGpuCardFactory
 {
+    /// <summary>A further card's model state by its index; absent: ready, with the model loaded.</summary>
+    public Func<int, IModelStatus>? Models { get; init; }
+
     public GpuCard Create(int index, int deviceId)
     {
         var (pipeline, probe) = more[index - 1];
         var memory = new SettableMonitor<VramOptions>(new VramOptions());
-        return new GpuCard(index, deviceId, pipeline, new VramGuard(probe, new FixedFootprint(), memory), probe, new FixedModelStatus());
+        return new GpuCard(index, deviceId, pipeline, new VramGuard(probe, new FixedFootprint(), memory), probe, Models?.Invoke(index) ?? new FixedModelStatus());
     }
 
     private sealed class FixedFootprint : IModelFootprintSource

@@ -124,7 +124,7 @@ public class SeveralCardsTests
     }
 
     [Fact]
-    public async Task ACardWhosePipelineThrowsFailsItsJobWithTheReasonAndTheOtherCardKeepsGoing()
+    public async Task AJobThatFailsForItsOwnReasonOnOneCardFailsWithTheReasonAndTheOtherCardKeepsGoing()
     {
         var first = new FakePipeline();
         var second = new FakePipeline();
@@ -132,7 +132,8 @@ public class SeveralCardsTests
         second.FailWith = _ =>
         {
             failNow.Wait(TimeSpan.FromSeconds(30));
-            return new InvalidOperationException("CUDA failure 999: unspecified launch failure on device 1");
+            // Not a card fault (that would pause the card and run the job elsewhere: CardFaultTests): the job's own failure.
+            return new InvalidOperationException("the prompt's tokens could not be read");
         };
         first.Hold();
         await using var host = await Host(first, second);
@@ -147,7 +148,7 @@ public class SeveralCardsTests
         await host.UntilFinalAsync(broken.Id);
         var failed = Assert.Single(host.Events.Of<JobFailed>());
         Assert.Equal(broken.Id, failed.JobId);
-        Assert.Equal(JobWorker.PipelineFailurePrefix + "CUDA failure 999: unspecified launch failure on device 1", failed.Reason);
+        Assert.Equal(JobWorker.PipelineFailurePrefix + "the prompt's tokens could not be read", failed.Reason);
         Assert.Equal(failed.Reason, (await host.Store.GetJobAsync(broken.Id))!.Error);
 
         // The first card finishes its job after the second card's failure, and goes on taking jobs.

@@ -44,6 +44,18 @@ public sealed class ExecutionProviderTests(OrtFixture fixture)
     }
 
     [Fact]
+    public void ACudaProviderThatCannotStartOnTheCardIsACardFaultNotTheJobs()
+    {
+        Assert.False(CudaRuntimeHere, "This test needs a machine without the CUDA runtime, as CI is.");
+        var model = TestModels.Linear(fixture, "linear_cuda_fault.onnx");
+
+        // ONNX Runtime's own error, as a card with a broken driver or CUDA install gives it when its session is made.
+        var error = Assert.Throws<OnnxRuntimeException>(() => fixture.Runtime.OpenSession(model, new() { Provider = ExecutionProvider.Cuda }));
+
+        Assert.True(OrtFailures.IsCardFault(error), $"{error.ErrorCode}: {error.Message}");
+    }
+
+    [Fact]
     public void AskingForTensorRtWithoutItsLibrariesNamesThem()
     {
         var model = TestModels.Linear(fixture, "linear_trt.onnx");

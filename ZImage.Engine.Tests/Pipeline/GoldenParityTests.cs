@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text.Json;
 using ZImage.Engine.Pipeline;
 using ZImage.Engine.Sampling;
@@ -24,6 +25,16 @@ public sealed class GoldenParityTests(GoldenFixture fixture, Xunit.Abstractions.
 public abstract class GoldenParityChecks<TFixture>(TFixture fixture, Xunit.Abstractions.ITestOutputHelper output) where TFixture : GoldenFixture
 {
     private const double RelativeTolerance = 1e-4;
+
+    [Fact]
+    public void TheModelsWeightsAreTheBytesTheGoldensWereMadeWith()
+    {
+        foreach (var file in fixture.Root.GetProperty("model_files_sha256").EnumerateObject())
+        {
+            var sha256 = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(Path.Combine(fixture.ModelDirectory, file.Name))));
+            Assert.True(file.Value.GetString() == sha256, $"{file.Name}: sha256 {sha256}, the goldens' is {file.Value.GetString()}");
+        }
+    }
 
     [Fact]
     public void TemplatedPromptIdsEqualTheReference()

@@ -16,10 +16,10 @@ public static class Csv
     public static string Line(params string[] fields) => string.Join(',', fields.Select(Field));
 
     /// <summary>
-    /// Records of a CSV text with the 1-based line each starts on (quoted fields may span lines). Null with a message
-    /// naming the line when a quote is left open.
+    /// Records of a CSV text with the 1-based line each starts on (quoted fields may span lines). Null with the line
+    /// whose quote is left open.
     /// </summary>
-    public static (List<(int Line, List<string> Fields)>? Records, string? Error) Parse(string text)
+    public static (List<(int Line, List<string> Fields)>? Records, CsvError? Error) Parse(string text)
     {
         var records = new List<(int, List<string>)>();
         var fields = new List<string>();
@@ -76,10 +76,16 @@ public static class Csv
             }
         }
         if (quoted)
-            return (null, $"line {recordLine}: a quoted field is not closed.");
+            return (null, new CsvError(recordLine, "a quoted field is not closed."));
         fields.Add(field.ToString());
         if (any || fields.Count > 1 || fields[0].Length > 0)
             records.Add((recordLine, fields));
         return (records, null);
     }
+}
+
+/// <summary>Why a CSV text could not be read, and the line where the trouble starts.</summary>
+public sealed record CsvError(int Line, string Message)
+{
+    public override string ToString() => $"line {Line}: {Message}";
 }

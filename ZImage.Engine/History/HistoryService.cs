@@ -37,6 +37,12 @@ public sealed class HistoryService(IPictureStore store, PictureSharing sharing) 
         await sharing.SetAsync(person.UserName, shares, ct);
     }
 
+    public event Action<string> SharingChanged
+    {
+        add => sharing.Changed += value;
+        remove => sharing.Changed -= value;
+    }
+
     public async Task<bool> IsNameInUseAsync(string userName, CancellationToken ct = default)
     {
         return await store.FindOwnerAsync(userName, ct) is not null;

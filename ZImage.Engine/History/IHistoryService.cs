@@ -27,6 +27,12 @@ public interface IHistoryService
     /// <summary>Records the person's choice; History, the picture files and the queue follow it from the next request.</summary>
     Task SetSharingAsync(Caller person, bool shares, CancellationToken ct = default);
 
+    /// <summary>
+    /// Someone's choice to share changed, here or (PostgreSQL) in another studio process: their name. A page showing the
+    /// queue draws it again (a shared prompt appears or goes). Raised on the thread that learnt it; be quick.
+    /// </summary>
+    event Action<string> SharingChanged;
+
     /// <summary>Whether anyone has made a job under this name here (compared as <see cref="Caller.NameComparer"/>).</summary>
     Task<bool> IsNameInUseAsync(string userName, CancellationToken ct = default);
 }

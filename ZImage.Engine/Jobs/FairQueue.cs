@@ -47,7 +47,10 @@ internal sealed class FairQueue<T> where T : notnull
     }
 
     /// <summary>The first item in fair order that <paramref name="canStart"/> accepts (jobs held for memory are passed over).</summary>
-    public bool TryDequeue(Func<T, bool> canStart, out T item)
+    public bool TryDequeue(Func<T, bool> canStart, out T item) => TryDequeue(canStart, out item, out _);
+
+    /// <summary>As above, with where the item stood, so <see cref="PutBack"/> can return it there.</summary>
+    public bool TryDequeue(Func<T, bool> canStart, out T item, out QueuePlace place)
     {
         foreach (var entry in _ordered)
         {
@@ -56,10 +59,25 @@ internal sealed class FairQueue<T> where T : notnull
             RemoveEntry(entry);
             _virtualTime = Math.Max(_virtualTime, entry.StartTag);
             item = entry.Item;
+            place = new QueuePlace(entry.StartTag, entry.FinishTag, entry.Sequence);
             return true;
         }
         item = default!;
+        place = default;
         return false;
+    }
+
+    /// <summary>
+    /// An item taken earlier goes back where it stood (its tags and arrival), ahead of what its owner queued after it:
+    /// the run failed through no fault of the job (a broken card), so it keeps its turn. Its owner's later tags stay.
+    /// </summary>
+    public void PutBack(T item, string user, double cost, QueuePlace place)
+    {
+        var entry = new Entry(item, user, cost, place.StartTag, place.FinishTag, place.Sequence);
+        _byItem.Add(item, entry);
+        _ordered.Add(entry);
+        _lastFinish[user] = Math.Max(_lastFinish.GetValueOrDefault(user), place.FinishTag);
+        _countByUser[user] = CountFor(user) + 1;
     }
 
     public bool Remove(T item)
@@ -87,3 +105,6 @@ internal sealed class FairQueue<T> where T : notnull
             _countByUser[entry.User] = left;
     }
 }
+
+/// <summary>Where an item stood in a <see cref="FairQueue{T}"/>: its virtual start and finish tags and its arrival.</summary>
+internal readonly record struct QueuePlace(double StartTag, double FinishTag, long Sequence);

@@ -37,6 +37,12 @@ public interface IJobStore : IAsyncDisposable
     Task RequeueAsync(string jobId, CancellationToken ct = default);
 
     /// <summary>
+    /// Back to queued after the card running it failed: counts a restart (the same <see cref="JobRecord.Restarts"/> a
+    /// crash counts, so one limit bounds every re-run) and records <paramref name="notice"/>. Only a running job.
+    /// </summary>
+    Task RequeueAfterCardFaultAsync(string jobId, string notice, CancellationToken ct = default);
+
+    /// <summary>
     /// One finished picture of a running job, recorded while the job goes on, so History and the job's watchers see it
     /// before the job ends. The file must already exist: a row never points at a file that is not there. A row the job
     /// already has at that index (an earlier run of it, stopped by a restart) is replaced. Returns the picture's id.

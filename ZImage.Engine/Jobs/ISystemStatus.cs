@@ -1,3 +1,5 @@
+using ZImage.Engine.Pipeline;
+
 namespace ZImage.Engine.Jobs;
 
 /// <summary>What the status bar, /api/v1/system and /metrics show.</summary>
@@ -25,8 +27,13 @@ public sealed record SystemStatusSnapshot(
     long OutOfMemoryCount,
     IReadOnlyDictionary<string, long> ImagesByUser)
 {
-    /// <summary>The measured cold start the next job waits for while the model is not loaded (<see cref="IModelStatus.LoadEstimate"/>).</summary>
+    /// <summary>The first card's measured cold start while its model is not loaded or loading (<see cref="IModelStatus.LoadEstimate"/>).</summary>
     public TimeSpan? ModelLoadEstimate { get; init; }
+    /// <summary>
+    /// The cold start a job submitted now would wait for, from the card that would take it: null when a free card has
+    /// the model loaded or every card is busy (<see cref="JobService.NextJobLoadEstimate"/>).
+    /// </summary>
+    public TimeSpan? NextJobLoadEstimate { get; init; }
     /// <summary>GPU seconds per person since start-up (jobs that ended), for /metrics.</summary>
     public IReadOnlyDictionary<string, double> GpuSecondsByUser { get; init; } = new Dictionary<string, double>();
     /// <summary>Every card this process drives, in worker order; the fields above describe the first.</summary>
@@ -48,13 +55,21 @@ public sealed record CardStatus(
     ModelState ModelState,
     string? ModelDetail,
     CardActivity Activity,
-    JobProgress? Progress);
+    JobProgress? Progress)
+{
+    /// <summary>The card's unresolved fault (no job has succeeded on it since); its pause runs until <see cref="CardFault.RetryAt"/>.</summary>
+    public CardFault? Fault { get; init; }
+}
 
-/// <summary>What a card does now: running a job, loading the model for one, idle with the model loaded, or unloaded.</summary>
+/// <summary>
+/// What a card does now: running a job, loading the model for one, idle with the model loaded, unloaded, or pausing
+/// after a card fault (it takes no job until <see cref="CardFault.RetryAt"/>).
+/// </summary>
 public enum CardActivity
 {
     Idle,
     Running,
     Loading,
     Unloaded,
+    Faulted,
 }

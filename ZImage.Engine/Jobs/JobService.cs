@@ -281,7 +281,11 @@ public sealed class JobService : IJobService
                     continue;
                 bool mine = caller.Owns(other.Job.UserName);
                 var job = mine || caller.IsAdmin ? new JobSnapshot(other.Job) { Progress = other.Progress } : null;
-                entries.Add(new QueueEntry(0, JobStatus.Running, mine, job, null) { Runner = JobRunner.Parse(other.Worker) });
+                entries.Add(new QueueEntry(0, JobStatus.Running, mine, job, null)
+                {
+                    Runner = JobRunner.Parse(other.Worker),
+                    Prompt = PromptFor(caller, other.Job.UserName, other.Job.Request.Prompt),
+                });
             }
             int position = 1;
             foreach (var s in _queue.InOrder())
@@ -293,11 +297,13 @@ public sealed class JobService : IJobService
                 bool mine = caller.Owns(s.UserName);
                 var eta = etas.GetValueOrDefault(s);
                 var job = mine || caller.IsAdmin ? s.Snapshot(pos == 0 ? null : pos, eta.Start, eta.Finish) : null;
-                var prompt = caller.CanSee(s.UserName, _sharing.LastKnown(s.UserName)) ? s.Request.Prompt : null;
-                return new QueueEntry(pos, s.Status, mine, job, eta.Start) { Prompt = prompt };
+                return new QueueEntry(pos, s.Status, mine, job, eta.Start) { Prompt = PromptFor(caller, s.UserName, s.Request.Prompt) };
             }
         }
     }
+
+    /// <summary>A queue line's prompt, when the caller may see it: the owner's choice as this process last learnt it.</summary>
+    private string? PromptFor(Caller caller, string owner, string prompt) => caller.CanSee(owner, _sharing.LastKnown(owner)) ? prompt : null;
 
     public async Task<IReadOnlyList<JobSnapshot>> ListMineAsync(Caller caller, int limit = 50, CancellationToken ct = default)
     {
@@ -416,7 +422,10 @@ public sealed class JobService : IJobService
         // A claimed job was marked running by its claim.
         if (job.Worker is null)
             await _store.MarkStartedAsync(job.Id, job.StartedAt!.Value, CancellationToken.None);
-        _notifier.Publish(new JobStarted(job.Id, job.UserName, _clock.GetUtcNow(), _eta.EstimateRun(job.Request) + (job.Card?.Model.LoadEstimate ?? TimeSpan.Zero)) { Version = job.StartVersion });
+        // The cold start is the card's that took the job: another card's model says nothing about this one.
+        var load = job.Card?.Model.LoadEstimate;
+        _notifier.Publish(new JobStarted(job.Id, job.UserName, _clock.GetUtcNow(), _eta.EstimateRun(job.Request) + (load ?? TimeSpan.Zero))
+            { Version = job.StartVersion, ModelLoad = load });
     }
 
     /// <summary>A denoising step of image <paramref name="imageIndex"/> of the job.</summary>
@@ -460,35 +469,56 @@ public sealed class JobService : IJobService
         });
     }
 
-    private readonly Dictionary<string, long> _signalVersions = new(StringComparer.Ordinal);
+    /// <summary>What this process relayed of a job another process changed.</summary>
+    private sealed class RelayedJob
+    {
+        /// <summary>The newest signal handled.</summary>
+        public long Signal;
+        /// <summary>The last version given to a relayed event of the job.</summary>
+        public long Published;
+        /// <summary>The pictures announced (ids: a re-run after a restart makes new rows, announced again).</summary>
+        public readonly HashSet<long> Pictures = [];
+    }
+
+    private readonly Dictionary<string, RelayedJob> _relayed = new(StringComparer.Ordinal);
 
     // A relayed change carries the database's event counter (rising across all jobs) lifted above any count a job
     // reaches in one process, so a watcher that already saw this process's own events of the job keeps the relayed ones;
     // a job this process claims later counts on from the last relayed version (ClaimNextAsync), for the same reason.
+    // One signal may bring several events (the pictures saved since the last one, then the change): each signal owns
+    // VersionsPerSignal versions, more than a job's pictures (GenerationRequest.MaxCount) plus its change.
     private const long RelayedVersionBase = 1L << 40;
+    private const long VersionsPerSignal = 16;
 
     private long LastRelayedVersion(string jobId)
     {
-        lock (_signalVersions)
-            return _signalVersions.TryGetValue(jobId, out long seen) ? RelayedVersionBase + seen : 0;
+        lock (_relayed)
+            return _relayed.TryGetValue(jobId, out var relayed) ? relayed.Published : 0;
     }
 
     /// <summary>
-    /// Another process changed a job (LISTEN/NOTIFY): read its row (and latest step) and tell this process's subscribers,
-    /// as if it had happened here. Older signals than one already handled for the job are dropped; a queued job wakes the
-    /// idle workers.
+    /// Another process changed a job (LISTEN/NOTIFY): read its row (its pictures, and its latest step) and tell this
+    /// process's subscribers, as if it had happened here: first each picture saved since the last signal, in order, then
+    /// the change. A signal older than one already handled for the job (commits can overtake each other) relays only new
+    /// pictures, never an older state; a queued job wakes the idle workers.
     /// </summary>
     internal async Task OnSharedSignalAsync(string jobId, long version)
     {
         try
         {
-            lock (_signalVersions)
+            RelayedJob? relayed;
+            bool newest;
+            lock (_relayed)
             {
-                if (_signalVersions.TryGetValue(jobId, out long seen) && seen >= version)
-                    return;
-                if (_signalVersions.Count > 10_000)
-                    _signalVersions.Clear();
-                _signalVersions[jobId] = version;
+                if (!_relayed.TryGetValue(jobId, out relayed))
+                {
+                    if (_relayed.Count > 10_000)
+                        _relayed.Clear();
+                    _relayed[jobId] = relayed = new RelayedJob();
+                }
+                newest = version > relayed.Signal;
+                if (newest)
+                    relayed.Signal = version;
             }
             lock (_gate)
             {
@@ -499,32 +529,27 @@ public sealed class JobService : IJobService
             var record = await _store.GetJobAsync(jobId);
             if (record is null)
                 return;
-            // A job another process started or ended: the queue view (every process's running jobs) is read again before
-            // the event goes out, so a page that re-reads the queue on it sees the change.
-            bool listedRunning;
-            lock (_gate)
-                listedRunning = _sharedRunning.Any(r => r.Job.Id == jobId);
-            if ((record.Status == JobStatus.Running) != listedRunning)
-                await RefreshSharedCountsAsync(CancellationToken.None);
-            var now = _clock.GetUtcNow();
-            JobEvent? e = record.Status switch
+            var events = new List<JobEvent>();
+            lock (_relayed)
             {
-                JobStatus.Queued => new JobQueued(record.Id, record.UserName, now, await _shared!.PositionAsync(record.Id) ?? 1, null, record.Notice),
-                JobStatus.Running => await _shared!.ReadProgressAsync(record.Id) is { } p
-                    ? new JobStep(record.Id, record.UserName, now, p.Progress.ImageIndex, p.Progress.ImageCount, p.Progress.Step, p.Progress.TotalSteps,
-                        null, p.PreviewPng is null ? null : new PreviewPicture(PngCodec.Read(new MemoryStream(p.PreviewPng)).Image))
-                    : new JobStarted(record.Id, record.UserName, now, _eta.EstimateRun(record.Request)),
-                JobStatus.Succeeded => new JobSucceeded(record.Id, record.UserName, now, record.ImageIds,
-                    (record.StartedAt ?? record.SubmittedAt) - record.SubmittedAt, (record.FinishedAt ?? now) - (record.StartedAt ?? now), record.Notice),
-                JobStatus.Failed or JobStatus.Interrupted => new JobFailed(record.Id, record.UserName, now, record.Error ?? "Failed.", false),
-                JobStatus.Cancelled => new JobCancelled(record.Id, record.UserName, now,
-                    record.Error is { } text && text.StartsWith("Cancelled by ", StringComparison.Ordinal) ? text[13..].TrimEnd('.') : record.UserName),
-                _ => null,
-            };
+                // Pictures are saved in order and a job's ids are listed by index, so the i-th id is picture i.
+                for (int i = 0; i < record.ImageIds.Count; i++)
+                {
+                    if (relayed.Pictures.Add(record.ImageIds[i]))
+                        events.Add(new JobImageSaved(record.Id, record.UserName, _clock.GetUtcNow(), i, record.Request.Count, record.ImageIds[i]));
+                }
+            }
+            if (newest && await RelayedChangeAsync(record) is { } change)
+                events.Add(change);
             if (record.Status == JobStatus.Queued)
                 WakeWorkers();
-            if (e is not null)
-                _notifier.Publish(e with { Version = RelayedVersionBase + version });
+            foreach (var e in events)
+            {
+                long next;
+                lock (_relayed)
+                    next = relayed.Published = Math.Max(relayed.Published + 1, RelayedVersionBase + version * VersionsPerSignal);
+                _notifier.Publish(e with { Version = next });
+            }
         }
         catch (Exception e)
         {
@@ -532,9 +557,52 @@ public sealed class JobService : IJobService
         }
     }
 
+    /// <summary>The event that says what state another process's job is in now (queued, running with its step, or its end).</summary>
+    private async Task<JobEvent?> RelayedChangeAsync(JobRecord record)
+    {
+        // A job another process started or ended: the queue view (every process's running jobs) is read again before
+        // the event goes out, so a page that re-reads the queue on it sees the change.
+        bool listedRunning;
+        lock (_gate)
+            listedRunning = _sharedRunning.Any(r => r.Job.Id == record.Id);
+        if ((record.Status == JobStatus.Running) != listedRunning)
+            await RefreshSharedCountsAsync(CancellationToken.None);
+        var now = _clock.GetUtcNow();
+        return record.Status switch
+        {
+            JobStatus.Queued => new JobQueued(record.Id, record.UserName, now, await _shared!.PositionAsync(record.Id) ?? 1, null, record.Notice),
+            JobStatus.Running => await _shared!.ReadProgressAsync(record.Id) is { } p
+                ? new JobStep(record.Id, record.UserName, now, p.Progress.ImageIndex, p.Progress.ImageCount, p.Progress.Step, p.Progress.TotalSteps,
+                    null, p.PreviewPng is null ? null : new PreviewPicture(PngCodec.Read(new MemoryStream(p.PreviewPng)).Image))
+                : new JobStarted(record.Id, record.UserName, now, _eta.EstimateRun(record.Request)),
+            JobStatus.Succeeded => new JobSucceeded(record.Id, record.UserName, now, record.ImageIds,
+                (record.StartedAt ?? record.SubmittedAt) - record.SubmittedAt, (record.FinishedAt ?? now) - (record.StartedAt ?? now), record.Notice),
+            JobStatus.Failed or JobStatus.Interrupted => new JobFailed(record.Id, record.UserName, now, record.Error ?? "Failed.", false),
+            JobStatus.Cancelled => new JobCancelled(record.Id, record.UserName, now,
+                record.Error is { } text && text.StartsWith("Cancelled by ", StringComparison.Ordinal) ? text[13..].TrimEnd('.') : record.UserName),
+            _ => null,
+        };
+    }
+
+    /// <summary>
+    /// Another process changed a person's choice to share their pictures: read it again, so this process's queue shows or
+    /// hides their prompts at once (and pages showing it draw it again, <see cref="PictureSharing.Changed"/>).
+    /// </summary>
+    internal async Task OnSharingSignalAsync(string userName)
+    {
+        try
+        {
+            await _sharing.ReadAsync(userName);
+        }
+        catch (Exception e)
+        {
+            _logger.LogWarning(e, "Could not read the sharing choice of {User} that another process changed", userName);
+        }
+    }
+
     /// <summary>Listens for other processes' changes until <paramref name="ct"/>; returns at once on SQLite (one process).</summary>
     internal Task ListenForOtherProcessesAsync(CancellationToken ct) =>
-        _shared is null ? Task.CompletedTask : _shared.ListenAsync(OnSharedSignalAsync, ct);
+        _shared is null ? Task.CompletedTask : _shared.ListenAsync(OnSharedSignalAsync, OnSharingSignalAsync, ct);
 
     /// <summary>
     /// A finished picture's files are written: its row goes in while the job runs on (only while this worker still holds
@@ -602,6 +670,52 @@ public sealed class JobService : IJobService
         }
         await _store.RequeueAsync(job.Id, CancellationToken.None);
         ReturnToQueue(job);
+    }
+
+    /// <summary>
+    /// The card running <paramref name="job"/> failed (<see cref="OrtFailures.IsCardFault"/>) and the job has restarts
+    /// left: back to the queue at its old place with <paramref name="notice"/> and one more restart counted, so another
+    /// card (or this one after its pause) runs it. Its watchers hear that it waits again. A claimed job whose lease was
+    /// lost meanwhile is left to its new holder.
+    /// </summary>
+    internal async Task RequeueAfterCardFaultAsync(JobState job, string notice)
+    {
+        if (job.Worker is not null)
+        {
+            if (!await _shared!.ReleaseAfterCardFaultAsync(job.Id, job.Worker, notice, CancellationToken.None))
+            {
+                LeaseLost(job);
+                return;
+            }
+            Forget(job);
+            int? position = await _shared.PositionAsync(job.Id);
+            long version;
+            lock (_gate)
+                version = ++job.Version;
+            // A worker of this process may claim it again: its events must count on from this one, or watchers here
+            // would drop them as repeats.
+            lock (_relayed)
+            {
+                if (!_relayed.TryGetValue(job.Id, out var relayed))
+                    _relayed[job.Id] = relayed = new RelayedJob();
+                relayed.Published = Math.Max(relayed.Published, version);
+            }
+            _notifier.Publish(new JobQueued(job.Id, job.UserName, _clock.GetUtcNow(), position ?? 1, null, notice) { Version = version });
+            return;
+        }
+        await _store.RequeueAfterCardFaultAsync(job.Id, notice, CancellationToken.None);
+        CancellationTokenSource? ended;
+        lock (_gate)
+        {
+            // Taken before the job is visible again: another worker may take it at once and give it a new one.
+            ended = job.Cancellation;
+            _running.Remove(job);
+            job.BackInQueueAfterCardFault(notice);
+            _queue.PutBack(job, job.UserName, job.Request.Cost, job.Place);
+        }
+        ended?.Dispose();
+        PublishQueueChanges(null);
+        WakeWorkers();
     }
 
     /// <summary>The worker let go of the pipeline for this job after <paramref name="held"/> (recorded when the job ends).</summary>
@@ -694,25 +808,37 @@ public sealed class JobService : IJobService
         {
             ct.ThrowIfCancellationRequested();
             JobState? next = null;
-            bool anyHeld = false;
+            bool anyHeld = false, leftToWarm = false;
             lock (_gate)
             {
+                QueuePlace place = default;
                 if (!_stopping)
                 {
+                    // A card without the model loaded leaves a job to a free card that has it (one job each): nobody waits
+                    // for a load that is not needed, the unloaded card stays free, and the "loading the model" hint and the
+                    // ETAs, which assume this, come true (NextJobLoadEstimate, QueueEtasLocked).
+                    var warm = NeedsLoad(card) ? FreeWorkersLocked().Select(_cards.ForWorker).Where(c => !NeedsLoad(c)).ToList() : [];
                     _queue.TryDequeue(s =>
                     {
-                        if (card.Guard.FitsNow(s.Request, out var reason))
+                        if (!card.Guard.FitsNow(s.Request, out var reason))
                         {
-                            s.HeldReason = null;
-                            return true;
+                            s.HeldReason = reason;
+                            anyHeld = true;
+                            return false;
                         }
-                        s.HeldReason = reason;
-                        anyHeld = true;
-                        return false;
-                    }, out next);
+                        s.HeldReason = null;
+                        if (warm.FindIndex(c => c.Guard.FitsNow(s.Request, out _)) is >= 0 and var taker)
+                        {
+                            warm.RemoveAt(taker);
+                            leftToWarm = true;
+                            return false;
+                        }
+                        return true;
+                    }, out next, out place);
                 }
                 if (next is not null)
                 {
+                    next.Place = place;
                     next.Status = JobStatus.Running;
                     next.StartedAt = _clock.GetUtcNow();
                     next.Cancellation = new CancellationTokenSource();
@@ -730,7 +856,39 @@ public sealed class JobService : IJobService
                 return next;
             if (anyHeld)
                 PublishQueueChanges(null);
-            await _wake.WaitAsync(anyHeld ? TimeSpan.FromMilliseconds(_options.CurrentValue.MemoryHoldPollMilliseconds) : Timeout.InfiniteTimeSpan, ct);
+            // A job left to a warm card is looked at again soon: once that card is busy, this one takes the next.
+            await _wake.WaitAsync(anyHeld || leftToWarm ? TimeSpan.FromMilliseconds(_options.CurrentValue.MemoryHoldPollMilliseconds) : Timeout.InfiniteTimeSpan, ct);
+        }
+    }
+
+    /// <summary>Whether a job this card takes waits for the model to load first (never loaded, or unloaded after idle minutes).</summary>
+    private static bool NeedsLoad(GpuCard card) => card.Model.LoadEstimate is not null;
+
+    /// <summary>The in-process workers running nothing now whose card is not pausing after a fault. Under <see cref="_gate"/>.</summary>
+    private IEnumerable<int> FreeWorkersLocked()
+    {
+        var now = _clock.GetUtcNow();
+        return Enumerable.Range(0, Workers).Where(w => !_running.Any(s => s.WorkerIndex == w) && _cards.ForWorker(w).Health.WaitAt(now) == TimeSpan.Zero);
+    }
+
+    /// <summary>
+    /// The measured cold start a job submitted now would wait for: null when a free card has the model loaded (it takes
+    /// the job: <see cref="TakeNextAsync"/>), when every worker is busy (the card that frees first has the model by then),
+    /// or when no load was measured yet; else the cold start of the free cards, all without the model. What the status
+    /// bar's "loading the model (≈ N s)" shows while nothing is loading.
+    /// </summary>
+    public TimeSpan? NextJobLoadEstimate()
+    {
+        lock (_gate)
+        {
+            TimeSpan? cold = null;
+            foreach (var card in FreeWorkersLocked().Select(_cards.ForWorker))
+            {
+                if (card.Model.LoadEstimate is not { } load)
+                    return null;
+                cold = cold is { } c && c <= load ? c : load;
+            }
+            return cold;
         }
     }
 
@@ -918,6 +1076,9 @@ public sealed class JobService : IJobService
             return;
         var counts = await _shared.CountAsync(ct);
         var running = await _shared.ListRunningAsync(ct);
+        // Their owners' choices decide who sees the prompts: read with the rows, so a missed sharing signal heals here too.
+        foreach (var job in running)
+            _sharing.Remember(job.Job.UserName, job.OwnerShares);
         lock (_gate)
         {
             _sharedCounts = counts;
@@ -992,8 +1153,9 @@ public sealed class JobService : IJobService
     }
 
     /// <summary>
-    /// Simulates the workers over the queue in fair order: each running job frees its worker after
-    /// its measured remaining time, each queued job starts on the first free worker.
+    /// Simulates the workers over the queue in fair order, as <see cref="TakeNextAsync"/> hands jobs out: each running job
+    /// frees its worker after its measured remaining time; each queued job goes to an idle worker if there is one (one
+    /// whose card has the model loaded first), else to the worker that frees first.
     /// </summary>
     private Dictionary<JobState, (TimeSpan? Start, TimeSpan? Finish)> QueueEtasLocked()
     {
@@ -1006,7 +1168,7 @@ public sealed class JobService : IJobService
         foreach (var s in _running)
         {
             var p = s.Progress;
-            var load = p is null ? s.Card?.Model.LoadEstimate ?? TimeSpan.Zero : TimeSpan.Zero;
+            var load = p is null or { ImageIndex: 0, Step: 0 } ? s.Card?.Model.LoadEstimate ?? TimeSpan.Zero : TimeSpan.Zero;
             var remaining = _eta.EstimateRemaining(s.Request, p?.ImageIndex ?? 0, p?.Step ?? 0) + load;
             result[s] = (null, remaining);
             int slot = s.WorkerIndex % workers;
@@ -1015,20 +1177,38 @@ public sealed class JobService : IJobService
             free[slot] = remaining;
             busy[slot] = true;
         }
+        var now = _clock.GetUtcNow();
         for (int w = 0; w < workers; w++)
         {
             var card = _cards.ForWorker(w);
             if (!busy[w] && !_running.Any(s => ReferenceEquals(s.Card, card)))
                 free[w] = card.Model.LoadEstimate ?? TimeSpan.Zero;
+            // A card pausing after a fault takes nothing until its next try: busy until then, not idle.
+            if (!busy[w] && card.Health.WaitAt(now) is var pause && pause > TimeSpan.Zero)
+            {
+                free[w] = pause > free[w] ? pause : free[w];
+                busy[w] = true;
+            }
         }
         foreach (var s in _queue.InOrder())
         {
-            int slot = 0;
-            for (int i = 1; i < free.Length; i++)
+            // An idle worker takes the job at once (paying its card's load, if any); only when none is idle does it wait.
+            int slot = -1;
+            for (int i = 0; i < free.Length; i++)
             {
-                if (free[i] < free[slot])
+                if (!busy[i] && (slot < 0 || free[i] < free[slot]))
                     slot = i;
             }
+            if (slot < 0)
+            {
+                slot = 0;
+                for (int i = 1; i < free.Length; i++)
+                {
+                    if (free[i] < free[slot])
+                        slot = i;
+                }
+            }
+            busy[slot] = true;
             var start = free[slot];
             var finish = start + _eta.EstimateRun(s.Request);
             free[slot] = finish;

@@ -39,6 +39,19 @@ internal sealed class JobState(JobRecord record)
         set => Record = Record with { GpuTime = value };
     }
 
+    /// <summary>
+    /// Back to waiting after its card failed: one more restart counted (the same count as a re-run after a crash), with
+    /// the notice saying why; the pictures it saved stay and are replaced when the re-run makes them again.
+    /// </summary>
+    public void BackInQueueAfterCardFault(string notice)
+    {
+        Record = Record with { Status = JobStatus.Queued, StartedAt = null, Restarts = Record.Restarts + 1, Notice = notice };
+        Progress = null;
+        Card = null;
+        // Announced again as queued, with its position, even where that position did not change.
+        PublishedPosition = 0;
+    }
+
     /// <summary>Records a saved picture's id at its index, so a snapshot of the running job lists the pictures made so far.</summary>
     public void AddImage(int index, long id)
     {
@@ -52,6 +65,8 @@ internal sealed class JobState(JobRecord record)
     /// <summary>The card running it and the in-process worker that took it (status bar, ETAs, queue view); null while queued.</summary>
     public GpuCard? Card { get; set; }
     public int WorkerIndex { get; set; }
+    /// <summary>Where it stood in the in-process queue when a worker took it, so a card fault can return it there.</summary>
+    public QueuePlace Place { get; set; }
     /// <summary>The worker holding this job's lease in the shared queue (PostgreSQL); null for the in-process queue.</summary>
     public string? Worker { get; init; }
     /// <summary>When this process last wrote the job's progress for other processes (Environment.TickCount64).</summary>
@@ -73,6 +88,7 @@ internal sealed class JobState(JobRecord record)
         Progress = Progress,
         EtaStart = etaStart,
         EtaFinish = etaFinish,
+        ModelLoad = Record.Status == JobStatus.Running && Progress is { ImageIndex: 0, Step: 0 } ? Card?.Model.LoadEstimate : null,
         Notice = HeldReason ?? Notice,
         Version = Version,
     };

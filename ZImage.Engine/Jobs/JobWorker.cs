@@ -16,7 +16,7 @@ namespace ZImage.Engine.Jobs;
 /// picture as soon as it is made (file before row) and announcing it and the outcome. A failing job never stops the loop.
 /// On shutdown a running job is stopped and re-queued.
 /// </summary>
-public sealed class JobWorker(JobService jobs, IImageWriter writer, ImageFiles files,
+public sealed partial class JobWorker(JobService jobs, IImageWriter writer, ImageFiles files,
     IOptionsMonitor<JobsOptions> options, TimeProvider clock, ILogger<JobWorker> logger) : BackgroundService
 {
     /// <summary>The reasons a job is recorded with; public so the studio can say them in the person's language.</summary>
@@ -54,6 +54,8 @@ public sealed class JobWorker(JobService jobs, IImageWriter writer, ImageFiles f
     {
         while (!stoppingToken.IsCancellationRequested)
         {
+            if (!await WaitOutCardPauseAsync(worker, stoppingToken))
+                return;
             JobState job;
             try
             {
@@ -136,6 +138,7 @@ public sealed class JobWorker(JobService jobs, IImageWriter writer, ImageFiles f
                 ExceptionDispatchInfo.Throw(late);
             await jobs.CompletedAsync(job, notice, timings!, measured);
             outcome = JobStatus.Succeeded;
+            CardOf(job).Health.Succeeded();
         }
         catch (LeaseLostException)
         {
@@ -164,6 +167,12 @@ public sealed class JobWorker(JobService jobs, IImageWriter writer, ImageFiles f
         {
             await saver.FinishAsync();
             outOfMemory = jobs.IsOutOfMemory(e);
+            if (!outOfMemory && OrtFailures.IsCardFault(e))
+            {
+                // The card failed, not the job: it pauses, and the job runs again elsewhere or fails naming the card.
+                await CardFaultedAsync(job, e, notice);
+                return;
+            }
             if (outOfMemory && !outOfMemoryCounted)
                 jobs.NoteOutOfMemory(job);
             failure = outOfMemory ? OutOfMemoryMessage : e is ImageSaveException ? e.Message : PipelineFailurePrefix + e.Message;

@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace ZImage.Engine.Jobs;
 
 /// <summary>Section <c>ZImage:Jobs</c>; validated at start-up.</summary>
-public sealed class JobsOptions
+public sealed class JobsOptions : IValidatableObject
 {
     public const string Section = "ZImage:Jobs";
 
@@ -57,4 +57,35 @@ public sealed class JobsOptions
     /// <summary>How often a job held for GPU memory re-checks free memory.</summary>
     [Range(50, 60_000)]
     public int MemoryHoldPollMilliseconds { get; set; } = 1000;
+
+    /// <summary>
+    /// After a card fault (its driver or provider failed, not the job) the card takes no job for this long; each further
+    /// fault in a row doubles the pause up to <see cref="CardFaultBackoffMaxSeconds"/>, and a success ends the streak.
+    /// </summary>
+    [Range(1, 3600, ErrorMessage = "ZImage:Jobs:CardFaultBackoffSeconds must be between {1} and {2} seconds.")]
+    public double CardFaultBackoffSeconds { get; set; } = 30;
+
+    /// <summary>The longest pause of a card that keeps failing; it still tries again this often.</summary>
+    [Range(1, 86_400, ErrorMessage = "ZImage:Jobs:CardFaultBackoffMaxSeconds must be between {1} and {2} seconds.")]
+    public double CardFaultBackoffMaxSeconds { get; set; } = 600;
+
+    /// <summary>
+    /// How many times a job whose card failed goes back to the queue (to run on another card, or on this one after its
+    /// pause) before it fails with the card's error. The same count as a re-run after a crash (<see cref="JobRecord.Restarts"/>),
+    /// so a job that breaks every card runs at most this many times more.
+    /// </summary>
+    [Range(0, 10, ErrorMessage = "ZImage:Jobs:CardFaultRetries must be between {1} and {2}.")]
+    public int CardFaultRetries { get; set; } = 2;
+
+    public TimeSpan CardFaultBackoff => TimeSpan.FromSeconds(CardFaultBackoffSeconds);
+
+    public TimeSpan CardFaultBackoffMax => TimeSpan.FromSeconds(CardFaultBackoffMaxSeconds);
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (CardFaultBackoffMaxSeconds < CardFaultBackoffSeconds)
+            yield return new ValidationResult(
+                $"ZImage:Jobs:CardFaultBackoffMaxSeconds ({CardFaultBackoffMaxSeconds}) must be at least ZImage:Jobs:CardFaultBackoffSeconds ({CardFaultBackoffSeconds}): the pause only grows.",
+                [nameof(CardFaultBackoffMaxSeconds)]);
+    }
 }

@@ -2,7 +2,7 @@ using ZImage.Engine.Pipeline;
 
 namespace ZImage.Engine.Jobs;
 
-public sealed class SystemStatus(JobService jobs) : ISystemStatus
+public sealed class SystemStatus(JobService jobs, TimeProvider clock) : ISystemStatus
 {
     public SystemStatusSnapshot GetStatus()
     {
@@ -28,6 +28,7 @@ public sealed class SystemStatus(JobService jobs) : ISystemStatus
             c.ImagesByUser)
         {
             ModelLoadEstimate = jobs.Cards[0].Model.LoadEstimate,
+            NextJobLoadEstimate = jobs.NextJobLoadEstimate(),
             GpuSecondsByUser = jobs.GpuSecondsByUser(),
             Cards = cards,
         };
@@ -39,9 +40,13 @@ public sealed class SystemStatus(JobService jobs) : ISystemStatus
         var model = card.Model.State;
         var (busy, progress) = jobs.RunningOn(card);
         var activity = busy ? model == ModelState.Loading ? CardActivity.Loading : CardActivity.Running
+            : card.Health.WaitAt(clock.GetUtcNow()) > TimeSpan.Zero ? CardActivity.Faulted
             : model == ModelState.Unloaded ? CardActivity.Unloaded : CardActivity.Idle;
         return new CardStatus(card.Index, card.DeviceId, gpu is not null, gpu?.Name ?? "No GPU (CPU mode)",
-            gpu?.TotalBytes ?? 0, gpu?.UsedBytes ?? 0, gpu?.FreeBytes ?? 0, model, card.Model.Detail, activity, busy ? progress : null);
+            gpu?.TotalBytes ?? 0, gpu?.UsedBytes ?? 0, gpu?.FreeBytes ?? 0, model, card.Model.Detail, activity, busy ? progress : null)
+        {
+            Fault = card.Health.Fault,
+        };
     }
 }
 

@@ -12,7 +12,11 @@ namespace ZImage.Engine.Pipeline;
 /// and idle unload), its own VRAM guard and memory probe (NVML's card of the same number), its own model state.
 /// </summary>
 /// <param name="Index">Its place in <see cref="EngineOptions.Devices"/>: worker <c>i</c> runs on card <c>i % count</c>.</param>
-public sealed record GpuCard(int Index, int DeviceId, IImagePipeline Pipeline, IVramGuard Guard, IGpuMemoryProbe Memory, IModelStatus Model);
+public sealed record GpuCard(int Index, int DeviceId, IImagePipeline Pipeline, IVramGuard Guard, IGpuMemoryProbe Memory, IModelStatus Model)
+{
+    /// <summary>Whether it may take its next job, or is pausing after a card fault (docs/scale-out.md).</summary>
+    public CardHealth Health { get; } = new();
+}
 
 /// <summary>Builds the cards after the first (the first is the app's registered pipeline, guard, probe and model status).</summary>
 public interface IGpuCardFactory

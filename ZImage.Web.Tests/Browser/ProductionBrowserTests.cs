@@ -30,7 +30,7 @@ public sealed class ProductionBrowserTests(StudioServer server) : IClassFixture<
         await ann.Page.Locator("input#batch-name, #batch-name input").First.FillAsync("browser batch");
         await ann.Page.Locator("#batch-start").ClickAsync();
 
-        var row = ann.Page.Locator("#batch-table tr[data-batch]").First;
+        var row = ann.Page.Locator("#batch-table [data-batch]").First;
         await Expect(row).ToContainTextAsync("browser batch");
         await Expect(row).ToHaveAttributeAsync("data-status", "finished", new() { Timeout = 60_000 });
         await Expect(row.Locator(".batch-counts")).ToContainTextAsync("4 done");
@@ -53,6 +53,72 @@ public sealed class ProductionBrowserTests(StudioServer server) : IClassFixture<
     }
 
     [Fact]
+    public async Task OnAPhoneInChineseAnUploadedCsvsBadRowsReadInChineseAndTheBatchIsACardThatFits()
+    {
+        server.Pipeline.Unhold();
+        await using var mei = await server.NewPersonAsync(390, 844, "zh-CN");
+        await mei.ArriveAsAsync("Mei");
+        await mei.OpenAsync("/batches");
+        await mei.Page.Locator("#lang-zh").ClickAsync();
+        var folder = Directory.CreateTempSubdirectory("zimage-batch-upload").FullName;
+        try
+        {
+            // The upload button is the page's own, in the page's language (the browser's file button would say "Choose File").
+            await Expect(mei.Page.Locator("#batch-upload")).ToContainTextAsync("上传文件");
+            await Expect(mei.Page.Locator("#batch-format-txt")).ToHaveAttributeAsync("aria-pressed", "true");
+            var bad = Path.Combine(folder, "products.csv");
+            await File.WriteAllTextAsync(bad, "prompt,seed,width\na white mug,1,512\na tote bag,2,500\n");
+            await mei.Page.Locator("#batch-file").SetInputFilesAsync(bad);
+            await Expect(mei.Page.Locator("#batch-upload-note")).ToContainTextAsync("products.csv");
+            await Expect(mei.Page.Locator("#batch-format-csv")).ToHaveAttributeAsync("aria-pressed", "true");
+            await mei.Page.Locator("#batch-start").ClickAsync();
+            await Expect(mei.Page.Locator("#batch-problems")).ToContainTextAsync("第 3 行，width：必须是 16 的整数倍，范围 256 到 2048。");
+            await Expect(mei.Page.Locator("#batch-problems")).Not.ToContainTextAsync("must");
+
+            var good = Path.Combine(folder, "products.txt");
+            await File.WriteAllTextAsync(good, "a white mug\na tote bag with a long descriptive name that must wrap on a phone screen\n");
+            await mei.Page.Locator("#batch-file").SetInputFilesAsync(good);
+            await Expect(mei.Page.Locator("#batch-format-txt")).ToHaveAttributeAsync("aria-pressed", "true");
+            await mei.Page.Locator("#batch-count-2").ClickAsync();
+            await Expect(mei.Page.Locator("#batch-count-2")).ToHaveAttributeAsync("aria-pressed", "true");
+            await mei.Page.Locator("#batch-start").ClickAsync();
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+        var card = mei.Page.Locator("#batch-table [data-batch]").First;
+        await Expect(card).ToHaveAttributeAsync("data-status", "finished", new() { Timeout = 60_000 });
+        await Expect(card.Locator(".batch-counts")).ToContainTextAsync("4 张图片");
+        await card.ScrollIntoViewIfNeededAsync();
+        await Expect(card.Locator(".batch-zip")).ToBeInViewportAsync();
+        Assert.True(await mei.Page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways on a phone");
+        // The card's name, counts and ZIP button are all inside the screen, not in a table that scrolls within itself.
+        foreach (var part in new[] { card, card.Locator(".batch-name"), card.Locator(".batch-counts"), card.Locator(".batch-zip") })
+        {
+            var box = (await part.BoundingBoxAsync())!;
+            Assert.True(box.X >= 0 && box.X + box.Width <= 390, $"{await part.GetAttributeAsync("class")} sticks out of the phone screen: x {box.X}, width {box.Width}");
+        }
+        await mei.ScreenshotAsync("batches-390x844-zh-CN");
+        Assert.Empty(mei.Errors);
+    }
+
+    [Fact]
+    public async Task AnOutOfRangePriceIsNamedWithItsRangeInThePagesLanguageNotBlockedByTheBrowser()
+    {
+        await using var lan = await server.NewPersonAsync(390, 844, "en-US");
+        await lan.ArriveAsAsync("Lan");
+        await lan.OpenAsync("/settings");
+        await lan.Page.Locator("#lang-zh").ClickAsync();
+        await lan.Page.Locator("#price-form").SelectOptionAsync("Energy");
+        await lan.Page.Locator("#price-watts").FillAsync("-5");
+        // The browser's own check of min="0" would stop the save with an English bubble and no field-and-range message.
+        await lan.Page.Locator("form.zi-settings button[type=submit]").ClickAsync();
+        await Expect(lan.Page.Locator("#usage-price .zi-field-error")).ToContainTextAsync("显卡功耗（瓦） 必须在 0 到 100000 之间");
+        Assert.Empty(lan.Errors);
+    }
+
+    [Fact]
     public async Task ARunningBatchIsCancelledFromItsRow()
     {
         await using var bob = await server.NewPersonAsync();
@@ -63,7 +129,7 @@ public sealed class ProductionBrowserTests(StudioServer server) : IClassFixture<
             await bob.OpenAsync("/batches");
             await bob.Page.Locator("textarea#batch-list, #batch-list textarea").First.FillAsync(string.Join('\n', Enumerable.Range(1, 30).Select(i => $"prompt {i}")));
             await bob.Page.Locator("#batch-start").ClickAsync();
-            var row = bob.Page.Locator("#batch-table tr[data-batch]").First;
+            var row = bob.Page.Locator("#batch-table [data-batch]").First;
             await Expect(row).ToHaveAttributeAsync("data-status", "running");
             await row.Locator(".batch-cancel").ClickAsync();
         }
@@ -71,7 +137,7 @@ public sealed class ProductionBrowserTests(StudioServer server) : IClassFixture<
         {
             server.Pipeline.Release();
         }
-        var cancelled = bob.Page.Locator("#batch-table tr[data-batch]").First;
+        var cancelled = bob.Page.Locator("#batch-table [data-batch]").First;
         await Expect(cancelled).ToHaveAttributeAsync("data-status", "cancelled", new() { Timeout = 30_000 });
         await Expect(cancelled.Locator(".batch-counts")).ToContainTextAsync("of 30");
         Assert.Empty(bob.Errors);

@@ -19,16 +19,18 @@ public partial class ComponentTests
         ["ZImage:Engine:Devices:1"] = "1",
     };
 
-    /// <summary>The second card: a fake pipeline (held, so a job it takes stays running) and a 24 GB card with 20 GB used.</summary>
-    private sealed class SecondCard : IGpuCardFactory
+    /// <summary>The second card: a fake pipeline (held, so a job it takes stays running) and a 24 GB card, 20 GB used unless told.</summary>
+    /// <param name="freeGiB">Its free memory: 4 GB (the default) is too little for a job while the first card is free.</param>
+    /// <param name="model">Its model's state: unloaded, with no cold start measured, unless told.</param>
+    private sealed class SecondCard(int freeGiB = 4, IModelStatus? model = null) : IGpuCardFactory
     {
         public FakePipeline Pipeline { get; } = new() { StepTime = TimeSpan.FromMilliseconds(5) };
 
         public GpuCard Create(int index, int deviceId)
         {
-            var probe = new FakeMemoryProbe(new GpuMemoryInfo("Test GPU (simulated)", 24 * FakeMemoryProbe.GiB, 4 * FakeMemoryProbe.GiB, 20 * FakeMemoryProbe.GiB));
+            var probe = new FakeMemoryProbe(new GpuMemoryInfo("Test GPU (simulated)", 24 * FakeMemoryProbe.GiB, freeGiB * FakeMemoryProbe.GiB, (24 - freeGiB) * FakeMemoryProbe.GiB));
             var guard = new VramGuard(probe, new FixedFootprint(), new FixedVram());
-            return new GpuCard(index, deviceId, Pipeline, guard, probe, new FixedModelStatus(ModelState.Unloaded));
+            return new GpuCard(index, deviceId, Pipeline, guard, probe, model ?? new FixedModelStatus(ModelState.Unloaded));
         }
 
         private sealed class FixedFootprint : IModelFootprintSource
@@ -74,6 +76,42 @@ public partial class ComponentTests
         Assert.Contains("本工作室使用 2 块显卡", Decoded(chineseSettings));
         studio.Pipeline.Release();
     }
+
+    [Fact]
+    public async Task ABrokenCardIsShownPausedWithItsNextTryInTheStatusBarAndSettingsInBothLanguages()
+    {
+        var second = new SecondCard(freeGiB: 20);
+        second.Pipeline.FailWith = _ => new ZImage.Engine.Onnx.OnnxRuntimeException(ZImage.Engine.Onnx.OrtErrorCode.EpFail, "CUDA failure 999: unspecified launch failure");
+        await using var studio = await TwoCardStudioAsync(second);
+        studio.Pipeline.Hold();
+        var jobs = studio.Get<IJobService>();
+        foreach (var prompt in new[] { "one", "two" })
+            Assert.True((await jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = prompt, Width = 256, Height = 256, Steps = 4 } }, new Caller("林薇"))).Accepted);
+        // The first card holds one job; the second fails the other and pauses (30 s), its job waiting again.
+        await Eventually.UntilAsync(() => studio.Get<ISystemStatus>().GetStatus().Cards[1].Activity == CardActivity.Faulted, "the second card to pause");
+        var fault = studio.Get<ISystemStatus>().GetStatus().Cards[1].Fault!;
+        string at = fault.RetryAt.ToLocalTime().ToString("T", System.Globalization.CultureInfo.GetCultureInfo("en"));
+
+        var bar = VisibleText(Decoded(await studio.RenderAsync<StatusBar>())).ReplaceLineEndings(" ");
+        Assert.Contains("Card 1: Test GPU (simulated) · 4.3 of 25.8 GB used · paused after a fault", bar);
+        Assert.Contains($"Card 1 failed and takes no job until {at}; waiting jobs go to another card or wait for it.", bar);
+        var settings = Decoded(await studio.RenderAsync<Settings>());
+        Assert.Contains("id=\"settings-card-fault-1\"", settings);
+        // The engine's own words, for whoever can fix the card.
+        Assert.Contains("CUDA failure 999: unspecified launch failure", settings);
+
+        studio.Localizer.SetLanguage(UiLanguage.Chinese);
+        string atZh = fault.RetryAt.ToLocalTime().ToString("T", System.Globalization.CultureInfo.GetCultureInfo("zh-CN"));
+        var chinese = await studio.RenderAsync<StatusBar>();
+        Assert.Contains("出错后已暂停", VisibleText(Decoded(chinese)));
+        Assert.Contains($"显卡 1 出错，{atZh} 之前不接任务", VisibleText(Decoded(chinese)));
+        AssertNoEnglish(WithoutEngineDetails(chinese), "status bar with a paused card");
+        studio.Pipeline.Release();
+    }
+
+    /// <summary>The engine's English sentence behind "Details" is meant to stay English.</summary>
+    private static string WithoutEngineDetails(string html) =>
+        System.Text.RegularExpressions.Regex.Replace(html, "<details class=\"zi-engine-detail.*?</details>", "", System.Text.RegularExpressions.RegexOptions.Singleline);
 
     [Fact]
     public async Task TheQueueSaysWhichCardAndMachineRunEachRunningJobWithoutOthersPrompts()

@@ -20,6 +20,7 @@ public partial class ComponentTests
         { JobStatus.Failed, "Making the pictures failed: Non-zero status code returned while running MatMul node.", "生成图片时出错" },
         { JobStatus.Failed, "Disk full: the pictures were made but there is no space left in the output folder (/srv/out) to save them.", "磁盘已满" },
         { JobStatus.Failed, "The model can't be used: transformer/model.onnx is missing", "模型无法使用" },
+        { JobStatus.Failed, "The graphics card failed: this job ran 3 times and the card failed each time; the last was GPU 1: CUDA failure 999: unspecified launch failure", "每次运行此任务时显卡都出错" },
         { JobStatus.Interrupted, null, "工作室重启" },
         { JobStatus.Failed, "Something nobody foresaw.", "任务因错误而停止" },
     };

@@ -4,6 +4,7 @@ using ZImage.Engine.Jobs;
 using ZImage.Web.Components.Pages;
 using ZImage.Web.Tests.Kit;
 using ZImage.Web.Ui.Generate;
+using ZImage.Web.Ui.I18n;
 
 namespace ZImage.Web.Tests.Components;
 
@@ -142,6 +143,28 @@ public sealed class HistoryActionsTests
         Assert.Contains("确定永久删除 1 张图片", bar);
         Assert.DoesNotContain("Delete", bar);
         Assert.DoesNotContain("favourites", bar);
+    }
+
+    [Fact]
+    public async Task TheDetailNamesThePicturesStyleInThePagesLanguage()
+    {
+        await using var studio = await TestStudio.StartAsync();
+        var jobs = studio.Get<IJobService>();
+        var submitted = (await jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "a pavilion by a lake", Width = 256, Height = 256, Steps = 2, Style = "ink" } }, studio.User.Caller)).Job!;
+        await Eventually.UntilAsync(() => jobs.GetAsync(submitted.Id, studio.User.Caller).Result?.Status == JobStatus.Succeeded, "job done");
+        var image = Stored(studio, (await jobs.GetAsync(submitted.Id, studio.User.Caller))!.ImageIds[0])!;
+        await using var bunit = studio.Bunit();
+
+        studio.Localizer.SetLanguage(UiLanguage.Chinese);
+        var page = bunit.Render<ZImage.Web.Components.Shared.ImageDetail>(p => p.Add(d => d.Image, image));
+        Assert.Equal(("国风水墨", "ink"), (page.Find("#detail-style").TextContent, page.Find("#detail-style").GetAttribute("data-style")));
+        studio.Localizer.SetLanguage(UiLanguage.English);
+        page.Render();
+        Assert.Equal("Ink painting (Guofeng)", page.Find("#detail-style").TextContent);
+
+        // A style no preset has any more (a team preset removed since) still says what was used: its id.
+        var gone = image with { Parameters = image.Parameters with { Style = "spring-sale" } };
+        Assert.Equal("spring-sale", bunit.Render<ZImage.Web.Components.Shared.ImageDetail>(p => p.Add(d => d.Image, gone)).Find("#detail-style").TextContent);
     }
 
     private static ImageRecord? Stored(TestStudio studio, long id) => studio.Get<IHistoryService>().GetImageAsync(id).Result;

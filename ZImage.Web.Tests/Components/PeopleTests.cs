@@ -130,6 +130,31 @@ public sealed partial class PeopleTests
     }
 
     [Fact]
+    public async Task ThePromptOfSomeoneWhoStopsSharingLeavesTheQueueOnAnotherPersonsOpenPageAtOnce()
+    {
+        await using var studio = await TestStudio.StartAsync(userName: "Lin");
+        studio.Pipeline.Hold();
+        var jobs = studio.Get<IJobService>();
+        var history = studio.Get<IHistoryService>();
+        var kai = new Caller("Kai", SharesByDefault: true);
+        await history.SetSharingAsync(kai, shares: true);
+        var job = (await jobs.SubmitAsync(new JobRequest { Settings = new() { Prompt = "kai's kettle", Width = 256, Height = 256, Steps = 2 } }, kai)).Job!;
+        await Eventually.UntilAsync(() => jobs.GetAsync(job.Id, kai).Result?.Status == JobStatus.Running, "kai's job to start");
+        await using var bunit = studio.Bunit();
+        var page = bunit.Render<Generate>();
+        page.WaitForAssertion(() => Assert.Contains("kai's kettle", page.Find("#queue .zi-queue-shared").TextContent));
+
+        await history.SetSharingAsync(kai, shares: false);
+
+        // No job moved meanwhile: the page draws the queue again because the choice changed.
+        page.WaitForAssertion(() => Assert.Empty(page.FindAll("#queue .zi-queue-shared")));
+        Assert.DoesNotContain("kai's kettle", page.Find("#queue").TextContent);
+        await history.SetSharingAsync(kai, shares: true);
+        page.WaitForAssertion(() => Assert.Contains("kai's kettle", page.Find("#queue .zi-queue-shared").TextContent));
+        studio.Pipeline.Release();
+    }
+
+    [Fact]
     public async Task RemovingFavouritesInBulkTouchesExactlyTheSelectedPictures()
     {
         await using var studio = await TestStudio.StartAsync();

@@ -63,6 +63,7 @@ public static class ApiSetup
         v1.MapTokenEndpoints();
         Usage.UsageEndpoints.MapUsageEndpoints(v1);
         Batches.BatchEndpoints.MapBatchEndpoints(v1);
+        Styles.StyleEndpoints.MapStyleEndpoints(v1);
         v1.MapGet("/system", SystemEndpoint.Get).WithTags("Operations")
             .WithSummary("GPU, VRAM, model state, execution providers and the queue.");
         v1.MapGet("/me", (HttpContext http, IOptions<ApiOptions> options) =>

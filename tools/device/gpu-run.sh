@@ -10,6 +10,8 @@
 #   .dev/app.tar.xz               dotnet publish ZImage.Web and then ZImage.Tools -c Release -r linux-x64
 #                                 --self-contained false -o DIR (one folder: the studio for install-model, the tools for
 #                                 the rest), without models/, wwwroot/ and libonnxruntime*.so (ONNX Runtime comes in the carry folders)
+#   .dev/tiny-checkpoint          the tiny checkpoint, written from models/self-test-tiny by the test named in
+#                                 ZImage.Engine.Tests/Fixtures/tiny-checkpoint/README.md (only its sha256 sums are committed)
 #   .dev/zx/zsrc/src              the official Tongyi-MAI/Z-Image src/ (fetched, never committed)
 #   .dev/zx/ref/                  ../shared/reference/torch_reference_timing.py
 #   .dev/run/gpu-run.sh           this file
@@ -18,7 +20,7 @@
 #   make      (.carry/c6 .dev/c1 .dev/run) unpacks .NET into its own folder and starts, in the background, the
 #             full-size random-weight bf16 checkpoint in the official layout (bench make, 36 + 30 layers)
 #   copy N    (.carry/cN .dev/run) one part of the CUDA provider into /tmp/carry
-#   checks    (.carry/c5 .dev/app.tar.xz .dev/zx .dev/run) unpack.sh; ort-check on CUDA; idle unload on the tiny
+#   checks    (.carry/c5 .dev/app.tar.xz .dev/zx .dev/tiny-checkpoint .dev/run) unpack.sh; ort-check on CUDA; idle unload on the tiny
 #             model with the real clock (1 minute); then, once the checkpoint is written, the C# install of it in the
 #             background under /usr/bin/time -v; meanwhile python -m tools.export and tools.export.golden on the tiny
 #             checkpoint
@@ -86,7 +88,7 @@ checks)
   (setsid nohup bash -c "source /tmp/env.sh; timev dotnet $app install-model --from $ckpt --out $full --vae-dtype fp16 \
       --provider $provider --cache /tmp/hub-cache; echo install-exit \$?" > /tmp/install.log 2>&1 < /dev/null &)
   mkdir -p /tmp/stub && echo 'import logging; logger = logging.getLogger("loguru")' > /tmp/stub/loguru.py
-  rm -rf /tmp/tinyckpt && cp -r ZImage.Engine.Tests/Fixtures/tiny-checkpoint /tmp/tinyckpt && mkdir -p /tmp/tinyckpt/tokenizer \
+  rm -rf /tmp/tinyckpt && cp -r .dev/tiny-checkpoint /tmp/tinyckpt && mkdir -p /tmp/tinyckpt/tokenizer \
       && cp "$tok" /tmp/tinyckpt/tokenizer/tokenizer.json
   {
     echo "== python -m tools.export, tiny checkpoint vs models/self-test-tiny"

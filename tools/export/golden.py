@@ -4,7 +4,8 @@ python -m tools.export.golden --checkpoint TINY_CKPT --reference-src Z-Image/src
     --model-folder models/self-test-tiny --out ZImage.Engine.Tests/Fixtures/golden-tiny \
     --tokenizer-golden ZImage.Engine.Tests/Fixtures/tokenizer/qwen3-golden-hf.json
 
-TINY_CKPT is ZImage.Engine.Tests/Fixtures/tiny-checkpoint with tokenizer/tokenizer.json placed beside its config
+TINY_CKPT is the tiny checkpoint written from models/self-test-tiny as ZImage.Engine.Tests/Fixtures/tiny-checkpoint/
+README.md says (its files' sha256 are committed there), with tokenizer/tokenizer.json placed beside its config
 (the build's copy); --model-folder is the folder the C# installer made from it (byte-identical to
 models/self-test-tiny, which the installer tests check), recorded here only by its files' sha256.
 

@@ -41,6 +41,9 @@ public sealed class BatchListTests
         Assert.Equal(["fine"], lines.Select(l => l.Prompt));
         Assert.Equal([(3, "prompt"), (4, "seed"), (5, "width")], problems.Select(p => (p.Line, p.Field)));
         Assert.Contains("multiple of 16", problems[2].Message);
+        // The rule and its numbers, for a page to say the same in the person's language.
+        Assert.Equal(["required", "range", "side"], problems.Select(p => p.Rule));
+        Assert.Equal([16, 256, 2048], problems[2].Args);
     }
 
     [Fact]
@@ -51,7 +54,7 @@ public sealed class BatchListTests
         var (_, missing) = BatchList.ParseCsv("negative\nblur\n");
         Assert.Equal((1, "prompt"), (missing.Single().Line, missing.Single().Field));
         var (_, open) = BatchList.ParseCsv("prompt\n\"never closed\n");
-        Assert.Contains("line 2", open.Single().Message);
+        Assert.Equal((2, "unclosedQuote"), (open.Single().Line, open.Single().Rule));
     }
 
     [Fact]

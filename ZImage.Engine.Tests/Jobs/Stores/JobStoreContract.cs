@@ -155,6 +155,28 @@ public abstract partial class JobStoreContract : IAsyncLifetime
     }
 
     [StoreFact]
+    public async Task AJobWhoseCardFailedWaitsAgainWithARestartCountedAndTheNoticeAndAQueuedJobIsLeftAlone()
+    {
+        await Store.InsertJobAsync(Job("j1"));
+        await Store.InsertJobAsync(Job("j2"));
+        await Store.MarkStartedAsync("j1", T0);
+
+        await Store.RequeueAfterCardFaultAsync("j1", "GPU 1 failed while making these pictures; the job was queued again to run on a working card.");
+        await Store.RequeueAfterCardFaultAsync("j2", "not running, so nothing to take back");
+
+        var requeued = (await Store.GetJobAsync("j1"))!;
+        Assert.Equal((JobStatus.Queued, (DateTimeOffset?)null, 1), (requeued.Status, requeued.StartedAt, requeued.Restarts));
+        Assert.StartsWith("GPU 1 failed", requeued.Notice);
+        var untouched = (await Store.GetJobAsync("j2"))!;
+        Assert.Equal((JobStatus.Queued, 0, (string?)null), (untouched.Status, untouched.Restarts, untouched.Notice));
+
+        // Each fault counts: the same count a crash adds to, so one limit bounds every re-run.
+        await Store.MarkStartedAsync("j1", T0.AddMinutes(1));
+        await Store.RequeueAfterCardFaultAsync("j1", "GPU 0 failed while making these pictures; the job was queued again to run on a working card.");
+        Assert.Equal(2, (await Store.GetJobAsync("j1"))!.Restarts);
+    }
+
+    [StoreFact]
     public async Task HistoryFiltersByPersonTextSizeDateAndFavouritesAndPages()
     {
         await Store.InsertJobAsync(Job("fox", prompt: "a red fox in snow", count: 2));

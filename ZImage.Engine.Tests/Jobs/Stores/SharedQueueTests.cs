@@ -26,7 +26,7 @@ public sealed class SharedQueueTests : IAsyncLifetime
         Directory.Delete(_pictures, recursive: true);
     }
 
-    private async Task<JobsHost> StudioAsync(Dictionary<string, string?>? extra = null, IGpuCardFactory? cards = null)
+    private async Task<JobsHost> StudioAsync(Dictionary<string, string?>? extra = null, IGpuCardFactory? cards = null, FakePipeline? pipeline = null)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -40,7 +40,7 @@ public sealed class SharedQueueTests : IAsyncLifetime
         };
         foreach (var (k, v) in extra ?? [])
             settings[k] = v;
-        var host = await JobsHost.StartAsync(JobsHost.NewRoot(), settings: settings, cards: cards);
+        var host = await JobsHost.StartAsync(JobsHost.NewRoot(), pipeline, settings: settings, cards: cards);
         _hosts.Add(host);
         return host;
     }
@@ -140,6 +140,100 @@ public sealed class SharedQueueTests : IAsyncLifetime
         Assert.Contains(seen, u => u.Event is JobStep { Step: 1, TotalSteps: 4 });
         Assert.IsType<JobSucceeded>(seen[^1].Event);
         Assert.Equal(seen.Select(u => u.Version).Order(), seen.Select(u => u.Version));
+    }
+
+    [StoreFact]
+    public async Task APersonWatchingHereGetsEachPictureOfTheirJobThatAnotherStudioRunsInOrderAndBeforeItsEnd()
+    {
+        var first = await StudioAsync();
+        var second = await StudioAsync();
+        await first.StartSharedEventsAsync();
+        await second.Pipeline.HoldStepsAsync();
+        await second.StartWorkerAsync();
+        var job = await first.SubmitAsync("ann", steps: 2, count: 3);
+
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var seen = new System.Collections.Concurrent.ConcurrentQueue<JobUpdate>();
+        var watching = Task.Run(async () =>
+        {
+            await foreach (var update in first.Jobs.WatchJobAsync(job.Id, new Caller("ann"), deadline.Token))
+                seen.Enqueue(update);
+        });
+        // What the Generate page reads: all of the person's jobs.
+        var seenByPage = new List<JobEvent>();
+        var pageWatching = Task.Run(async () =>
+        {
+            await foreach (var update in first.Jobs.WatchMineAsync(new Caller("ann"), deadline.Token))
+            {
+                if (update.Event is { } e && e.JobId == job.Id)
+                    seenByPage.Add(e);
+                if (update.Event is JobSucceeded)
+                    break;
+            }
+        });
+
+        // Picture 1's two steps: it reaches the watcher here while the other studio still waits to make picture 2.
+        second.Pipeline.ReleaseSteps(2);
+        await UntilAsync(() => Task.FromResult(seen.Any(u => u.Event is JobImageSaved)), "picture 1 to be relayed");
+        Assert.Equal(0, seen.Select(u => u.Event).OfType<JobImageSaved>().Single().ImageIndex);
+        Assert.Equal(JobStatus.Running, (await first.Store.GetJobAsync(job.Id))!.Status);
+
+        second.Pipeline.Unhold();
+        await watching;
+        await pageWatching;
+        Assert.Equal([0, 1, 2], seenByPage.OfType<JobImageSaved>().Select(p => p.ImageIndex));
+        Assert.IsType<JobSucceeded>(seenByPage[^1]);
+
+        var updates = seen.ToList();
+        var pictures = updates.Select(u => u.Event).OfType<JobImageSaved>().ToList();
+        Assert.Equal([0, 1, 2], pictures.Select(p => p.ImageIndex));
+        Assert.All(pictures, p => Assert.Equal(3, p.ImageCount));
+        // The same pictures the studio running the job announced, and the end lists them: it comes last.
+        Assert.Equal(second.Events.Of<JobImageSaved>().Where(e => e.JobId == job.Id).Select(e => e.ImageId), pictures.Select(p => p.ImageId));
+        var end = Assert.IsType<JobSucceeded>(updates[^1].Event);
+        Assert.Equal(end.ImageIds, pictures.Select(p => p.ImageId));
+        Assert.Equal(updates.Select(u => u.Version).Distinct().Order(), updates.Select(u => u.Version));
+        // Each one is served here, as History serves any picture: its row, its file in the shared folder.
+        foreach (var picture in pictures)
+            Assert.True(File.Exists((await first.History.GetImageAsync(picture.ImageId))!.FilePath));
+    }
+
+    [StoreFact]
+    public async Task ASharingChoiceChangedInOneStudioShowsOrHidesThePersonsPromptInAnotherStudiosQueueAtOnce()
+    {
+        var first = await StudioAsync();
+        var second = await StudioAsync();
+        // Signals only: the second studio's read of the running jobs every couple of seconds is not what makes it change.
+        await second.ListenOnlyAsync();
+        var heard = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        second.History.SharingChanged += heard.Enqueue;
+        second.Pipeline.Hold();
+        await second.StartWorkerAsync();
+        var job = await first.SubmitAsync("ann", prompt: "ann's lighthouse");
+        await second.Events.UntilAsync(() => second.Events.Of<JobStep>().Any(e => e.JobId == job.Id), "the second studio to run ann's job");
+        var teammate = new Caller("cat", SharesByDefault: true);
+        string? PromptTheTeammateSees() => Assert.Single(second.Jobs.ListQueue(teammate)).Prompt;
+
+        await first.History.SetSharingAsync(new Caller("ann"), shares: true);
+        await UntilAsync(() => Task.FromResult(PromptTheTeammateSees() == "ann's lighthouse"), "ann's prompt to show in the second studio's queue");
+
+        await first.History.SetSharingAsync(new Caller("ANN"), shares: false);
+        await UntilAsync(() => Task.FromResult(PromptTheTeammateSees() is null), "ann's prompt to go from the second studio's queue");
+        // Still hers to see, and pages showing the queue were told to draw it again.
+        Assert.Equal("ann's lighthouse", Assert.Single(second.Jobs.ListQueue(new Caller("ann"))).Job!.Request.Prompt);
+        Assert.Contains("ann", heard, StringComparer.OrdinalIgnoreCase);
+
+        await first.History.SetSharingAsync(new Caller("ann"), shares: true);
+        await UntilAsync(() => Task.FromResult(PromptTheTeammateSees() == "ann's lighthouse"), "ann's prompt to show again");
+
+        // A studio that heard no signal (its listener was away) learns the choice with its read of the running jobs.
+        var third = await StudioAsync();
+        await third.Service.RefreshSharedCountsAsync(CancellationToken.None);
+        Assert.Equal("ann's lighthouse", Assert.Single(third.Jobs.ListQueue(teammate)).Prompt);
+        await first.History.SetSharingAsync(new Caller("ann"), shares: false);
+        await third.Service.RefreshSharedCountsAsync(CancellationToken.None);
+        Assert.Null(Assert.Single(third.Jobs.ListQueue(teammate)).Prompt);
+        second.Pipeline.Release();
     }
 
     [StoreFact]
@@ -243,6 +337,79 @@ public sealed class SharedQueueTests : IAsyncLifetime
     }
 
     [StoreFact]
+    public async Task AJobWhoseCardFailedIsReleasedOnlyByItsHolderKeepsItsPlaceAndCountsARestart()
+    {
+        var studio = await StudioAsync();
+        var queue = (ISharedJobQueue)studio.Store;
+        var first = await studio.SubmitAsync("ann", prompt: "first");
+        var second = await studio.SubmitAsync("ann", prompt: "second");
+        var now = DateTimeOffset.UtcNow;
+        Assert.Equal(first.Id, (await queue.ClaimAsync("broken", now, now.AddSeconds(30), _ => true))!.Id);
+
+        Assert.False(await queue.ReleaseAfterCardFaultAsync(first.Id, "someone-else", "GPU 9 failed"));
+        Assert.True(await queue.ReleaseAfterCardFaultAsync(first.Id, "broken", "GPU 1 failed while making these pictures"));
+
+        var record = (await studio.Store.GetJobAsync(first.Id))!;
+        Assert.Equal((JobStatus.Queued, 1, "GPU 1 failed while making these pictures"), (record.Status, record.Restarts, record.Notice));
+        // Same tags: it is still ahead of the job its owner queued after it.
+        Assert.Equal(first.Id, (await queue.ClaimAsync("healthy", now, now.AddSeconds(30), _ => true))!.Id);
+        Assert.Equal(second.Id, (await queue.ClaimAsync("healthy-2", now, now.AddSeconds(30), _ => true))!.Id);
+    }
+
+    [StoreFact]
+    public async Task WhenOneStudiosCardIsBrokenTheOtherStudioMakesEveryPictureAndNoneFails()
+    {
+        var broken = await StudioAsync();
+        broken.Pipeline.FailWith = _ => new ZImage.Engine.Onnx.OnnxRuntimeException(ZImage.Engine.Onnx.OrtErrorCode.EpFail, "CUDA failure 999: unspecified launch failure");
+        var healthy = await StudioAsync();
+        var jobs = new List<string>();
+        for (int i = 0; i < 6; i++)
+            jobs.Add((await broken.SubmitAsync(new[] { "ann", "bob" }[i % 2], 256, 256, prompt: $"job {i}")).Id);
+
+        // The broken studio starts first, fails its first job's run and pauses (30 s); then the healthy one starts.
+        await broken.StartWorkerAsync();
+        await UntilAsync(() => Task.FromResult(broken.Cards[0].Health.Fault is not null), "the broken card to pause");
+        await healthy.StartWorkerAsync();
+        await UntilAsync(async () => (await JobsAsync()).All(j => j.Status == "Succeeded"), "every job to succeed");
+
+        Assert.Single(broken.Pipeline.Started);
+        Assert.Equal(6, healthy.Pipeline.Started.Count);
+        var victim = jobs[int.Parse(broken.Pipeline.Started.Single().Prompt["job ".Length..])];
+        Assert.Equal(1, (await healthy.Store.GetJobAsync(victim))!.Restarts);
+        Assert.Equal(CardActivity.Faulted, broken.Status.GetStatus().Cards[0].Activity);
+    }
+
+    [StoreFact]
+    public async Task APersonWatchingAJobWhoseCardFailedSeesItWaitAgainThenRunAndSucceedOnTheOtherCardOfTheSameStudio()
+    {
+        var healthy = new FakePipeline();
+        var broken = new FakePipeline { FailWith = _ => new ZImage.Engine.Onnx.OnnxRuntimeException(ZImage.Engine.Onnx.OrtErrorCode.EpFail, "CUDA failure 999") };
+        healthy.Hold();
+        var studio = await StudioAsync(new() { ["ZImage:Engine:Devices:0"] = "0", ["ZImage:Engine:Devices:1"] = "1" }, new FakeCards((broken, new FakeMemoryProbe(null))), healthy);
+        await studio.StartWorkerAsync();
+        var busy = await studio.SubmitAsync("ann", 256, 256, prompt: "keeps the healthy card busy");
+        await studio.Events.UntilAsync(() => healthy.Started.Count == 1, "the healthy card to hold a job");
+        var job = await studio.SubmitAsync("bob", 256, 256, prompt: "watched");
+        var seen = new List<string>();
+        var watching = Task.Run(async () =>
+        {
+            await foreach (var update in studio.Jobs.WatchJobAsync(job.Id, new Caller("bob")))
+                seen.Add(update.Event?.GetType().Name ?? update.Snapshot!.Status.ToString());
+        });
+
+        await studio.Events.UntilAsync(() => broken.Started.Count == 1 && studio.Cards[1].Health.Fault is not null, "the broken card to fail the watched job");
+        healthy.Release();
+        await watching.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // Each step of the story reaches the watcher: the second run's events are not dropped as repeats of the first's.
+        int requeued = seen.LastIndexOf(nameof(JobQueued));
+        Assert.True(requeued >= 0, string.Join(", ", seen));
+        Assert.Equal([nameof(JobStarted), nameof(JobStep)], seen.Skip(requeued + 1).Take(2));
+        Assert.Equal(nameof(JobSucceeded), seen[^1]);
+        Assert.Equal(JobStatus.Succeeded, (await studio.Store.GetJobAsync(busy.Id))!.Status);
+    }
+
+    [StoreFact]
     public async Task ALeaseThatRunsOutTwiceMarksTheJobInterrupted()
     {
         var studio = await StudioAsync();
@@ -313,6 +480,10 @@ public sealed class SharedQueueTests : IAsyncLifetime
         Assert.Equal((0, JobStatus.Running, false), (bobsLine.Position, bobsLine.Status, bobsLine.IsMine));
         Assert.Null(bobsLine.Job);
         Assert.Equal(new JobRunner(Environment.MachineName, otherCard.Started.IsEmpty ? 0 : 1), bobsLine.Runner);
+        // Its prompt follows the one picture rule, as for a job this studio runs: ann never chose, so a team studio's
+        // teammate sees it and an accounts studio's person does not.
+        Assert.Null(bobsLine.Prompt);
+        Assert.Equal("ann's secret prompt", Assert.Single(first.Jobs.ListQueue(new Caller("cat", SharesByDefault: true))).Prompt);
         var annsLine = Assert.Single(first.Jobs.ListQueue(new Caller("ann")));
         Assert.True(annsLine.IsMine);
         Assert.Equal((job.Id, "ann's secret prompt"), (annsLine.Job!.Id, annsLine.Job.Request.Prompt));

@@ -12,7 +12,7 @@ public sealed class CheckpointConverterTests : IDisposable
 
     public void Dispose() => _temp.Delete(recursive: true);
 
-    private string Checkpoint() => TinyCheckpoint.CopyWithTokenizer(Path.Combine(_temp.FullName, "checkpoint"));
+    private string Checkpoint() => TinyCheckpoint.WriteWithTokenizer(Path.Combine(_temp.FullName, "checkpoint"));
 
     private string ModelDir => Path.Combine(_temp.FullName, "models", "tiny");
 
@@ -148,6 +148,7 @@ public sealed class CheckpointConverterTests : IDisposable
     {
         // The official checkpoint has a float32 transformer beside a bfloat16 text encoder and VAE.
         var checkpoint = Checkpoint();
+        var float32 = TinyCheckpoint.WriteWithTokenizer(Path.Combine(_temp.FullName, "float32"));
         foreach (var shard in Directory.GetFiles(Path.Combine(checkpoint, "text_encoder"), "*.safetensors")
                      .Concat(Directory.GetFiles(Path.Combine(checkpoint, "vae"), "*.safetensors")))
             TinyCheckpoint.RewriteTensors(shard, (_, values) => values, dtype: "BF16");
@@ -157,7 +158,7 @@ public sealed class CheckpointConverterTests : IDisposable
         // bf16 widens exactly: the fp32 folder holds the bf16-rounded values; the float32 transformer is untouched
         var graph = OnnxFileReader.Read(Path.Combine(ModelDir, "text_encoder", "model.onnx"));
         var embedding = OnnxFileReader.Floats(graph.Initializers.Single(i => i.Name == "embed_tokens.weight"), Path.Combine(ModelDir, "text_encoder", "model.onnx.data"));
-        using (var original = new CheckpointPart(Path.Combine(TinyCheckpoint.FixtureDirectory, "text_encoder"), stripPrefix: "model."))
+        using (var original = new CheckpointPart(Path.Combine(float32, "text_encoder"), stripPrefix: "model."))
         {
             var expected = original.Get("embed_tokens.weight").ToArray().Select(v => WeightCodec.Bf16ToSingle(WeightCodec.ToBf16Bits(v))).ToArray();
             Assert.Equal(expected, embedding);

@@ -28,7 +28,7 @@ public class ConvertedTinyModelFixture : GoldenFixture
     private static string Convert(ConvertOptions options, out string root)
     {
         root = System.IO.Directory.CreateTempSubdirectory("zimage-converted-golden-").FullName;
-        var checkpoint = TinyCheckpoint.CopyWithTokenizer(Path.Combine(root, "tiny-checkpoint"));
+        var checkpoint = TinyCheckpoint.WriteWithTokenizer(Path.Combine(root, "tiny-checkpoint"));
         var model = Path.Combine(root, "model");
         new CheckpointConverter().ConvertAsync(checkpoint, model, options, null, CancellationToken.None).GetAwaiter().GetResult();
         return model;

@@ -22,7 +22,7 @@ public sealed class EndToEndInstallTests : IDisposable
     [Fact]
     public async Task TheTinyOfficialCheckpointBecomesAWorkingActiveModel()
     {
-        var checkpoint = TinyCheckpoint.CopyWithTokenizer(Path.Combine(_root, "tiny-checkpoint"));
+        var checkpoint = TinyCheckpoint.WriteWithTokenizer(Path.Combine(_root, "tiny-checkpoint"));
         var target = Path.Combine(_root, "models", "tiny");
         var activator = new RecordingActivator();
         var service = Service(activator);

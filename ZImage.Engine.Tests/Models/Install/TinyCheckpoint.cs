@@ -6,22 +6,24 @@ using Json = ZImage.Engine.Models.Install.ManifestWriter.Json;
 namespace ZImage.Engine.Tests.Models.Install;
 
 /// <summary>
-/// The tiny checkpoint of Fixtures/tiny-checkpoint, in the official Z-Image-Turbo layout, derived from the committed
-/// self-test model (models/self-test-tiny) by undoing the export's weight mapping: MatMul weights transposed back to
-/// torch's [out, in], pad tokens and group-norm affines reshaped back, everything else as stored (the tiny model is
-/// fp32, so no overflow scale to undo). The two tensors the export never reads (the text encoder's last layer and
-/// final norm) get deterministic values. See the fixture's README for why it is derived and not generated.
+/// The tiny checkpoint in the official Z-Image-Turbo layout, derived from the committed self-test model
+/// (models/self-test-tiny) by undoing the export's weight mapping: MatMul weights transposed back to torch's [out, in],
+/// pad tokens and group-norm affines reshaped back, everything else as stored (the tiny model is fp32, so no overflow
+/// scale to undo). The two tensors the export never reads (the text encoder's last layer and final norm) get
+/// deterministic values. Only its sha256 sums are committed (Fixtures/tiny-checkpoint/SHA256SUMS): the weights are the
+/// self-test model's, so a second copy would only double the checkout. See the fixture's README for why it is derived.
 /// </summary>
 internal static class TinyCheckpoint
 {
-    public static string FixtureDirectory => Path.Combine(AppContext.BaseDirectory, "Fixtures", "tiny-checkpoint");
+    /// <summary>The sha256 of every file of the checkpoint the golden reference read (sha256sum's format, paths relative to it).</summary>
+    public static string RecordedSums => Path.Combine(AppContext.BaseDirectory, "Fixtures", "tiny-checkpoint", "SHA256SUMS");
 
     public static string SelfTestModelDirectory => Path.Combine(AppContext.BaseDirectory, "models", "self-test-tiny");
 
-    /// <summary>The committed fixture copied to <paramref name="destination"/> with the real tokenizer.json beside its config, ready to convert.</summary>
-    public static string CopyWithTokenizer(string destination)
+    /// <summary>The checkpoint written to <paramref name="destination"/> with the real tokenizer.json beside its config, ready to convert.</summary>
+    public static string WriteWithTokenizer(string destination)
     {
-        CopyTree(FixtureDirectory, destination);
+        Derive(SelfTestModelDirectory, destination);
         File.Copy(Path.Combine(SelfTestModelDirectory, "tokenizer", "tokenizer.json"), Path.Combine(destination, "tokenizer", "tokenizer.json"));
         return destination;
     }
@@ -41,15 +43,6 @@ internal static class TinyCheckpoint
                     kept.Add(SafetensorsTensor.FromArray(entry.Name, dtype, entry.Shape, changed));
             }
         SafetensorsWriter.Write(path, kept);
-    }
-
-    public static void CopyTree(string source, string destination)
-    {
-        foreach (var dir in Directory.GetDirectories(source, "*", SearchOption.AllDirectories))
-            Directory.CreateDirectory(Path.Combine(destination, Path.GetRelativePath(source, dir)));
-        Directory.CreateDirectory(destination);
-        foreach (var file in Directory.GetFiles(source, "*", SearchOption.AllDirectories))
-            File.Copy(file, Path.Combine(destination, Path.GetRelativePath(source, file)));
     }
 
     /// <summary>Writes the checkpoint (without tokenizer.json, which is never committed) into <paramref name="outDir"/>.</summary>

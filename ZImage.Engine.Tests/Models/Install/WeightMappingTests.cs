@@ -66,7 +66,7 @@ public sealed class WeightMappingTests(OrtFixture ort) : IDisposable
     [Fact]
     public async Task AnFp16InstallDividesExactlyTheWeightsTheOverflowScaleNamesAndShrinksTheEpsAfterThem()
     {
-        var checkpoint = TinyCheckpoint.CopyWithTokenizer(Path.Combine(_temp.FullName, "tiny"));
+        var checkpoint = TinyCheckpoint.WriteWithTokenizer(Path.Combine(_temp.FullName, "tiny"));
         var model = Path.Combine(_temp.FullName, "fp16");
         await new CheckpointConverter().ConvertAsync(checkpoint, model, new ConvertOptions(WeightDtype.Fp16, WeightDtype.Fp32), null, CancellationToken.None);
 
@@ -108,7 +108,7 @@ public sealed class WeightMappingTests(OrtFixture ort) : IDisposable
     [Fact]
     public async Task ConvolutionsKeepTorchsLayoutAndPadTokensAndGroupNormsAreOnlyReshaped()
     {
-        var checkpoint = TinyCheckpoint.CopyWithTokenizer(Path.Combine(_temp.FullName, "tiny"));
+        var checkpoint = TinyCheckpoint.WriteWithTokenizer(Path.Combine(_temp.FullName, "tiny"));
         var model = Path.Combine(_temp.FullName, "fp32");
         await new CheckpointConverter().ConvertAsync(checkpoint, model, new ConvertOptions(WeightDtype.Fp32, WeightDtype.Fp32), null, CancellationToken.None);
 

@@ -5,9 +5,20 @@ namespace ZImage.Engine.Jobs.Batches;
 /// <summary>One prompt of a batch list as written: its 1-based line and the columns it gave (null: not given).</summary>
 public sealed record BatchLine(int Line, string Prompt, string? Negative = null, long? Seed = null, int? Width = null, int? Height = null, string? Style = null);
 
-/// <summary>A bad row: its line, the field (column) and a sentence naming the rule.</summary>
+/// <summary>
+/// A bad row: its line (0: the batch as a whole), the field (column) and a sentence naming the rule. <see cref="Rule"/>
+/// and <see cref="Args"/> let a UI say the same in the person's language, as <see cref="ValidationProblem"/>'s do (the
+/// engine's rules range, side, tooLong, required and choice, and the list's own: unclosedQuote, emptyCsv, unknownColumn,
+/// noPromptColumn, extraFields, noPrompts, tooManyPrompts, tooManyJobs).
+/// </summary>
 public sealed record BatchLineProblem(int Line, string Field, string Message)
 {
+    public string Rule { get; init; } = "";
+    public IReadOnlyList<object> Args { get; init; } = [];
+
+    /// <summary>An engine rule's problem, found on this line.</summary>
+    public static BatchLineProblem Of(int line, ValidationProblem p) => new(line, p.Field, p.Message) { Rule = p.Rule, Args = p.Args };
+
     public override string ToString() => $"line {Line}, {Field}: {Message}";
 }
 
@@ -39,7 +50,7 @@ public static class BatchList
             if (prompt.Length == 0 || prompt.StartsWith('#'))
                 continue;
             if (prompt.Length > GenerationLimits.MaxPromptChars)
-                problems.Add(new(i + 1, "prompt", $"the prompt must be at most {GenerationLimits.MaxPromptChars:N0} characters (got {prompt.Length:N0})."));
+                problems.Add(PromptTooLong(i + 1, prompt));
             else
                 lines.Add(new BatchLine(i + 1, prompt));
         }
@@ -50,19 +61,19 @@ public static class BatchList
     {
         var (records, error) = Csv.Parse((text ?? "").TrimStart('\uFEFF'));
         if (records is null)
-            return ([], [new(0, "csv", error!)]);
+            return ([], [new(error!.Line, "csv", error.Message) { Rule = "unclosedQuote" }]);
         if (records.Count == 0)
-            return ([], [new(1, "prompt", "the list is empty: write a header row (prompt, negative, seed, width, height, style) and one row per prompt.")]);
+            return ([], [new(1, "prompt", "the list is empty: write a header row (prompt, negative, seed, width, height, style) and one row per prompt.") { Rule = "emptyCsv", Args = [ColumnList] }]);
         var problems = new List<BatchLineProblem>();
         var (headerLine, header) = records[0];
         var names = header.Select(h => h.Trim().ToLowerInvariant()).ToList();
         for (int c = 0; c < names.Count; c++)
         {
             if (!Columns.Contains(names[c]))
-                problems.Add(new(headerLine, names[c].Length == 0 ? $"column {c + 1}" : names[c], $"unknown column; the columns are {string.Join(", ", Columns)}."));
+                problems.Add(new(headerLine, names[c].Length == 0 ? $"column {c + 1}" : names[c], $"unknown column; the columns are {ColumnList}.") { Rule = "unknownColumn", Args = [ColumnList] });
         }
         if (!names.Contains("prompt"))
-            problems.Add(new(headerLine, "prompt", $"the header row must name a prompt column (columns: {string.Join(", ", Columns)})."));
+            problems.Add(new(headerLine, "prompt", $"the header row must name a prompt column (columns: {ColumnList}).") { Rule = "noPromptColumn", Args = [ColumnList] });
         if (problems.Count > 0)
             return ([], problems);
 
@@ -75,20 +86,24 @@ public static class BatchList
                 return c < 0 || c >= fields.Count || fields[c].Trim().Length == 0 ? null : fields[c].Trim();
             }
             if (fields.Count > names.Count)
-                problems.Add(new(line, $"column {names.Count + 1}", $"the row has {fields.Count} fields but the header names {names.Count}."));
+                problems.Add(new(line, $"column {names.Count + 1}", $"the row has {fields.Count} fields but the header names {names.Count}.") { Rule = "extraFields", Args = [fields.Count, names.Count] });
             int before = problems.Count;
             var prompt = Get("prompt");
             if (prompt is null)
-                problems.Add(new(line, "prompt", "the prompt is required and must not be blank."));
+                problems.Add(new(line, "prompt", "the prompt is required and must not be blank.") { Rule = "required" });
             else if (prompt.Length > GenerationLimits.MaxPromptChars)
-                problems.Add(new(line, "prompt", $"the prompt must be at most {GenerationLimits.MaxPromptChars:N0} characters (got {prompt.Length:N0})."));
+                problems.Add(PromptTooLong(line, prompt));
             long? seed = null;
             if (Get("seed") is { } s)
             {
                 if (long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v is >= GenerationLimits.MinSeed and <= GenerationLimits.MaxSeed)
                     seed = v;
                 else
-                    problems.Add(new(line, "seed", $"seed must be a whole number between {GenerationLimits.MinSeed} and {GenerationLimits.MaxSeed} (got '{s}')."));
+                    problems.Add(new(line, "seed", $"seed must be a whole number between {GenerationLimits.MinSeed} and {GenerationLimits.MaxSeed} (got '{s}').")
+                    {
+                        Rule = "range",
+                        Args = [GenerationLimits.MinSeed, GenerationLimits.MaxSeed],
+                    });
             }
             int? Side(string column)
             {
@@ -97,7 +112,11 @@ public static class BatchList
                 if (int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v)
                     && v is >= GenerationLimits.MinSide and <= GenerationLimits.MaxSide && v % GenerationLimits.SideMultiple == 0)
                     return v;
-                problems.Add(new(line, column, $"{column} must be a multiple of {GenerationLimits.SideMultiple} between {GenerationLimits.MinSide} and {GenerationLimits.MaxSide} (got '{raw}')."));
+                problems.Add(new(line, column, $"{column} must be a multiple of {GenerationLimits.SideMultiple} between {GenerationLimits.MinSide} and {GenerationLimits.MaxSide} (got '{raw}').")
+                {
+                    Rule = "side",
+                    Args = [GenerationLimits.SideMultiple, GenerationLimits.MinSide, GenerationLimits.MaxSide],
+                });
                 return null;
             }
             var width = Side("width");
@@ -108,12 +127,21 @@ public static class BatchList
         return Finish(lines, problems);
     }
 
+    private static string ColumnList => string.Join(", ", Columns);
+
+    private static BatchLineProblem PromptTooLong(int line, string prompt) =>
+        new(line, "prompt", $"the prompt must be at most {GenerationLimits.MaxPromptChars:N0} characters (got {prompt.Length:N0}).")
+        {
+            Rule = "tooLong",
+            Args = [GenerationLimits.MaxPromptChars],
+        };
+
     private static (IReadOnlyList<BatchLine>, IReadOnlyList<BatchLineProblem>) Finish(List<BatchLine> lines, List<BatchLineProblem> problems)
     {
         if (lines.Count == 0 && problems.Count == 0)
-            problems.Add(new(1, "prompt", "the list has no prompts."));
+            problems.Add(new(1, "prompt", "the list has no prompts.") { Rule = "noPrompts" });
         if (lines.Count > MaxLines)
-            problems.Add(new(lines[MaxLines].Line, "prompt", $"a batch holds at most {MaxLines:N0} prompts (got {lines.Count:N0})."));
+            problems.Add(new(lines[MaxLines].Line, "prompt", $"a batch holds at most {MaxLines:N0} prompts (got {lines.Count:N0}).") { Rule = "tooManyPrompts", Args = [MaxLines] });
         return (lines, problems);
     }
 }
@@ -134,7 +162,11 @@ public static class BatchPlan
         var items = new List<BatchItem>();
         var problems = new List<BatchLineProblem>();
         if (picturesPerPrompt is < GenerationLimits.MinCount or > GenerationLimits.MaxCount)
-            return ([], [new(0, "picturesPerPrompt", $"picturesPerPrompt must be between {GenerationLimits.MinCount} and {GenerationLimits.MaxCount} (got {picturesPerPrompt}).")]);
+            return ([], [new(0, "picturesPerPrompt", $"picturesPerPrompt must be between {GenerationLimits.MinCount} and {GenerationLimits.MaxCount} (got {picturesPerPrompt}).")
+            {
+                Rule = "range",
+                Args = [GenerationLimits.MinCount, GenerationLimits.MaxCount],
+            }]);
         foreach (var line in lines)
         {
             IReadOnlyList<string> lineStyles = line.Style is { } own ? [own] : styles.Count > 0 ? styles : [""];
@@ -153,16 +185,16 @@ public static class BatchPlan
                 var (styled, problem) = applyStyle(settings);
                 if (problem is not null)
                 {
-                    problems.Add(new(line.Line, "style", problem.Message));
+                    problems.Add(BatchLineProblem.Of(line.Line, problem));
                     continue;
                 }
                 foreach (var p in styled.Validate())
-                    problems.Add(new(line.Line, p.Field, p.Message));
+                    problems.Add(BatchLineProblem.Of(line.Line, p));
                 items.Add(new BatchItem(line.Line, styled, line.Seed is null ? SeedPolicy.Random : SeedPolicy.Fixed));
             }
         }
         if (items.Count > MaxJobs)
-            problems.Add(new(0, "styles", $"a batch makes at most {MaxJobs:N0} jobs (prompts × styles; got {items.Count:N0})."));
+            problems.Add(new(0, "styles", $"a batch makes at most {MaxJobs:N0} jobs (prompts × styles; got {items.Count:N0}).") { Rule = "tooManyJobs", Args = [MaxJobs] });
         return (problems.Count == 0 ? items : [], problems);
     }
 }

@@ -20,19 +20,29 @@ public sealed record BatchSnapshot(string Id, string UserName, string Name, Batc
     /// <summary>Jobs ended (any outcome) of all jobs: 0..1.</summary>
     public double Fraction => Total == 0 ? 1 : (double)(Succeeded + Failed + Cancelled) / Total;
 
+    /// <summary>Each failed job's line and the engine's reason (English), for a page to word in the person's language.</summary>
+    public IReadOnlyList<BatchFailure> Failures { get; init; } = [];
+
     /// <summary>The counts from the items' states, as stored or as the feeding process holds them.</summary>
     public static BatchSnapshot Of(StoredBatch b)
     {
         var items = b.Items;
         int Count(BatchItemState state) => items.Count(i => i.State == state);
-        IEnumerable<string> errors = items.Where(i => i.State == BatchItemState.Failed && i.Error is not null).Select(i => $"line {i.Item.Line}: {i.Error}");
+        var failures = items.Where(i => i.State == BatchItemState.Failed && i.Error is not null).Select(i => new BatchFailure(i.Item.Line, i.Error!)).ToList();
+        IEnumerable<string> errors = failures.Select(f => $"line {f.Line}: {f.Reason}");
         return new BatchSnapshot(b.Id, b.UserName, b.Name, b.Status, items.Count,
             items.Count(i => i.JobId is not null || i.State == BatchItemState.Failed),
             Count(BatchItemState.Succeeded), Count(BatchItemState.Failed), Count(BatchItemState.Cancelled), items.Sum(i => i.Pictures.Count),
             b.CreatedAt, b.FinishedAt, [.. items.Select(i => i.Item)], [.. items.Select(i => i.JobId)], [.. items.Select(i => i.Pictures)],
-            [.. b.Error is null ? errors : errors.Append(b.Error)]);
+            [.. b.Error is null ? errors : errors.Append(b.Error)])
+        {
+            Failures = failures,
+        };
     }
 }
+
+/// <summary>A batch job that failed: the list line it came from and the engine's reason.</summary>
+public sealed record BatchFailure(int Line, string Reason);
 
 public sealed record BatchSubmitResult(BatchSnapshot? Batch, RefusalKind Refusal, IReadOnlyList<ValidationProblem> Problems)
 {

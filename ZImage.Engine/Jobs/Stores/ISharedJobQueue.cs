@@ -46,6 +46,12 @@ public interface ISharedJobQueue
     Task ReleaseAsync(string jobId, string worker, CancellationToken ct = default);
 
     /// <summary>
+    /// Back to queued at its old place after <paramref name="worker"/>'s card failed, counting a restart and recording
+    /// <paramref name="notice"/> (<see cref="IJobStore.RequeueAfterCardFaultAsync"/>), if still held; false when it is not.
+    /// </summary>
+    Task<bool> ReleaseAfterCardFaultAsync(string jobId, string worker, string notice, CancellationToken ct = default);
+
+    /// <summary>
     /// Cancels a queued job (its owner's tag rolls back as in <see cref="FairQueue{T}"/>), or asks the worker running it
     /// to stop (it sees the request with its next heartbeat).
     /// </summary>
@@ -68,14 +74,19 @@ public interface ISharedJobQueue
     Task<(JobProgress Progress, byte[]? PreviewPng)?> ReadProgressAsync(string jobId, CancellationToken ct = default);
 
     /// <summary>
-    /// Calls <paramref name="onSignal"/> with (job id, version) for every change another process signals (LISTEN/NOTIFY),
-    /// until <paramref name="ct"/> is cancelled. Versions increase across the whole database. A lost connection is reopened.
+    /// Calls <paramref name="onJobSignal"/> with (job id, version) for every change of a job another process signals
+    /// (LISTEN/NOTIFY), and <paramref name="onSharingSignal"/> with the name of a person whose choice to share their pictures
+    /// another process changed, in the order they were sent, until <paramref name="ct"/> is cancelled. Versions increase
+    /// across the whole database. A lost connection is reopened.
     /// </summary>
-    Task ListenAsync(Func<string, long, Task> onSignal, CancellationToken ct);
+    Task ListenAsync(Func<string, long, Task> onJobSignal, Func<string, Task> onSharingSignal, CancellationToken ct);
 }
 
-/// <summary>A job some worker runs now: its row, the worker holding it (<see cref="JobRunner.Name"/>) and its latest step.</summary>
-public sealed record RunningJob(JobRecord Job, string Worker, JobProgress? Progress);
+/// <summary>
+/// A job some worker runs now: its row, the worker holding it (<see cref="JobRunner.Name"/>), its latest step, and its
+/// owner's choice to share their pictures (null: never chosen), which decides who sees its prompt in the queue.
+/// </summary>
+public sealed record RunningJob(JobRecord Job, string Worker, JobProgress? Progress, bool? OwnerShares);
 
 public enum AdmitOutcome { Admitted, UserQueueFull, QueueFull }
 

@@ -14,6 +14,9 @@ public sealed partial class PostgresJobStore : IJobStore, IPictureStore, ITiming
     /// <summary>NOTIFY channel: a job changed (payload <c>process|job id|version</c>); the receiver reads the row.</summary>
     public const string Channel = "zimage_jobs";
 
+    /// <summary>NOTIFY channel: a person's choice to share their pictures changed (payload <c>process|name</c>); the receiver reads it.</summary>
+    public const string SharingChannel = "zimage_sharing";
+
     /// <summary>This store's name in signals, so a process skips its own (process ids repeat across machines).</summary>
     private readonly string _instance = Guid.NewGuid().ToString("N")[..12];
 
@@ -183,26 +186,26 @@ public sealed partial class PostgresJobStore : IJobStore, IPictureStore, ITiming
         return ids.Count;
     }
 
-    public async Task<long> AddClaimedImageAsync(string jobId, string worker, NewImage image, CancellationToken ct = default)
-    {
-        await using var c = await _source.OpenConnectionAsync(ct);
-        await using var t = await c.BeginTransactionAsync(ct);
-        // The same row lock as the completion: a worker whose lease ran out adds nothing to a job another worker runs.
-        string? holder = await ScalarOrNullAsync<string>(c, t, "SELECT worker FROM jobs WHERE id = @id AND status = 'Running' FOR UPDATE", ct, ("id", jobId));
-        if (holder != worker)
-            throw new LeaseLostException(jobId);
-        // No change signal: other processes relay a job's steps and end, not its pictures (docs/jobs.md).
-        var id = await InsertImageAsync(c, t, jobId, image, ct);
-        await t.CommitAsync(ct);
-        return id;
-    }
+    public Task<long> AddClaimedImageAsync(string jobId, string worker, NewImage image, CancellationToken ct = default) =>
+        AddImageAsync(jobId, worker, image, ct);
 
-    public async Task<long> AddImageAsync(string jobId, NewImage image, CancellationToken ct = default)
+    public Task<long> AddImageAsync(string jobId, NewImage image, CancellationToken ct = default) => AddImageAsync(jobId, null, image, ct);
+
+    /// <summary>A picture's row while its job runs (only while <paramref name="worker"/>, when given, holds the job), and a signal.</summary>
+    private async Task<long> AddImageAsync(string jobId, string? worker, NewImage image, CancellationToken ct)
     {
         await using var c = await _source.OpenConnectionAsync(ct);
         await using var t = await c.BeginTransactionAsync(ct);
-        // No change signal: other processes relay a job's steps and end, not its pictures (docs/jobs.md).
+        if (worker is not null)
+        {
+            // The same row lock as the completion: a worker whose lease ran out adds nothing to a job another worker runs.
+            string? holder = await ScalarOrNullAsync<string>(c, t, "SELECT worker FROM jobs WHERE id = @id AND status = 'Running' FOR UPDATE", ct, ("id", jobId));
+            if (holder != worker)
+                throw new LeaseLostException(jobId);
+        }
         var id = await InsertImageAsync(c, t, jobId, image, ct);
+        // Other processes relay the picture to their watchers (on any signal of a job they read its pictures).
+        await NotifyAsync(c, t, jobId, ct);
         await t.CommitAsync(ct);
         return id;
     }
@@ -305,6 +308,22 @@ public sealed partial class PostgresJobStore : IJobStore, IPictureStore, ITiming
         await t.CommitAsync(ct);
     }
 
+    public async Task<bool> ReleaseAfterCardFaultAsync(string jobId, string worker, string notice, CancellationToken ct = default)
+    {
+        await using var c = await _source.OpenConnectionAsync(ct);
+        await using var t = await c.BeginTransactionAsync(ct);
+        // The tags stay, so the job keeps its turn; the lease check makes a worker that lost the job change nothing.
+        int changed = await ExecAsync(c, t, """
+            UPDATE jobs SET status = 'Queued', started_at = NULL, worker = NULL, lease_until = NULL, restarts = restarts + 1, notice = @notice
+            WHERE id = @id AND worker = @w AND status = 'Running'
+            """, ct, ("id", jobId), ("w", worker), ("notice", notice));
+        if (changed == 0)
+            return false;
+        await NotifyAsync(c, t, jobId, ct);
+        await t.CommitAsync(ct);
+        return true;
+    }
+
     public async Task MarkStartedAsync(string jobId, DateTimeOffset at, CancellationToken ct = default)
     {
         await using var c = await _source.OpenConnectionAsync(ct);
@@ -315,6 +334,15 @@ public sealed partial class PostgresJobStore : IJobStore, IPictureStore, ITiming
     {
         await using var c = await _source.OpenConnectionAsync(ct);
         await ExecAsync(c, null, "UPDATE jobs SET status = 'Queued', started_at = NULL, worker = NULL, lease_until = NULL WHERE id = @id AND status = 'Running'", ct, ("id", jobId));
+    }
+
+    public async Task RequeueAfterCardFaultAsync(string jobId, string notice, CancellationToken ct = default)
+    {
+        await using var c = await _source.OpenConnectionAsync(ct);
+        await ExecAsync(c, null, """
+            UPDATE jobs SET status = 'Queued', started_at = NULL, worker = NULL, lease_until = NULL, restarts = restarts + 1, notice = @notice
+            WHERE id = @id AND status = 'Running'
+            """, ct, ("id", jobId), ("notice", notice));
     }
 
     public async Task<SharedCancel> CancelAsync(string jobId, string by, DateTimeOffset at, CancellationToken ct = default)
@@ -382,7 +410,7 @@ public sealed partial class PostgresJobStore : IJobStore, IPictureStore, ITiming
     {
         await using var c = await _source.OpenConnectionAsync(ct);
         await using var cmd = Command(c, null, $"""
-            SELECT {StoreRows.JobColumns}, {ImageIdsSql}, j.worker, p.image_index, p.image_count, p.step, p.steps
+            SELECT {StoreRows.JobColumns}, {ImageIdsSql}, j.worker, p.image_index, p.image_count, p.step, p.steps, u.shares_pictures
             FROM jobs j JOIN users u ON u.id = j.user_id LEFT JOIN job_progress p ON p.job_id = j.id
             WHERE j.status = 'Running' ORDER BY j.started_at, j.seq
             """);
@@ -391,7 +419,7 @@ public sealed partial class PostgresJobStore : IJobStore, IPictureStore, ITiming
         while (await r.ReadAsync(ct))
         {
             var progress = r.IsDBNull(25) ? null : new JobProgress(r.GetInt32(25), r.GetInt32(26), r.GetInt32(27), r.GetInt32(28), null);
-            list.Add(new RunningJob(StoreRows.ReadJob(r), r.IsDBNull(24) ? "" : r.GetString(24), progress));
+            list.Add(new RunningJob(StoreRows.ReadJob(r), r.IsDBNull(24) ? "" : r.GetString(24), progress, r.IsDBNull(29) ? null : r.GetInt32(29) != 0));
         }
         return list;
     }
@@ -512,10 +540,14 @@ public sealed partial class PostgresJobStore : IJobStore, IPictureStore, ITiming
     public async Task SetSharingAsync(string userName, bool shares, CancellationToken ct = default)
     {
         await using var c = await _source.OpenConnectionAsync(ct);
-        await ExecAsync(c, null, """
+        await using var t = await c.BeginTransactionAsync(ct);
+        await ExecAsync(c, t, """
             INSERT INTO users(name, created_at, shares_pictures) VALUES (@n, @t, @s)
             ON CONFLICT ((lower(name))) DO UPDATE SET shares_pictures = EXCLUDED.shares_pictures
             """, ct, ("n", userName), ("t", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), ("s", shares ? 1 : 0));
+        // Other processes' queues show this person's prompts by the choice they last read: they read it again at commit.
+        await ExecAsync(c, t, "SELECT pg_notify(@channel, @payload)", ct, ("channel", SharingChannel), ("payload", $"{_instance}|{userName}"));
+        await t.CommitAsync(ct);
     }
 
     public ValueTask DisposeAsync() => _source.DisposeAsync();
@@ -610,29 +642,35 @@ public sealed partial class PostgresJobStore : IJobStore, IPictureStore, ITiming
     /// <summary>Completes once <see cref="ListenAsync"/> receives signals (tests wait for it before causing any).</summary>
     internal Task Listening => _listening.Task;
 
-    public async Task ListenAsync(Func<string, long, Task> onSignal, CancellationToken ct)
+    public async Task ListenAsync(Func<string, long, Task> onJobSignal, Func<string, Task> onSharingSignal, CancellationToken ct)
     {
         while (!ct.IsCancellationRequested)
         {
             try
             {
                 await using var c = _source.CreateConnection();
-                var signals = System.Threading.Channels.Channel.CreateUnbounded<(string, long)>();
+                // A job's signal carries its version; a sharing signal (no version) the person's name.
+                var signals = System.Threading.Channels.Channel.CreateUnbounded<(string Key, long? Version)>();
                 c.Notification += (_, e) =>
                 {
-                    var parts = e.Payload.Split('|');
-                    if (parts.Length == 3 && parts[0] != _instance && long.TryParse(parts[2], out long version))
-                        signals.Writer.TryWrite((parts[1], version));
+                    int cut = e.Payload.IndexOf('|');
+                    if (cut < 0 || e.Payload.AsSpan(0, cut).SequenceEqual(_instance))
+                        return;
+                    string rest = e.Payload[(cut + 1)..];
+                    if (e.Channel == SharingChannel)
+                        signals.Writer.TryWrite((rest, null));
+                    else if (rest.LastIndexOf('|') is > 0 and var bar && long.TryParse(rest.AsSpan(bar + 1), out long version))
+                        signals.Writer.TryWrite((rest[..bar], version));
                 };
                 await c.OpenAsync(ct);
-                await using (var listen = new NpgsqlCommand($"LISTEN {Channel}", c))
+                await using (var listen = new NpgsqlCommand($"LISTEN {Channel}; LISTEN {SharingChannel}", c))
                     await listen.ExecuteNonQueryAsync(ct);
                 _listening.TrySetResult();
                 // Handlers run outside the connection's callback, which must not issue commands on it.
                 var handling = Task.Run(async () =>
                 {
-                    await foreach (var (job, version) in signals.Reader.ReadAllAsync(CancellationToken.None))
-                        await onSignal(job, version);
+                    await foreach (var (key, version) in signals.Reader.ReadAllAsync(CancellationToken.None))
+                        await (version is { } v ? onJobSignal(key, v) : onSharingSignal(key));
                 }, CancellationToken.None);
                 try
                 {

@@ -149,6 +149,10 @@ public sealed partial class SqliteJobStore : IJobStore, IPictureStore, ITimingSt
     public Task RequeueAsync(string jobId, CancellationToken ct = default) => WriteAsync(c =>
         Exec(c, null, "UPDATE jobs SET status = 'Queued', started_at = NULL WHERE id = $id AND status = 'Running'", ("$id", jobId)), ct);
 
+    public Task RequeueAfterCardFaultAsync(string jobId, string notice, CancellationToken ct = default) => WriteAsync(c =>
+        Exec(c, null, "UPDATE jobs SET status = 'Queued', started_at = NULL, restarts = restarts + 1, notice = $notice WHERE id = $id AND status = 'Running'",
+            ("$id", jobId), ("$notice", notice)), ct);
+
     public async Task<long> AddImageAsync(string jobId, NewImage image, CancellationToken ct = default)
     {
         long id = 0;

@@ -83,7 +83,7 @@ public static class BatchEndpoints
         });
         if (problems.Count > 0)
             return ApiProblems.Validation([.. problems.Select(p => new ValidationProblem(p.Line > 0 ? $"line {p.Line}: {p.Field}" : p.Field, p.ToString()))]);
-        var result = await service.SubmitAsync(string.IsNullOrWhiteSpace(b.Name) ? $"{items.Count} jobs" : b.Name.Trim(), items, http.Caller(), http.RequestAborted);
+        var result = await service.SubmitAsync(string.IsNullOrWhiteSpace(b.Name) ? (items.Count == 1 ? "1 job" : $"{items.Count} jobs") : b.Name.Trim(), items, http.Caller(), http.RequestAborted);
         if (!result.Accepted)
             return ApiProblems.Refusal(new SubmitResult(null, result.Refusal, result.Problems));
         return Results.Accepted($"/api/v1/batches/{result.Batch!.Id}", BatchDto.From(result.Batch));

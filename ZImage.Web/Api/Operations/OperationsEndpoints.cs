@@ -103,6 +103,9 @@ public static class OperationsEndpoints
         p.Family("zimage_card_busy", "gauge", "1 while the card runs a job (loading the model included), per card.");
         foreach (var card in s.Cards)
             p.Sample("zimage_card_busy", card.Activity is CardActivity.Running or CardActivity.Loading ? 1 : 0, ("device", Device(card)));
+        p.Family("zimage_card_faulted", "gauge", "1 while the card pauses after a card fault (its driver or provider failed) and takes no job, per card.");
+        foreach (var card in s.Cards)
+            p.Sample("zimage_card_faulted", card.Activity == CardActivity.Faulted ? 1 : 0, ("device", Device(card)));
         p.Family("zimage_oom_total", "counter", "Out-of-memory failures since start-up.").Sample("zimage_oom_total", s.OutOfMemoryCount);
         p.Family("zimage_model_ready", "gauge", "1 when the model is loaded.").Sample("zimage_model_ready", s.ModelState == ModelState.Ready ? 1 : 0);
         // Resident memory beside the managed heap: a drift in the first with the second flat points at native memory

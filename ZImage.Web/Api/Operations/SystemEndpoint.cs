@@ -35,6 +35,10 @@ public static class SystemEndpoint
                 activity = c.Activity.ToString().ToLowerInvariant(),
                 step = c.Progress?.Step,
                 steps = c.Progress?.TotalSteps,
+                // The card's unresolved fault: activity "faulted" until retryAt, then it tries again (docs/scale-out.md).
+                fault = c.Fault is { } f
+                    ? new { reason = http.Caller().IsAdmin ? f.Reason : ServerPaths.Hide(f.Reason), at = f.At, retryAt = f.RetryAt, inARow = f.InARow }
+                    : null,
             }),
             providers = new
             {

@@ -28,7 +28,7 @@ public sealed class BatchBuilder(NewPictureDefaults defaults, StyleCatalog style
     public (IReadOnlyList<BatchItem> Items, IReadOnlyList<BatchLineProblem> Problems) Build(BatchOrder order)
     {
         if (order.Name.Length > MaxNameLength)
-            return ([], [new(0, "name", $"name must be at most {MaxNameLength} characters (got {order.Name.Length}).")]);
+            return ([], [new(0, "name", $"name must be at most {MaxNameLength} characters (got {order.Name.Length}).") { Rule = "tooLong", Args = [MaxNameLength] }]);
         var (lines, problems) = BatchList.Parse(order.List, order.Format);
         if (problems.Count > 0)
             return ([], problems);

@@ -19,6 +19,7 @@ public static class JobFailureText
         _ when reason.StartsWith(JobWorker.DiskFullPrefix, StringComparison.Ordinal) => "job.failure.diskFull",
         _ when reason.StartsWith(JobWorker.SaveFailedPrefix, StringComparison.Ordinal) => "job.failure.saveFailed",
         _ when reason.StartsWith(JobWorker.PipelineFailurePrefix, StringComparison.Ordinal) => "job.failure.pipeline",
+        _ when reason.StartsWith(JobWorker.CardFaultPrefix, StringComparison.Ordinal) => "job.failure.card",
         _ => "job.failure.other",
     };
 }

@@ -1,3 +1,5 @@
+using ZImage.Web.Ui.I18n;
+
 namespace ZImage.Web.Ui.Settings;
 
 /// <summary>
@@ -24,6 +26,15 @@ public sealed class StyleCatalog(IConfiguration configuration)
 
     public StylePreset? Find(string? id) =>
         string.IsNullOrEmpty(id) ? null : All.FirstOrDefault(p => string.Equals(p.Id, id, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>A preset's name in the page's language.</summary>
+    public static string Name(StylePreset preset, UiLanguage language) => language == UiLanguage.Chinese ? preset.NameZh : preset.NameEn;
+
+    /// <summary>
+    /// The name a picture's recorded style id goes by in the page's language; the id itself when no preset has it any more
+    /// (a team preset removed since), so the record still says what was used.
+    /// </summary>
+    public string NameOf(string id, UiLanguage language) => Find(id) is { } preset ? Name(preset, language) : id;
 
     /// <summary>
     /// The settings with the named style's fragments added (empty style: unchanged). An unknown style is a problem

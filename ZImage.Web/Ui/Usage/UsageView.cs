@@ -15,6 +15,11 @@ public sealed class UsageView(IUsageService usage, TimeProvider clock)
     public string? Person { get; private set; }
     public UsageReport? Report { get; private set; }
     public IReadOnlyList<string> Labels { get; private set; } = [];
+
+    /// <summary>The chart labels every nth day: at most <see cref="MaxAxisLabels"/> dates, which fit a phone's width.</summary>
+    public int LabelInterval => Math.Max(1, (Labels.Count + MaxAxisLabels - 1) / MaxAxisLabels);
+
+    public const int MaxAxisLabels = 8;
     public IReadOnlyList<(string Person, double[] GpuMinutes)> Series { get; private set; } = [];
 
     public async Task LoadAsync(Caller caller, int? days = null, string? person = null, bool clearPerson = false)
