@@ -14,20 +14,17 @@ namespace ZImage.Tools;
 
 /// <summary>
 /// <c>idle-unload-check --model DIR [--provider cuda|cpu] [--minutes 1] [--clock-speed 1] [--width 1024] [--height 1024]
-/// [--steps 8] [--ort-dir DIR] [--json FILE] [--verbose]</c>: issue 16's idle unload on a real machine. One job through
-/// the jobs worker loads the model into the app's own <see cref="PipelineHost"/> (ZImage:Engine:IdleUnloadMinutes =
-/// --minutes); the command then waits until the host's idle timer has unloaded it, and a second job must load it again
-/// and succeed. NVML's "used" memory of the device is read before the load, after the first job, after the unload and
-/// after the second job. --clock-speed N hands the host a clock that runs N times as fast as the wall clock, so the
-/// same timer and idle check fire after minutes/N (1 = real time). Exit codes: 0 every session was disposed, the memory
-/// came back (when NVML is present) and the next job reloaded; 1 one of these failed; 2 bad arguments.
+/// [--steps 8] [--ort-dir DIR] [--json FILE] [--verbose]</c>: issue 16's idle unload on a real machine, by the sequence
+/// and criterion of <see cref="IdleUnloadCheck"/> (the unit test runs the same). The jobs are queued through the jobs
+/// worker into the app's own <see cref="PipelineHost"/> (ZImage:Engine:IdleUnloadMinutes = --minutes), whose idle timer
+/// unloads the model between them. --clock-speed N hands the host a clock that runs N times as fast as the wall clock,
+/// so the same timer and idle check fire after minutes/N (1 = real time). Exit codes: 0 every session was disposed, the
+/// memory came back (when the provider is a GPU one and NVML is present) and the next job reloaded; 1 one of these
+/// failed; 2 bad arguments.
 /// </summary>
 internal static class IdleUnloadCheckCommand
 {
     private const int MaxClockSpeed = 3600;
-
-    /// <summary>Of what the load took, this share must be back after the unload (the CUDA context itself stays).</summary>
-    private const double MinReleasedShare = 0.9;
 
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
     {
@@ -111,7 +108,7 @@ internal static class IdleUnloadCheckCommand
             ["idle_unload_minutes"] = minutes, ["clock_speed"] = speed,
             ["request"] = $"{request.Width}x{request.Height}, {request.Steps} steps",
         };
-        var failures = new List<string>();
+        IdleUnloadReport result;
         try
         {
             var jobs = room.GetRequiredService<JobService>();
@@ -119,66 +116,15 @@ internal static class IdleUnloadCheckCommand
             var notifier = room.GetRequiredService<IJobNotifier>();
             await worker.StartAsync(CancellationToken.None);
 
-            var gpu = probe.Read();
+            // NVML is consulted only where the sessions live on the card; on the CPU the card's memory says nothing about them.
+            var gpu = provider == ProviderChoice.Cpu ? null : probe;
+            var card = gpu?.Read();
             output.WriteLine($"ONNX Runtime {runtime.Version}, provider {provider}, model {catalog.Current.Manifest.ModelName}; " +
-                             (gpu is null ? "no NVML here: GPU memory is not read" : $"GPU {gpu.Name}, {Mib(gpu.TotalBytes)} MiB"));
-            long? before = Used(probe);
-            output.WriteLine($"before the load:    {Show(before)}");
-
-            var first = await RunJobAsync(jobs, notifier, request, "first");
-            long? loaded = Used(probe);
-            int sessionsLoaded = host.OpenSessionCount;
-            output.WriteLine($"after job 1:        {Show(loaded)}, {sessionsLoaded} sessions open, job {first.Outcome} in {first.Seconds:F1} s");
-            report["job1"] = first.ToJson();
-            if (first.Outcome != "succeeded")
-                failures.Add($"job 1 {first.Outcome}: {first.Reason}");
-
-            // The host's own timer does the unload; this only watches for it.
-            var idle = Stopwatch.StartNew();
+                             (card is not null ? $"GPU {card.Name}, {IdleUnloadCheck.Mib(card.TotalBytes)} MiB"
+                                 : gpu is null ? "CPU provider: GPU memory is not consulted" : "no NVML here: GPU memory is not read"));
+            // The host's own timer does the unload; the clock runs by itself, so nothing is done to pass the idle time.
             var limit = TimeSpan.FromMinutes(minutes) / speed + TimeSpan.FromSeconds(60);
-            while (host.State != ModelState.Unloaded && idle.Elapsed < limit)
-                await Task.Delay(20);
-            idle.Stop();
-            bool unloaded = host.State == ModelState.Unloaded;
-            int sessionsUnloaded = host.OpenSessionCount;
-            long? afterUnload = Used(probe);
-            await Task.Delay(TimeSpan.FromSeconds(2));
-            long? afterUnloadLater = Used(probe);
-            output.WriteLine($"after the unload:   {Show(afterUnload)} at once, {Show(afterUnloadLater)} 2 s later; {sessionsUnloaded} sessions open; " +
-                             $"unloaded {(unloaded ? $"{idle.Elapsed.TotalSeconds:F2} s after job 1 was reported done (wall clock; {minutes} min at clock speed {speed})" : $"NOT within {limit.TotalSeconds:F0} s")}");
-            output.WriteLine($"status bar while unloaded: {host.Detail}");
-            report["unload_wall_s"] = Math.Round(idle.Elapsed.TotalSeconds, 3);
-            report["status_while_unloaded"] = host.Detail;
-            if (!unloaded)
-                failures.Add("the model was not unloaded in time");
-            if (sessionsUnloaded != 0)
-                failures.Add($"{sessionsUnloaded} sessions still open after the unload");
-
-            var second = await RunJobAsync(jobs, notifier, request, "second");
-            long? reloaded = Used(probe);
-            int sessionsReloaded = host.OpenSessionCount;
-            output.WriteLine($"after job 2:        {Show(reloaded)}, {sessionsReloaded} sessions open, job {second.Outcome} in {second.Seconds:F1} s, model {host.State}");
-            report["job2"] = second.ToJson();
-            if (second.Outcome != "succeeded")
-                failures.Add($"job 2 {second.Outcome}: {second.Reason}");
-            if (sessionsReloaded != sessionsLoaded)
-                failures.Add($"job 2 left {sessionsReloaded} sessions open, job 1 {sessionsLoaded}");
-
-            report["used_mib"] = new JsonObject
-            {
-                ["before_load"] = MibOrNull(before), ["after_job1"] = MibOrNull(loaded), ["after_unload"] = MibOrNull(afterUnload),
-                ["after_unload_2s"] = MibOrNull(afterUnloadLater), ["after_job2"] = MibOrNull(reloaded),
-            };
-            report["sessions"] = new JsonObject { ["after_job1"] = sessionsLoaded, ["after_unload"] = sessionsUnloaded, ["after_job2"] = sessionsReloaded };
-            if (before is { } b && loaded is { } l && afterUnloadLater is { } u)
-            {
-                long took = l - b, back = l - u;
-                double share = took > 0 ? (double)back / took : 0;
-                output.WriteLine($"memory: job 1 took {Mib(took)} MiB, the unload gave back {Mib(back)} MiB ({share:P1}); {Mib(u - b)} MiB stay (CUDA context)");
-                report["released_share"] = Math.Round(share, 4);
-                if (share < MinReleasedShare)
-                    failures.Add($"only {share:P1} of the {Mib(took)} MiB the model took came back (at least {MinReleasedShare:P0} expected)");
-            }
+            result = await IdleUnloadCheck.RunAsync(host, gpu, name => RunJobAsync(jobs, notifier, request, name), () => Task.CompletedTask, limit);
         }
         finally
         {
@@ -187,6 +133,30 @@ internal static class IdleUnloadCheckCommand
                 Directory.Delete(root, recursive: true);
         }
 
+        var r = result;
+        output.WriteLine($"before the load:    {Show(r.UsedBefore)}");
+        output.WriteLine($"after job 1:        {Show(r.UsedAfterFirst)}, {r.SessionsAfterFirst} sessions open, job {r.First.Outcome} in {r.First.Wall.TotalSeconds:F1} s");
+        output.WriteLine($"after the unload:   {(r.UsedAtUnload is null ? Show(null) : $"{Show(r.UsedAtUnload)} at once, {Show(r.UsedAfterUnload)} {IdleUnloadCheck.Settle.TotalSeconds:0} s later")}; {r.SessionsAfterUnload} sessions open; " +
+                         $"unloaded {(r.Unloaded ? $"{r.UnloadWait.TotalSeconds:F2} s after job 1 was reported done (wall clock; {minutes} min at clock speed {speed})" : $"NOT within {r.UnloadWait.TotalSeconds:F0} s")}");
+        output.WriteLine($"status bar while unloaded: {r.DetailWhileUnloaded}");
+        output.WriteLine($"after job 2:        {Show(r.UsedAfterSecond)}, {r.SessionsAfterSecond} sessions open, job {r.Second.Outcome} in {r.Second.Wall.TotalSeconds:F1} s, model {host.State}");
+        if (r.MemoryRead)
+            output.WriteLine($"memory: job 1 took {Mib(r.UsedAfterFirst - r.UsedBefore)} MiB (with what the process keeps: CUDA context, kernels), " +
+                             $"the unload gave back {Mib(r.Released)} MiB, the reload took {Mib(r.ModelTakes)} MiB: {r.ReleasedShare * 100:0.0} % came back");
+
+        report["unload_wall_s"] = Math.Round(r.UnloadWait.TotalSeconds, 3);
+        report["status_while_unloaded"] = r.DetailWhileUnloaded;
+        report["job1"] = ToJson(r.First);
+        report["job2"] = ToJson(r.Second);
+        report["used_mib"] = new JsonObject
+        {
+            ["before_load"] = Mib(r.UsedBefore), ["after_job1"] = Mib(r.UsedAfterFirst), ["after_unload"] = Mib(r.UsedAtUnload),
+            ["after_unload_2s"] = Mib(r.UsedAfterUnload), ["after_job2"] = Mib(r.UsedAfterSecond),
+        };
+        report["sessions"] = new JsonObject { ["after_job1"] = r.SessionsAfterFirst, ["after_unload"] = r.SessionsAfterUnload, ["after_job2"] = r.SessionsAfterSecond };
+        if (r.ReleasedShare is { } share)
+            report["released_share"] = Math.Round(share, 4);
+        var failures = r.Failures;
         report["failures"] = new JsonArray([.. failures.Select(f => (JsonNode?)f)]);
         if (jsonPath is not null)
         {
@@ -197,18 +167,18 @@ internal static class IdleUnloadCheckCommand
         foreach (var f in failures)
             error.WriteLine($"FAILED: {f}");
         output.WriteLine(failures.Count > 0 ? "idle unload: FAILED"
-            : probe.Read() is null ? "idle unload: every session disposed and the next job reloaded (GPU memory not read: no NVML)"
-            : "idle unload: every session disposed, the GPU memory back, the next job reloaded");
+            : r.MemoryRead ? "idle unload: every session disposed, the GPU memory back, the next job reloaded"
+            : "idle unload: every session disposed and the next job reloaded (GPU memory not read)");
         return failures.Count == 0 ? 0 : 1;
     }
 
-    private sealed record JobOutcome(string Outcome, string? Reason, double Seconds, double RunSeconds)
+    private static JsonObject ToJson(IdleUnloadJob job) => new()
     {
-        public JsonObject ToJson() => new() { ["outcome"] = Outcome, ["reason"] = Reason, ["wall_s"] = Math.Round(Seconds, 3), ["run_s"] = Math.Round(RunSeconds, 3) };
-    }
+        ["outcome"] = job.Outcome, ["reason"] = job.Reason, ["wall_s"] = Math.Round(job.Wall.TotalSeconds, 3), ["run_s"] = Math.Round(job.Run.TotalSeconds, 3),
+    };
 
     /// <summary>Queues one job the way the studio does and waits for the worker to finish it.</summary>
-    private static async Task<JobOutcome> RunJobAsync(JobService jobs, IJobNotifier notifier, GenerationRequest request, string name)
+    private static async Task<IdleUnloadJob> RunJobAsync(JobService jobs, IJobNotifier notifier, GenerationRequest request, string name)
     {
         var done = new TaskCompletionSource<JobEvent>(TaskCreationOptions.RunContinuationsAsynchronously);
         // One job at a time under this command's own name: its end is the next end event of that name.
@@ -220,22 +190,20 @@ internal static class IdleUnloadCheckCommand
         var clock = Stopwatch.StartNew();
         var submitted = await jobs.SubmitAsync(new JobRequest { Settings = request with { Prompt = $"{request.Prompt} ({name} job)" } }, Caller);
         if (!submitted.Accepted)
-            return new("refused", submitted.Message, 0, 0);
+            return new("refused", submitted.Message, TimeSpan.Zero, TimeSpan.Zero);
         var end = await done.Task.WaitAsync(TimeSpan.FromMinutes(10));
         return end switch
         {
-            JobSucceeded s => new("succeeded", null, clock.Elapsed.TotalSeconds, s.RunTime.TotalSeconds),
-            JobFailed f => new("failed", f.Reason, clock.Elapsed.TotalSeconds, 0),
-            _ => new("cancelled", null, clock.Elapsed.TotalSeconds, 0),
+            JobSucceeded s => new("succeeded", null, clock.Elapsed, s.RunTime),
+            JobFailed f => new("failed", f.Reason, clock.Elapsed, TimeSpan.Zero),
+            _ => new("cancelled", null, clock.Elapsed, TimeSpan.Zero),
         };
     }
 
     private static readonly Caller Caller = new("idle-check");
 
-    private static long? Used(IGpuMemoryProbe probe) => probe.Read()?.UsedBytes;
-    private static long Mib(long bytes) => bytes / (1024 * 1024);
-    private static JsonNode? MibOrNull(long? bytes) => bytes is { } b ? Mib(b) : null;
-    private static string Show(long? bytes) => bytes is { } b ? $"{Mib(b)} MiB used" : "(no NVML)";
+    private static long? Mib(long? bytes) => bytes is { } b ? IdleUnloadCheck.Mib(b) : null;
+    private static string Show(long? bytes) => bytes is { } b ? $"{IdleUnloadCheck.Mib(b)} MiB used" : "(not read)";
 
     /// <summary>
     /// Wall time sped up N times for the host alone: its idle timer is armed for minutes/N of real time and its idle

@@ -36,7 +36,11 @@ public sealed record JobQueued(string JobId, string UserName, DateTimeOffset At,
     : JobEvent(JobId, UserName, At);
 
 public sealed record JobStarted(string JobId, string UserName, DateTimeOffset At, TimeSpan? EtaFinish)
-    : JobEvent(JobId, UserName, At);
+    : JobEvent(JobId, UserName, At)
+{
+    /// <summary>The measured cold start the job waits for first when its card has no model loaded (in <see cref="EtaFinish"/>); else null.</summary>
+    public TimeSpan? ModelLoad { get; init; }
+}
 
 /// <summary>After each denoising step. <see cref="Step"/> is 1-based; <see cref="ImageIndex"/> 0-based.</summary>
 public sealed record JobStep(string JobId, string UserName, DateTimeOffset At,

@@ -27,8 +27,13 @@ public sealed record SystemStatusSnapshot(
     long OutOfMemoryCount,
     IReadOnlyDictionary<string, long> ImagesByUser)
 {
-    /// <summary>The measured cold start the next job waits for while the model is not loaded (<see cref="IModelStatus.LoadEstimate"/>).</summary>
+    /// <summary>The first card's measured cold start while its model is not loaded or loading (<see cref="IModelStatus.LoadEstimate"/>).</summary>
     public TimeSpan? ModelLoadEstimate { get; init; }
+    /// <summary>
+    /// The cold start a job submitted now would wait for, from the card that would take it: null when a free card has
+    /// the model loaded or every card is busy (<see cref="JobService.NextJobLoadEstimate"/>).
+    /// </summary>
+    public TimeSpan? NextJobLoadEstimate { get; init; }
     /// <summary>GPU seconds per person since start-up (jobs that ended), for /metrics.</summary>
     public IReadOnlyDictionary<string, double> GpuSecondsByUser { get; init; } = new Dictionary<string, double>();
     /// <summary>Every card this process drives, in worker order; the fields above describe the first.</summary>

@@ -422,7 +422,10 @@ public sealed class JobService : IJobService
         // A claimed job was marked running by its claim.
         if (job.Worker is null)
             await _store.MarkStartedAsync(job.Id, job.StartedAt!.Value, CancellationToken.None);
-        _notifier.Publish(new JobStarted(job.Id, job.UserName, _clock.GetUtcNow(), _eta.EstimateRun(job.Request) + (job.Card?.Model.LoadEstimate ?? TimeSpan.Zero)) { Version = job.StartVersion });
+        // The cold start is the card's that took the job: another card's model says nothing about this one.
+        var load = job.Card?.Model.LoadEstimate;
+        _notifier.Publish(new JobStarted(job.Id, job.UserName, _clock.GetUtcNow(), _eta.EstimateRun(job.Request) + (load ?? TimeSpan.Zero))
+            { Version = job.StartVersion, ModelLoad = load });
     }
 
     /// <summary>A denoising step of image <paramref name="imageIndex"/> of the job.</summary>
@@ -805,22 +808,32 @@ public sealed class JobService : IJobService
         {
             ct.ThrowIfCancellationRequested();
             JobState? next = null;
-            bool anyHeld = false;
+            bool anyHeld = false, leftToWarm = false;
             lock (_gate)
             {
                 QueuePlace place = default;
                 if (!_stopping)
                 {
+                    // A card without the model loaded leaves a job to a free card that has it (one job each): nobody waits
+                    // for a load that is not needed, the unloaded card stays free, and the "loading the model" hint and the
+                    // ETAs, which assume this, come true (NextJobLoadEstimate, QueueEtasLocked).
+                    var warm = NeedsLoad(card) ? FreeWorkersLocked().Select(_cards.ForWorker).Where(c => !NeedsLoad(c)).ToList() : [];
                     _queue.TryDequeue(s =>
                     {
-                        if (card.Guard.FitsNow(s.Request, out var reason))
+                        if (!card.Guard.FitsNow(s.Request, out var reason))
                         {
-                            s.HeldReason = null;
-                            return true;
+                            s.HeldReason = reason;
+                            anyHeld = true;
+                            return false;
                         }
-                        s.HeldReason = reason;
-                        anyHeld = true;
-                        return false;
+                        s.HeldReason = null;
+                        if (warm.FindIndex(c => c.Guard.FitsNow(s.Request, out _)) is >= 0 and var taker)
+                        {
+                            warm.RemoveAt(taker);
+                            leftToWarm = true;
+                            return false;
+                        }
+                        return true;
                     }, out next, out place);
                 }
                 if (next is not null)
@@ -843,7 +856,39 @@ public sealed class JobService : IJobService
                 return next;
             if (anyHeld)
                 PublishQueueChanges(null);
-            await _wake.WaitAsync(anyHeld ? TimeSpan.FromMilliseconds(_options.CurrentValue.MemoryHoldPollMilliseconds) : Timeout.InfiniteTimeSpan, ct);
+            // A job left to a warm card is looked at again soon: once that card is busy, this one takes the next.
+            await _wake.WaitAsync(anyHeld || leftToWarm ? TimeSpan.FromMilliseconds(_options.CurrentValue.MemoryHoldPollMilliseconds) : Timeout.InfiniteTimeSpan, ct);
+        }
+    }
+
+    /// <summary>Whether a job this card takes waits for the model to load first (never loaded, or unloaded after idle minutes).</summary>
+    private static bool NeedsLoad(GpuCard card) => card.Model.LoadEstimate is not null;
+
+    /// <summary>The in-process workers running nothing now whose card is not pausing after a fault. Under <see cref="_gate"/>.</summary>
+    private IEnumerable<int> FreeWorkersLocked()
+    {
+        var now = _clock.GetUtcNow();
+        return Enumerable.Range(0, Workers).Where(w => !_running.Any(s => s.WorkerIndex == w) && _cards.ForWorker(w).Health.WaitAt(now) == TimeSpan.Zero);
+    }
+
+    /// <summary>
+    /// The measured cold start a job submitted now would wait for: null when a free card has the model loaded (it takes
+    /// the job: <see cref="TakeNextAsync"/>), when every worker is busy (the card that frees first has the model by then),
+    /// or when no load was measured yet; else the cold start of the free cards, all without the model. What the status
+    /// bar's "loading the model (≈ N s)" shows while nothing is loading.
+    /// </summary>
+    public TimeSpan? NextJobLoadEstimate()
+    {
+        lock (_gate)
+        {
+            TimeSpan? cold = null;
+            foreach (var card in FreeWorkersLocked().Select(_cards.ForWorker))
+            {
+                if (card.Model.LoadEstimate is not { } load)
+                    return null;
+                cold = cold is { } c && c <= load ? c : load;
+            }
+            return cold;
         }
     }
 
@@ -1108,8 +1153,9 @@ public sealed class JobService : IJobService
     }
 
     /// <summary>
-    /// Simulates the workers over the queue in fair order: each running job frees its worker after
-    /// its measured remaining time, each queued job starts on the first free worker.
+    /// Simulates the workers over the queue in fair order, as <see cref="TakeNextAsync"/> hands jobs out: each running job
+    /// frees its worker after its measured remaining time; each queued job goes to an idle worker if there is one (one
+    /// whose card has the model loaded first), else to the worker that frees first.
     /// </summary>
     private Dictionary<JobState, (TimeSpan? Start, TimeSpan? Finish)> QueueEtasLocked()
     {
@@ -1122,7 +1168,7 @@ public sealed class JobService : IJobService
         foreach (var s in _running)
         {
             var p = s.Progress;
-            var load = p is null ? s.Card?.Model.LoadEstimate ?? TimeSpan.Zero : TimeSpan.Zero;
+            var load = p is null or { ImageIndex: 0, Step: 0 } ? s.Card?.Model.LoadEstimate ?? TimeSpan.Zero : TimeSpan.Zero;
             var remaining = _eta.EstimateRemaining(s.Request, p?.ImageIndex ?? 0, p?.Step ?? 0) + load;
             result[s] = (null, remaining);
             int slot = s.WorkerIndex % workers;
@@ -1137,18 +1183,32 @@ public sealed class JobService : IJobService
             var card = _cards.ForWorker(w);
             if (!busy[w] && !_running.Any(s => ReferenceEquals(s.Card, card)))
                 free[w] = card.Model.LoadEstimate ?? TimeSpan.Zero;
-            // A card pausing after a fault takes nothing until its next try.
-            if (!busy[w] && card.Health.WaitAt(now) is var pause && pause > free[w])
-                free[w] = pause;
+            // A card pausing after a fault takes nothing until its next try: busy until then, not idle.
+            if (!busy[w] && card.Health.WaitAt(now) is var pause && pause > TimeSpan.Zero)
+            {
+                free[w] = pause > free[w] ? pause : free[w];
+                busy[w] = true;
+            }
         }
         foreach (var s in _queue.InOrder())
         {
-            int slot = 0;
-            for (int i = 1; i < free.Length; i++)
+            // An idle worker takes the job at once (paying its card's load, if any); only when none is idle does it wait.
+            int slot = -1;
+            for (int i = 0; i < free.Length; i++)
             {
-                if (free[i] < free[slot])
+                if (!busy[i] && (slot < 0 || free[i] < free[slot]))
                     slot = i;
             }
+            if (slot < 0)
+            {
+                slot = 0;
+                for (int i = 1; i < free.Length; i++)
+                {
+                    if (free[i] < free[slot])
+                        slot = i;
+                }
+            }
+            busy[slot] = true;
             var start = free[slot];
             var finish = start + _eta.EstimateRun(s.Request);
             free[slot] = finish;

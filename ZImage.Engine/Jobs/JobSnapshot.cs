@@ -48,6 +48,8 @@ public sealed record JobSnapshot : JobRecord
     public TimeSpan? EtaStart { get; init; }
     /// <summary>Queued or running: estimated time until it is done.</summary>
     public TimeSpan? EtaFinish { get; init; }
+    /// <summary>Running, before its first step, on a card loading the model for it: the measured cold start; else null.</summary>
+    public TimeSpan? ModelLoad { get; init; }
     /// <summary>
     /// The job's event count at this moment (<see cref="JobEvent.Version"/>); <see cref="long.MaxValue"/> for a finished
     /// job read from the store, after which nothing newer can come.

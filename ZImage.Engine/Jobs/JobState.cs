@@ -88,6 +88,7 @@ internal sealed class JobState(JobRecord record)
         Progress = Progress,
         EtaStart = etaStart,
         EtaFinish = etaFinish,
+        ModelLoad = Record.Status == JobStatus.Running && Progress is { ImageIndex: 0, Step: 0 } ? Card?.Model.LoadEstimate : null,
         Notice = HeldReason ?? Notice,
         Version = Version,
     };

@@ -28,6 +28,7 @@ public sealed class SystemStatus(JobService jobs, TimeProvider clock) : ISystemS
             c.ImagesByUser)
         {
             ModelLoadEstimate = jobs.Cards[0].Model.LoadEstimate,
+            NextJobLoadEstimate = jobs.NextJobLoadEstimate(),
             GpuSecondsByUser = jobs.GpuSecondsByUser(),
             Cards = cards,
         };

@@ -27,6 +27,8 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
     private readonly TimeProvider _clock;
     private readonly IModelLoadRecord _loads;
     private Lease? _current;
+    // Every pipeline made here whose sessions were not disposed yet: the current one and retired ones still finishing a run.
+    private readonly List<Lease> _open = [];
     private volatile bool _loading;
     private volatile bool _unloaded;
     private string? _lastError;
@@ -66,7 +68,7 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
         get
         {
             lock (_lock)
-                return _current?.Pipeline.OpenSessionCount ?? 0;
+                return _open.Sum(l => l.Pipeline.OpenSessionCount);
         }
     }
 
@@ -134,9 +136,10 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
         long started = _clock.GetTimestamp();
         try
         {
-            // The first step of a cold run marks the end of loading: its time is the cold start the next ETA uses.
+            // The first step of a cold run marks the end of loading (the sessions are open): its time is the cold start
+            // the next ETA uses, and from here on no job waits for a load on this card.
             var forward = loading || progress is not null
-                ? new ForwardProgress(progress, loading ? () => { _loading = false; _loads.Save(_clock.GetElapsedTime(started)); } : null)
+                ? new ForwardProgress(progress, loading ? () => { _loadedOnce = true; _loading = false; _loads.Save(_clock.GetElapsedTime(started)); } : null)
                 : null;
             var result = await pipeline.RunAsync(request, forward, finished, ct);
             _loadedOnce = true;
@@ -186,7 +189,7 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
         lock (_lock)
         {
             if (--lease.Active == 0 && lease.Retired)
-                lease.Pipeline.Dispose();
+                DisposeLocked(lease);
             _lastUsed = _clock.GetUtcNow();
         }
         ScheduleIdleUnload();
@@ -208,8 +211,11 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
         }
     }
 
-    /// <summary>(Re)arms the idle timer from the last run's end; off when the setting is 0.</summary>
-    private void ScheduleIdleUnload()
+    /// <summary>A check that came early looks again this long after the due time, past any timer's early firing.</summary>
+    private static readonly TimeSpan EarlyCheckSlack = TimeSpan.FromSeconds(1);
+
+    /// <summary>(Re)arms the idle timer from the last run's end, <paramref name="slack"/> after the due time; off when the setting is 0.</summary>
+    private void ScheduleIdleUnload(TimeSpan slack = default)
     {
         var minutes = _options.CurrentValue.IdleUnloadMinutes;
         lock (_lock)
@@ -218,7 +224,7 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
             _idleTimer = null;
             if (minutes <= 0 || _current is null)
                 return;
-            var due = _lastUsed + TimeSpan.FromMinutes(minutes) - _clock.GetUtcNow();
+            var due = _lastUsed + TimeSpan.FromMinutes(minutes) - _clock.GetUtcNow() + slack;
             _idleTimer = _clock.CreateTimer(_ => UnloadIfIdle(), null, due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan);
         }
     }
@@ -230,14 +236,26 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
     private void UnloadIfIdle()
     {
         var minutes = _options.CurrentValue.IdleUnloadMinutes;
+        bool early;
         lock (_lock)
         {
-            if (minutes <= 0 || _current is not { Active: 0 } idle || _clock.GetUtcNow() - _lastUsed < TimeSpan.FromMinutes(minutes))
+            if (minutes <= 0 || _current is not { Active: 0 } idle)
                 return;
-            Retire(idle);
-            _current = null;
-            _loadedOnce = false;
-            _unloaded = true;
+            // A timer may fire a little before its due time (the timer queue counts coarse milliseconds); an idle check
+            // that just returned then would leave the model loaded for good, so it looks again a moment after the time is up.
+            early = _clock.GetUtcNow() - _lastUsed < TimeSpan.FromMinutes(minutes);
+            if (!early)
+            {
+                Retire(idle);
+                _current = null;
+                _loadedOnce = false;
+                _unloaded = true;
+            }
+        }
+        if (early)
+        {
+            ScheduleIdleUnload(EarlyCheckSlack);
+            return;
         }
         _guard.ReportLoadedModelBytes(0);
         _logger.LogInformation("No job for {Minutes} minutes: the model was unloaded and its GPU memory released", minutes);
@@ -249,7 +267,14 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
             return;
         lease.Retired = true;
         if (lease.Active == 0)
-            lease.Pipeline.Dispose();
+            DisposeLocked(lease);
+    }
+
+    /// <summary>Disposes the pipeline's sessions; only then does it leave <see cref="OpenSessionCount"/>'s list. Under <see cref="_lock"/>.</summary>
+    private void DisposeLocked(Lease lease)
+    {
+        lease.Pipeline.Dispose();
+        _open.Remove(lease);
     }
 
     /// <summary>The pipeline for the current settings, opened if they changed. Called under <see cref="_lock"/>.</summary>
@@ -285,6 +310,7 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
                 o.ToVaeSessionOptions(runtime, _device));
             _guard.ReportLoadedModelBytes(folder.PartBytes(folder.Manifest.TextEncoder) + folder.PartBytes(folder.Manifest.Transformer) + folder.PartBytes(folder.Manifest.VaeDecoder));
             _current = new Lease(pipeline, key);
+            _open.Add(_current);
             _lastError = null;
             _logger.LogInformation("Model {Model} from {Folder} on {Provider}", folder.Manifest.ModelName, folder.Directory, o.Provider);
             return _current;
@@ -305,6 +331,7 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
         {
             Retire(_current);
             _current = null;
+            _loadedOnce = false;
             _lastError = null;
         }
     }

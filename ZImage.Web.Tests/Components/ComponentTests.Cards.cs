@@ -21,7 +21,8 @@ public partial class ComponentTests
 
     /// <summary>The second card: a fake pipeline (held, so a job it takes stays running) and a 24 GB card, 20 GB used unless told.</summary>
     /// <param name="freeGiB">Its free memory: 4 GB (the default) is too little for a job while the first card is free.</param>
-    private sealed class SecondCard(int freeGiB = 4) : IGpuCardFactory
+    /// <param name="model">Its model's state: unloaded, with no cold start measured, unless told.</param>
+    private sealed class SecondCard(int freeGiB = 4, IModelStatus? model = null) : IGpuCardFactory
     {
         public FakePipeline Pipeline { get; } = new() { StepTime = TimeSpan.FromMilliseconds(5) };
 
@@ -29,7 +30,7 @@ public partial class ComponentTests
         {
             var probe = new FakeMemoryProbe(new GpuMemoryInfo("Test GPU (simulated)", 24 * FakeMemoryProbe.GiB, freeGiB * FakeMemoryProbe.GiB, (24 - freeGiB) * FakeMemoryProbe.GiB));
             var guard = new VramGuard(probe, new FixedFootprint(), new FixedVram());
-            return new GpuCard(index, deviceId, Pipeline, guard, probe, new FixedModelStatus(ModelState.Unloaded));
+            return new GpuCard(index, deviceId, Pipeline, guard, probe, model ?? new FixedModelStatus(ModelState.Unloaded));
         }
 
         private sealed class FixedFootprint : IModelFootprintSource

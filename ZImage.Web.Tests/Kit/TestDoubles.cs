@@ -16,10 +16,12 @@ public sealed class FakeMemoryProbe(GpuMemoryInfo? info) : IGpuMemoryProbe
     public static FakeMemoryProbe TestGpu() => new(new GpuMemoryInfo("Test GPU (simulated)", 80 * GiB, 71 * GiB, 9 * GiB));
 }
 
-public sealed class FixedModelStatus(ModelState state, string? detail = null) : IModelStatus
+/// <param name="load">The measured cold start a job on this card would wait for (the model not loaded); null: loaded.</param>
+public sealed class FixedModelStatus(ModelState state, string? detail = null, TimeSpan? load = null) : IModelStatus
 {
     public ModelState State => state;
     public string? Detail => detail;
+    public TimeSpan? LoadEstimate => load;
 }
 
 public sealed class FixedRuntimeInfo(RuntimeInfo info) : IRuntimeInfoSource

@@ -383,9 +383,25 @@ public sealed class SharedQueueTests : IAsyncLifetime
     public async Task APersonWatchingAJobWhoseCardFailedSeesItWaitAgainThenRunAndSucceedOnTheOtherCardOfTheSameStudio()
     {
         var healthy = new FakePipeline();
-        var broken = new FakePipeline { FailWith = _ => new ZImage.Engine.Onnx.OnnxRuntimeException(ZImage.Engine.Onnx.OrtErrorCode.EpFail, "CUDA failure 999") };
+        // The broken card fails the watched job only once the watcher is listening: otherwise the job can be claimed,
+        // failed and queued again before the watch starts, and the watcher's first look is already the second wait.
+        var watcherListening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var broken = new FakePipeline
+        {
+            FailWith = r =>
+            {
+                if (r.Prompt == "watched")
+                    watcherListening.Task.Wait(TimeSpan.FromSeconds(30));
+                return new ZImage.Engine.Onnx.OnnxRuntimeException(ZImage.Engine.Onnx.OrtErrorCode.EpFail, "CUDA failure 999");
+            },
+        };
         healthy.Hold();
-        var studio = await StudioAsync(new() { ["ZImage:Engine:Devices:0"] = "0", ["ZImage:Engine:Devices:1"] = "1" }, new FakeCards((broken, new FakeMemoryProbe(null))), healthy);
+        // Both cards are free when the first job comes, so either may claim it; if the broken one does, it fails it, the
+        // healthy one takes it, and the broken one's short pause ends in time for the watched job.
+        var studio = await StudioAsync(new()
+        {
+            ["ZImage:Engine:Devices:0"] = "0", ["ZImage:Engine:Devices:1"] = "1", ["ZImage:Jobs:CardFaultBackoffSeconds"] = "1",
+        }, new FakeCards((broken, new FakeMemoryProbe(null))), healthy);
         await studio.StartWorkerAsync();
         var busy = await studio.SubmitAsync("ann", 256, 256, prompt: "keeps the healthy card busy");
         await studio.Events.UntilAsync(() => healthy.Started.Count == 1, "the healthy card to hold a job");
@@ -394,10 +410,13 @@ public sealed class SharedQueueTests : IAsyncLifetime
         var watching = Task.Run(async () =>
         {
             await foreach (var update in studio.Jobs.WatchJobAsync(job.Id, new Caller("bob")))
+            {
                 seen.Add(update.Event?.GetType().Name ?? update.Snapshot!.Status.ToString());
+                watcherListening.TrySetResult();
+            }
         });
 
-        await studio.Events.UntilAsync(() => broken.Started.Count == 1 && studio.Cards[1].Health.Fault is not null, "the broken card to fail the watched job");
+        await studio.Events.UntilAsync(() => broken.Started.Any(r => r.Prompt == "watched") && studio.Cards[1].Health.Fault is not null, "the broken card to fail the watched job");
         healthy.Release();
         await watching.WaitAsync(TimeSpan.FromSeconds(30));
 

@@ -47,6 +47,9 @@ internal sealed class FakeHub : IAsyncDisposable
 
     public int MaxConcurrentFileRequests;
 
+    /// <summary>File requests being served now (counted before <see cref="FileDelay"/> and <see cref="BeforeServe"/>).</summary>
+    public int FileRequestsInFlight => Volatile.Read(ref _inFlight);
+
     /// <summary>Each file response waits this long first, so parallel transfers overlap.</summary>
     public TimeSpan FileDelay { get; set; }
 

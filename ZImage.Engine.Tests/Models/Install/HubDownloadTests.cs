@@ -293,6 +293,16 @@ public sealed class HubDownloadTests : IAsyncLifetime
     [Fact]
     public async Task NoMoreFilesThanTheConnectionLimitAreFetchedAtOnce()
     {
+        // The first file is held until a second one is being fetched beside it, so the two overlap however slowly the
+        // machine runs (a downloader that fetched one at a time leaves it waiting: after 10 s it goes on and the count
+        // says 1). The delay on every file gives a third request, if the limit were broken, the time to show up.
+        var second = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _hub.BeforeServe = async _ =>
+        {
+            if (_hub.FileRequestsInFlight >= 2)
+                second.TrySetResult();
+            await Task.WhenAny(second.Task, Task.Delay(TimeSpan.FromSeconds(10)));
+        };
         _hub.FileDelay = TimeSpan.FromMilliseconds(150);
         using var downloader = Downloader(connections: 2);
         var plan = await downloader.PlanAsync(new HubSource(HubKind.ModelScope), _cache, CancellationToken.None);

@@ -41,7 +41,7 @@ public static class OperationsEndpoints
                     if (!resolution.Caller.IsAdmin)
                         return ApiProblems.Status(StatusCodes.Status403Forbidden, "Only an administrator's token reads /metrics in accounts mode (or set ZImage:Api:PublicMetrics).");
                 }
-                return TypedResults.Text(Render(status.GetStatus(), metrics), PrometheusText.ContentType);
+                return TypedResults.Text(Render(status.GetStatus(), metrics, LastCollection()), PrometheusText.ContentType);
             })
             .WithSummary("Prometheus text exposition format 0.0.4. Accounts mode: an administrator's token unless ZImage:Api:PublicMetrics is true.");
         return app;
@@ -49,7 +49,18 @@ public static class OperationsEndpoints
 
     private static string Device(CardStatus card) => card.DeviceId.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    internal static string Render(SystemStatusSnapshot s, ApiMetrics m)
+    /// <summary>
+    /// The garbage collector's committed and fragmented bytes at its last collection; null before the first, where the
+    /// runtime reports zeros that would read as "nothing committed".
+    /// </summary>
+    internal static (long CommittedBytes, long FragmentedBytes)? LastCollection()
+    {
+        var gc = GC.GetGCMemoryInfo();
+        return gc.Index > 0 ? (gc.TotalCommittedBytes, gc.FragmentedBytes) : null;
+    }
+
+    /// <param name="lastCollection"><see cref="LastCollection"/>: null leaves those samples out (an absent sample is "unknown").</param>
+    internal static string Render(SystemStatusSnapshot s, ApiMetrics m, (long CommittedBytes, long FragmentedBytes)? lastCollection)
     {
         var p = new PrometheusText();
         p.Family("zimage_queue_depth", "gauge", "Jobs waiting in the queue.").Sample("zimage_queue_depth", s.QueuedJobs);
@@ -103,9 +114,12 @@ public static class OperationsEndpoints
         p.Family("dotnet_managed_heap_bytes", "gauge", "Bytes the managed heap holds now (live and not yet collected).").Sample("dotnet_managed_heap_bytes", GC.GetTotalMemory(forceFullCollection: false));
         // Committed memory is what the GC holds from the OS, live objects or not: with it beside RSS, what is left of
         // a drift is memory outside the GC (native libraries, glibc).
-        var gc = GC.GetGCMemoryInfo();
-        p.Family("dotnet_gc_committed_bytes", "gauge", "Memory the garbage collector has committed from the operating system.").Sample("dotnet_gc_committed_bytes", gc.TotalCommittedBytes);
-        p.Family("dotnet_gc_fragmented_bytes", "gauge", "Free space inside the managed heap at the last collection.").Sample("dotnet_gc_fragmented_bytes", gc.FragmentedBytes);
+        p.Family("dotnet_gc_committed_bytes", "gauge", "Memory the garbage collector had committed from the operating system at the last collection.");
+        if (lastCollection is { } committed)
+            p.Sample("dotnet_gc_committed_bytes", committed.CommittedBytes);
+        p.Family("dotnet_gc_fragmented_bytes", "gauge", "Free space inside the managed heap at the last collection.");
+        if (lastCollection is { } fragmented)
+            p.Sample("dotnet_gc_fragmented_bytes", fragmented.FragmentedBytes);
         p.Family("dotnet_gc_collections_total", "counter", "Garbage collections since start-up (generation 2).").Sample("dotnet_gc_collections_total", GC.CollectionCount(2));
         return p.ToString();
     }

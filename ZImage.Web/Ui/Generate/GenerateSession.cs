@@ -29,6 +29,9 @@ public sealed record JobView(
     /// <summary>The job's pictures saved so far, in order: a running job shows each one as soon as it is done.</summary>
     public IReadOnlyList<long> ImageIds { get; init; } = [];
 
+    /// <summary>Running before its first step on a card that loads the model for it: the measured cold start.</summary>
+    public TimeSpan? ModelLoad { get; init; }
+
     public double Fraction => TotalSteps <= 0 ? 0 : (ImageIndex * TotalSteps + Step) / (double)(Math.Max(1, ImageCount) * TotalSteps);
 
     public bool IsActive => !Status.IsFinal();
@@ -56,6 +59,7 @@ public sealed record JobView(
         job.Error, job.Notice)
     {
         ImageIds = job.ImageIds,
+        ModelLoad = job.ModelLoad,
     };
 }
 
@@ -280,7 +284,7 @@ public sealed class GenerateSession : IDisposable
                 Upsert(q.JobId, v => v with { Status = JobStatus.Queued, Position = q.Position, Eta = q.EtaStart, Notice = q.Notice }, null);
                 break;
             case JobStarted s:
-                Upsert(s.JobId, v => v with { Status = JobStatus.Running, Position = null, Eta = s.EtaFinish, Notice = null }, null);
+                Upsert(s.JobId, v => v with { Status = JobStatus.Running, Position = null, Eta = s.EtaFinish, Notice = null, ModelLoad = s.ModelLoad }, null);
                 break;
             case JobStep step:
                 var preview = step.Preview is { } p ? PreviewImage.ToDataUrl(p.Image) : null;

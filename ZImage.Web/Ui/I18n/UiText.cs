@@ -387,6 +387,7 @@ public static class UiText
         ["status.model.Ready"] = ("Model ready", "模型已就绪"),
         ["status.model.Unloaded"] = ("Model unloaded (GPU free)", "模型已卸载（显存已释放）"),
         ["status.modelLoad"] = ("loading the model (≈ {0} s)", "加载模型（约 {0} 秒）"),
+        ["status.nextLoad"] = ("next picture: loading the model (≈ {0} s)", "下一张图片：加载模型（约 {0} 秒）"),
         ["status.model.Error"] = ("Model could not load", "模型加载失败"),
         ["status.runsOn"] = ("Runs on {0}", "运行于 {0}"),
         ["status.providersOffered"] = ("ONNX Runtime {0} on this machine offers: {1}", "本机 ONNX Runtime {0} 提供：{1}"),
