@@ -35,6 +35,65 @@ public sealed class StyleApiTests(ApiFactory factory) : IClassFixture<ApiFactory
     }
 
     [Fact]
+    public async Task AChinesePromptGetsTheStylesChineseWordsAndAnEmptyOneFollowsAcceptLanguage()
+    {
+        factory.Pipeline.Unhold();
+        var mei = factory.ClientFor("mei");
+        var ink = StylePreset.BuiltIn.Single(p => p.Id == "ink");
+        var listed = (await (await mei.GetAsync("/api/v1/styles")).JsonAsync()).EnumerateArray().Single(s => s.GetProperty("id").GetString() == "ink");
+        Assert.Equal((ink.PromptZh, ink.NegativeZh), (listed.GetProperty("promptZh").GetString(), listed.GetProperty("negativeZh").GetString()));
+
+        var chinese = (await mei.PostJobAsync(new { prompt = "雨后的江南小镇", style = "ink", width = 256, height = 256, steps = 1 })).GetProperty("parameters");
+        Assert.Equal(($"雨后的江南小镇，{ink.PromptZh}", ink.NegativeZh, "ink"),
+            (chinese.GetProperty("prompt").GetString(), chinese.GetProperty("negativePrompt").GetString(), chinese.GetProperty("style").GetString()));
+
+        Assert.Equal(ink.Prompt, await PromptOfEmptyJobAsync(mei, acceptLanguage: null));
+        Assert.Equal(ink.PromptZh, await PromptOfEmptyJobAsync(mei, acceptLanguage: "zh-CN,zh;q=0.9,en;q=0.8"));
+    }
+
+    private static async Task<string?> PromptOfEmptyJobAsync(HttpClient client, string? acceptLanguage)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/jobs") { Content = JsonContent.Create(new { prompt = "", style = "ink", width = 256, height = 256, steps = 1 }) };
+        if (acceptLanguage is not null)
+            request.Headers.Add("Accept-Language", acceptLanguage);
+        using var response = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        return (await response.JsonAsync()).GetProperty("parameters").GetProperty("prompt").GetString();
+    }
+
+    [Fact]
+    public async Task ATeamStylesChineseWordsAreOptionalAndLimitedByField()
+    {
+        factory.Pipeline.Unhold();
+        var lin = factory.ClientFor("lin");
+        using var put = await lin.PutAsJsonAsync("/api/v1/styles/team", new
+        {
+            styles = new object[]
+            {
+                new { id = "lantern", nameEn = "Lantern festival", nameZh = "元宵", prompt = "red paper lanterns glowing at night", promptZh = "夜色中点亮的红纸灯笼", negativeZh = "白天" },
+                new { id = "plain", nameEn = "Plain", nameZh = "素净", prompt = "on a plain white background", negative = "clutter" },
+            },
+        });
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        var plainListed = (await put.JsonAsync()).EnumerateArray().Single(s => s.GetProperty("id").GetString() == "plain");
+        Assert.Equal("", plainListed.GetProperty("promptZh").GetString());
+
+        var lantern = (await lin.PostJobAsync(new { prompt = "古镇的石板街", style = "lantern", width = 256, height = 256, steps = 1 })).GetProperty("parameters");
+        Assert.Equal(("古镇的石板街，夜色中点亮的红纸灯笼", "白天"), (lantern.GetProperty("prompt").GetString(), lantern.GetProperty("negativePrompt").GetString()));
+        // No Chinese words given: a Chinese prompt still gets the English ones.
+        var plain = (await lin.PostJobAsync(new { prompt = "一只青花瓷茶壶", style = "plain", width = 256, height = 256, steps = 1 })).GetProperty("parameters");
+        Assert.Equal(("一只青花瓷茶壶, on a plain white background", "clutter"), (plain.GetProperty("prompt").GetString(), plain.GetProperty("negativePrompt").GetString()));
+
+        using var tooLong = await lin.PutAsJsonAsync("/api/v1/styles/team", new { styles = new[] { new { id = "long", nameEn = "Long", nameZh = "长", prompt = "x", promptZh = new string('字', StylePreset.MaxFragmentLength + 1) } } });
+        Assert.Equal(HttpStatusCode.BadRequest, tooLong.StatusCode);
+        var message = Assert.Single((await tooLong.JsonAsync()).GetProperty("errors").GetProperty("styles").EnumerateArray()).GetString();
+        Assert.Equal("Team styles, row 1: the Chinese prompt words must be 0 to 1000 characters.", message);
+
+        using var cleared = await lin.PutAsJsonAsync("/api/v1/styles/team", new { styles = Array.Empty<object>() });
+        Assert.Equal(HttpStatusCode.OK, cleared.StatusCode);
+    }
+
+    [Fact]
     public async Task ABadTeamStyleIsRefusedByRowAndFieldAndNothingIsSaved()
     {
         var bob = factory.ClientFor("bob");

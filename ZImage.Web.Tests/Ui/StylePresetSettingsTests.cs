@@ -1,4 +1,8 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging.Abstractions;
+using ZImage.Engine.Jobs.Batches;
+using ZImage.Web.Ui.Batches;
+using ZImage.Web.Ui.I18n;
 using ZImage.Web.Ui.Generate;
 using ZImage.Web.Ui.Settings;
 
@@ -60,23 +64,98 @@ public sealed class StylePresetSettingsTests : IDisposable
         Assert.Contains("photo, product", problem.Message);
     }
 
-    [Fact]
-    public void PickingAnotherStyleSwapsTheWordsInBothBoxesAndTheSettingsNameIt()
+    /// <summary>The prompt's language picks the words, whatever the page's language is.</summary>
+    [Theory]
+    [InlineData("a lighthouse at dusk", ", ", PromptLanguage.English, UiLanguage.Chinese)]
+    [InlineData("黄昏时的灯塔", "，", PromptLanguage.Chinese, UiLanguage.English)]
+    public void PickingAnotherStyleSwapsTheWordsInBothBoxesInThePromptsLanguageAndTheSettingsNameIt(string prompt, string comma, PromptLanguage words, UiLanguage page)
     {
-        var form = new GenerateForm { Prompt = "a lighthouse at dusk" };
+        var form = new GenerateForm { Prompt = prompt };
         var photo = StylePreset.BuiltIn.Single(p => p.Id == "photo");
         var watercolour = StylePreset.BuiltIn.Single(p => p.Id == "watercolour");
 
-        form.ChooseStyle(photo, null);
-        Assert.EndsWith(photo.Prompt, form.Prompt);
-        Assert.Equal(photo.Negative, form.NegativePrompt);
-        form.ChooseStyle(watercolour, photo);
-        Assert.Equal($"a lighthouse at dusk, {watercolour.Prompt}", form.Prompt);
-        Assert.Equal(watercolour.Negative, form.NegativePrompt);
+        form.ChooseStyle(photo, null, StyleCatalog.WordsFor(page));
+        Assert.Equal((prompt + comma + photo.Fragments(words).Prompt, photo.Fragments(words).Negative), (form.Prompt, form.NegativePrompt));
+        form.ChooseStyle(watercolour, photo, StyleCatalog.WordsFor(page));
+        Assert.Equal((prompt + comma + watercolour.Fragments(words).Prompt, watercolour.Fragments(words).Negative), (form.Prompt, form.NegativePrompt));
         Assert.Equal("watercolour", form.ToSettings().Style);
 
-        form.ChooseStyle(null, watercolour);
-        Assert.Equal(("a lighthouse at dusk", "", ""), (form.Prompt, form.NegativePrompt, form.ToSettings().Style));
+        form.ChooseStyle(null, watercolour, StyleCatalog.WordsFor(page));
+        Assert.Equal((prompt, "", ""), (form.Prompt, form.NegativePrompt, form.ToSettings().Style));
+    }
+
+    [Fact]
+    public void OnAnEmptyPromptTheWordsFollowThePagesLanguageAndSwitchingStillSwapsThem()
+    {
+        var form = new GenerateForm();
+        var anime = StylePreset.BuiltIn.Single(p => p.Id == "anime");
+        var ink = StylePreset.BuiltIn.Single(p => p.Id == "ink");
+
+        form.ChooseStyle(anime, null, StyleCatalog.WordsFor(UiLanguage.Chinese));
+        Assert.Equal((anime.PromptZh, anime.NegativeZh), (form.Prompt, form.NegativePrompt));
+        form.ChooseStyle(ink, anime, StyleCatalog.WordsFor(UiLanguage.Chinese));
+        Assert.Equal((ink.PromptZh, ink.NegativeZh), (form.Prompt, form.NegativePrompt));
+
+        // English words picked on the English page stay removable after the person writes Chinese in front of them.
+        var english = new GenerateForm();
+        english.ChooseStyle(anime, null, StyleCatalog.WordsFor(UiLanguage.English));
+        english.Prompt = "樱花树下看书的女孩，" + english.Prompt;
+        english.ChooseStyle(ink, anime, StyleCatalog.WordsFor(UiLanguage.English));
+        Assert.Equal(($"樱花树下看书的女孩，{ink.PromptZh}", ink.NegativeZh), (english.Prompt, english.NegativePrompt));
+    }
+
+    [Fact]
+    public async Task ATeamPresetsOptionalChineseWordsAreSavedAndUsedForChinesePromptsOnly()
+    {
+        var (store, _) = OpenStudio();
+        var form = store.Load();
+        form.StylePresets.Add(new TeamStyle { Id = "lantern", NameEn = "Lantern festival", NameZh = "元宵", Prompt = "red paper lanterns glowing at night", Negative = "daylight", PromptZh = " 夜色中点亮的红纸灯笼 ", NegativeZh = "白天" });
+        form.StylePresets.Add(new TeamStyle { Id = "plain", NameEn = "Plain", NameZh = "素净", Prompt = "on a plain white background" });
+        Assert.Empty(await store.SaveAsync(form));
+
+        var (reopened, config) = OpenStudio();
+        Assert.Equal(("夜色中点亮的红纸灯笼", "白天"), (reopened.Load().StylePresets[0].PromptZh, reopened.Load().StylePresets[0].NegativeZh));
+        var catalog = new StyleCatalog(config);
+        var (chinese, _) = catalog.Apply(new GenerationRequest { Prompt = "古镇的石板街", Style = "lantern" });
+        Assert.Equal(("古镇的石板街，夜色中点亮的红纸灯笼", "白天"), (chinese.Prompt, chinese.NegativePrompt));
+        var (english, _) = catalog.Apply(new GenerationRequest { Prompt = "an old town street", Style = "lantern" });
+        Assert.Equal(("an old town street, red paper lanterns glowing at night", "daylight"), (english.Prompt, english.NegativePrompt));
+        var (fallback, _) = catalog.Apply(new GenerationRequest { Prompt = "一只青花瓷茶壶", Style = "plain" });
+        Assert.Equal("一只青花瓷茶壶, on a plain white background", fallback.Prompt);
+    }
+
+    [Fact]
+    public async Task OverlongChineseWordsAreRefusedNamingTheRowAndFieldInBothLanguages()
+    {
+        var (store, config) = OpenStudio();
+        var form = store.Load();
+        var tooLong = new string('字', StylePreset.MaxFragmentLength + 1);
+        form.StylePresets.Add(new TeamStyle { Id = "long", NameEn = "Long", NameZh = "长", Prompt = "x", PromptZh = tooLong, NegativeZh = tooLong });
+        var problems = await store.SaveAsync(form);
+
+        var chinese = new Localizer();
+        chinese.SetLanguage(UiLanguage.Chinese);
+        Assert.Equal(
+            ["Team styles, row 1: the Chinese prompt words must be 0 to 1000 characters.", "Team styles, row 1: the Chinese avoid words must be 0 to 1000 characters."],
+            problems.Select(p => p.Text(new Localizer())));
+        Assert.Equal(
+            ["团队风格，第 1 行：中文描述文字必须为 0 到 1000 个字符。", "团队风格，第 1 行：中文“不希望出现”文字必须为 0 到 1000 个字符。"],
+            problems.Select(p => p.Text(chinese)));
+        Assert.Empty(StyleCatalog.ReadTeam(config));
+    }
+
+    [Fact]
+    public void ABatchLineInChineseGetsItsStyleColumnsChineseWords()
+    {
+        var (_, config) = OpenStudio();
+        var builder = new BatchBuilder(new NewPictureDefaults(config, NullLogger<NewPictureDefaults>.Instance), new StyleCatalog(config));
+        var (items, problems) = builder.Build(new BatchOrder { List = "prompt,style\n一只青花瓷茶壶,product\na blue porcelain teapot,product\n", Format = BatchListFormat.Csv, PicturesPerPrompt = 1 });
+
+        Assert.Empty(problems);
+        var product = StylePreset.BuiltIn.Single(p => p.Id == "product");
+        Assert.Equal(
+            [($"一只青花瓷茶壶，{product.PromptZh}", product.NegativeZh, "product"), ($"a blue porcelain teapot, {product.Prompt}", product.Negative, "product")],
+            items.Select(i => (i.Settings.Prompt, i.Settings.NegativePrompt, i.Settings.Style)));
     }
 
     [Fact]

@@ -13,7 +13,8 @@ namespace ZImage.Web.Api.Jobs;
 /// Reads the body of <c>POST /api/v1/jobs</c>: the generation settings' own fields under their camelCase names
 /// (<see cref="GenerationRequest"/>, no copy of them here). A field left out or sent as null takes the default for
 /// new pictures saved in Settings; a missing or null seed draws a random one when the job is accepted. A <c>style</c>
-/// (a preset id) adds that preset's fragments to the prompt and negative prompt. Wrong types
+/// (a preset id) adds that preset's fragments to the prompt and negative prompt, in the prompt's language; for an empty
+/// prompt in English unless <c>Accept-Language</c> prefers Chinese (<c>zh</c>). Wrong types
 /// and duplicated keys are refused by the serializer naming the field; ranges by the engine's one validation.
 /// </summary>
 public sealed class JobBody(IOptions<JsonOptions> app, NewPictureDefaults defaults, StyleCatalog styles)
@@ -29,7 +30,7 @@ public sealed class JobBody(IOptions<JsonOptions> app, NewPictureDefaults defaul
         if (body.Error is not null)
             return (null, body.Error);
         // A named style adds its fragments here, as picking it on the Generate page does (applying twice changes nothing).
-        var (settings, styleProblem) = styles.Apply(body.Value!);
+        var (settings, styleProblem) = styles.Apply(body.Value!, WordsWhenEmpty(http.Request));
         if (styleProblem is not null)
             return (null, ApiProblems.Validation([styleProblem]));
         var random = settings.Seed == NoSeed;
@@ -40,6 +41,13 @@ public sealed class JobBody(IOptions<JsonOptions> app, NewPictureDefaults defaul
             IdempotencyKey = idempotencyKey,
         }, null);
     }
+
+    /// <summary>The style words' language for a job with no prompt words: English, the API's, unless the request asks for Chinese first.</summary>
+    private static PromptLanguage WordsWhenEmpty(HttpRequest request) =>
+        request.GetTypedHeaders().AcceptLanguage.OrderByDescending(l => l.Quality ?? 1).FirstOrDefault() is { } first
+        && first.Value.StartsWith("zh", StringComparison.OrdinalIgnoreCase)
+            ? PromptLanguage.Chinese
+            : PromptLanguage.English;
 
     /// <summary>
     /// The app's JSON options, except that a settings object starts as the defaults (so absent fields keep them)

@@ -18,7 +18,7 @@ public static class StyleEndpoints
 
         styles.MapGet("/", (StyleCatalog catalog) => TypedResults.Ok(catalog.All.Select(StyleDto.From).ToList()))
             .Produces<List<StyleDto>>()
-            .WithSummary("Every style preset, built-in ones first, then the team's: id (what style and styles take), names in English and Chinese, and the words added to the prompt and the avoid box.");
+            .WithSummary("Every style preset, built-in ones first, then the team's: id (what style and styles take), names in English and Chinese, and the words added to the prompt and the avoid box for English prompts (prompt, negative) and for Chinese ones (promptZh, negativeZh; empty for a team preset without them: the English words are used).");
 
         styles.MapPut("/team", ReplaceTeamAsync)
             .Accepts<TeamStylesBody>("application/json")
@@ -40,7 +40,7 @@ public static class StyleEndpoints
             return ApiProblems.Invalid("styles", "styles is required: the team's whole list of presets (an empty list removes them all).");
 
         var form = settings.Load();
-        form.StylePresets = [.. team.Select(s => new TeamStyle { Id = s.Id ?? "", NameEn = s.NameEn ?? "", NameZh = s.NameZh ?? "", Prompt = s.Prompt ?? "", Negative = s.Negative ?? "" })];
+        form.StylePresets = [.. team.Select(s => new TeamStyle { Id = s.Id ?? "", NameEn = s.NameEn ?? "", NameZh = s.NameZh ?? "", Prompt = s.Prompt ?? "", Negative = s.Negative ?? "", PromptZh = s.PromptZh ?? "", NegativeZh = s.NegativeZh ?? "" })];
         var problems = await settings.SaveAsync(form, http.RequestAborted);
         if (problems.Count > 0)
         {
@@ -52,9 +52,9 @@ public static class StyleEndpoints
     }
 }
 
-public sealed record StyleDto(string Id, string NameEn, string NameZh, string Prompt, string Negative, bool Team)
+public sealed record StyleDto(string Id, string NameEn, string NameZh, string Prompt, string Negative, string PromptZh, string NegativeZh, bool Team)
 {
-    public static StyleDto From(StylePreset p) => new(p.Id, p.NameEn, p.NameZh, p.Prompt, p.Negative, p.IsTeam);
+    public static StyleDto From(StylePreset p) => new(p.Id, p.NameEn, p.NameZh, p.Prompt, p.Negative, p.PromptZh, p.NegativeZh, p.IsTeam);
 }
 
 /// <summary>The body of <c>PUT /api/v1/styles/team</c>.</summary>
@@ -63,5 +63,8 @@ public sealed record TeamStylesBody
     public IReadOnlyList<TeamStyleBody>? Styles { get; init; }
 }
 
-/// <summary>One team preset: id (a-z, 0-9, -), both names, the words for the prompt and (optional) the avoid box.</summary>
-public sealed record TeamStyleBody(string? Id, string? NameEn, string? NameZh, string? Prompt, string? Negative);
+/// <summary>
+/// One team preset: id (a-z, 0-9, -), both names, the words for the prompt and (optional) the avoid box, and optional
+/// Chinese words for Chinese prompts (left out: Chinese prompts get the English words).
+/// </summary>
+public sealed record TeamStyleBody(string? Id, string? NameEn, string? NameZh, string? Prompt, string? Negative, string? PromptZh = null, string? NegativeZh = null);

@@ -38,6 +38,7 @@ public sealed class BatchBuilder(NewPictureDefaults defaults, StyleCatalog style
             Height = order.Height ?? defaults.Current.Height,
             Steps = order.Steps ?? defaults.Current.Steps,
         };
-        return BatchPlan.Expand(lines, order.Styles, order.PicturesPerPrompt, start, styles.Apply);
+        // Every line has prompt text, so its own language picks the style's words; the "no words yet" language never applies.
+        return BatchPlan.Expand(lines, order.Styles, order.PicturesPerPrompt, start, settings => styles.Apply(settings));
     }
 }

@@ -47,14 +47,15 @@ public sealed class GenerateForm
 
     /// <summary>
     /// Picks a style: the previous one's fragments leave the prompt and avoid boxes (where still unchanged) and the new
-    /// one's are appended, so the person sees exactly what the model will read. Null: no style.
+    /// one's are appended in the prompt's language, so the person sees exactly what the model will read. Null: no style.
     /// </summary>
-    public void ChooseStyle(StylePreset? preset, StylePreset? previous)
+    /// <param name="whenEmpty">The words' language while the prompt is still empty: the page's.</param>
+    public void ChooseStyle(StylePreset? preset, StylePreset? previous, PromptLanguage whenEmpty = PromptLanguage.English)
     {
         if (previous is not null)
             (Prompt, NegativePrompt) = previous.Remove(Prompt, NegativePrompt);
         if (preset is not null)
-            (Prompt, NegativePrompt) = preset.Apply(Prompt, NegativePrompt);
+            (Prompt, NegativePrompt) = preset.Apply(Prompt, NegativePrompt, whenEmpty);
         Style = preset?.Id ?? "";
     }
 

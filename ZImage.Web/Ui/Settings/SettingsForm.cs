@@ -182,6 +182,8 @@ public sealed class SettingsForm
                         ["NameZh"] = p.NameZh,
                         ["Prompt"] = p.Prompt,
                         ["Negative"] = p.Negative,
+                        ["PromptZh"] = p.PromptZh,
+                        ["NegativeZh"] = p.NegativeZh,
                     })]),
                 },
             },

@@ -30,6 +30,9 @@ public sealed class StyleCatalog(IConfiguration configuration)
     /// <summary>A preset's name in the page's language.</summary>
     public static string Name(StylePreset preset, UiLanguage language) => language == UiLanguage.Chinese ? preset.NameZh : preset.NameEn;
 
+    /// <summary>The style words' language for a prompt with nothing typed yet: the page's own.</summary>
+    public static PromptLanguage WordsFor(UiLanguage language) => language == UiLanguage.Chinese ? PromptLanguage.Chinese : PromptLanguage.English;
+
     /// <summary>
     /// The name a picture's recorded style id goes by in the page's language; the id itself when no preset has it any more
     /// (a team preset removed since), so the record still says what was used.
@@ -38,9 +41,10 @@ public sealed class StyleCatalog(IConfiguration configuration)
 
     /// <summary>
     /// The settings with the named style's fragments added (empty style: unchanged). An unknown style is a problem
-    /// naming the field and the ids that exist.
+    /// naming the field and the ids that exist. The words' language follows the prompt's (<see cref="StylePreset.Apply"/>).
     /// </summary>
-    public (GenerationRequest Settings, ValidationProblem? Problem) Apply(GenerationRequest settings)
+    /// <param name="whenEmpty">The words' language when the prompt has none yet.</param>
+    public (GenerationRequest Settings, ValidationProblem? Problem) Apply(GenerationRequest settings, PromptLanguage whenEmpty = PromptLanguage.English)
     {
         if (string.IsNullOrEmpty(settings.Style))
             return (settings, null);
@@ -50,7 +54,7 @@ public sealed class StyleCatalog(IConfiguration configuration)
                 Rule = "choice",
                 Args = [string.Join(", ", All.Select(p => p.Id))],
             });
-        var (prompt, negative) = preset.Apply(settings.Prompt, settings.NegativePrompt);
+        var (prompt, negative) = preset.Apply(settings.Prompt, settings.NegativePrompt, whenEmpty);
         return (settings with { Prompt = prompt, NegativePrompt = negative, Style = preset.Id }, null);
     }
 
@@ -78,6 +82,9 @@ public sealed class TeamStyle
     public string NameZh { get; set; } = "";
     public string Prompt { get; set; } = "";
     public string Negative { get; set; } = "";
+    /// <summary>Optional Chinese words for Chinese prompts; empty: the English ones are used.</summary>
+    public string PromptZh { get; set; } = "";
+    public string NegativeZh { get; set; } = "";
 
     public StylePreset ToPreset() => new()
     {
@@ -86,6 +93,8 @@ public sealed class TeamStyle
         NameZh = NameZh.Trim(),
         Prompt = Prompt.Trim(),
         Negative = Negative.Trim(),
+        PromptZh = (PromptZh ?? "").Trim(),
+        NegativeZh = (NegativeZh ?? "").Trim(),
         IsTeam = true,
     };
 }
