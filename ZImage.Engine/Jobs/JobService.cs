@@ -490,6 +490,18 @@ public sealed class JobService : IJobService
     private const long RelayedVersionBase = 1L << 40;
     private const long VersionsPerSignal = 16;
 
+    /// <summary>What was relayed of the job, made on first use; under <c>lock (_relayed)</c>. Bounded: old jobs are forgotten wholesale.</summary>
+    private RelayedJob RelayedLocked(string jobId)
+    {
+        if (!_relayed.TryGetValue(jobId, out var relayed))
+        {
+            if (_relayed.Count > 10_000)
+                _relayed.Clear();
+            _relayed[jobId] = relayed = new RelayedJob();
+        }
+        return relayed;
+    }
+
     private long LastRelayedVersion(string jobId)
     {
         lock (_relayed)
@@ -510,12 +522,7 @@ public sealed class JobService : IJobService
             bool newest;
             lock (_relayed)
             {
-                if (!_relayed.TryGetValue(jobId, out relayed))
-                {
-                    if (_relayed.Count > 10_000)
-                        _relayed.Clear();
-                    _relayed[jobId] = relayed = new RelayedJob();
-                }
+                relayed = RelayedLocked(jobId);
                 newest = version > relayed.Signal;
                 if (newest)
                     relayed.Signal = version;
@@ -696,8 +703,7 @@ public sealed class JobService : IJobService
             // would drop them as repeats.
             lock (_relayed)
             {
-                if (!_relayed.TryGetValue(job.Id, out var relayed))
-                    _relayed[job.Id] = relayed = new RelayedJob();
+                var relayed = RelayedLocked(job.Id);
                 relayed.Published = Math.Max(relayed.Published, version);
             }
             _notifier.Publish(new JobQueued(job.Id, job.UserName, _clock.GetUtcNow(), position ?? 1, null, notice) { Version = version });

@@ -205,9 +205,7 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
         {
             if (!ReferenceEquals(_current, lease))
                 return;
-            Retire(lease);
-            _current = null;
-            _loadedOnce = false;
+            RetireCurrentLocked();
         }
     }
 
@@ -239,16 +237,14 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
         bool early;
         lock (_lock)
         {
-            if (minutes <= 0 || _current is not { Active: 0 } idle)
+            if (minutes <= 0 || _current is not { Active: 0 })
                 return;
             // A timer may fire a little before its due time (the timer queue counts coarse milliseconds); an idle check
             // that just returned then would leave the model loaded for good, so it looks again a moment after the time is up.
             early = _clock.GetUtcNow() - _lastUsed < TimeSpan.FromMinutes(minutes);
             if (!early)
             {
-                Retire(idle);
-                _current = null;
-                _loadedOnce = false;
+                RetireCurrentLocked();
                 _unloaded = true;
             }
         }
@@ -259,6 +255,17 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
         }
         _guard.ReportLoadedModelBytes(0);
         _logger.LogInformation("No job for {Minutes} minutes: the model was unloaded and its GPU memory released", minutes);
+    }
+
+    /// <summary>
+    /// The current pipeline is let go (settings changed, idle minutes, a card fault, shutdown): retired, and the next run
+    /// opens a new one and counts as a cold start again. Under <see cref="_lock"/>.
+    /// </summary>
+    private void RetireCurrentLocked()
+    {
+        Retire(_current);
+        _current = null;
+        _loadedOnce = false;
     }
 
     private void Retire(Lease? lease)
@@ -286,9 +293,7 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
         {
             if (_current is not null && _current.Key == key)
                 return _current;
-            Retire(_current);
-            _current = null;
-            _loadedOnce = false;
+            RetireCurrentLocked();
             if (model.Directory is not { } directory)
                 throw new InvalidOperationException("No model is installed yet: open Settings to choose a model folder or the self-test model.");
             if (!model.IsUsable)
@@ -329,9 +334,7 @@ public sealed class PipelineHost : IImagePipeline, IModelStatus, IDisposable
     {
         lock (_lock)
         {
-            Retire(_current);
-            _current = null;
-            _loadedOnce = false;
+            RetireCurrentLocked();
             _lastError = null;
         }
     }
