@@ -51,6 +51,42 @@ public abstract partial class JobStoreContract
         Assert.False((await Batches.RenewBatchAsync("b1", "proc-a", T0.AddMinutes(2))).Held);
     }
 
+    /// <summary>
+    /// Another studio reads a batch while its feeder finishes it: each read is the batch before the finish or after it,
+    /// never an ended batch with items still pending (which showed as 2 of 5 items ended in a cancelled batch).
+    /// </summary>
+    [StoreFact]
+    public async Task ABatchReadWhileItFinishesIsWhollyBeforeOrWhollyAfter()
+    {
+        var torn = new List<string>();
+        for (int round = 0; round < 30; round++)
+        {
+            var id = $"race{round}";
+            await Batches.InsertBatchAsync(NewBatch(id, 40), "proc-a", T0.AddSeconds(30));
+            using var finished = new CancellationTokenSource();
+            var reader = Task.Run(async () =>
+            {
+                int reads = 0;
+                // At least a few reads after the finish, so reads straddle it.
+                for (int after = 0; after < 3; reads++)
+                {
+                    var read = (await Batches.GetBatchAsync(id))!;
+                    var states = read.Items.Select(i => i.State).Distinct().ToList();
+                    var expected = read.Status == BatchStatus.Running ? BatchItemState.Pending : BatchItemState.Cancelled;
+                    if (states is not [var only] || only != expected)
+                        torn.Add($"{id} read {reads}: {read.Status} with items {string.Join(",", states)}");
+                    if (finished.IsCancellationRequested)
+                        after++;
+                }
+            });
+            await Task.Delay(round % 5);
+            await Batches.FinishBatchAsync(id, BatchStatus.Cancelled, T0.AddMinutes(1), null);
+            finished.Cancel();
+            await reader;
+        }
+        Assert.Empty(torn);
+    }
+
     [StoreFact]
     public async Task APersonsBatchesAreListedNewestFirst()
     {

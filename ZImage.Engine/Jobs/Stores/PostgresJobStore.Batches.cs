@@ -1,3 +1,4 @@
+using System.Data;
 using Npgsql;
 using ZImage.Engine.Jobs.Batches;
 
@@ -100,17 +101,28 @@ public sealed partial class PostgresJobStore : IBatchStore
         await ExecAsync(c, null, BatchRows.Release, ct, ("@id", batchId), ("@runner", runner));
     }
 
+    /// <summary>
+    /// The items and the batch row from one snapshot. Read apart, a finish committed between the two reads (it marks the
+    /// pending items cancelled and the batch ended in one go) showed an ended batch whose items were still pending.
+    /// </summary>
     private static async Task<StoredBatch?> ReadBatchAsync(NpgsqlConnection c, string batchId, CancellationToken ct)
     {
+        await using var t = await c.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct);
         var items = new List<StoredBatchItem>();
-        await using (var cmd = Command(c, null, BatchRows.SelectItems, ("@id", batchId)))
+        await using (var cmd = Command(c, t, BatchRows.SelectItems, ("@id", batchId)))
         await using (var r = await cmd.ExecuteReaderAsync(ct))
         {
             while (await r.ReadAsync(ct))
                 items.Add(BatchRows.ReadItem(r));
         }
-        await using var batch = Command(c, null, BatchRows.SelectBatch, ("@id", batchId));
-        await using var b = await batch.ExecuteReaderAsync(ct);
-        return await b.ReadAsync(ct) ? BatchRows.ReadBatch(b, items) : null;
+        StoredBatch? batch = null;
+        await using (var cmd = Command(c, t, BatchRows.SelectBatch, ("@id", batchId)))
+        await using (var b = await cmd.ExecuteReaderAsync(ct))
+        {
+            if (await b.ReadAsync(ct))
+                batch = BatchRows.ReadBatch(b, items);
+        }
+        await t.CommitAsync(ct);
+        return batch;
     }
 }

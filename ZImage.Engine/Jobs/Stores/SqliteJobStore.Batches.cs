@@ -18,8 +18,13 @@ public sealed partial class SqliteJobStore : IBatchStore
     public Task SaveBatchItemAsync(string batchId, StoredBatchItem item, CancellationToken ct = default) => WriteAsync(c =>
         Exec(c, null, BatchRows.SaveItem, BatchRows.StateArgs(batchId, item)), ct);
 
+    /// <summary>Its two statements in one transaction (SQLite commits each statement of a command on its own otherwise).</summary>
     public Task FinishBatchAsync(string batchId, BatchStatus status, DateTimeOffset at, string? error, CancellationToken ct = default) => WriteAsync(c =>
-        Exec(c, null, BatchRows.Finish, BatchRows.FinishArgs(batchId, status, at, error)), ct);
+    {
+        using var t = c.BeginTransaction();
+        Exec(c, t, BatchRows.Finish, BatchRows.FinishArgs(batchId, status, at, error));
+        t.Commit();
+    }, ct);
 
     public async Task<bool> RequestBatchCancelAsync(string batchId, CancellationToken ct = default)
     {
@@ -77,16 +82,21 @@ public sealed partial class SqliteJobStore : IBatchStore
     public Task ReleaseBatchAsync(string batchId, string runner, CancellationToken ct = default) => WriteAsync(c =>
         Exec(c, null, BatchRows.Release, ("@id", batchId), ("@runner", runner)), ct);
 
+    /// <summary>
+    /// The items and the batch row from one snapshot (a deferred transaction reads one WAL snapshot from its first read),
+    /// so a finish written between the two reads cannot show an ended batch whose items are still pending.
+    /// </summary>
     private static StoredBatch? ReadBatch(SqliteConnection c, string batchId)
     {
+        using var t = c.BeginTransaction(deferred: true);
         var items = new List<StoredBatchItem>();
-        using (var cmd = Command(c, null, BatchRows.SelectItems, ("@id", batchId)))
+        using (var cmd = Command(c, t, BatchRows.SelectItems, ("@id", batchId)))
         using (var r = cmd.ExecuteReader())
         {
             while (r.Read())
                 items.Add(BatchRows.ReadItem(r));
         }
-        using var batch = Command(c, null, BatchRows.SelectBatch, ("@id", batchId));
+        using var batch = Command(c, t, BatchRows.SelectBatch, ("@id", batchId));
         using var b = batch.ExecuteReader();
         return b.Read() ? BatchRows.ReadBatch(b, items) : null;
     }
