@@ -251,7 +251,6 @@ internal static class BenchCommand
 
     private static JsonObject Summarise(int size, int count, JsonArray warm, List<Measured> runs)
     {
-        static long? Mib(long? bytes) => bytes is { } b ? b / (1 << 20) : null;
         double Med(Func<Measured, double> f) => Math.Round(Median(runs.Select(f)), 2);
         // Timings.Steps[i] is step i summed over the images of the request: per image is what compares with PyTorch.
         var stepsMs = runs.SelectMany(r => r.Result.Timings.Steps.Select(s => s.TotalMilliseconds / count)).ToList();
@@ -274,12 +273,12 @@ internal static class BenchCommand
             ["pipeline_total_ms"] = Med(r => r.Result.Timings.Total.TotalMilliseconds),
             ["total_with_png_ms"] = totalMs,
             ["images_per_hour"] = Math.Round(3_600_000.0 * count / totalMs, 1),
-            ["peak_gpu_used_mib"] = Mib(runs.Max(r => r.PeakBytes)),
+            ["peak_gpu_used_mib"] = Mebibytes.Of(runs.Max(r => r.PeakBytes)),
             // What stays allocated between images (weights plus the arenas' kept workspace), and each stage's peak.
-            ["gpu_used_before_run_mib"] = Mib(runs.Max(r => r.BeforeBytes)),
-            ["gpu_used_after_run_mib"] = Mib(runs.Max(r => r.AfterBytes)),
+            ["gpu_used_before_run_mib"] = Mebibytes.Of(runs.Max(r => r.BeforeBytes)),
+            ["gpu_used_after_run_mib"] = Mebibytes.Of(runs.Max(r => r.AfterBytes)),
             ["peak_gpu_used_mib_by_stage"] = new JsonObject(StageTracker.Names.Select((name, i) =>
-                KeyValuePair.Create(name, (JsonNode?)JsonValue.Create(Mib(runs.Max(r => r.StagePeakBytes[i])))))),
+                KeyValuePair.Create(name, (JsonNode?)JsonValue.Create(Mebibytes.Of(runs.Max(r => r.StagePeakBytes[i])))))),
             ["non_finite_values"] = runs.Sum(r => r.Result.NonFiniteValues),
         };
     }

@@ -120,7 +120,7 @@ internal static class IdleUnloadCheckCommand
             var gpu = provider == ProviderChoice.Cpu ? null : probe;
             var card = gpu?.Read();
             output.WriteLine($"ONNX Runtime {runtime.Version}, provider {provider}, model {catalog.Current.Manifest.ModelName}; " +
-                             (card is not null ? $"GPU {card.Name}, {IdleUnloadCheck.Mib(card.TotalBytes)} MiB"
+                             (card is not null ? $"GPU {card.Name}, {Mebibytes.Of(card.TotalBytes)} MiB"
                                  : gpu is null ? "CPU provider: GPU memory is not consulted" : "no NVML here: GPU memory is not read"));
             // The host's own timer does the unload; the clock runs by itself, so nothing is done to pass the idle time.
             var limit = TimeSpan.FromMinutes(minutes) / speed + TimeSpan.FromSeconds(60);
@@ -141,8 +141,8 @@ internal static class IdleUnloadCheckCommand
         output.WriteLine($"status bar while unloaded: {r.DetailWhileUnloaded}");
         output.WriteLine($"after job 2:        {Show(r.UsedAfterSecond)}, {r.SessionsAfterSecond} sessions open, job {r.Second.Outcome} in {r.Second.Wall.TotalSeconds:F1} s, model {host.State}");
         if (r.MemoryRead)
-            output.WriteLine($"memory: job 1 took {Mib(r.UsedAfterFirst - r.UsedBefore)} MiB (with what the process keeps: CUDA context, kernels), " +
-                             $"the unload gave back {Mib(r.Released)} MiB, the reload took {Mib(r.ModelTakes)} MiB: {r.ReleasedShare * 100:0.0} % came back");
+            output.WriteLine($"memory: job 1 took {Mebibytes.Of(r.UsedAfterFirst - r.UsedBefore)} MiB (with what the process keeps: CUDA context, kernels), " +
+                             $"the unload gave back {Mebibytes.Of(r.Released)} MiB, the reload took {Mebibytes.Of(r.ModelTakes)} MiB: {r.ReleasedShare * 100:0.0} % came back");
 
         report["unload_wall_s"] = Math.Round(r.UnloadWait.TotalSeconds, 3);
         report["status_while_unloaded"] = r.DetailWhileUnloaded;
@@ -150,8 +150,8 @@ internal static class IdleUnloadCheckCommand
         report["job2"] = ToJson(r.Second);
         report["used_mib"] = new JsonObject
         {
-            ["before_load"] = Mib(r.UsedBefore), ["after_job1"] = Mib(r.UsedAfterFirst), ["after_unload"] = Mib(r.UsedAtUnload),
-            ["after_unload_2s"] = Mib(r.UsedAfterUnload), ["after_job2"] = Mib(r.UsedAfterSecond),
+            ["before_load"] = Mebibytes.Of(r.UsedBefore), ["after_job1"] = Mebibytes.Of(r.UsedAfterFirst), ["after_unload"] = Mebibytes.Of(r.UsedAtUnload),
+            ["after_unload_2s"] = Mebibytes.Of(r.UsedAfterUnload), ["after_job2"] = Mebibytes.Of(r.UsedAfterSecond),
         };
         report["sessions"] = new JsonObject { ["after_job1"] = r.SessionsAfterFirst, ["after_unload"] = r.SessionsAfterUnload, ["after_job2"] = r.SessionsAfterSecond };
         if (r.ReleasedShare is { } share)
@@ -202,8 +202,7 @@ internal static class IdleUnloadCheckCommand
 
     private static readonly Caller Caller = new("idle-check");
 
-    private static long? Mib(long? bytes) => bytes is { } b ? IdleUnloadCheck.Mib(b) : null;
-    private static string Show(long? bytes) => bytes is { } b ? $"{IdleUnloadCheck.Mib(b)} MiB used" : "(not read)";
+    private static string Show(long? bytes) => bytes is null ? "(not read)" : $"{Mebibytes.Show(bytes)} used";
 
     /// <summary>
     /// Wall time sped up N times for the host alone: its idle timer is armed for minutes/N of real time and its idle

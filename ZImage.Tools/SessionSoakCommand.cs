@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging.Abstractions;
+using ZImage.Engine.Memory;
 using ZImage.Engine.Onnx;
 
 namespace ZImage.Tools;
@@ -35,7 +36,7 @@ internal static class SessionSoakCommand
                 var leaked = r.LiveObjectsAfter - r.LiveObjectsBefore;
                 passed &= r.Growth < GoalBytes && leaked == 0;
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  round {round}: RSS {r.ResidentBefore / 1048576.0:F1} -> {r.ResidentAfter / 1048576.0:F1} MiB, growth {r.Growth / 1024.0:F0} KiB; native objects left alive {leaked}; {r.Elapsed.TotalMilliseconds / r.Cycles:F2} ms per cycle"));
+                    $"  round {round}: RSS {r.ResidentBefore / Mebibytes.Bytes:F1} -> {r.ResidentAfter / Mebibytes.Bytes:F1} MiB, growth {r.Growth / 1024.0:F0} KiB; native objects left alive {leaked}; {r.Elapsed.TotalMilliseconds / r.Cycles:F2} ms per cycle"));
             }
             output.WriteLine(passed ? "session-soak: PASS" : "session-soak: FAIL");
             return Task.FromResult(passed ? 0 : 1);

@@ -145,13 +145,11 @@ public static class IdleUnloadCheck
         if (r.MemoryRead)
         {
             if (r.ModelTakes is not > 0)
-                failures.Add($"the reload took no GPU memory that NVML saw ({Mib(r.ModelTakes!.Value)} MiB), so whether the unload gave it back cannot be told");
+                failures.Add($"the reload took no GPU memory that NVML saw ({Mebibytes.Of(r.ModelTakes!.Value)} MiB), so whether the unload gave it back cannot be told");
             else if (r.ReleasedShare < MinReleasedShare)
                 failures.Add(string.Create(CultureInfo.InvariantCulture,
-                    $"the unload gave back {Mib(r.Released!.Value)} MiB, {r.ReleasedShare * 100:0.0} % of the {Mib(r.ModelTakes.Value)} MiB the model takes (at least {MinReleasedShare * 100:0} % expected)"));
+                    $"the unload gave back {Mebibytes.Of(r.Released!.Value)} MiB, {r.ReleasedShare * 100:0.0} % of the {Mebibytes.Of(r.ModelTakes.Value)} MiB the model takes (at least {MinReleasedShare * 100:0} % expected)"));
         }
         return failures;
     }
-
-    public static long Mib(long bytes) => bytes / (1024 * 1024);
 }

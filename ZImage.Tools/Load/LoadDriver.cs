@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using ZImage.Engine.Memory;
 
 namespace ZImage.Tools.Load;
 
@@ -46,7 +47,7 @@ internal sealed class LoadDriver(HttpClient client, LoadOptions options, Func<lo
     public async Task<LoadReport> RunAsync(CancellationToken ct)
     {
         long? idle = residentBytes?.Invoke();
-        Say($"warm-up: one job so the model is loaded before the clock starts (server RSS {Mib(idle)})");
+        Say($"warm-up: one job so the model is loaded before the clock starts (server RSS {Mebibytes.Show(idle)})");
         var warmup = await WarmUpAsync(ct);
         _clock.Start();
         using var stopSampling = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -412,7 +413,7 @@ internal sealed class LoadDriver(HttpClient client, LoadOptions options, Func<lo
                 await Task.Delay(TimeSpan.FromSeconds(30), ct);
                 var done = _jobs.Values.Count(j => j.StreamOutcome is not null);
                 Say($"{_clock.Elapsed.TotalSeconds:F0} s: {_jobs.Count} jobs accepted, {done} followed to the end, {_refused} refused, " +
-                    $"{Interlocked.Read(ref _serverErrors)} server errors, RSS {Mib(residentBytes?.Invoke())}");
+                    $"{Interlocked.Read(ref _serverErrors)} server errors, RSS {Mebibytes.Show(residentBytes?.Invoke())}");
             }
         }
         catch (OperationCanceledException)
@@ -466,7 +467,6 @@ internal sealed class LoadDriver(HttpClient client, LoadOptions options, Func<lo
 
     private void Say(string line) => log?.WriteLine($"[load] {line}");
 
-    internal static string Mib(long? bytes) => bytes is { } b ? $"{b / 1048576.0:F0} MiB" : "n/a";
 
     private sealed class TrackedJob(string id, string user, int count)
     {
@@ -500,8 +500,8 @@ internal static class MemoryTrend
         if (samples.Count < 6)
             return null;
         var later = samples.Skip(samples.Count / 3).ToList();
-        double mx = later.Average(s => s.Seconds), my = later.Average(s => s.Bytes / 1048576.0);
-        double num = later.Sum(s => (s.Seconds - mx) * (s.Bytes / 1048576.0 - my));
+        double mx = later.Average(s => s.Seconds), my = later.Average(s => s.Bytes / Mebibytes.Bytes);
+        double num = later.Sum(s => (s.Seconds - mx) * (s.Bytes / Mebibytes.Bytes - my));
         double den = later.Sum(s => (s.Seconds - mx) * (s.Seconds - mx));
         return den == 0 ? null : Math.Round(num / den * 60, 2);
     }
@@ -572,13 +572,13 @@ internal sealed record LoadReport
                      $"(goal p99 < {P99GoalMs} ms: {(P99GoalMet ? "met" : "NOT met")})");
         foreach (var e in Endpoints)
             s.AppendLine($"  {e.Name,-42} n={e.Count,6}  p50 {e.P50Ms,7} ms  p99 {e.P99Ms,7} ms  max {e.MaxMs,7} ms");
-        s.AppendLine($"server RSS: idle {LoadDriver.Mib(RssIdleBytes)}, after warm-up {LoadDriver.Mib(RssAfterWarmupBytes)}, end {LoadDriver.Mib(RssEndBytes)}, " +
-                     $"max {LoadDriver.Mib(RssMaxBytes)}, trend over the later two thirds {(RssSlopeMibPerMinute is { } m ? $"{m:+0.00;-0.00} MiB/min" : "n/a")}");
+        s.AppendLine($"server RSS: idle {Mebibytes.Show(RssIdleBytes)}, after warm-up {Mebibytes.Show(RssAfterWarmupBytes)}, end {Mebibytes.Show(RssEndBytes)}, " +
+                     $"max {Mebibytes.Show(RssMaxBytes)}, trend over the later two thirds {(RssSlopeMibPerMinute is { } m ? $"{m:+0.00;-0.00} MiB/min" : "n/a")}");
         if (Memory.Count > 0)
         {
             var step = Math.Max(1, Memory.Count / 10);
             s.AppendLine("  RSS samples: " + string.Join(", ", Memory.Where((_, i) => i % step == 0 || i == Memory.Count - 1)
-                .Select(m => $"{m.Seconds:F0}s={m.Bytes / 1048576.0:F0}")));
+                .Select(m => $"{m.Seconds:F0}s={m.Bytes / Mebibytes.Bytes:F0}")));
         }
         foreach (var l in LostDetails)
             s.AppendLine($"  lost: {l}");
