@@ -333,8 +333,8 @@ public sealed class HubDownloadTests : IAsyncLifetime
     [Fact]
     public async Task AClosedPortIsReportedAsUnreachableNamingTheHost()
     {
-        int closed = FreePort();
-        using var downloader = new CheckpointDownloader(OptionsFor(new Uri($"http://127.0.0.1:{closed}/")));
+        using var closed = ClosedPort.Take();
+        using var downloader = new CheckpointDownloader(OptionsFor(new Uri($"http://127.0.0.1:{closed.Port}/")));
 
         var e = await Assert.ThrowsAsync<HubDownloadException>(() => downloader.PlanAsync(new HubSource(HubKind.HuggingFace), _cache, CancellationToken.None));
 
@@ -346,15 +346,15 @@ public sealed class HubDownloadTests : IAsyncLifetime
     [Fact]
     public async Task AnUnreachableProxyIsNamedBesideTheHub()
     {
-        int closed = FreePort();
+        using var closed = ClosedPort.Take();
         var options = OptionsFor(new Uri("http://hub.invalid/"));
-        options.Proxy = $"http://127.0.0.1:{closed}";
+        options.Proxy = $"http://127.0.0.1:{closed.Port}";
         using var downloader = new CheckpointDownloader(options);
 
         var e = await Assert.ThrowsAsync<HubDownloadException>(() => downloader.PlanAsync(new HubSource(HubKind.HuggingFace), _cache, CancellationToken.None));
 
         Assert.Equal(HubFailure.Unreachable, e.Failure);
-        Assert.Contains($"Could not reach hub.invalid through the proxy 127.0.0.1:{closed}: the connection was refused", e.Message);
+        Assert.Contains($"Could not reach hub.invalid through the proxy 127.0.0.1:{closed.Port}: the connection was refused", e.Message);
     }
 
     [Fact]
@@ -435,11 +435,21 @@ public sealed class HubDownloadTests : IAsyncLifetime
         return long.Parse(hit.Range["bytes=".Length..^1]);
     }
 
-    internal static int FreePort()
+    /// <summary>
+    /// A loopback port bound but never listened on, held for the test: connecting is refused, and no other test's server
+    /// can be given the port meanwhile (a port found free and let go could be).
+    /// </summary>
+    private sealed class ClosedPort : IDisposable
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        private readonly Socket _socket = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+
+        private ClosedPort() => _socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+
+        public int Port => ((IPEndPoint)_socket.LocalEndPoint!).Port;
+
+        public static ClosedPort Take() => new();
+
+        public void Dispose() => _socket.Dispose();
     }
 
     internal static async Task WaitUntil(Func<bool> condition)
