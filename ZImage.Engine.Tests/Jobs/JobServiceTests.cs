@@ -23,6 +23,41 @@ public class JobServiceTests
         Assert.Contains(cy.Id, startOrder.Take(3));
     }
 
+    /// <summary>
+    /// A job read back as ended is already in the counters /metrics and /api/v1/system print: a scraper that waits for a
+    /// job to finish and then reads the metrics sees it counted.
+    /// </summary>
+    [Fact]
+    public async Task AJobReadBackAsEndedIsAlreadyCountedForMetrics()
+    {
+        await using var host = await JobsHost.StartAsync(JobsHost.NewRoot(), settings: new() { ["ZImage:Jobs:MaxQueuedPerUser"] = "100" });
+        var ids = new List<string>();
+        for (int i = 0; i < 60; i++)
+            ids.Add((await host.SubmitAsync("ann")).Id);
+        var lagging = new List<string>();
+        var seen = new HashSet<string>();
+        var watcher = Task.Run(async () =>
+        {
+            while (seen.Count < ids.Count)
+            {
+                foreach (var id in ids.Where(id => !seen.Contains(id)))
+                {
+                    if ((await host.Jobs.GetAsync(id, new Caller("ann")))!.Status != JobStatus.Succeeded)
+                        continue;
+                    seen.Add(id);
+                    long counted = host.Status.GetStatus().JobsSucceeded;
+                    if (counted < seen.Count)
+                        lagging.Add($"{seen.Count} jobs read back as done, {counted} counted");
+                }
+            }
+        });
+
+        await host.StartWorkerAsync();
+        await watcher.WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Empty(lagging);
+    }
+
     [Fact]
     public async Task SingleJobsSubmittedWhileALongQueueRunsStartNext()
     {

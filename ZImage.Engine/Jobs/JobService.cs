@@ -991,28 +991,30 @@ public sealed class JobService : IJobService
     {
         lock (_gate)
         {
+            // Counted in the same step that shows the job ended: until then a reader gets it from memory, still running;
+            // after, from the store, ended. Counted after the lock, /metrics could lag a job already reported done.
+            switch (status)
+            {
+                case JobStatus.Succeeded:
+                    Interlocked.Increment(ref _succeeded);
+                    break;
+                case JobStatus.Failed:
+                    Interlocked.Increment(ref _failed);
+                    break;
+                case JobStatus.Cancelled:
+                    Interlocked.Increment(ref _cancelled);
+                    break;
+            }
+            // Pictures a failed or cancelled job finished before it stopped are kept, and counted.
+            if (images > 0)
+                _imagesByUser.AddOrUpdate(state.UserName, images, (_, n) => n + images);
+            if (state.GpuTime > TimeSpan.Zero)
+                _gpuSecondsByUser.AddOrUpdate(state.UserName, state.GpuTime.TotalSeconds, (_, s) => s + state.GpuTime.TotalSeconds);
             state.Status = status;
             _running.Remove(state);
             _active.Remove(state.Id);
             DropSharedRunningLocked(state.Id);
         }
-        switch (status)
-        {
-            case JobStatus.Succeeded:
-                Interlocked.Increment(ref _succeeded);
-                break;
-            case JobStatus.Failed:
-                Interlocked.Increment(ref _failed);
-                break;
-            case JobStatus.Cancelled:
-                Interlocked.Increment(ref _cancelled);
-                break;
-        }
-        // Pictures a failed or cancelled job finished before it stopped are kept, and counted.
-        if (images > 0)
-            _imagesByUser.AddOrUpdate(state.UserName, images, (_, n) => n + images);
-        if (state.GpuTime > TimeSpan.Zero)
-            _gpuSecondsByUser.AddOrUpdate(state.UserName, state.GpuTime.TotalSeconds, (_, s) => s + state.GpuTime.TotalSeconds);
         state.Cancellation?.Dispose();
         PublishQueueChanges(null);
         // A finished run frees GPU memory: a held job may fit now.

@@ -8,7 +8,7 @@ namespace ZImage.Engine.Tests.Jobs.Stores;
 /// </summary>
 public abstract partial class JobStoreContract : IAsyncLifetime
 {
-    private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
+    protected static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
 
     protected string OutputRoot { get; } = Directory.CreateTempSubdirectory("zimage-store-contract-").FullName;
 
@@ -315,6 +315,26 @@ public sealed class SqliteJobStoreContractTests : JobStoreContract
 {
     protected override Task<IJobStore> OpenAsync() =>
         Task.FromResult<IJobStore>(new SqliteJobStore(Path.Combine(OutputRoot, "..", Path.GetFileName(OutputRoot) + ".db"), OutputRoot));
+
+    /// <summary>
+    /// A crash counts against the same re-run budget as a card fault; the reason says so rather than "stopped twice"
+    /// (the server stopped once here, after a card failure had re-queued the job).
+    /// </summary>
+    [Fact]
+    public async Task AJobRequeuedAfterACardFaultAndCaughtInACrashIsInterruptedSayingItHadBeenQueuedAgain()
+    {
+        await Store.InsertJobAsync(Job("j1"));
+        await Store.MarkStartedAsync("j1", T0);
+        await Store.RequeueAfterCardFaultAsync("j1", "GPU 0 failed while making these pictures; the job was queued again to run on a working card.");
+        await Store.MarkStartedAsync("j1", T0.AddMinutes(1));
+
+        Assert.Empty(await Store.RecoverAsync(T0.AddMinutes(2)));
+
+        var job = (await Store.GetJobAsync("j1"))!;
+        Assert.Equal(JobStatus.Interrupted, job.Status);
+        Assert.Equal("The server stopped while this job was running; it had already been queued again after an earlier stop or card failure, " +
+                     "so it was not started again.", job.Error);
+    }
 
     protected override Task CleanUpAsync()
     {

@@ -442,7 +442,7 @@ public sealed class SharedQueueTests : IAsyncLifetime
 
         var record = (await studio.Store.GetJobAsync(job.Id))!;
         Assert.Equal(JobStatus.Interrupted, record.Status);
-        Assert.Contains("stopped answering, twice", record.Error);
+        Assert.Contains("stopped answering; it had already been queued again", record.Error);
     }
 
     [StoreFact]

@@ -166,7 +166,7 @@ public sealed partial class PostgresJobStore : IJobStore, IPictureStore, ITiming
         await using var t = await c.BeginTransactionAsync(ct);
         await ExecAsync(c, t, """
             UPDATE jobs SET status = 'Interrupted', finished_at = @now, worker = NULL, lease_until = NULL,
-                error = 'The worker running this job stopped answering, twice; it was not started again.'
+                error = 'The worker running this job stopped answering; it had already been queued again after an earlier stop or card failure, so it was not started again.'
             WHERE status = 'Running' AND lease_until < @now AND restarts >= 1
             """, ct, ("now", now.ToUnixTimeMilliseconds()));
         var ids = new List<string>();

@@ -80,7 +80,7 @@ public sealed partial class SqliteJobStore : IJobStore, IPictureStore, ITimingSt
             using var t = c.BeginTransaction();
             Exec(c, t, """
                 UPDATE jobs SET status = 'Interrupted', finished_at = $now,
-                    error = 'The server stopped while this job was running, twice; it was not started again.'
+                    error = 'The server stopped while this job was running; it had already been queued again after an earlier stop or card failure, so it was not started again.'
                 WHERE status = 'Running' AND restarts >= 1;
                 UPDATE jobs SET status = 'Queued', started_at = NULL, restarts = restarts + 1,
                     notice = 'The server stopped while this job was running; it was queued again.'
