@@ -290,6 +290,16 @@ public sealed class JobsHost : IAsyncDisposable
     }
 }
 
+/// <summary>A card's model state the test sets: unloaded with a measured cold start, or ready and loaded.</summary>
+public sealed class SettableModelStatus(ModelState state, TimeSpan? load) : IModelStatus
+{
+    private (ModelState State, TimeSpan? Load) _now = (state, load);
+    public ModelState State => _now.State;
+    public string? Detail => null;
+    public TimeSpan? LoadEstimate => _now.Load;
+    public void Set(ModelState state, TimeSpan? load) => _now = (state, load);
+}
+
 /// <summary>
 /// The cards after the first for a host with ZImage:Engine:Devices: each its own fake pipeline and fake memory probe (a
 /// real VRAM guard over it), as the app gives every card its own sessions and guard.

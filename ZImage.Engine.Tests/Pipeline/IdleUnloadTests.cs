@@ -312,16 +312,6 @@ public sealed class IdleUnloadTests
             timed);
     }
 
-    /// <summary>A card's model state the test sets: unloaded with a measured cold start, or ready and loaded.</summary>
-    private sealed class SettableModelStatus(ModelState state, TimeSpan? load) : IModelStatus
-    {
-        private (ModelState State, TimeSpan? Load) _now = (state, load);
-        public ModelState State => _now.State;
-        public string? Detail => null;
-        public TimeSpan? LoadEstimate => _now.Load;
-        public void Set(ModelState state, TimeSpan? load) => _now = (state, load);
-    }
-
     private sealed class NotLoaded(TimeSpan load) : IModelStatus
     {
         public ModelState State => ModelState.Unloaded;

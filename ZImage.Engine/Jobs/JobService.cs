@@ -814,16 +814,14 @@ public sealed class JobService : IJobService
         {
             ct.ThrowIfCancellationRequested();
             JobState? next = null;
-            bool anyHeld = false, leftToWarm = false;
+            bool anyHeld = false;
+            WarmCards warm = WarmCards.None;
             lock (_gate)
             {
                 QueuePlace place = default;
                 if (!_stopping)
                 {
-                    // A card without the model loaded leaves a job to a free card that has it (one job each): nobody waits
-                    // for a load that is not needed, the unloaded card stays free, and the "loading the model" hint and the
-                    // ETAs, which assume this, come true (NextJobLoadEstimate, QueueEtasLocked).
-                    var warm = NeedsLoad(card) ? FreeWorkersLocked().Select(_cards.ForWorker).Where(c => !NeedsLoad(c)).ToList() : [];
+                    warm = WarmCardsLocked(card);
                     _queue.TryDequeue(s =>
                     {
                         if (!card.Guard.FitsNow(s.Request, out var reason))
@@ -833,13 +831,7 @@ public sealed class JobService : IJobService
                             return false;
                         }
                         s.HeldReason = null;
-                        if (warm.FindIndex(c => c.Guard.FitsNow(s.Request, out _)) is >= 0 and var taker)
-                        {
-                            warm.RemoveAt(taker);
-                            leftToWarm = true;
-                            return false;
-                        }
-                        return true;
+                        return !warm.TakeOver(s.Request);
                     }, out next, out place);
                 }
                 if (next is not null)
@@ -863,12 +855,43 @@ public sealed class JobService : IJobService
             if (anyHeld)
                 PublishQueueChanges(null);
             // A job left to a warm card is looked at again soon: once that card is busy, this one takes the next.
-            await _wake.WaitAsync(anyHeld || leftToWarm ? TimeSpan.FromMilliseconds(_options.CurrentValue.MemoryHoldPollMilliseconds) : Timeout.InfiniteTimeSpan, ct);
+            await _wake.WaitAsync(anyHeld || warm.Left ? TimeSpan.FromMilliseconds(_options.CurrentValue.MemoryHoldPollMilliseconds) : Timeout.InfiniteTimeSpan, ct);
         }
     }
 
     /// <summary>Whether a job this card takes waits for the model to load first (never loaded, or unloaded after idle minutes).</summary>
     private static bool NeedsLoad(GpuCard card) => card.Model.LoadEstimate is not null;
+
+    /// <summary>
+    /// For a card without the model loaded: the free cards of this process that have it. Under <see cref="_gate"/>.
+    /// A card with the model has none to leave jobs to.
+    /// </summary>
+    private WarmCards WarmCardsLocked(GpuCard card) =>
+        NeedsLoad(card) ? new WarmCards([.. FreeWorkersLocked().Select(_cards.ForWorker).Where(c => !NeedsLoad(c))]) : WarmCards.None;
+
+    /// <summary>
+    /// A card without the model loaded leaves a job to a free card that has it (one job each), in the in-process queue
+    /// and in the PostgreSQL claim alike: nobody waits for a load that is not needed, the unloaded card stays free, and the
+    /// "loading the model" hint and the ETAs, which assume this, come true (NextJobLoadEstimate, QueueEtasLocked). One
+    /// instance per pass over the queue, asked about the jobs in fair order.
+    /// </summary>
+    private sealed class WarmCards(List<GpuCard> free)
+    {
+        public static WarmCards None => new([]);
+
+        /// <summary>Whether a job was left to a warm card this pass: look again soon, once that card is busy.</summary>
+        public bool Left { get; private set; }
+
+        /// <summary>True when a free card with the model fits the job; that card is then counted as taken.</summary>
+        public bool TakeOver(GenerationRequest request)
+        {
+            if (free.FindIndex(c => c.Guard.FitsNow(request, out _)) is not (>= 0 and var taker))
+                return false;
+            free.RemoveAt(taker);
+            Left = true;
+            return true;
+        }
+    }
 
     /// <summary>The in-process workers running nothing now whose card is not pausing after a fault. Under <see cref="_gate"/>.</summary>
     private IEnumerable<int> FreeWorkersLocked()
@@ -911,13 +934,17 @@ public sealed class JobService : IJobService
         while (true)
         {
             ct.ThrowIfCancellationRequested();
+            var warm = WarmCards.None;
             if (!_stopping)
             {
                 var now = _clock.GetUtcNow();
                 await _shared!.RequeueExpiredAsync(now, ct);
+                // Only this process's cards are known here; another studio's warm card is not waited for.
+                lock (_gate)
+                    warm = WarmCardsLocked(card);
                 long claimStart = Stopwatch.GetTimestamp();
                 var record = await _shared.ClaimAsync(worker, now, now + TimeSpan.FromSeconds(_storeOptions.LeaseSeconds),
-                    request => card.Guard.FitsNow(request, out _), ct);
+                    request => card.Guard.FitsNow(request, out _) && !warm.TakeOver(request), ct);
                 if (record is not null)
                 {
                     NoteClaim(Stopwatch.GetElapsedTime(claimStart));
@@ -939,7 +966,8 @@ public sealed class JobService : IJobService
                     return state;
                 }
             }
-            await _wake.WaitAsync(TimeSpan.FromMilliseconds(_storeOptions.ClaimPollMilliseconds), ct);
+            int poll = _storeOptions.ClaimPollMilliseconds;
+            await _wake.WaitAsync(TimeSpan.FromMilliseconds(warm.Left ? Math.Min(poll, _options.CurrentValue.MemoryHoldPollMilliseconds) : poll), ct);
         }
     }
 

@@ -26,7 +26,8 @@ public sealed class SharedQueueTests : IAsyncLifetime
         Directory.Delete(_pictures, recursive: true);
     }
 
-    private async Task<JobsHost> StudioAsync(Dictionary<string, string?>? extra = null, IGpuCardFactory? cards = null, FakePipeline? pipeline = null)
+    private async Task<JobsHost> StudioAsync(Dictionary<string, string?>? extra = null, IGpuCardFactory? cards = null, FakePipeline? pipeline = null,
+        IModelStatus? model = null)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -40,7 +41,7 @@ public sealed class SharedQueueTests : IAsyncLifetime
         };
         foreach (var (k, v) in extra ?? [])
             settings[k] = v;
-        var host = await JobsHost.StartAsync(JobsHost.NewRoot(), pipeline, settings: settings, cards: cards);
+        var host = await JobsHost.StartAsync(JobsHost.NewRoot(), pipeline, settings: settings, cards: cards, model: model);
         _hosts.Add(host);
         return host;
     }
@@ -513,6 +514,39 @@ public sealed class SharedQueueTests : IAsyncLifetime
         otherCard.Release();
         await first.Events.UntilAsync(() => first.Events.Of<JobSucceeded>().Any(e => e.JobId == job.Id), "the outcome to reach the first studio");
         Assert.Empty(first.Jobs.ListQueue(new Caller("bob")));
+    }
+
+    /// <summary>
+    /// The claim follows the studio's own queue: a card whose model was unloaded after idle minutes leaves the next job to
+    /// a free card of its studio that has the model, and takes the one after, while that card is busy.
+    /// </summary>
+    [StoreFact]
+    public async Task ACardWithoutTheModelLeavesTheNextJobToAFreeCardThatHasItAndTakesTheOneAfter()
+    {
+        var cold = new FakePipeline();
+        var warm = new FakePipeline();
+        cold.Hold();
+        warm.Hold();
+        var studio = await StudioAsync(new() { ["ZImage:Engine:Devices:0"] = "0", ["ZImage:Engine:Devices:1"] = "1" },
+            new FakeCards((warm, new FakeMemoryProbe(null))) { Models = _ => new SettableModelStatus(ModelState.Ready, null) },
+            cold, new SettableModelStatus(ModelState.Unloaded, TimeSpan.FromSeconds(40)));
+        await studio.StartWorkerAsync();
+
+        var a = await studio.SubmitAsync("ann", 256, 256, prompt: "a");
+        await studio.Events.UntilAsync(() => studio.Events.Of<JobStep>().Any(e => e.JobId == a.Id), "job a to run");
+        Assert.Equal(["a"], warm.Started.Select(r => r.Prompt));
+        Assert.Empty(cold.Started);
+        Assert.Null(studio.Events.Of<JobStarted>().Single(e => e.JobId == a.Id).ModelLoad);
+
+        var b = await studio.SubmitAsync("bob", 256, 256, prompt: "b");
+        await studio.Events.UntilAsync(() => studio.Events.Of<JobStep>().Any(e => e.JobId == b.Id), "job b to run");
+        Assert.Equal(["b"], cold.Started.Select(r => r.Prompt));
+        Assert.Equal(TimeSpan.FromSeconds(40), studio.Events.Of<JobStarted>().Single(e => e.JobId == b.Id).ModelLoad);
+
+        cold.Release();
+        warm.Release();
+        await studio.UntilFinalAsync(a.Id);
+        await studio.UntilFinalAsync(b.Id);
     }
 
     [StoreFact]
