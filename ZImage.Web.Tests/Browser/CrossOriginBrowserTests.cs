@@ -195,10 +195,14 @@ public sealed class AccountsCircuitTests(AccountsStudioServer server) : IClassFi
         Assert.True(await accounts.DeleteAsync("leaver-tab"));
         await page.Locator("#prompt").FillAsync("after removal");
         await page.Locator("#generate").ClickAsync(new() { Timeout = 5000 }).ContinueWith(_ => { });
-        await Task.Delay(1500);
+        // The click is refused and the circuit ends: blazor.web.js shows the page's "this page stopped" notice. Once it
+        // shows, that page can send nothing more, so the count below is final (a fixed wait could only pass too early).
+        await page.Locator("#blazor-error-ui").WaitForAsync(new() { State = WaitForSelectorState.Visible });
+        Assert.Contains("you were signed out", await page.Locator("#blazor-error-ui").InnerTextAsync());
         Assert.Single(await jobs.ListMineAsync(me, 10));
-        // A reload goes to the sign-in page.
-        await page.GotoAsync("/");
+        // Its Reload goes to the sign-in page.
+        await page.Locator("#ended-reload").ClickAsync();
+        await page.Locator("#account-name").WaitForAsync();
         Assert.Contains("/signin", page.Url);
     }
 }

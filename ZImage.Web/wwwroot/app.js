@@ -118,9 +118,9 @@ document.addEventListener("focusin", e => {
 });
 
 // The reconnect dialog's buttons (App.razor): try the same circuit again, or load the page afresh once the server has
-// forgotten it.
+// forgotten it or ended it (#ended-reload: a removed person then lands on the sign-in page).
 document.addEventListener("click", e => {
-    const button = e.target instanceof Element ? e.target.closest("#reconnect-retry, #reconnect-reload") : null;
+    const button = e.target instanceof Element ? e.target.closest("#reconnect-retry, #reconnect-reload, #ended-reload") : null;
     if (!button) return;
     if (button.id === "reconnect-retry" && window.Blazor?.reconnect) window.Blazor.reconnect();
     else location.reload();

@@ -15,6 +15,8 @@ public static class UiText
         ["reconnect.retry"] = ("Try again", "重试"),
         ["reconnect.rejected"] = ("The studio restarted or this page expired. Reload to continue; your pictures are saved.", "工作室已重启或此页面已过期。请重新加载以继续；你的图片已保存。"),
         ["reconnect.reload"] = ("Reload", "重新加载"),
+        ["circuit.ended"] = ("This page stopped: you were signed out (your account was removed or its password changed), or the studio hit an error. Reload to continue; your pictures are saved.",
+            "此页面已停止：你已被登出（账户已被移除或密码已更改），或工作室出现了错误。请重新加载以继续；你的图片已保存。"),
 
         // Navigation and header
         ["nav.label"] = ("Main sections", "主要栏目"),

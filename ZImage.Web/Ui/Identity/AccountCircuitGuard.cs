@@ -7,8 +7,8 @@ namespace ZImage.Web.Ui.Identity;
 /// A live page is a Blazor circuit over one WebSocket, opened while the sign-in cookie was good; it makes no new HTTP
 /// requests, so the cookie check alone would let a removed person (or one whose password was changed) keep generating
 /// in a tab left open. Every event the browser sends first checks the account as it is now; when the person is gone or
-/// their stamp has moved on, the event is refused and the circuit ends: the page shows its reconnect prompt, and
-/// reloading leads to the sign-in page.
+/// their stamp has moved on, the event is refused and the circuit ends: the page shows its "this page stopped" notice
+/// (<c>#blazor-error-ui</c> in App.razor), whose Reload leads to the sign-in page.
 /// </summary>
 public sealed class AccountCircuitGuard(UiUser user, AccountStore accounts, IOptions<UiOptions> options) : CircuitHandler
 {
