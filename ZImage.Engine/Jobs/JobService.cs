@@ -352,7 +352,9 @@ public sealed class JobService : IJobService
             {
                 case SharedCancel.Cancelled:
                     Interlocked.Increment(ref _cancelled);
-                    _notifier.Publish(new JobCancelled(jobId, record.UserName, _clock.GetUtcNow(), caller.UserName));
+                    // The store's signal of this change comes back here too: whichever is first tells it.
+                    if (FirstEnd(jobId))
+                        _notifier.Publish(new JobCancelled(jobId, record.UserName, _clock.GetUtcNow(), caller.UserName));
                     return CancelOutcome.Cancelled;
                 case SharedCancel.StopRequested:
                     return CancelOutcome.Stopping;
@@ -478,6 +480,24 @@ public sealed class JobService : IJobService
         public long Published;
         /// <summary>The pictures announced (ids: a re-run after a restart makes new rows, announced again).</summary>
         public readonly HashSet<long> Pictures = [];
+        /// <summary>
+        /// Its end was told: an end is final, so it is told once, though several signals read the ended row (the last
+        /// picture's and the end's own, handled after the end was written, each newest when handled).
+        /// </summary>
+        public bool Ended;
+    }
+
+    /// <summary>True the first time only: whether this process is the one to tell subscribers that the job ended.</summary>
+    private bool FirstEnd(string jobId)
+    {
+        lock (_relayed)
+        {
+            var relayed = RelayedLocked(jobId);
+            if (relayed.Ended)
+                return false;
+            relayed.Ended = true;
+            return true;
+        }
     }
 
     private readonly Dictionary<string, RelayedJob> _relayed = new(StringComparer.Ordinal);
@@ -546,7 +566,7 @@ public sealed class JobService : IJobService
                         events.Add(new JobImageSaved(record.Id, record.UserName, _clock.GetUtcNow(), i, record.Request.Count, record.ImageIds[i]));
                 }
             }
-            if (newest && await RelayedChangeAsync(record) is { } change)
+            if (newest && await RelayedChangeAsync(record) is { } change && (!record.Status.IsFinal() || FirstEnd(jobId)))
                 events.Add(change);
             if (record.Status == JobStatus.Queued)
                 WakeWorkers();

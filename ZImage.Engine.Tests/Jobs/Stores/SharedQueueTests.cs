@@ -116,6 +116,11 @@ public sealed class SharedQueueTests : IAsyncLifetime
         await second.UntilFinalAsync(job.Id);
         var done = first.Events.Of<JobSucceeded>().Single(e => e.JobId == job.Id);
         Assert.Equal(second.Events.Of<JobSucceeded>().Single(e => e.JobId == job.Id).ImageIds, done.ImageIds);
+
+        // The last picture's signal and the end's own can both be handled after the end is written, each newest then:
+        // a further, newer signal reading the ended row tells no second end.
+        await first.Service.OnSharedSignalAsync(job.Id, 1_000_000);
+        Assert.Single(first.Events.Of<JobSucceeded>(), e => e.JobId == job.Id);
     }
 
     [StoreFact]
