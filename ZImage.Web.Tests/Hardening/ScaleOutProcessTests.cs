@@ -92,7 +92,8 @@ public sealed class ScaleOutProcessTests : IAsyncLifetime
     [StoreFact]
     public async Task KillingOneStudioMidJobLosesNothingAndTheOtherFinishesItsJobOnce()
     {
-        var doomed = await WorkerAsync(fakeMs: 400);
+        // The doomed studio's jobs take 2 s, so the kill lands mid-job even when this test's thread waits its turn.
+        var doomed = await WorkerAsync(fakeMs: 2000);
         var survivor = await WorkerAsync(fakeMs: 400);
         var ids = new List<string>();
         for (int i = 0; i < 16; i++)
@@ -100,17 +101,20 @@ public sealed class ScaleOutProcessTests : IAsyncLifetime
 
         await doomed.UntilAsync(() => doomed.Started.Count > doomed.Succeeded.Count, "the first studio to be mid-job", Deadline);
         await doomed.KillAsync();
-        string cut = doomed.Started.Except(doomed.Succeeded).Single();
 
         var jobs = await UntilAllSucceededAsync(ids.Count);
 
-        // Every job succeeded once: one picture each, announced by exactly one process, and the cut one by the survivor.
+        // Every job succeeded once, one picture each. What the kill cut is read from the database, not from the killed
+        // process's output: the one job queued again (only the kill re-queues), finished by the survivor.
         Assert.All(jobs, j => Assert.Equal(1, j.Images));
-        var announced = doomed.Succeeded.Concat(survivor.Succeeded).ToList();
-        Assert.Equal(ids.Order(), announced.Order());
-        Assert.Contains(cut, survivor.Succeeded);
-        Assert.Equal(1, jobs.Single(j => j.Id == cut).Restarts);
+        var cut = Assert.Single(jobs, j => j.Restarts == 1).Id;
         Assert.All(jobs.Where(j => j.Id != cut), j => Assert.Equal(0, j.Restarts));
+        Assert.Contains(cut, survivor.Succeeded);
+        // Announced by one process each, never both. A success the killed process had written but not yet printed when
+        // it died is the only one that may go unannounced, and it is not the cut job.
+        Assert.Empty(doomed.Succeeded.Intersect(survivor.Succeeded));
+        var unannounced = ids.Except(doomed.Succeeded.Concat(survivor.Succeeded)).ToList();
+        Assert.True(unannounced.Count <= 1 && !unannounced.Contains(cut), $"not announced by either process: {string.Join(", ", unannounced)}");
     }
 
     [StoreFact]
