@@ -24,6 +24,8 @@
 #             model with the real clock (1 minute); then, once the checkpoint is written, the C# install of it in the
 #             background under /usr/bin/time -v; meanwhile python -m tools.export and tools.export.golden on the tiny
 #             checkpoint
+#   tiny      (.carry/c5 .dev/app.tar.xz .dev/tok) after copy 6 and copy 1..4: unpack.sh; ort-check on CUDA; idle unload
+#             on the self-test model, CUDA, at 512x512 with the real clock (1 minute) and at 1024x1024 (clock speed 60)
 #   full      (.dev/run) waits for the install; idle unload on the full-size model (clock 60x); pictures per hour
 #             through the job queue with one worker (jobs-bench)
 #   measure   (.dev/run) the engine benchmark on CUDA (512/1024/1536, 1 and 4 pictures, 128-token prompt) and the
@@ -115,6 +117,24 @@ PY
   } > "$OUT/export-tiny.log" 2>&1
   tail -30 "$OUT/export-tiny.log"
   tail -3 /tmp/install.log
+  ;;
+tiny)
+  # (.carry/c5 .dev/app.tar.xz .dev/tok) the idle-unload check on CUDA with the self-test model alone, for a session
+  # whose device time covers the carry and this but not the full-size checkpoint; after copy 6 and copy 1..4.
+  cp .carry/c5/* /tmp/carry/
+  source /tmp/carry/unpack.sh || exit 1
+  mkdir -p /tmp/app && tar -C /tmp/app -xJf .dev/app.tar.xz
+  rm -rf /tmp/tiny && cp -r models/self-test-tiny /tmp/tiny && xz -dc .dev/tok/tokenizer.json.xz > /tmp/tiny/tokenizer/tokenizer.json
+  {
+    nvidia-smi --query-gpu=name,memory.used,memory.total,driver_version --format=csv,noheader
+    echo "== ort-check (MatMul 1024) on CUDA"; dotnet $tools ort-check --provider $provider --size 1024; echo "exit $?"
+    echo "== idle unload, tiny model, CUDA, real clock: 1 minute"
+    dotnet $tools idle-unload-check --model /tmp/tiny --provider $provider --minutes 1 --clock-speed ${TINY_CLOCK:-1} --width 512 --height 512 \
+        --steps 8 --json "$OUT/idle-tiny-cuda.json"; echo "exit $?"
+    echo "== idle unload, tiny model, CUDA, 1024x1024, clock speed 60"
+    dotnet $tools idle-unload-check --model /tmp/tiny --provider $provider --minutes 1 --clock-speed 60 --width 1024 --height 1024 \
+        --steps 8 --json "$OUT/idle-tiny-cuda-1024.json"; echo "exit $?"
+  } 2>&1 | tee "$OUT/tiny.log"
   ;;
 full)
   source /tmp/env.sh
