@@ -352,9 +352,7 @@ public sealed class JobService : IJobService
             {
                 case SharedCancel.Cancelled:
                     Interlocked.Increment(ref _cancelled);
-                    // The store's signal of this change comes back here too: whichever is first tells it.
-                    if (FirstEnd(jobId))
-                        _notifier.Publish(new JobCancelled(jobId, record.UserName, _clock.GetUtcNow(), caller.UserName));
+                    _notifier.Publish(new JobCancelled(jobId, record.UserName, _clock.GetUtcNow(), caller.UserName));
                     return CancelOutcome.Cancelled;
                 case SharedCancel.StopRequested:
                     return CancelOutcome.Stopping;
@@ -1248,21 +1246,13 @@ public sealed class JobService : IJobService
         }
         foreach (var s in _queue.InOrder())
         {
-            // An idle worker takes the job at once (paying its card's load, if any); only when none is idle does it wait.
-            int slot = -1;
-            for (int i = 0; i < free.Length; i++)
+            // An idle worker takes the job at once (paying its card's load, if any); only when none is idle does it wait
+            // for the worker that frees first. Idle before busy, then the earliest free (false sorts before true).
+            int slot = 0;
+            for (int i = 1; i < free.Length; i++)
             {
-                if (!busy[i] && (slot < 0 || free[i] < free[slot]))
+                if ((busy[i], free[i]).CompareTo((busy[slot], free[slot])) < 0)
                     slot = i;
-            }
-            if (slot < 0)
-            {
-                slot = 0;
-                for (int i = 1; i < free.Length; i++)
-                {
-                    if (free[i] < free[slot])
-                        slot = i;
-                }
             }
             busy[slot] = true;
             var start = free[slot];
